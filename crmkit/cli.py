@@ -1,0 +1,434 @@
+"""The ``crmkit`` command. Plugins add their own groups through
+``crmkit_register_commands(cli)`` and use ``pass_crm``, ``emit`` and
+``parse_assignments`` from here.
+
+Starting it imports no pandas: reports import it when they run.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+
+import click
+
+from .kernel.errors import CrmError, ValidationError
+
+
+class State:
+    """What every command shares: connection settings and the open Crm."""
+
+    def __init__(self, db=None, user=None, lang=None, plugin_manager=None):
+        self.db, self.user, self.lang = db, user, lang
+        self.plugin_manager = plugin_manager
+        self._crm = None
+
+    @property
+    def crm(self):
+        if self._crm is None:
+            from .kernel.crm import open as open_crm
+            self._crm = open_crm(self.db, user=self.user, lang=self.lang,
+                                 plugin_manager=self.plugin_manager)
+        return self._crm
+
+
+def pass_crm(fn):
+    """Give a command the open ``Crm`` as its first argument."""
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(state, *args, **kwargs):
+        return fn(state.crm, *args, **kwargs)
+    return wrapper
+
+
+def _plain(value):
+    import datetime as dt
+    import decimal
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if hasattr(value, "get_id"):
+        return value.get_id()
+    return value
+
+
+def emit(rows, fmt="table", columns=None, lang="en"):
+    """Print rows (dicts) as an aligned table or as JSON."""
+    from .kernel.i18n import format_value, translate
+    rows = [dict(r) for r in rows]
+    if fmt == "json":
+        click.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows],
+                              ensure_ascii=False, indent=2, default=str))
+        return
+    if not rows:
+        click.echo("(nothing)")
+        return
+    columns = columns or list(rows[0])
+    cells = [[format_value(r.get(c), lang) for c in columns] for r in rows]
+    heads = [translate(c, lang) for c in columns]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip())
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+def record_row(crm, entity, record, fields=None):
+    """A record as a dict of its list fields, references shown by name."""
+    import peewee as pw
+    spec = crm.registry.entity(entity)
+    names = fields or list(spec.list_fields) or list(spec.model._meta.fields)
+    row = {}
+    for name in names:
+        field = spec.model._meta.fields.get(name)
+        if isinstance(field, pw.ForeignKeyField):
+            rid = getattr(record, name + "_id")
+            target = crm.registry.spec_of_model(field.rel_model)
+            if rid is not None and target is not None:
+                try:
+                    row[name] = crm.display(target.name, getattr(record, name))
+                except Exception:  # a reference the user may not see
+                    row[name] = rid
+            else:
+                row[name] = rid
+        else:
+            row[name] = getattr(record, name, None)
+    return row
+
+
+def parse_assignments(pairs) -> dict:
+    """``("name=Дальстрой", "is_client=yes")`` -> dict; values stay strings
+    and are coerced by the entity's schema."""
+    data = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r}: expected field=value")
+        key, value = pair.split("=", 1)
+        data[key.strip()] = value
+    return data
+
+
+format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                             show_default=True, help="Output format.")
+
+
+class CrmGroup(click.Group):
+    """Turns crmkit errors into clear messages and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            click.echo(f"error: {exc.describe()}", err=True)
+            for row, errs in list(exc.rows.items())[:20]:
+                click.echo(f"  row {row}: " + "; ".join(f"{f}: {', '.join(map(str, m))}" for f, m in errs.items()),
+                           err=True)
+            if len(exc.rows) > 20:
+                click.echo(f"  ... and {len(exc.rows) - 20} more rows", err=True)
+            ctx.exit(1)
+        except CrmError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=CrmGroup)
+@click.option("--db", envvar="CRMKIT_DATABASE_URL", default=None,
+              help="Database URL: sqlite:///file.db or postgresql://user@host/db [CRMKIT_DATABASE_URL].")
+@click.option("--user", envvar="CRMKIT_USER", default=None, help="Acting user's login [CRMKIT_USER].")
+@click.option("--lang", envvar="CRMKIT_LANG", default=None, help="Language of output: en or ru [CRMKIT_LANG].")
+@click.version_option(package_name="crmkit")
+@click.pass_context
+def cli(ctx, db, user, lang):
+    """crmkit: customer relations and marketing, a kernel plus plugins."""
+    ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None))
+
+
+# -- set-up ---------------------------------------------------------------
+
+@cli.command()
+@pass_crm
+def init(crm):
+    """Create the database and apply every plugin's migrations."""
+    click.echo(f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
+
+
+@cli.group("db")
+def db_group():
+    """Migrations and database maintenance."""
+
+
+@db_group.command("migrate")
+@pass_crm
+def db_migrate(crm):
+    """Apply pending migrations (open() also does)."""
+    applied = crm.migrate()
+    click.echo("up to date" if not applied else "\n".join(f"applied {p}/{n}" for p, n in applied))
+
+
+@db_group.command("status")
+@format_option
+@click.pass_obj
+def db_status(state, fmt):
+    """List every migration and when it was applied."""
+    from .kernel import db as kdb
+    from .kernel.crm import open as open_crm
+    crm = open_crm(state.db, user=state.user, migrate=False, plugin_manager=state.plugin_manager)
+    emit(kdb.migration_status(crm.migration_units()), fmt)
+
+
+@cli.command()
+@format_option
+@click.pass_obj
+def plugins(state, fmt):
+    """List plugins: name, version, requirements and hooks."""
+    from .kernel.plugins import make_plugin_manager
+    pm, loaded = state.plugin_manager or make_plugin_manager()
+    rows = []
+    for p in loaded:
+        hooks = sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(p.name)) or [])
+        rows.append({"name": p.name, "version": p.version, "requires": ",".join(p.meta.requires),
+                     "hooks": ",".join(h.removeprefix("crmkit_") for h in hooks)})
+    emit(rows, fmt)
+
+
+@cli.command()
+@click.option("--book", "book_dir", default="report-book", show_default=True,
+              help="Folder for the HTML report book.")
+@click.option("--fresh/--keep", default=True, help="Start from an empty database (SQLite file only).")
+@click.pass_obj
+def demo(state, book_dir, fresh):
+    """Load the demo base of the 1C presentation and write the report book."""
+    from .kernel import demo as kdemo
+    kdemo.run(state, book_dir, fresh)
+
+
+# -- generic verbs for every entity ---------------------------------------
+
+@cli.command("entities")
+@format_option
+@pass_crm
+def entities(crm, fmt):
+    """List the registered entities."""
+    emit([{"entity": s.name, "label": s.label, "subject": s.name in crm.registry.subject_types,
+           "table": s.model._meta.table_name} for s in sorted(crm.registry.entities.values(), key=lambda s: s.name)],
+         fmt)
+
+
+@cli.command("list")
+@click.argument("entity")
+@click.option("--where", "filters", multiple=True, help="field=value or field__op=value (op: eq ne lt le gt ge contains startswith isnull).")
+@click.option("--order-by", default=None, help="Field to sort by; prefix - for descending.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--all", "include_marked", is_flag=True, help="Include records marked for deletion.")
+@format_option
+@pass_crm
+def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
+    """List the visible records of ENTITY (e.g. core.partner)."""
+    spec = crm.registry.entity(entity)
+    raw = parse_assignments(filters)
+    typed = _typed_filters(crm, spec, raw)
+    records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
+    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang)
+
+
+def _typed_filters(crm, spec, raw):
+    from .kernel.validation import schema_for, CrmValidator
+    schema = schema_for(spec)
+    out = {}
+    for key, value in raw.items():
+        name, _, op = key.partition("__")
+        rules = {k: v for k, v in schema.get(name, {}).items() if k in ("type", "coerce")}
+        if op == "in":
+            out[key] = [CrmValidator({"v": rules}).normalized({"v": v})["v"] for v in value.split(",")]
+        elif op == "isnull" or not rules:
+            out[key] = value if op != "isnull" else value.lower() in ("1", "true", "yes")
+        else:
+            doc = CrmValidator({"v": rules}).normalized({"v": value})
+            out[key] = doc["v"] if doc else value
+    return out
+
+
+@cli.command("show")
+@click.argument("entity")
+@click.argument("key")
+@format_option
+@pass_crm
+def show(crm, entity, key, fmt):
+    """Show one record of ENTITY by id or code."""
+    record = crm.get(entity, key)
+    spec = crm.registry.entity(entity)
+    row = record_row(crm, entity, record, list(spec.model._meta.fields))
+    if fmt == "json":
+        emit([row], "json")
+    else:
+        for k, v in row.items():
+            from .kernel.i18n import format_value, translate
+            click.echo(f"{translate(k, crm.lang):>20}: {format_value(v, crm.lang)}")
+
+
+@cli.command("create")
+@click.argument("entity")
+@click.argument("values", nargs=-1)
+@pass_crm
+def create(crm, entity, values):
+    """Create a record: crmkit create core.partner name=Протон kind=company"""
+    record = crm.create(entity, parse_assignments(values))
+    click.echo(f"created {entity} {record.get_id()}")
+
+
+@cli.command("update")
+@click.argument("entity")
+@click.argument("key")
+@click.argument("values", nargs=-1)
+@pass_crm
+def update(crm, entity, key, values):
+    """Change fields of a record: crmkit update core.partner 00-00000036 comment=..."""
+    record = crm.update(entity, key, parse_assignments(values))
+    click.echo(f"updated {entity} {record.get_id()}")
+
+
+@cli.command("mark-deleted")
+@click.argument("entity")
+@click.argument("key")
+@click.option("--undo", is_flag=True, help="Clear the deletion mark.")
+@pass_crm
+def mark_deleted(crm, entity, key, undo):
+    """Mark a record for deletion (or clear the mark)."""
+    record = crm.mark_deleted(entity, key, not undo)
+    click.echo(f"{'unmarked' if undo else 'marked'} {entity} {record.get_id()}")
+
+
+@cli.command("delete")
+@click.argument("entity")
+@click.argument("key")
+@pass_crm
+def delete(crm, entity, key):
+    """Delete a record marked for deletion."""
+    record = crm.delete(entity, key)
+    click.echo(f"deleted {entity} {record.get_id()}")
+
+
+@cli.command("history")
+@click.argument("entity")
+@click.argument("key")
+@format_option
+@pass_crm
+def history(crm, entity, key, fmt):
+    """The change history of a record."""
+    emit([{"at": c.at, "user": c.user, "action": c.action, "field": c.field, "old": c.old, "new": c.new}
+          for c in crm.history(entity, key)], fmt, lang=crm.lang)
+
+
+@cli.command("import")
+@click.argument("entity")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
+@click.option("--skip-invalid", is_flag=True, help="Write the valid rows; put the others in a reject file.")
+@click.option("--rejects", "reject_file", default=None, help="Reject file (default: PATH.rejects.csv).")
+@click.option("--map", "maps", multiple=True, help="Column=field, repeatable or comma-separated.")
+@click.option("--map-file", type=click.Path(exists=True, dir_okay=False), help="JSON {column: field}.")
+@click.option("--encoding", default=None, help="File encoding (detected: utf-8 or cp1251).")
+@click.option("--delimiter", default=None, help="CSV delimiter (detected).")
+@click.option("--option", "options", multiple=True, help="name=value for the entity's importer.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_crm
+def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_file, encoding,
+               delimiter, options, fmt):
+    """Import a CSV or JSON file into ENTITY, all or nothing by default."""
+    mapping = {}
+    if map_file:
+        mapping.update(json.loads(open(map_file, encoding="utf-8").read()))
+    for item in maps:
+        mapping.update(parse_assignments(item.split(",")))
+    if skip_invalid and not reject_file:
+        reject_file = path + ".rejects.csv"
+    with click.progressbar(length=0, label=f"importing {entity}", file=sys.stderr,
+                           show_pos=True) as bar:
+        def progress(done):
+            bar.update(done - bar.pos)
+        summary = crm.import_file(entity, path, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                                  dry_run=dry_run, skip_invalid=skip_invalid, reject_file=reject_file,
+                                  progress=progress, options=parse_assignments(options))
+    if fmt == "json":
+        click.echo(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+        return
+    click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
+               + (" (dry run: nothing written)" if dry_run else ""))
+    if summary["rejected"] and reject_file:
+        click.echo(f"rejected rows with reasons: {reject_file}")
+
+
+@cli.command("export")
+@click.argument("entity")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", default=None, help="File to write (default: standard output).")
+@click.option("--where", "filters", multiple=True, help="field=value filters.")
+@pass_crm
+def export_cmd(crm, entity, fmt, output, filters):
+    """Export the visible records of ENTITY."""
+    spec = crm.registry.entity(entity)
+    text = crm.export(entity, fmt, output, **_typed_filters(crm, spec, parse_assignments(filters)))
+    if not output:
+        click.echo(text, nl=False)
+
+
+@cli.group("report")
+def report_group():
+    """List and run reports."""
+
+
+@report_group.command("list")
+@format_option
+@pass_crm
+def report_list(crm, fmt):
+    """Reports the acting user may run."""
+    from .kernel.i18n import translate
+    emit([{"id": s.id, "title": translate(s.title, crm.lang),
+           "params": ", ".join(s.params)} for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
+          if crm.can("read", s.id)], fmt)
+
+
+@report_group.command("run")
+@click.argument("report_id")
+@click.option("-p", "--param", "params", multiple=True, help="key=value, repeatable.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "xlsx", "html"]),
+              default="table", show_default=True)
+@click.option("-o", "--output", default=None, help="File to write (required for xlsx).")
+@pass_crm
+def report_run(crm, report_id, params, fmt, output):
+    """Run a report: crmkit report run deals.funnel -p date_from=2015-01-01"""
+    result = crm.report(report_id, **parse_assignments(params))
+    content = result.render(fmt)
+    if output:
+        mode = "wb" if isinstance(content, bytes) else "w"
+        with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
+            fh.write(content)
+        click.echo(f"written {output}")
+    elif isinstance(content, bytes):
+        raise click.UsageError("xlsx needs -o FILE")
+    else:
+        click.echo(content, nl=False)
+
+
+def build_cli(only=None):
+    """The root group with every plugin's commands added (or those of ``only``)."""
+    from .kernel.plugins import make_plugin_manager
+    pm, loaded = make_plugin_manager(only=only)
+    cli.plugin_manager = (pm, loaded)
+    pm.hook.crmkit_register_commands(cli=cli)
+    return cli
+
+
+def main():
+    try:
+        root = build_cli()
+    except CrmError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    root(prog_name="crmkit")
+
+
+if __name__ == "__main__":
+    main()

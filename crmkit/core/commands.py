@@ -1,0 +1,210 @@
+"""Core CLI groups: partner, interaction, task, reminder, segment, user."""
+from __future__ import annotations
+
+import click
+
+from crmkit import utcnow
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+
+from . import models as m
+
+
+def register_commands(cli):
+    for group in (partner, interaction, task, reminder, segment, user):
+        cli.add_command(group)
+
+
+@click.group()
+def partner():
+    """Partners: holdings, store networks and their history."""
+
+
+@partner.command("tree")
+@click.argument("key")
+@format_option
+@pass_crm
+def partner_tree(crm, key, fmt):
+    """The whole holding or store network of a partner."""
+    from .partners import tree
+    rows = [{"level": depth, "code": p.code, "name": ("  " * depth) + p.name, "manager":
+             p.manager.name if p.manager_id else ""} for depth, p in tree(crm, key)]
+    emit(rows, fmt, lang=crm.lang)
+
+
+@partner.command("history")
+@click.argument("key")
+@click.option("--only", is_flag=True, help="This partner only, not its whole holding.")
+@format_option
+@pass_crm
+def partner_history(crm, key, only, fmt):
+    """Interactions with a partner and its holding, newest first."""
+    from .partners import interaction_history
+    emit([record_row(crm, "core.interaction", r) for r in interaction_history(crm, key, not only)], fmt,
+         lang=crm.lang)
+
+
+@click.group()
+def interaction():
+    """Log interactions: calls, meetings, emails, SMS."""
+
+
+@interaction.command("log")
+@click.argument("kind", type=click.Choice(m.INTERACTION_KINDS))
+@click.argument("values", nargs=-1)
+@pass_crm
+def interaction_log(crm, kind, values):
+    """Log one: crmkit interaction log call direction=incoming partner=00-00000036 subject=deals.deal:3 topic=..."""
+    data = {"kind": kind, "date": utcnow(), **parse_assignments(values)}
+    if isinstance(data.get("partner"), str) and not data["partner"].isdigit():
+        data["partner"] = crm.get("core.partner", data["partner"]).id
+    record = crm.create("core.interaction", data)
+    click.echo(f"logged interaction {record.number}")
+
+
+@click.group()
+def task():
+    """Tasks: mine, done, stop, continue."""
+
+
+@task.command("mine")
+@click.option("--all", "show_all", is_flag=True, help="Include done and stopped tasks.")
+@format_option
+@pass_crm
+def task_mine(crm, show_all, fmt):
+    """Tasks whose performer is the acting user."""
+    filters = {} if show_all else {"state": "active"}
+    records = crm.find("core.task", performer=crm.actor.id, **filters) if crm.actor.id else \
+        crm.find("core.task", **filters)
+    emit([record_row(crm, "core.task", r) for r in records], fmt, lang=crm.lang)
+
+
+def _state(crm, key, state, result=""):
+    data = {"state": state}
+    if result:
+        data["result"] = result
+    record = crm.update("core.task", key, data)
+    click.echo(f"task {record.number}: {state}")
+
+
+@task.command("done")
+@click.argument("key")
+@click.option("--result", default="", help="What was done.")
+@pass_crm
+def task_done(crm, key, result):
+    """Complete a task (by number or id)."""
+    _state(crm, key, "done", result)
+
+
+@task.command("stop")
+@click.argument("key")
+@pass_crm
+def task_stop(crm, key):
+    """Stop a task for now."""
+    _state(crm, key, "stopped")
+
+
+@task.command("continue")
+@click.argument("key")
+@pass_crm
+def task_continue(crm, key):
+    """Continue a stopped task."""
+    _state(crm, key, "active")
+
+
+@click.group()
+def reminder():
+    """Reminders."""
+
+
+@reminder.command("due")
+@click.option("--at", "at", default=None, help="Moment to check (ISO); default now.")
+@format_option
+@pass_crm
+def reminder_due(crm, at, fmt):
+    """Reminders of the acting user that are due and not done."""
+    from crmkit.kernel.validation import parse_datetime
+    moment = parse_datetime(at) if at else utcnow()
+    records = crm.find("core.reminder", remind_at__le=moment, done=False)
+    emit([{**record_row(crm, "core.reminder", r), "about": crm.describe(f"{r.subject_type}:{r.subject_id}")
+           if r.subject_type else ""} for r in records], fmt, lang=crm.lang)
+
+
+@click.group()
+def segment():
+    """Segments of partners and products."""
+
+
+@segment.command("compute")
+@click.argument("key", required=False)
+@pass_crm
+def segment_compute(crm, key):
+    """Recompute one rule segment, or all."""
+    from .segments import compute
+    targets = [crm.get("core.segment", key)] if key else crm.find("core.segment", method="rule")
+    for seg in targets:
+        r = compute(crm, seg.id)
+        click.echo(f"{r['segment']}: {r['members']} members (+{r['added']} -{r['removed']})")
+
+
+@segment.command("members")
+@click.argument("key")
+@format_option
+@pass_crm
+def segment_members(crm, key, fmt):
+    """Current members of a segment."""
+    from .segments import members_query
+    seg = crm.get("core.segment", key)
+    entity = f"core.{seg.kind}"
+    emit([record_row(crm, entity, r, ["id", "code", "name"]) for r in members_query(crm, key)], fmt, lang=crm.lang)
+
+
+@segment.command("add")
+@click.argument("key")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@pass_crm
+def segment_add(crm, key, ids):
+    """Add members to a manual segment."""
+    from .segments import add_members
+    click.echo(f"added {add_members(crm, key, ids)}")
+
+
+@segment.command("remove")
+@click.argument("key")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@pass_crm
+def segment_remove(crm, key, ids):
+    """Remove members from a manual segment (their leaving date is kept)."""
+    from .segments import remove_members
+    click.echo(f"removed {remove_members(crm, key, ids)}")
+
+
+@click.group()
+def user():
+    """Users, roles and access groups (administrators only)."""
+
+
+@user.command("grant")
+@click.argument("login")
+@click.argument("access_group")
+@pass_crm
+def user_grant(crm, login, access_group):
+    """Give a user an access group of partners."""
+    u = crm.get("core.user", login)
+    group = crm.find("core.access_group", name=access_group) or [crm.get("core.access_group", access_group)]
+    crm.create("core.user_access", {"user": u.id, "access_group": group[0].id})
+    click.echo(f"{login}: access group {group[0].name}")
+
+
+@user.command("revoke")
+@click.argument("login")
+@click.argument("access_group")
+@pass_crm
+def user_revoke(crm, login, access_group):
+    """Take an access group from a user."""
+    u = crm.get("core.user", login)
+    group = crm.find("core.access_group", name=access_group)
+    if not group:
+        raise click.ClickException(f"no access group {access_group!r}")
+    crm.require("delete", "core.user_access")
+    n = m.UserAccess.delete().where((m.UserAccess.user == u.id) & (m.UserAccess.access_group == group[0].id)).execute()
+    click.echo(f"revoked {n}")

@@ -1,0 +1,246 @@
+"""Core tables, prefixed ``core_``."""
+import peewee as pw
+
+from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow  # noqa: F401
+
+PARTNER_KINDS = ("company", "individual")
+GENDERS = ("male", "female")
+CONTACT_INFO_KINDS = ("address", "phone", "email", "web", "fax", "other")
+INTERACTION_KINDS = ("meeting", "planned", "call", "sms", "email")
+DIRECTIONS = ("incoming", "outgoing")
+PRIORITIES = ("low", "normal", "high")
+TASK_STATES = ("active", "stopped", "done")
+NOTE_COLOURS = ("none", "red", "orange", "yellow", "green", "blue", "violet")
+SEGMENT_KINDS = ("partner", "product")
+SEGMENT_METHODS = ("manual", "rule")
+
+
+def choices(values):
+    return [(v, v) for v in values]
+
+
+class Record(BaseModel):
+    """Fields every core record has."""
+
+    deletion_mark = pw.BooleanField(default=False)
+    created_at = UtcDateTimeField(default=utcnow)
+    changed_at = UtcDateTimeField(default=utcnow)
+
+
+class AccessGroup(Record):
+    name = pw.CharField(max_length=100, unique=True)
+    comment = pw.TextField(default="")
+
+    class Meta:
+        table_name = "core_access_group"
+
+
+class Department(Record):
+    name = pw.CharField(max_length=150, unique=True)
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+
+    class Meta:
+        table_name = "core_department"
+
+
+class User(Record):
+    login = pw.CharField(max_length=64, unique=True)
+    name = pw.CharField(max_length=150)
+    department = pw.ForeignKeyField(Department, null=True, on_delete="RESTRICT")
+    email = pw.CharField(max_length=254, default="")
+    phone = pw.CharField(max_length=32, default="")
+    roles = pw.CharField(max_length=200, default="readonly")   # comma-separated role names
+    is_active = pw.BooleanField(default=True)
+
+    class Meta:
+        table_name = "core_user"
+
+
+class UserAccess(BaseModel):
+    """Grants a user one access group of partners."""
+
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    access_group = pw.ForeignKeyField(AccessGroup, on_delete="CASCADE")
+    created_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "core_user_access"
+        indexes = ((("user", "access_group"), True),)
+
+
+class Region(Record):
+    name = pw.CharField(max_length=150, unique=True)
+    code = pw.CharField(max_length=20, null=True, unique=True)
+
+    class Meta:
+        table_name = "core_region"
+
+
+class Partner(Record):
+    code = pw.CharField(max_length=20, unique=True)
+    kind = pw.CharField(max_length=16, default="company", choices=choices(PARTNER_KINDS))
+    registered_on = pw.DateField(null=True)
+    public_name = pw.CharField(max_length=200, default="")
+    name = pw.CharField(max_length=200, index=True)          # working name
+    is_client = pw.BooleanField(default=True)
+    is_supplier = pw.BooleanField(default=False)
+    is_competitor = pw.BooleanField(default=False)
+    is_other = pw.BooleanField(default=False)
+    head = pw.ForeignKeyField("self", null=True, backref="subsidiaries", on_delete="RESTRICT")
+    manager = pw.ForeignKeyField(User, null=True, on_delete="RESTRICT")
+    region = pw.ForeignKeyField(Region, null=True, on_delete="RESTRICT")
+    access_group = pw.ForeignKeyField(AccessGroup, null=True, on_delete="RESTRICT")
+    birth_date = pw.DateField(null=True)
+    gender = pw.CharField(max_length=8, null=True, choices=choices(GENDERS))
+    comment = pw.TextField(default="")
+
+    class Meta:
+        table_name = "core_partner"
+
+
+class Contact(Record):
+    partner = pw.ForeignKeyField(Partner, backref="contacts", on_delete="RESTRICT")
+    name = pw.CharField(max_length=200)
+    position = pw.CharField(max_length=150, default="")
+    role = pw.CharField(max_length=100, default="")
+    birth_date = pw.DateField(null=True)
+    gender = pw.CharField(max_length=8, null=True, choices=choices(GENDERS))
+    comment = pw.TextField(default="")
+
+    class Meta:
+        table_name = "core_contact"
+
+
+class ContactInfo(Record):
+    """An address, phone, email or web site of a partner or a contact."""
+
+    partner = pw.ForeignKeyField(Partner, null=True, backref="contact_info", on_delete="CASCADE")
+    contact = pw.ForeignKeyField(Contact, null=True, backref="contact_info", on_delete="CASCADE")
+    kind = pw.CharField(max_length=16, choices=choices(CONTACT_INFO_KINDS))
+    label = pw.CharField(max_length=100, default="")       # "legal address", "mobile" ...
+    value = pw.CharField(max_length=500)
+    normalized = pw.CharField(max_length=320, default="", index=True)
+    comment = pw.TextField(default="")
+
+    class Meta:
+        table_name = "core_contact_info"
+
+
+class ProductGroup(Record):
+    name = pw.CharField(max_length=150)
+    parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
+
+    class Meta:
+        table_name = "core_product_group"
+
+
+class Product(Record):
+    code = pw.CharField(max_length=50, unique=True)
+    name = pw.CharField(max_length=300)
+    group = pw.ForeignKeyField(ProductGroup, null=True, on_delete="RESTRICT")
+    unit = pw.CharField(max_length=20, default="pcs")
+    comment = pw.TextField(default="")
+
+    class Meta:
+        table_name = "core_product"
+
+
+class Interaction(Record):
+    number = pw.CharField(max_length=20, unique=True)
+    kind = pw.CharField(max_length=16, choices=choices(INTERACTION_KINDS))
+    direction = pw.CharField(max_length=16, null=True, choices=choices(DIRECTIONS))
+    date = UtcDateTimeField(index=True)
+    duration = pw.IntegerField(default=0)                  # minutes
+    topic = pw.CharField(max_length=300, default="")
+    text = pw.TextField(default="")
+    how = pw.CharField(max_length=100, default="")         # "by phone", address used
+    responsible = pw.ForeignKeyField(User, null=True, on_delete="RESTRICT")
+    partner = pw.ForeignKeyField(Partner, null=True, backref="interactions", on_delete="RESTRICT")
+    contact = pw.ForeignKeyField(Contact, null=True, on_delete="RESTRICT")
+    subject_type = pw.CharField(max_length=100, null=True)
+    subject_id = pw.IntegerField(null=True)
+    reply_to = pw.ForeignKeyField("self", null=True, on_delete="SET NULL")
+    external_id = pw.CharField(max_length=300, null=True, index=True)   # Message-ID of an email
+    done = pw.BooleanField(default=True)
+
+    class Meta:
+        table_name = "core_interaction"
+        indexes = ((("subject_type", "subject_id"), False),)
+
+
+class Task(Record):
+    number = pw.CharField(max_length=20, unique=True)
+    title = pw.CharField(max_length=300)
+    description = pw.TextField(default="")
+    author = pw.ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="authored_tasks")
+    performer = pw.ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="tasks")
+    due = UtcDateTimeField(null=True, index=True)
+    priority = pw.CharField(max_length=8, default="normal", choices=choices(PRIORITIES))
+    state = pw.CharField(max_length=8, default="active", choices=choices(TASK_STATES))
+    done_at = UtcDateTimeField(null=True)
+    result = pw.TextField(default="")
+    partner = pw.ForeignKeyField(Partner, null=True, on_delete="RESTRICT")
+    subject_type = pw.CharField(max_length=100, null=True)
+    subject_id = pw.IntegerField(null=True)
+    route_point = pw.CharField(max_length=100, default="")   # set by processes (deals stages ...)
+
+    class Meta:
+        table_name = "core_task"
+        indexes = ((("subject_type", "subject_id"), False),)
+
+
+class Note(Record):
+    title = pw.CharField(max_length=300)
+    text = pw.TextField(default="")
+    colour = pw.CharField(max_length=8, default="none", choices=choices(NOTE_COLOURS))
+    author = pw.ForeignKeyField(User, null=True, on_delete="RESTRICT")
+    private = pw.BooleanField(default=False)
+    partner = pw.ForeignKeyField(Partner, null=True, on_delete="RESTRICT")
+    subject_type = pw.CharField(max_length=100, null=True)
+    subject_id = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "core_note"
+
+
+class Reminder(Record):
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    remind_at = UtcDateTimeField(index=True)
+    event_at = UtcDateTimeField(null=True)
+    description = pw.CharField(max_length=500)
+    done = pw.BooleanField(default=False)
+    partner = pw.ForeignKeyField(Partner, null=True, on_delete="RESTRICT")
+    subject_type = pw.CharField(max_length=100, null=True)
+    subject_id = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "core_reminder"
+
+
+class Segment(Record):
+    name = pw.CharField(max_length=200, unique=True)
+    kind = pw.CharField(max_length=16, default="partner", choices=choices(SEGMENT_KINDS))
+    method = pw.CharField(max_length=16, default="manual", choices=choices(SEGMENT_METHODS))
+    rule = pw.TextField(default="")        # JSON: {"all": [{"field":..,"op":..,"value":..}, ...]}
+    comment = pw.TextField(default="")
+    computed_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "core_segment"
+
+
+class SegmentMember(BaseModel):
+    """A member of a segment, with the dates it joined and left."""
+
+    segment = pw.ForeignKeyField(Segment, on_delete="CASCADE", backref="members")
+    member_id = pw.IntegerField()
+    added_at = UtcDateTimeField(default=utcnow)
+    removed_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "core_segment_member"
+        indexes = ((("segment", "member_id", "removed_at"), False),)
+
+
+MODELS = [AccessGroup, Department, User, UserAccess, Region, Partner, Contact, ContactInfo,
+          ProductGroup, Product, Interaction, Task, Note, Reminder, Segment, SegmentMember]

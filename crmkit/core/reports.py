@@ -1,0 +1,74 @@
+"""Core reports: interactions by kind and responsible, the task list,
+partners by region. Aggregated in SQL, shaped in pandas."""
+from __future__ import annotations
+
+import peewee as pw
+
+from crmkit import ChartSpec, ReportSpec
+
+from . import models as m
+
+PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
+          "date_to": {"type": "date", "coerce": "date", "nullable": True}}
+
+
+def _period(query, field, date_from, date_to):
+    import datetime as dt
+    if date_from:
+        query = query.where(field >= dt.datetime.combine(date_from, dt.time.min))
+    if date_to:
+        query = query.where(field < dt.datetime.combine(date_to, dt.time.min) + dt.timedelta(days=1))
+    return query
+
+
+def interactions(crm, date_from=None, date_to=None):
+    I, U = m.Interaction, m.User
+    q = (crm.query("core.interaction", I.kind, I.direction, pw.fn.COALESCE(U.name, "").alias("responsible"),
+                   pw.fn.COUNT(I.id).alias("count"), pw.fn.COALESCE(pw.fn.SUM(I.duration), 0).alias("minutes"))
+         .join(U, pw.JOIN.LEFT_OUTER, on=(I.responsible == U.id))
+         .group_by(I.kind, I.direction, U.name).order_by(I.kind, I.direction, U.name))
+    frame = crm.frame(_period(q, I.date, date_from, date_to))
+    frame["direction"] = frame["direction"].fillna("")
+    by_kind = frame.groupby("kind", as_index=False)["count"].sum() if len(frame) else frame[["kind", "count"]]
+    return {"by kind": by_kind, "detail": frame}
+
+
+def tasks(crm, performer=None, include_done=False):
+    from crmkit import utcnow
+    T, U = m.Task, m.User
+    P = U.alias("p")
+    q = (crm.query("core.task", T.number, T.created_at, T.title, U.name.alias("author"),
+                   P.name.alias("performer"), T.due, T.priority, T.state, T.done_at)
+         .join(U, pw.JOIN.LEFT_OUTER, on=(T.author == U.id))
+         .join(P, pw.JOIN.LEFT_OUTER, on=(T.performer == P.id))
+         .order_by(T.number))
+    if performer:
+        q = q.where(P.login == performer)
+    if not include_done:
+        q = q.where(T.state != "done")
+    frame = crm.frame(q)
+    import pandas as pd
+    now = utcnow().replace(tzinfo=None)
+    due = pd.to_datetime(frame["due"], utc=True).dt.tz_localize(None) if len(frame) else frame["due"]
+    frame["overdue"] = (frame["state"] != "done") & due.notna() & (due < now) if len(frame) else []
+    return frame
+
+
+def partners_by_region(crm):
+    P, R = m.Partner, m.Region
+    q = (crm.query("core.partner", pw.fn.COALESCE(R.name, "").alias("region"),
+                   pw.fn.SUM(pw.Case(None, [(P.is_client == True, 1)], 0)).alias("clients"),  # noqa: E712
+                   pw.fn.COUNT(P.id).alias("partners"))
+         .join(R, pw.JOIN.LEFT_OUTER, on=(P.region == R.id)).group_by(R.name).order_by(R.name))
+    return crm.frame(q)
+
+
+REPORTS = [
+    ReportSpec("core.interactions", "Interactions", interactions, params=PERIOD,
+               charts=(ChartSpec("bar", section="by kind", x="kind", y="count", title="Interactions by kind"),)),
+    ReportSpec("core.tasks", "Tasks", tasks,
+               params={"performer": {"type": "string", "nullable": True},
+                       "include_done": {"type": "boolean", "coerce": "bool"}}),
+    ReportSpec("core.partners_by_region", "Partners by region", partners_by_region,
+               charts=(ChartSpec("bar", x="region", y=("partners", "clients"), title="Partners by region"),)),
+]

@@ -1,0 +1,173 @@
+"""Business rules of core records beyond their schemas, and template parameters."""
+from __future__ import annotations
+
+import json
+
+from crmkit import normalize_email, normalize_phone
+
+from . import models as m
+
+
+def _check_contact_info(data, record, errors):
+    partner = data.get("partner", getattr(record, "partner_id", None))
+    contact = data.get("contact", getattr(record, "contact_id", None))
+    if (partner is None) == (contact is None):
+        errors["partner"] = "give either a partner or a contact, not both or neither"
+    kind = data.get("kind", getattr(record, "kind", None))
+    value = data.get("value", getattr(record, "value", None))
+    if value is None or "value" not in data and "kind" not in data:
+        return
+    try:
+        if kind == "email":
+            data["normalized"] = normalize_email(value)
+        elif kind in ("phone", "fax"):
+            data["normalized"] = normalize_phone(value)
+        elif kind == "web":
+            text = str(value).strip()
+            if " " in text or "." not in text:
+                raise ValueError(f"{value!r} is not a web address")
+            data["normalized"] = text.lower() if "://" in text else "https://" + text.lower()
+        else:
+            data["normalized"] = " ".join(str(value).split()).lower()[:320]
+    except ValueError as exc:
+        errors["value"] = str(exc)
+
+
+def _check_partner(crm, data, record, errors):
+    kind = data.get("kind", getattr(record, "kind", "company"))
+    if kind == "company":
+        for field in ("birth_date", "gender"):
+            if data.get(field) is not None:
+                errors[field] = "only individuals have a birth date and gender"
+    head = data.get("head")
+    if head is not None and record is not None:
+        # walking up from the new head must not meet the partner itself
+        seen, current = set(), head
+        while current is not None and current not in seen:
+            if current == record.id:
+                errors["head"] = "a partner cannot be its own head company, directly or through others"
+                break
+            seen.add(current)
+            current = m.Partner.select(m.Partner.head).where(m.Partner.id == current).scalar()
+    if not data.get("public_name") and data.get("name") and record is None:
+        data["public_name"] = data["name"]
+
+
+def _check_interaction(data, record, errors):
+    kind = data.get("kind", getattr(record, "kind", None))
+    direction = data.get("direction", getattr(record, "direction", None))
+    if kind in ("call", "email", "sms") and direction is None:
+        errors["direction"] = f"a {kind} is incoming or outgoing"
+    if kind in ("meeting", "planned") and direction is not None:
+        errors["direction"] = f"a {kind} has no direction"
+    if data.get("duration") is not None and data["duration"] < 0:
+        errors["duration"] = "cannot be negative"
+    contact, partner = data.get("contact"), data.get("partner", getattr(record, "partner_id", None))
+    if contact is not None:
+        owner = m.Contact.select(m.Contact.partner).where(m.Contact.id == contact).scalar()
+        if partner is None:
+            data["partner"] = owner
+        elif owner != partner:
+            errors["contact"] = "is a contact person of another partner"
+
+
+def _fill_actor(crm, data, record, field, errors):
+    if record is None and data.get(field) is None:
+        if crm.actor.id is None:
+            if field == "user":
+                errors[field] = "required field (the system user has no reminders)"
+        else:
+            data[field] = crm.actor.id
+
+
+def _check_segment(crm, data, record, errors):
+    method = data.get("method", getattr(record, "method", "manual"))
+    rule = data.get("rule", getattr(record, "rule", ""))
+    if method == "rule":
+        from .segments import compile_rule
+        kind = data.get("kind", getattr(record, "kind", "partner"))
+        try:
+            compile_rule(crm, kind, json.loads(rule) if isinstance(rule, str) and rule else rule)
+        except (ValueError, json.JSONDecodeError) as exc:
+            errors["rule"] = str(exc)
+    elif rule and "rule" in data:
+        errors["rule"] = "only rule-based segments have a rule"
+
+
+def validate_core(crm, entity, data, record):
+    errors: dict = {}
+    if entity == "core.contact_info":
+        _check_contact_info(data, record, errors)
+    elif entity == "core.partner":
+        _check_partner(crm, data, record, errors)
+    elif entity == "core.interaction":
+        _check_interaction(data, record, errors)
+        _fill_actor(crm, data, record, "responsible", errors)
+    elif entity == "core.task":
+        _fill_actor(crm, data, record, "author", errors)
+        if data.get("state") == "done" and (record is None or record.state != "done"):
+            from crmkit import utcnow
+            data["done_at"] = utcnow()
+    elif entity == "core.note":
+        _fill_actor(crm, data, record, "author", errors)
+    elif entity == "core.reminder":
+        _fill_actor(crm, data, record, "user", errors)
+        if data.get("user") not in (None, crm.actor.id) and not crm.actor.is_admin:
+            errors["user"] = "you may set reminders for yourself only"
+    elif entity == "core.segment":
+        _check_segment(crm, data, record, errors)
+    elif entity == "core.user" and "roles" in data:
+        unknown = [r for r in data["roles"].split(",") if r.strip() and r.strip() not in crm.registry.roles]
+        if unknown:
+            errors["roles"] = f"unknown role(s): {', '.join(unknown)}; known: {', '.join(sorted(crm.registry.roles))}"
+    return errors or None
+
+
+def validate_core_frame(crm, entity, frame):
+    """Vectorised checks for bulk imports of contact information."""
+    if entity != "core.contact_info" or "value" not in frame.columns:
+        return None
+    errors = {}
+    normalized = []
+    for pos, (kind, value) in enumerate(zip(frame["kind"], frame["value"])):
+        row = {"kind": kind, "value": value, "partner": 1}
+        errs: dict = {}
+        _check_contact_info(row, None, errs)
+        errs.pop("partner", None)
+        if errs:
+            errors[pos] = {k: [v] for k, v in errs.items()}
+        normalized.append(row.get("normalized", ""))
+    frame["normalized"] = normalized
+    return errors
+
+
+def _partner(crm, context):
+    partner = context.get("partner")
+    if partner is None and context.get("contact") is not None:
+        partner = context["contact"].partner
+    return partner
+
+
+def partner_presentation(crm, context):
+    partner = _partner(crm, context)
+    return (partner.public_name or partner.name) if partner else ""
+
+
+def contact_presentation(crm, context):
+    contact = context.get("contact")
+    return contact.name if contact else ""
+
+
+def manager_presentation(crm, context):
+    partner = _partner(crm, context)
+    return partner.manager.name if partner and partner.manager_id else ""
+
+
+TEMPLATE_PARAMETERS = [
+    ("ПредставлениеПартнера", partner_presentation, "the partner's public name"),
+    ("ПредставлениеКонтакта", contact_presentation, "the contact person's name"),
+    ("ОсновнойМенеджер", manager_presentation, "the partner's main manager"),
+    ("partner_name", partner_presentation, "the partner's public name"),
+    ("contact_name", contact_presentation, "the contact person's name"),
+    ("manager_name", manager_presentation, "the partner's main manager"),
+]

@@ -1,0 +1,147 @@
+"""Segments of partners and products.
+
+A rule is data, never code: ``{"all": [cond, ...]}`` or ``{"any": [...]}``,
+nested, where a condition is ``{"field": name, "op": op, "value": v}``.
+Fields are the model's columns plus those plugins register
+(``crmkit_register_segment_fields``); operators are a fixed list. The rule
+compiles to a peewee expression with bound parameters.
+"""
+from __future__ import annotations
+
+import json
+
+import peewee as pw
+
+from crmkit import ValidationError, utcnow
+
+from . import models as m
+
+OPS = {
+    "eq": lambda f, v: f == v, "ne": lambda f, v: f != v,
+    "lt": lambda f, v: f < v, "le": lambda f, v: f <= v,
+    "gt": lambda f, v: f > v, "ge": lambda f, v: f >= v,
+    "in": lambda f, v: f.in_(list(v)), "not_in": lambda f, v: f.not_in(list(v)),
+    "contains": lambda f, v: f.contains(v), "startswith": lambda f, v: f.startswith(v),
+    "isnull": lambda f, v: f.is_null(bool(v)),
+}
+MODELS = {"partner": m.Partner, "product": m.Product}
+
+
+def compile_rule(crm, kind, rule, depth=0):
+    """A peewee expression for ``rule`` over the partner or product table."""
+    model = MODELS.get(kind)
+    if model is None:
+        raise ValueError(f"segment kind must be one of {', '.join(MODELS)}")
+    if depth > 10:
+        raise ValueError("rule is nested too deeply")
+    if not isinstance(rule, dict) or not rule:
+        raise ValueError('a rule is {"all": [...]}, {"any": [...]} or {"field", "op", "value"}')
+    for joiner in ("all", "any"):
+        if joiner in rule:
+            parts = rule[joiner]
+            if set(rule) != {joiner} or not isinstance(parts, list) or not parts:
+                raise ValueError(f'"{joiner}" takes a non-empty list of conditions')
+            exprs = [compile_rule(crm, kind, p, depth + 1) for p in parts]
+            out = exprs[0]
+            for e in exprs[1:]:
+                out = (out & e) if joiner == "all" else (out | e)
+            return out
+    if set(rule) - {"field", "op", "value"} or "field" not in rule:
+        raise ValueError(f"a condition has field, op and value; got {sorted(rule)}")
+    name, op = rule["field"], rule.get("op", "eq")
+    if op not in OPS:
+        raise ValueError(f"unknown operator {op!r}; use one of {', '.join(OPS)}")
+    field = model._meta.fields.get(name) if isinstance(name, str) else None
+    if field is not None:
+        value = rule.get("value")
+        if op not in ("in", "not_in", "isnull") and value is not None:
+            try:
+                value = field.db_value(field.python_value(value)) if not isinstance(field, pw.ForeignKeyField) \
+                    else int(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: {value!r} is not a valid value") from None
+        return OPS[op](field, value)
+    extra = crm.registry.segment_fields.get((kind, name))
+    if extra is None:
+        known = sorted(set(model._meta.fields) | {n for (k, n) in crm.registry.segment_fields if k == kind})
+        raise ValueError(f"unknown field {name!r}; known: {', '.join(known)}")
+    return OPS[op](extra.expression(model), rule.get("value"))
+
+
+def matching_ids(crm, segment) -> set[int]:
+    model = MODELS[segment.kind]
+    rule = json.loads(segment.rule) if segment.rule else None
+    try:
+        expr = compile_rule(crm, segment.kind, rule)
+    except ValueError as exc:
+        raise ValidationError({"rule": str(exc)}, "core.segment") from None
+    q = model.select(model.id).where(expr & (model.deletion_mark == False))  # noqa: E712
+    return {row[0] for row in q.tuples()}
+
+
+def current_members(segment_id) -> set[int]:
+    SM = m.SegmentMember
+    return {r[0] for r in SM.select(SM.member_id).where((SM.segment == segment_id) & SM.removed_at.is_null()).tuples()}
+
+
+def compute(crm, key) -> dict:
+    """Recompute a rule segment's membership; joins and leaves are dated."""
+    segment = crm.get("core.segment", key)
+    crm.require("update", "core.segment")
+    if segment.method != "rule":
+        raise ValidationError({"method": "only rule-based segments are computed"}, "core.segment")
+    now = utcnow()
+    with crm.transaction():
+        new = matching_ids(crm, segment)
+        old = current_members(segment.id)
+        added, removed = new - old, old - new
+        SM = m.SegmentMember
+        if removed:
+            for chunk in _chunks(sorted(removed)):
+                SM.update(removed_at=now).where((SM.segment == segment.id) & SM.removed_at.is_null()
+                                                & SM.member_id.in_(chunk)).execute()
+        if added:
+            SM.insert_many([{"segment": segment.id, "member_id": i, "added_at": now} for i in sorted(added)]).execute()
+        m.Segment.update(computed_at=now).where(m.Segment.id == segment.id).execute()
+    return {"segment": segment.name, "members": len(new), "added": len(added), "removed": len(removed)}
+
+
+def add_members(crm, key, ids):
+    segment = crm.get("core.segment", key)
+    crm.require("update", "core.segment")
+    if segment.method != "manual":
+        raise ValidationError({"method": "members of a rule segment come from its rule"}, "core.segment")
+    entity = f"core.{segment.kind}"
+    visible = {r.id for r in crm.query(entity).where(MODELS[segment.kind].id.in_(list(ids)))}
+    missing = set(ids) - visible
+    if missing:
+        raise ValidationError({"member_id": f"unknown {segment.kind}(s): {sorted(missing)}"}, "core.segment")
+    with crm.transaction():
+        new = set(ids) - current_members(segment.id)
+        if new:
+            m.SegmentMember.insert_many([{"segment": segment.id, "member_id": i, "added_at": utcnow()}
+                                         for i in sorted(new)]).execute()
+    return len(new)
+
+
+def remove_members(crm, key, ids):
+    segment = crm.get("core.segment", key)
+    crm.require("update", "core.segment")
+    SM = m.SegmentMember
+    with crm.transaction():
+        return SM.update(removed_at=utcnow()).where((SM.segment == segment.id) & SM.removed_at.is_null()
+                                                    & SM.member_id.in_(list(ids))).execute()
+
+
+def members_query(crm, key):
+    """The visible current members of a segment, as a select of partners/products."""
+    segment = crm.get("core.segment", key)
+    model = MODELS[segment.kind]
+    SM = m.SegmentMember
+    inner = SM.select(SM.member_id).where((SM.segment == segment.id) & SM.removed_at.is_null())
+    return crm.query(f"core.{segment.kind}").where(model.id.in_(inner))
+
+
+def _chunks(items, size=5000):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

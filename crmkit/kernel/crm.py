@@ -1,0 +1,532 @@
+"""``Crm``: the one object integrators, plugins and the CLI talk to.
+
+Every read goes through ``query`` (role check + row-level filter + deletion
+marks) and every write through ``_write`` (validate -> check access -> write
+in a transaction -> record the change -> fire events).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import os
+
+import peewee as pw
+
+from . import access, db, subjects
+from .errors import AccessDenied, NotFound, ValidationError
+from .models import Change, Sequence
+from .outbox import Outbox
+from .plugins import make_plugin_manager
+from .registry import Registry
+from .validation import validate
+
+FILTER_OPS = {
+    "eq": lambda f, v: f == v, "ne": lambda f, v: f != v,
+    "lt": lambda f, v: f < v, "le": lambda f, v: f <= v,
+    "gt": lambda f, v: f > v, "ge": lambda f, v: f >= v,
+    "in": lambda f, v: f.in_(list(v)), "contains": lambda f, v: f.contains(v),
+    "startswith": lambda f, v: f.startswith(v),
+    "isnull": lambda f, v: f.is_null(bool(v)),
+}
+KERNEL_PLUGIN_NAME = "kernel"
+
+
+class _KernelMigrations:
+    """The kernel's own migrations, run before every plugin's."""
+
+    name = KERNEL_PLUGIN_NAME
+
+    @property
+    def migrations_dir(self):
+        from pathlib import Path
+        return Path(__file__).parent / "migrations"
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, pw.Model):
+        return value.get_id()
+    return value
+
+
+class Crm:
+    """A session of one user on one database, with one set of plugins."""
+
+    def __init__(self, database, pm, plugins, registry, actor, lang="en"):
+        self.db = database
+        self.pm = pm
+        self.plugins = plugins
+        self.registry = registry
+        self.actor = actor
+        self.lang = lang
+        self.outbox = Outbox(self)
+
+    # -- sessions --------------------------------------------------------
+    def as_user(self, login) -> "Crm":
+        """The same database and plugins, acting as another user."""
+        return Crm(self.db, self.pm, self.plugins, self.registry, self._load_actor(login), self.lang)
+
+    def _load_actor(self, login):
+        if login in (None, access.SYSTEM_LOGIN):
+            return access.Actor.system()
+        if isinstance(login, access.Actor):
+            return login
+        actor = self.pm.hook.crmkit_load_user(login=login)
+        if actor is None:
+            raise AccessDenied(f"unknown or inactive user {login!r}")
+        return actor
+
+    def close(self):
+        if not self.db.is_closed():
+            self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def transaction(self):
+        return db.transaction()
+
+    def migrate(self):
+        return db.migrate(self.migration_units())
+
+    def migration_units(self):
+        return [_KernelMigrations(), *self.plugins]
+
+    def call_in_order(self, hookname, **kwargs):
+        """Call one hook plugin by plugin in ``requires`` order."""
+        results = []
+        for plugin in self.plugins:
+            impl = getattr(plugin.hooks, hookname, None)
+            if impl is not None:
+                results.append(impl(**kwargs))
+        return results
+
+    # -- access ----------------------------------------------------------
+    def can(self, verb, name) -> bool:
+        return access.can(self.actor, self.registry.roles, verb, name)
+
+    def require(self, verb, name):
+        access.require(self.actor, self.registry.roles, verb, name)
+
+    def access_root(self):
+        return next((s for s in self.registry.entities.values() if s.partner_path == "self"), None)
+
+    def visible(self, entity):
+        """The row filter of ``entity`` for the acting user, or None."""
+        return access.visible_filter(self.actor, self.registry.entity(entity), self.registry)
+
+    # -- reading ---------------------------------------------------------
+    def model(self, entity):
+        return self.registry.entity(entity).model
+
+    def query(self, entity, *fields, include_marked=False):
+        """A peewee select over what the acting user may read.
+
+        Plugins build reports on it: add joins, GROUP BY and aggregates; the
+        access filter and deletion-mark filter are already applied.
+        """
+        spec = self.registry.entity(entity)
+        self.require("read", entity)
+        model = spec.model
+        q = model.select(*fields)
+        cond = access.visible_filter(self.actor, spec, self.registry)
+        if cond is not None:
+            q = q.where(cond)
+        if not include_marked and "deletion_mark" in model._meta.fields:
+            q = q.where(model.deletion_mark == False)  # noqa: E712
+        return q
+
+    def _lookup_expr(self, spec, key):
+        model = spec.model
+        if isinstance(key, pw.Model):
+            key = key.get_id()
+        if isinstance(key, int) or (isinstance(key, str) and key.isdigit() and not spec.lookup):
+            return model._meta.primary_key == int(key)
+        if spec.lookup and isinstance(key, str):
+            return getattr(model, spec.lookup) == key
+        raise NotFound(f"{spec.name}: {key!r} is not an id" + (f" or a {spec.lookup}" if spec.lookup else ""))
+
+    def get(self, entity, key, include_marked=True):
+        """One visible record by id (or by its lookup field, e.g. code)."""
+        spec = self.registry.entity(entity)
+        try:
+            expr = self._lookup_expr(spec, key)
+        except NotFound:
+            raise
+        found = self.query(entity, include_marked=include_marked).where(expr).first()
+        if found is None and spec.lookup and isinstance(key, str) and key.isdigit():
+            found = self.query(entity, include_marked=include_marked).where(
+                spec.model._meta.primary_key == int(key)).first()
+        if found is None:
+            raise NotFound(f"{entity} {key!r} not found")
+        return found
+
+    def where(self, entity, query, filters: dict):
+        """Apply ``field`` / ``field__op`` filters, whitelisted to model fields."""
+        model = self.model(entity)
+        for key, value in filters.items():
+            name, _, op = key.partition("__")
+            op = op or "eq"
+            field = model._meta.fields.get(name)
+            if field is None or op not in FILTER_OPS:
+                raise ValidationError({key: f"unknown filter; fields: {', '.join(model._meta.fields)}; "
+                                            f"operators: {', '.join(FILTER_OPS)}"}, entity)
+            query = query.where(FILTER_OPS[op](field, value))
+        return query
+
+    def order(self, entity, query, order_by):
+        model = self.model(entity)
+        keys = [order_by] if isinstance(order_by, str) else list(order_by)
+        terms = []
+        for key in keys:
+            for part in str(key).split(","):
+                part = part.strip()
+                desc = part.startswith("-")
+                field = model._meta.fields.get(part.lstrip("-"))
+                if field is None:
+                    raise ValidationError({"order_by": f"cannot sort by {part!r}; "
+                                                       f"fields: {', '.join(model._meta.fields)}"}, entity)
+                terms.append(field.desc() if desc else field.asc())
+        return query.order_by(*terms)
+
+    def find(self, entity, order_by=None, limit=None, offset=None, include_marked=False, **filters):
+        """Visible records matching ``field=value`` / ``field__op=value``."""
+        spec = self.registry.entity(entity)
+        q = self.where(entity, self.query(entity, include_marked=include_marked), filters)
+        q = self.order(entity, q, order_by or spec.order_by)
+        if limit is not None:
+            q = q.limit(int(limit))
+        if offset:
+            q = q.offset(int(offset))
+        return list(q)
+
+    def count(self, entity, include_marked=False, **filters):
+        return self.where(entity, self.query(entity, include_marked=include_marked), filters).count()
+
+    def frame(self, query, columns=None):
+        """Run a select and return a pandas DataFrame (aggregate in SQL first).
+
+        Values pass through the fields' converters, so dates and decimals
+        come back the same on SQLite and PostgreSQL.
+        """
+        import pandas as pd
+        rows = query.tuples()
+        data = list(rows)
+        names = columns or [d[0] for d in rows._cursor_wrapper.cursor.description]
+        return pd.DataFrame.from_records(data, columns=names)
+
+    def display(self, entity, record) -> str:
+        spec = self.registry.entity(entity)
+        if callable(spec.display):
+            return str(spec.display(record))
+        value = getattr(record, spec.display, None)
+        return str(value) if value not in (None, "") else f"{spec.label or entity} {record.get_id()}"
+
+    def subject(self, ref):
+        """Resolve a subject reference to ``(entity, record)`` the user may see."""
+        subject = subjects.parse(ref, self.registry)
+        if subject is None:
+            return None, None
+        return subject.entity, self.get(subject.entity, subject.id)
+
+    def describe(self, ref) -> str:
+        """"Сделка с клиентом: Продажа телевизоров" for a subject reference."""
+        entity, record = self.subject(ref)
+        if record is None:
+            return ""
+        text = self.pm.hook.crmkit_describe_subject(crm=self, entity=entity, record=record)
+        spec = self.registry.entity(entity)
+        return text or f"{spec.label or entity}: {self.display(entity, record)}"
+
+    def related(self, ref, entity):
+        """Records of ``entity`` whose subject is ``ref`` (a deal's interactions ...)."""
+        subject = subjects.parse(ref, self.registry)
+        model = self.model(entity)
+        return list(self.query(entity).where((model.subject_type == subject.entity)
+                                             & (model.subject_id == subject.id)).order_by(model.id))
+
+    # -- writing ---------------------------------------------------------
+    def create(self, entity, data: dict):
+        """Validate, check access, insert in a transaction, fire events."""
+        return self._write(entity, None, data)
+
+    def update(self, entity, key, data: dict):
+        return self._write(entity, key, data)
+
+    def mark_deleted(self, entity, key, mark=True):
+        """Set or clear the deletion mark (1C's пометка удаления)."""
+        spec = self.registry.entity(entity)
+        if "deletion_mark" not in spec.model._meta.fields:
+            raise ValidationError({"deletion_mark": "this entity has no deletion mark"}, entity)
+        return self._write(entity, key, {"deletion_mark": bool(mark)}, internal={"deletion_mark"})
+
+    def delete(self, entity, key):
+        """Delete a record for good; it must carry a deletion mark first."""
+        spec = self.registry.entity(entity)
+        self.require("delete", entity)
+        record = self.get(entity, key)
+        if getattr(record, "deletion_mark", True) is False:
+            raise ValidationError({"deletion_mark": "mark the record for deletion before deleting it"}, entity)
+        with db.transaction():
+            try:
+                record.delete_instance()
+            except pw.IntegrityError:
+                raise ValidationError({"id": "other records still refer to this one"}, entity) from None
+            self._log(spec, record.get_id(), "delete", {})
+            self.pm.hook.crmkit_entity_deleted(crm=self, entity=entity, record=record)
+        return record
+
+    def _prepare(self, spec, data, record):
+        data = dict(data)
+        model = spec.model
+        if "subject" in data and "subject_type" in model._meta.fields:
+            ref = subjects.parse(data.pop("subject"), self.registry)
+            data["subject_type"] = ref.entity if ref else None
+            data["subject_id"] = ref.id if ref else None
+        elif "subject_type" in data and data.get("subject_type"):
+            subjects.parse((data["subject_type"], data.get("subject_id")), self.registry)
+        for name, value in list(data.items()):  # records given for references
+            if isinstance(value, pw.Model):
+                data[name] = value.get_id()
+        return data
+
+    def _check_references(self, spec, doc):
+        """Every reference must point at a record the user may see."""
+        errors = {}
+        model = spec.model
+        for name, value in doc.items():
+            field = model._meta.fields.get(name)
+            if isinstance(field, pw.ForeignKeyField) and value is not None:
+                target = self.registry.spec_of_model(field.rel_model)
+                if target is not None:
+                    q = target.model.select(target.model._meta.primary_key).where(
+                        target.model._meta.primary_key == value)
+                    cond = access.visible_filter(self.actor, target, self.registry)
+                    if cond is not None:
+                        q = q.where(cond)
+                    ok = q.exists()
+                else:
+                    ok = field.rel_model.select().where(field.rel_model._meta.primary_key == value).exists()
+                if not ok:
+                    errors[name] = [f"{value!r} does not exist"]
+        if doc.get("subject_type"):
+            try:
+                self.get(doc["subject_type"], doc["subject_id"])
+            except (NotFound, AccessDenied):
+                errors["subject"] = [f"{doc['subject_type']}:{doc['subject_id']} does not exist"]
+        return errors
+
+    def _check_unique(self, spec, doc, record):
+        errors = {}
+        model = spec.model
+        for name, value in doc.items():
+            field = model._meta.fields.get(name)
+            if field is not None and field.unique and value not in (None, ""):
+                q = model.select().where(field == value)
+                if record is not None:
+                    q = q.where(model._meta.primary_key != record.get_id())
+                if q.exists():
+                    errors[name] = [f"{value!r} is already used"]
+        return errors
+
+    def _derive_partner(self, spec, doc, record):
+        """A record about a subject hangs off the subject's partner too."""
+        path = spec.partner_path
+        if not path or path == "self" or doc.get(path) is not None:
+            return
+        if record is not None and getattr(record, path + "_id", None) is not None:
+            return
+        if not doc.get("subject_type"):
+            return
+        subject_spec = self.registry.entity(doc["subject_type"])
+        sub_path = subject_spec.partner_path
+        if not sub_path:
+            return
+        subject = subject_spec.model.get_or_none(subject_spec.model._meta.primary_key == doc["subject_id"])
+        if subject is None:
+            return
+        partner_id = subject.get_id() if sub_path == "self" else getattr(subject, sub_path + "_id", None)
+        field = spec.model._meta.fields.get(path)
+        target = self.registry.spec_of_model(field.rel_model) if field is not None else None
+        if partner_id is not None and target is not None and target.partner_path == "self":
+            doc[path] = partner_id
+
+    def next_code(self, spec) -> str:
+        """The next code of an entity's series, e.g. ``00-00000037``.
+
+        Taken inside the write's transaction: the sequence row is locked
+        until commit, so concurrent creators never get the same number.
+        """
+        name = spec.name
+        updated = Sequence.update(value=Sequence.value + 1).where(Sequence.name == name).execute()
+        if not updated:
+            field = getattr(spec.model, spec.code_field)
+            start = 0
+            for (code,) in spec.model.select(field).where(field.startswith(spec.code_prefix)).tuples():
+                tail = code[len(spec.code_prefix):]
+                if tail.isdigit():
+                    start = max(start, int(tail))
+            Sequence.insert(name=name, value=start + 1).on_conflict_ignore().execute()
+            if start:
+                Sequence.update(value=start + 1).where(Sequence.name == name).execute()
+        value = Sequence.get(Sequence.name == name).value
+        return f"{spec.code_prefix}{value:08d}"
+
+    def _write(self, entity, key, data, internal=()):
+        spec = self.registry.entity(entity)
+        creating = key is None
+        self.require("create" if creating else "update", entity)
+        record = None if creating else self.get(entity, key)
+        prepared = self._prepare(spec, data, record)
+        allowed_internal = set(internal)
+        public = {k: v for k, v in prepared.items() if k not in allowed_internal}
+        doc = validate(spec, public, update=not creating, admin=self.actor.is_admin)
+        doc.update({k: prepared[k] for k in allowed_internal if k in prepared})
+        errors = self._check_references(spec, doc)
+        errors.update(self._check_unique(spec, doc, record))
+        if spec.partner_path == "self" and not self.actor.is_admin and doc.get("access_group") is not None \
+                and doc["access_group"] not in self.actor.access_groups:
+            errors.setdefault("access_group", []).append("you may only use your own access groups")
+        for result in self.pm.hook.crmkit_validate_record(crm=self, entity=entity, data=doc, record=record):
+            for field, msgs in (result or {}).items():
+                errors.setdefault(field, []).extend(msgs if isinstance(msgs, (list, tuple)) else [msgs])
+        if errors:
+            raise ValidationError(errors, entity)
+        self._derive_partner(spec, doc, record)
+        model = spec.model
+        now = db.utcnow()
+        try:
+            with db.transaction():
+                if creating:
+                    if spec.code_prefix and not doc.get(spec.code_field):
+                        doc[spec.code_field] = self.next_code(spec)
+                    for stamp in ("created_at", "changed_at"):
+                        if stamp in model._meta.fields:
+                            doc[stamp] = now
+                    if "created_by" in model._meta.fields and self.actor.id is not None:
+                        doc["created_by"] = self.actor.id
+                    record = model(**doc)
+                    record.save(force_insert=True)
+                    changes = {k: (None, v) for k, v in doc.items()}
+                else:
+                    changes = {}
+                    for name, value in doc.items():
+                        old = getattr(record, name + "_id", None) if isinstance(
+                            model._meta.fields.get(name), pw.ForeignKeyField) else getattr(record, name)
+                        if _jsonable(old) != _jsonable(value):
+                            changes[name] = (old, value)
+                            setattr(record, name, value)
+                    if changes:
+                        if "changed_at" in model._meta.fields:
+                            record.changed_at = now
+                        record.save(only=[model._meta.fields[n] for n in changes]
+                                    + ([model.changed_at] if "changed_at" in model._meta.fields else []))
+                if not creating and spec.partner_path and changes:
+                    # a moved record must still be one the user may see
+                    if self.query(entity, include_marked=True).where(
+                            model._meta.primary_key == record.get_id()).count() == 0:
+                        raise AccessDenied(f"user {self.actor.login!r} may not move {entity} out of their access")
+                if creating or changes:
+                    self._log(spec, record.get_id(), "create" if creating else self._action(changes), changes)
+                    self.pm.hook.crmkit_entity_saved(crm=self, entity=entity, record=record,
+                                                     created=creating, changes=changes)
+        except pw.IntegrityError as exc:
+            raise ValidationError({"_": f"the database refused the write: {exc}"}, entity) from None
+        return record
+
+    @staticmethod
+    def _action(changes):
+        if set(changes) == {"deletion_mark"}:
+            return "mark" if changes["deletion_mark"][1] else "unmark"
+        return "update"
+
+    def _log(self, spec, record_id, action, changes):
+        user = self.actor.login
+        if action == "create":
+            rows = [{"entity": spec.name, "record_id": record_id, "action": "create", "field": "",
+                     "old": None, "new": json.dumps({k: _jsonable(v) for k, (_, v) in changes.items()},
+                                                    ensure_ascii=False, default=str), "user": user}]
+        elif not changes:
+            rows = [{"entity": spec.name, "record_id": record_id, "action": action, "field": "",
+                     "old": None, "new": None, "user": user}]
+        else:
+            rows = [{"entity": spec.name, "record_id": record_id, "action": action, "field": name,
+                     "old": None if old is None else str(_jsonable(old)),
+                     "new": None if new is None else str(_jsonable(new)), "user": user}
+                    for name, (old, new) in changes.items()]
+        now = db.utcnow()
+        for row in rows:
+            row["at"] = now
+        Change.insert_many(rows).execute()
+
+    def history(self, entity, key):
+        """The change history of one visible record, oldest first."""
+        record = self.get(entity, key)
+        return list(Change.select().where((Change.entity == entity) & (Change.record_id == record.get_id()))
+                    .order_by(Change.at, Change.id))
+
+    # -- reports, templates, import/export ------------------------------
+    def report(self, report_id, **params):
+        """Run a report as the acting user; returns a ``ReportResult``."""
+        from .reports import run_report
+        return run_report(self, report_id, params)
+
+    def render_template(self, source, context=None, html=False, field="template", entity=None):
+        """Render a user-edited template in the sandbox with the registered
+        parameters (``#ПредставлениеПартнера#``) computed for ``context``."""
+        from .templates import parameters_used, render_user_template
+        context = dict(context or {})
+        params = {}
+        for name in parameters_used(source or ""):
+            spec = self.registry.template_parameters.get(name)
+            if spec is not None and (spec.entity is None or entity is None or spec.entity == entity):
+                params[name] = spec.compute(self, context)
+        return render_user_template(source, {**context, "p": params}, html=html, field=field)
+
+    def import_file(self, entity, path, **options):
+        from .importer import import_file
+        return import_file(self, entity, path, **options)
+
+    def import_frame(self, entity, frame, **options):
+        from .importer import import_frame
+        return import_frame(self, entity, frame, **options)
+
+    def export(self, entity, fmt="csv", out=None, **filters):
+        from .importer import export
+        return export(self, entity, fmt, out, **filters)
+
+
+def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,
+         plugin_manager=None):
+    """Open a crmkit database as a user.
+
+    :param url: ``sqlite:///path.db`` (default ``$CRMKIT_DATABASE_URL`` or
+        ``sqlite:///crmkit.db``) or ``postgresql://user@host/db``.
+    :param user: login of the acting user; default ``$CRMKIT_USER`` or the
+        built-in ``system`` administrator.
+    :param plugins: names of plugins to load (core always); default all installed.
+    :param extra: plugin modules/objects to register besides the installed ones.
+    :param migrate: apply pending migrations first.
+    :param plugin_manager: a ``(pm, plugins)`` pair already built, to reuse.
+    """
+    pm, loaded = plugin_manager or make_plugin_manager(only=plugins, extra=extra, disabled=disabled)
+    registry = Registry()
+    registry.fill(pm)
+    from .i18n import add_catalog_dir
+    for plugin in loaded:
+        add_catalog_dir(plugin.package_dir / "locale")
+    database = db.connect(url)
+    crm = Crm(database, pm, loaded, registry, access.Actor.system(),
+              lang or os.environ.get("CRMKIT_LANG", "en"))
+    if migrate:
+        crm.migrate()
+    login = user if user is not None else os.environ.get("CRMKIT_USER") or None
+    crm.actor = crm._load_actor(login)
+    return crm

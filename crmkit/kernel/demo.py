@@ -1,0 +1,63 @@
+"""``crmkit demo``: load every plugin's demo data, write the report book,
+print the key tables."""
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+
+import click
+
+DEMO_URL = "sqlite:///crmkit-demo.db"
+
+
+def _fresh_sqlite(url):
+    path = url.split(":///", 1)[1]
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def run(state, book_dir, fresh):
+    from .crm import open as open_crm
+    url = state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEMO_URL
+    if fresh and url.startswith("sqlite:///"):
+        _fresh_sqlite(url)
+    crm = open_crm(url, user=None, lang=state.lang, plugin_manager=state.plugin_manager)
+    if crm.count("core.partner", include_marked=True):
+        raise click.ClickException("the database already holds partners: the demo needs an empty one")
+    featured = []
+    with crm.transaction():
+        for result in crm.call_in_order("crmkit_load_demo", crm=crm):
+            featured += list(result or [])
+    click.echo(f"demo loaded into {url}: " + ", ".join(
+        f"{crm.count(name, include_marked=True)} {name}" for name in
+        ("core.partner", "core.contact", "core.interaction", "core.task") if name in crm.registry.entities))
+    book = write_book(crm, Path(book_dir))
+    click.echo(f"report book: {book.resolve()}")
+    for item in featured:
+        report_id, params = (item, {}) if isinstance(item, str) else item
+        click.echo("")
+        click.echo(crm.report(report_id, **params).render("table"))
+
+
+def write_book(crm, folder: Path, params_by_report=None) -> Path:
+    """One self-contained HTML page per report plus an index page."""
+    from .i18n import translate
+    folder.mkdir(parents=True, exist_ok=True)
+    links = []
+    for spec in sorted(crm.registry.reports.values(), key=lambda s: s.id):
+        if not crm.can("read", spec.id):
+            continue
+        params = (params_by_report or {}).get(spec.id, {})
+        page = folder / f"{spec.id}.html"
+        page.write_text(crm.report(spec.id, **params).render("html"), encoding="utf-8")
+        links.append(f'<li><a href="{escape(page.name)}">{escape(translate(spec.title, crm.lang))}</a> '
+                     f'<code>{escape(spec.id)}</code></li>')
+    index = folder / "index.html"
+    index.write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><title>crmkit report book</title>'
+        '<style>body{font-family:system-ui,sans-serif;margin:2em}</style></head><body>'
+        f'<h1>{escape(translate("Report book", crm.lang))}</h1><ul>{"".join(links)}</ul></body></html>',
+        encoding="utf-8")
+    return index

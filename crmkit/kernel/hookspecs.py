@@ -1,0 +1,209 @@
+"""Every hook crmkit calls. Plugins implement them with ``@crmkit.hookimpl``.
+
+Registration hooks run once when a ``Crm`` is built and receive a
+``register`` callback made by the kernel: a duplicate name fails at start-up
+naming both plugins. Event hooks are past tense and broadcast to every
+plugin; they run inside the write's transaction, so a handler that raises
+undoes the write.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("crmkit")
+
+
+@hookspec
+def crmkit_add_hookspecs(pm):
+    """Add a plugin's own hook specs, for other plugins to implement.
+
+    :param pm: the ``pluggy.PluginManager``; call ``pm.add_hookspecs(module)``.
+    """
+
+
+@hookspec
+def crmkit_register_entities(register):
+    """Register the plugin's entities.
+
+    :param register: ``register(EntitySpec)``.
+    """
+
+
+@hookspec
+def crmkit_register_subject_types(register):
+    """Declare entities (of any plugin) that can be the subject (предмет) of
+    interactions, tasks and notes, beyond those with ``EntitySpec.subject``.
+
+    :param register: ``register(entity_name)``.
+    """
+
+
+@hookspec
+def crmkit_register_reports(register):
+    """Register the plugin's reports.
+
+    :param register: ``register(ReportSpec)``.
+    """
+
+
+@hookspec
+def crmkit_register_channels(register):
+    """Register outbox delivery channels (email, sms ...).
+
+    :param register: ``register(ChannelSpec)``.
+    """
+
+
+@hookspec
+def crmkit_register_template_parameters(register):
+    """Register named template parameters (``#ПредставлениеПартнера#``).
+
+    :param register: ``register(TemplateParameter)``.
+    """
+
+
+@hookspec
+def crmkit_register_roles(register):
+    """Register roles, or add grants to existing ones.
+
+    :param register: ``register(RoleSpec)``; a role registered twice has
+        its grants merged, so a plugin can extend ``manager``.
+    """
+
+
+@hookspec
+def crmkit_register_segment_fields(register):
+    """Offer fields that segment rules may use (``abc_class`` ...).
+
+    :param register: ``register(SegmentField)``.
+    """
+
+
+@hookspec
+def crmkit_register_commands(cli):
+    """Add the plugin's click group to the ``crmkit`` command.
+
+    :param cli: the root ``click.Group``; add one group named after the plugin.
+    """
+
+
+@hookspec
+def crmkit_validate_record(crm, entity, data, record):
+    """Check a write beyond its schema (cross-field and business rules).
+
+    :param crm: the acting ``Crm``.
+    :param entity: the entity name.
+    :param data: the validated, coerced values being written.
+    :param record: the stored record for an update, None for a create.
+    :return: a dict ``{field: message or [messages]}`` of problems, or None.
+    """
+
+
+@hookspec
+def crmkit_entity_saved(crm, entity, record, created, changes):
+    """A record was created or updated (a deletion mark is an update).
+
+    :param crm: the acting ``Crm``.
+    :param entity: the entity name.
+    :param record: the saved peewee record.
+    :param created: True for a create.
+    :param changes: ``{field: (old, new)}`` of what changed.
+    """
+
+
+@hookspec
+def crmkit_entity_deleted(crm, entity, record):
+    """A record was deleted for good.
+
+    :param crm: the acting ``Crm``.
+    :param entity: the entity name.
+    :param record: the record as it was.
+    """
+
+
+@hookspec
+def crmkit_load_demo(crm):
+    """Load the plugin's part of the demo base; called in ``requires`` order.
+
+    :param crm: a ``Crm`` acting as the system user.
+    :return: ids of reports worth printing in the terminal after the load
+        (``[("deals.efficiency", {"date_from": "2015-01-01"}), ...]`` pairs
+        or plain ids), or None.
+    """
+
+
+@hookspec(firstresult=True)
+def crmkit_describe_subject(crm, entity, record):
+    """Describe a subject record for lists and templates.
+
+    Stops at the first non-None result; the entity's ``display`` is used
+    when no plugin answers.
+
+    :return: a string, or None to let others answer.
+    """
+
+
+@hookspec(firstresult=True)
+def crmkit_load_user(login):
+    """Find the acting user by login. Stops at the first non-None result.
+
+    :param login: the login given to ``crmkit.open`` or ``--user``.
+    :return: an ``Actor`` (id, login, name, roles, access groups), or None.
+    """
+
+
+@hookspec(firstresult=True)
+def crmkit_outbox_skip_reason(crm, message):
+    """Should this message be skipped now, at send time (opt-out, consent)?
+
+    Called for every message just before delivery, after the kernel's own
+    suppression check. Stops at the first non-None result.
+
+    :param message: the ``OutboxMessage`` about to be delivered.
+    :return: a reason string to skip it, or None to send.
+    """
+
+
+@hookspec
+def crmkit_outbox_delivered(crm, message):
+    """A message was accepted by its channel (state ``sent``)."""
+
+
+@hookspec
+def crmkit_outbox_failed(crm, message, error, permanent):
+    """A delivery attempt failed.
+
+    :param error: the failure text.
+    :param permanent: True when the message will not be retried
+        (a hard bounce, or the retry cap reached).
+    """
+
+
+@hookspec(firstresult=True)
+def crmkit_prepare_import(crm, entity, frame, options):
+    """Reshape a chunk of an import file before validation.
+
+    For entities whose files need more than a column mapping (computed
+    columns, creating missing references). Stops at the first non-None result.
+
+    :param frame: a DataFrame of the mapped columns, strings as read.
+    :param options: ``{name: value}`` given with ``--option`` / ``options=``.
+    :return: the DataFrame to validate; a ``_reject`` column, where not
+        empty, rejects that row with its text as the reason. None to pass.
+    """
+
+
+@hookspec
+def crmkit_validate_frame(crm, entity, frame):
+    """Check a validated import chunk beyond its schema, vectorised.
+
+    :param frame: the coerced DataFrame about to be written.
+    :return: ``{row position: {field: [messages]}}`` or None.
+    """
+
+
+@hookspec
+def crmkit_entity_imported(crm, entity, count, ids):
+    """Rows of ``entity`` were bulk-imported (no per-record saved events).
+
+    :param count: rows written.
+    :param ids: ``(first, last)`` ids written, or None if unknown.
+    """

@@ -1,0 +1,334 @@
+"""Bulk import and export of any registered entity.
+
+Import reads CSV (encoding and delimiter detected) or JSON in chunks,
+validates each chunk with the entity's schema vectorised
+(``validate_frame``), resolves references by id or lookup code among the
+rows the user may see, and writes everything in one transaction: either all
+rows land or none (unless ``skip_invalid``, which writes the good rows and a
+reject file with a reason per row). Memory stays bounded by the chunk size.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import peewee as pw
+
+from . import access, db
+from .errors import ValidationError
+from .models import Change, Sequence
+from .validation import validate_frame
+
+CHUNK = 100_000
+MAX_REPORTED = 1000   # row errors kept in the exception; the reject file has all
+MAX_FIELD = 100_000   # characters in one CSV field
+
+
+def detect_encoding(head: bytes, encoding=None) -> str:
+    if encoding:
+        return encoding
+    if b"\x00" in head:
+        raise ValidationError({"file": "looks binary (NUL bytes); expected a CSV or JSON text file"})
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start > len(head) - 4:   # a character cut at the end of the sample
+            return "utf-8"
+    try:
+        text = head.decode("cp1251")
+    except UnicodeDecodeError:
+        raise ValidationError({"file": "not UTF-8 and not cp1251: give --encoding"}) from None
+    if any("а" <= ch.lower() <= "я" for ch in text):
+        return "cp1251"
+    raise ValidationError({"file": "not UTF-8: give --encoding"})
+
+
+def detect_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
+    """Yield DataFrames of strings from a CSV/JSON file (gzip allowed)."""
+    import gzip
+
+    import pandas as pd
+    path = Path(path)
+    if not path.exists():
+        raise ValidationError({"file": f"{path} does not exist"})
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        raise ValidationError({"file": "is empty"})
+    enc = detect_encoding(head, encoding)
+    name = path.name.removesuffix(".gz")
+    if name.endswith(".json"):
+        with opener(path, "rt", encoding=enc) as fh:
+            try:
+                data = json.load(fh)
+            except json.JSONDecodeError as exc:
+                raise ValidationError({"file": f"invalid JSON: {exc}"}) from None
+        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+            raise ValidationError({"file": "JSON must be a list of objects"})
+        frame = pd.DataFrame(data)
+        frame = frame.astype(object).where(frame.notna(), None)
+        yield frame.rename(columns=mapping or {})
+        return
+    text_head = head.decode(enc, errors="ignore")
+    delim = delimiter or detect_delimiter(text_head.splitlines()[0] if text_head else "")
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        reader = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=delim,
+                             chunksize=chunk, engine="c", compression="infer")
+        for frame in reader:
+            frame.columns = [str(c).strip() for c in frame.columns]
+            yield frame.rename(columns=mapping or {})
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationError({"file": f"cannot be read as CSV: {str(exc).splitlines()[0]}"}) from None
+
+
+def _resolve_references(crm, spec, frame, errors, offset):
+    """Reference columns may hold ids or lookup codes; both must be visible."""
+    import numpy as np
+    import pandas as pd
+    model = spec.model
+    for name in frame.columns:
+        field = model._meta.fields.get(name)
+        if not isinstance(field, pw.ForeignKeyField):
+            continue
+        target = crm.registry.spec_of_model(field.rel_model)
+        col = frame[name].astype("string").str.strip()
+        blank = col.isna() | (col == "")
+        values = col[~blank].unique().tolist()
+        if not values:
+            continue
+        tmodel = field.rel_model
+        pk = tmodel._meta.primary_key
+        cond = access.visible_filter(crm.actor, target, crm.registry) if target else None
+        ids = {}
+        numeric = [int(v) for v in values if v.isdigit()]
+        lookup = getattr(tmodel, target.lookup) if target and target.lookup else None
+        for start in range(0, len(values), 5000):
+            part = values[start:start + 5000]
+            if lookup is not None:
+                q = tmodel.select(pk, lookup).where(lookup.in_(part))
+                if cond is not None:
+                    q = q.where(cond)
+                ids.update({str(code): pid for pid, code in q.tuples()})
+        for start in range(0, len(numeric), 5000):
+            part = numeric[start:start + 5000]
+            q = tmodel.select(pk).where(pk.in_(part))
+            if cond is not None:
+                q = q.where(cond)
+            ids.update({str(pid): pid for (pid,) in q.tuples() if str(pid) not in ids})
+        mapped = col.map(ids)
+        bad = ~blank & mapped.isna()
+        for pos in np.flatnonzero(bad.to_numpy()):
+            errors.setdefault(offset + int(pos), {}).setdefault(name, []).append(
+                f"{col.iloc[pos]!r} does not exist")
+        frame[name] = mapped.astype("Int64").astype(object).where(~mapped.isna(), None)
+    return frame
+
+
+def _check_unique(spec, frame, errors, offset, seen):
+    import numpy as np
+    for name, field in spec.model._meta.fields.items():
+        if not field.unique or name not in frame.columns:
+            continue
+        col = frame[name]
+        present = col.notna() & (col.astype("string") != "")
+        dup_in_file = col.duplicated(keep="first") & present
+        known = seen.setdefault(name, set())
+        dup_before = col.isin(known) & present
+        values = col[present].astype(str).unique().tolist()
+        existing = set()
+        for start in range(0, len(values), 5000):
+            existing.update(str(v) for (v,) in spec.model.select(field).where(
+                field.in_(values[start:start + 5000])).tuples())
+        in_db = col.astype(str).isin(existing) & present
+        for pos in np.flatnonzero((dup_in_file | dup_before | in_db).to_numpy()):
+            errors.setdefault(offset + int(pos), {}).setdefault(name, []).append(
+                f"{col.iloc[pos]!r} is already used")
+        known.update(values)
+
+
+def _write_rows(crm, spec, frame):
+    """Insert a clean chunk with executemany; returns (first id, last id)."""
+    import numpy as np
+    import pandas as pd
+    model = spec.model
+    now = db.utcnow()
+    n = len(frame)
+    if spec.code_prefix and (spec.code_field not in frame.columns or frame[spec.code_field].isna().any()):
+        col = frame[spec.code_field] if spec.code_field in frame.columns else pd.Series([None] * n, index=frame.index)
+        need = int(col.isna().sum())
+        first = int(crm.next_code(spec)[len(spec.code_prefix):])
+        if need > 1:
+            Sequence.update(value=Sequence.value + (need - 1)).where(Sequence.name == spec.name).execute()
+        codes = iter(f"{spec.code_prefix}{i:08d}" for i in range(first, first + need))
+        frame[spec.code_field] = [v if v is not None and v == v else next(codes) for v in col]
+    for stamp in ("created_at", "changed_at"):
+        if stamp in model._meta.fields and stamp not in frame.columns:
+            frame[stamp] = now
+    if "created_by" in model._meta.fields and crm.actor.id is not None:
+        frame["created_by"] = crm.actor.id
+    for name, field in model._meta.fields.items():
+        if name not in frame.columns and not isinstance(field, pw.AutoField) and field.default is not None:
+            frame[name] = field.default() if callable(field.default) else field.default
+    columns = [c for c in frame.columns if c in model._meta.fields]
+    fields = [model._meta.fields[c] for c in columns]
+    converted = []
+    for c, field in zip(columns, fields):
+        col = frame[c]
+        if isinstance(field, pw.DecimalField):
+            values = [None if v is None or v != v else round(float(v), field.decimal_places) for v in col.tolist()]
+        elif isinstance(field, pw.DateTimeField):
+            s = pd.to_datetime(col, utc=True)
+            values = [None if v is pd.NaT else v for v in s.dt.tz_localize(None).dt.to_pydatetime().tolist()]
+            values = [None if v != v else v for v in values]
+        elif isinstance(field, pw.BooleanField):
+            values = [None if v is None or v != v else bool(v) for v in col.tolist()]
+        elif isinstance(field, (pw.IntegerField, pw.ForeignKeyField)):
+            values = [None if v is None or v != v or v is pd.NA else int(v) for v in col.tolist()]
+        else:
+            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in col.tolist()]
+        converted.append(values)
+    rows = list(zip(*converted))
+    table = model._meta.table_name
+    param = crm.db.param
+    sql = (f'INSERT INTO "{table}" ({", ".join(chr(34) + f.column_name + chr(34) for f in fields)}) '
+           f'VALUES ({", ".join([param] * len(fields))})')
+    pk = model._meta.primary_key
+    before = model.select(pw.fn.MAX(pk)).scalar() or 0
+    cursor = crm.db.cursor()
+    cursor.executemany(sql, rows)
+    after = model.select(pw.fn.MAX(pk)).scalar() or 0
+    return (before + 1, after) if after > before else None
+
+
+def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject_file=None,
+                  progress=None, options=None, source="") -> dict:
+    """Import DataFrame chunks as one unit of work. Returns a summary dict."""
+    import pandas as pd
+    spec = crm.registry.entity(entity)
+    crm.require("create", entity)
+    options = options or {}
+    errors: dict[int, dict] = {}
+    raw_rows: dict[int, dict] = {}
+    written, total, first_id, last_id = 0, 0, None, None
+    seen: dict = {}
+    atomic = crm.db.atomic("IMMEDIATE") if db.is_sqlite() else crm.db.atomic()
+    with atomic as txn:
+        for frame in frames:
+            offset = total
+            total += len(frame)
+            frame = frame.reset_index(drop=True)
+            prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
+            if prepared is not None:
+                frame = prepared.reset_index(drop=True)
+            chunk_errors: dict[int, dict] = {}
+            if "_reject" in frame.columns:
+                for pos, reason in frame["_reject"].items():
+                    if reason:
+                        chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
+                frame = frame.drop(columns=["_reject"])
+            frame = _resolve_references(crm, spec, frame, chunk_errors, offset)
+            clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
+            for pos, errs in row_errors.items():
+                for f, msgs in errs.items():
+                    chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(msgs)
+            _check_unique(spec, clean, chunk_errors, offset, seen)
+            for extra in crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean):
+                for pos, errs in (extra or {}).items():
+                    for f, msgs in errs.items():
+                        chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(
+                            msgs if isinstance(msgs, list) else [msgs])
+            if chunk_errors:
+                for pos in chunk_errors:
+                    raw_rows[pos] = frame.iloc[pos - offset].to_dict() if len(raw_rows) < 10_000_000 else {}
+                errors.update(chunk_errors)
+            good = clean.drop(index=[p - offset for p in chunk_errors]) if chunk_errors else clean
+            if (errors and not skip_invalid) or dry_run or good.empty:
+                if progress:
+                    progress(total)
+                continue
+            ids = _write_rows(crm, spec, good.copy())
+            written += len(good)
+            if ids:
+                first_id = ids[0] if first_id is None else first_id
+                last_id = ids[1]
+            if progress:
+                progress(total)
+        if total == 0:
+            raise ValidationError({"file": "has no rows"}, entity)
+        if errors and not skip_invalid:
+            txn.rollback()
+            shown = dict(sorted(errors.items())[:MAX_REPORTED])
+            raise ValidationError({"rows": f"{len(errors)} of {total} rows are invalid; nothing was imported"},
+                                  entity, rows={p + 1: e for p, e in shown.items()})
+        if dry_run:
+            txn.rollback()
+        elif written:
+            Change.create(entity=entity, record_id=first_id or 0, action="import",
+                          new=json.dumps({"rows": written, "source": str(source), "ids": [first_id, last_id]}),
+                          user=crm.actor.login, at=db.utcnow())
+            crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
+                                               ids=(first_id, last_id) if first_id else None)
+    if skip_invalid and errors and reject_file:
+        write_rejects(reject_file, errors, raw_rows)
+    return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
+            "valid": total - len(errors), "rejected": len(errors), "dry_run": dry_run,
+            "errors": {p + 1: e for p, e in sorted(errors.items())[:MAX_REPORTED]}}
+
+
+def write_rejects(path, errors, raw_rows):
+    fields = []
+    for row in raw_rows.values():
+        for k in row:
+            if k not in fields:
+                fields.append(k)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["row", "reason", *fields])
+        for pos, errs in sorted(errors.items()):
+            reason = "; ".join(f"{f}: {', '.join(m)}" for f, m in errs.items())
+            raw = raw_rows.get(pos, {})
+            w.writerow([pos + 1, reason, *[raw.get(f, "") for f in fields]])
+
+
+def import_file(crm, entity, path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK, **options):
+    frames = read_chunks(path, encoding, delimiter, mapping, chunk)
+    return import_frames(crm, entity, frames, source=path, **options)
+
+
+def import_frame(crm, entity, frame, **options):
+    return import_frames(crm, entity, [frame], **options)
+
+
+def export(crm, entity, fmt="csv", out=None, **filters):
+    """Export the visible records of an entity as CSV (formulas neutralised) or JSON."""
+    from .reports import neutralise_frame, _plain
+    spec = crm.registry.entity(entity)
+    model = spec.model
+    names = list(spec.list_fields) or [n for n in model._meta.fields]
+    fields = [model._meta.fields[n] for n in names]
+    q = crm.where(entity, crm.query(entity, *fields), filters)
+    q = crm.order(entity, q, spec.order_by)
+    frame = crm.frame(q, columns=names)
+    if fmt == "csv":
+        text = neutralise_frame(frame).to_csv(index=False)
+    elif fmt == "json":
+        text = json.dumps([{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
+                          ensure_ascii=False, indent=1, default=str)
+    else:
+        raise ValidationError({"format": f"unknown export format {fmt!r}; use csv or json"})
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    return text

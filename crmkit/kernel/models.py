@@ -1,0 +1,74 @@
+"""The kernel's own tables: code sequences, the outbox, the suppression
+list and the change history. Prefixed ``kernel_``."""
+import peewee as pw
+
+from .db import BaseModel, UtcDateTimeField, utcnow
+
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
+
+
+class Sequence(BaseModel):
+    """The last number given for each code series (``core.partner`` ...)."""
+
+    name = pw.CharField(max_length=100, primary_key=True)
+    value = pw.BigIntegerField(default=0)
+
+    class Meta:
+        table_name = "kernel_sequence"
+
+
+class OutboxMessage(BaseModel):
+    """One outbound message, written before it is sent."""
+
+    channel = pw.CharField(max_length=32, index=True)
+    recipient = pw.CharField(max_length=320)
+    recipient_name = pw.CharField(max_length=200, default="")
+    subject = pw.CharField(max_length=998, default="")
+    body_text = pw.TextField(default="")
+    body_html = pw.TextField(null=True)
+    meta = pw.TextField(default="{}")         # JSON: headers, attachments, message_id ...
+    source = pw.CharField(max_length=100, default="", index=True)  # "marketing.mailing:5"
+    partner_id = pw.IntegerField(null=True, index=True)
+    contact_id = pw.IntegerField(null=True)
+    idempotency_key = pw.CharField(max_length=200, unique=True)
+    state = pw.CharField(max_length=16, default="queued", choices=[(s, s) for s in OUTBOX_STATES])
+    attempts = pw.IntegerField(default=0)
+    next_attempt_at = UtcDateTimeField(default=utcnow, index=True)
+    claimed_at = UtcDateTimeField(null=True)
+    last_error = pw.TextField(default="")
+    created_at = UtcDateTimeField(default=utcnow)
+    sent_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "kernel_outbox"
+        indexes = ((("state", "next_attempt_at"), False),)
+
+
+class Suppression(BaseModel):
+    """Addresses that must not be sent to, checked at send time."""
+
+    channel = pw.CharField(max_length=32)
+    address = pw.CharField(max_length=320)
+    reason = pw.CharField(max_length=200, default="")
+    created_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "kernel_suppression"
+        indexes = ((("channel", "address"), True),)
+
+
+class Change(BaseModel):
+    """One field's change of one record: the audit trail."""
+
+    entity = pw.CharField(max_length=100)
+    record_id = pw.IntegerField()
+    action = pw.CharField(max_length=16)      # create, update, mark, unmark, delete, erase
+    field = pw.CharField(max_length=100, default="")
+    old = pw.TextField(null=True)
+    new = pw.TextField(null=True)
+    user = pw.CharField(max_length=100)
+    at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "kernel_change"
+        indexes = ((("entity", "record_id"), False),)

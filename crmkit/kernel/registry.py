@@ -1,0 +1,105 @@
+"""Registries filled once at start-up through the ``register`` callbacks.
+
+Each registration hook is called plugin by plugin, so a duplicate name fails
+loudly naming both plugins.
+"""
+from __future__ import annotations
+
+from .errors import StartupError, NotFound
+from .specs import (ChannelSpec, EntitySpec, ReportSpec, RoleSpec, SegmentField,
+                    TemplateParameter)
+
+
+class Registry:
+    def __init__(self):
+        self.entities: dict[str, EntitySpec] = {}
+        self.reports: dict[str, ReportSpec] = {}
+        self.channels: dict[str, ChannelSpec] = {}
+        self.template_parameters: dict[str, TemplateParameter] = {}
+        from .access import BUILTIN_ROLES
+        self.roles: dict[str, dict] = {name: dict(grants) for name, grants in BUILTIN_ROLES.items()}
+        self.segment_fields: dict[tuple[str, str], SegmentField] = {}
+        self.subject_types: set[str] = set()
+        self.owner: dict[tuple[str, str], str] = {}
+        self.by_model: dict = {}
+
+    # -- filling ---------------------------------------------------------
+    def _add(self, table, kind, key, value, plugin, expected):
+        if not isinstance(value, expected):
+            raise StartupError(f"plugin {plugin!r} registered a {type(value).__name__} "
+                               f"where a {expected.__name__} was expected")
+        if key in table:
+            raise StartupError(f"{kind} {key!r} is registered by both "
+                               f"{self.owner[(kind, key)]!r} and {plugin!r}")
+        table[key] = value
+        self.owner[(kind, key)] = plugin
+
+    def fill(self, pm):
+        def each(hookname, make):
+            for impl in reversed(getattr(pm.hook, hookname).get_hookimpls()):
+                impl.function(make(impl.plugin_name))
+
+        def entity(plugin):
+            def register(spec):
+                if not spec.name.startswith(plugin + "."):
+                    raise StartupError(f"plugin {plugin!r}: entity {spec.name!r} must be named {plugin}.<name>")
+                self._add(self.entities, "entity", spec.name, spec, plugin, EntitySpec)
+                self.by_model[spec.model] = spec
+                if spec.subject:
+                    self.subject_types.add(spec.name)
+            return register
+
+        def report(plugin):
+            return lambda spec: self._add(self.reports, "report", spec.id, spec, plugin, ReportSpec)
+
+        def channel(plugin):
+            return lambda spec: self._add(self.channels, "channel", spec.name, spec, plugin, ChannelSpec)
+
+        def parameter(plugin):
+            return lambda spec: self._add(self.template_parameters, "template parameter",
+                                          spec.name, spec, plugin, TemplateParameter)
+
+        def role(plugin):
+            def register(spec):
+                if not isinstance(spec, RoleSpec):
+                    raise StartupError(f"plugin {plugin!r} registered a role that is not a RoleSpec")
+                merged = self.roles.setdefault(spec.name, {})
+                for pattern, verbs in spec.grants.items():
+                    merged[pattern] = "".join(sorted(set(merged.get(pattern, "")) | set(verbs)))
+            return register
+
+        def segment_field(plugin):
+            return lambda spec: self._add(self.segment_fields, "segment field",
+                                          (spec.kind, spec.name), spec, plugin, SegmentField)
+
+        each("crmkit_register_entities", entity)
+        each("crmkit_register_reports", report)
+        each("crmkit_register_channels", channel)
+        each("crmkit_register_template_parameters", parameter)
+        each("crmkit_register_roles", role)
+        each("crmkit_register_segment_fields", segment_field)
+
+        def subject(plugin):
+            def register(name):
+                if name not in self.entities:
+                    raise StartupError(f"plugin {plugin!r} declared unknown entity {name!r} a subject type")
+                self.subject_types.add(name)
+            return register
+
+        each("crmkit_register_subject_types", subject)
+
+    # -- reading ---------------------------------------------------------
+    def entity(self, name) -> EntitySpec:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise NotFound(f"no entity {name!r}; known: {', '.join(sorted(self.entities))}") from None
+
+    def report(self, report_id) -> ReportSpec:
+        try:
+            return self.reports[report_id]
+        except KeyError:
+            raise NotFound(f"no report {report_id!r}; known: {', '.join(sorted(self.reports))}") from None
+
+    def spec_of_model(self, model) -> EntitySpec | None:
+        return self.by_model.get(model)

@@ -1,0 +1,199 @@
+"""The report engine: params -> DataFrames -> table, CSV, JSON, XLSX, HTML.
+
+A report's ``build`` aggregates in SQL and shapes in pandas; the kernel
+validates its parameters, checks the user may read it, and renders it.
+Every spreadsheet-bound format neutralises formula-like text cells.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import importlib
+import io
+import json
+from pathlib import Path
+
+import attrs
+
+from .errors import ValidationError
+from .validation import CrmValidator
+
+FORMATS = ("table", "csv", "json", "xlsx", "html")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def neutralise(value):
+    """Prefix text that a spreadsheet would run as a formula with ``'``.
+
+    Numbers stay numbers; only strings are touched.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def neutralise_frame(frame):
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
+            out[col] = out[col].map(neutralise, na_action="ignore")
+    out.columns = [neutralise(str(c)) for c in out.columns]
+    return out
+
+
+def _plain(value):
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+@attrs.define
+class ReportResult:
+    """What a report returns: its spec, parameters and named DataFrames."""
+
+    spec: object
+    params: dict
+    sections: dict
+    lang: str = "en"
+
+    @property
+    def frame(self):
+        """The first (main) section."""
+        return next(iter(self.sections.values()))
+
+    def __getitem__(self, name):
+        return self.sections[name]
+
+    def render(self, fmt="table", lang=None):
+        """Render to ``table`` / ``csv`` / ``json`` / ``html`` (str) or ``xlsx`` (bytes)."""
+        if fmt not in FORMATS:
+            raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"})
+        lang = lang or self.lang
+        return getattr(self, f"_render_{fmt}")(lang)
+
+    def _titles(self, lang):
+        from .i18n import translate
+        return translate(self.spec.title, lang), {name: translate(name, lang) for name in self.sections}
+
+    def _localised(self, frame, lang):
+        from .i18n import translate
+        return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
+
+    def _render_table(self, lang):
+        from .i18n import format_value
+        title, names = self._titles(lang)
+        out = [title, "=" * len(title)]
+        for name, frame in self.sections.items():
+            if len(self.sections) > 1:
+                out += ["", names[name], "-" * len(names[name])]
+            frame = self._localised(frame, lang)
+            cols = [str(c) for c in frame.columns]
+            rows = [[format_value(v, lang) for v in row] for row in frame.itertuples(index=False)]
+            widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
+            numeric = [frame[c].dtype.kind in "iuf" or (len(frame) and isinstance(frame[c].iloc[0], decimal.Decimal))
+                       for c in frame.columns]
+            fmt_row = lambda r: "  ".join(v.rjust(w) if num else v.ljust(w)
+                                          for v, w, num in zip(r, widths, numeric)).rstrip()
+            out.append(fmt_row(cols))
+            out.append("  ".join("-" * w for w in widths))
+            out += [fmt_row(r) for r in rows]
+            if not rows:
+                out.append("(no rows)")
+        return "\n".join(out) + "\n"
+
+    def _render_csv(self, lang):
+        buf = io.StringIO()
+        for i, (name, frame) in enumerate(self.sections.items()):
+            if len(self.sections) > 1:
+                if i:
+                    buf.write("\n")
+                buf.write(f"# {name}\n")
+            neutralise_frame(self._localised(frame, lang)).to_csv(buf, index=False)
+        return buf.getvalue()
+
+    def _render_json(self, lang):
+        doc = {"report": self.spec.id, "title": self._titles(lang)[0],
+               "params": {k: _plain(v) for k, v in self.params.items()},
+               "sections": {name: [{str(k): _plain(v) for k, v in row.items()}
+                                   for row in frame.to_dict(orient="records")]
+                            for name, frame in self.sections.items()}}
+        return json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+
+    def _render_xlsx(self, lang):
+        import xlsxwriter
+        buf = io.BytesIO()
+        book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
+                                         "strings_to_urls": False})
+        used = set()
+        for name, frame in self.sections.items():
+            sheet_name = "".join(ch for ch in self._titles(lang)[1][name] if ch not in "[]:*?/\\")[:31] or "Sheet"
+            while sheet_name in used:
+                sheet_name = sheet_name[:28] + f"_{len(used)}"
+            used.add(sheet_name)
+            sheet = book.add_worksheet(sheet_name)
+            frame = neutralise_frame(self._localised(frame, lang))
+            bold = book.add_format({"bold": True})
+            for c, col in enumerate(frame.columns):
+                sheet.write_string(0, c, str(col), bold)
+                sheet.set_column(c, c, max(10, min(50, len(str(col)) + 2)))
+            for r, row in enumerate(frame.itertuples(index=False), start=1):
+                for c, value in enumerate(row):
+                    value = _plain(value)
+                    if value is None or (isinstance(value, float) and value != value):
+                        continue
+                    if isinstance(value, bool):
+                        sheet.write_boolean(r, c, value)
+                    elif isinstance(value, (int, float)):
+                        sheet.write_number(r, c, value)
+                    else:
+                        sheet.write_string(r, c, str(value))
+        book.close()
+        return buf.getvalue()
+
+    def _render_html(self, lang):
+        from .charts import svg_chart
+        from .i18n import format_value, translate
+        from .templates import trusted_environment
+        title, names = self._titles(lang)
+        sections = []
+        for name, frame in self.sections.items():
+            charts = [svg_chart(c, frame, lang) for c in self.spec.charts if c.section == name]
+            local = self._localised(frame, lang)
+            sections.append({"name": names[name], "charts": charts,
+                             "columns": [str(c) for c in local.columns],
+                             "numeric": [frame[c].dtype.kind in "iuf" for c in frame.columns],
+                             "rows": [[format_value(v, lang) for v in row] for row in local.itertuples(index=False)]})
+        dirs = [Path(__file__).parent / "templates_html"]
+        env = trusted_environment(dirs)
+        template = env.get_template(self.spec.template or "report.html")
+        return template.render(title=title, report=self.spec, sections=sections,
+                               params={translate(k, lang): format_value(v, lang) for k, v in self.params.items()},
+                               lang=lang, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+
+
+def resolve_build(build):
+    if isinstance(build, str):
+        module, _, name = build.partition(":")
+        return getattr(importlib.import_module(module), name)
+    return build
+
+
+def validate_params(spec, params: dict) -> dict:
+    v = CrmValidator(spec.params, allow_unknown=False)
+    if not v.validate(dict(params)):
+        raise ValidationError({k: [str(m) for m in msgs] for k, msgs in v.errors.items()}, spec.id)
+    return v.document
+
+
+def run_report(crm, report_id, params) -> ReportResult:
+    spec = crm.registry.report(report_id)
+    crm.require("read", report_id)
+    clean = validate_params(spec, params)
+    result = resolve_build(spec.build)(crm, **clean)
+    if not isinstance(result, dict):
+        result = {"main": result}
+    return ReportResult(spec, clean, result, crm.lang)

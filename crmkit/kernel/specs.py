@@ -1,0 +1,177 @@
+"""The frozen descriptions plugins hand to the kernel through ``register``."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import attrs
+
+
+@attrs.frozen
+class PluginMeta:
+    """What a plugin says about itself, as ``PLUGIN`` in its package.
+
+    :param name: short name, also the entry point name and table prefix.
+    :param requires: plugins that must be loaded first (their tables,
+        entities and hooks are used by this one).
+    :param version: shown by ``crmkit plugins``; defaults to the distribution's.
+    :param hooks: dotted module holding the ``@hookimpl`` functions;
+        defaults to ``<package>.hooks``.
+    :param migrations: folder of ``0001_*.py`` migrations; defaults to
+        ``<package>/migrations`` when it exists.
+    """
+
+    name: str
+    requires: tuple[str, ...] = ()
+    version: str | None = None
+    description: str = ""
+    hooks: str | None = None
+    migrations: str | None = None
+
+
+@attrs.frozen
+class EntitySpec:
+    """A kind of record: its model, its input schema and how to show it.
+
+    :param name: ``<plugin>.<entity>``, e.g. ``core.partner``.
+    :param model: the peewee model.
+    :param schema: cerberus rules per field; merged over rules derived
+        from the model (type, required, maxlength, allowed).
+    :param read_only: fields no payload may set (ids, times, authors,
+        computed values); ``id``, ``created_at``, ``changed_at`` always are.
+    :param admin_only: fields only an administrator may set.
+    :param label: English name; other languages come from catalogues.
+    :param subject: whether it can be the subject of interactions, tasks, notes.
+    :param display: field name or ``callable(record) -> str``.
+    :param partner_path: field through which a record belongs to a
+        partner (``"partner"``, ``"client"``); ``"self"`` for partners.
+        Drives row-level access.
+    :param lookup: field that identifies a record in files (``"code"``).
+    :param code_prefix: auto-number ``code`` as ``<prefix><8 digits>``.
+    :param list_fields: columns shown by list commands and exports.
+    :param order_by: default sort fields.
+    :param row_filter: extra visibility rule, see below.
+    """
+
+    name: str
+    model: Any
+    schema: dict = attrs.field(factory=dict)
+    read_only: tuple[str, ...] = ()
+    admin_only: tuple[str, ...] = ()
+    label: str = ""
+    field_labels: dict = attrs.field(factory=dict)
+    subject: bool = False
+    display: Any = "name"
+    partner_path: str | None = None
+    lookup: str | None = None
+    code_prefix: str | None = None
+    code_field: str = "code"
+    list_fields: tuple[str, ...] = ()
+    order_by: tuple[str, ...] = ("id",)
+    row_filter: Any = None
+
+    # row_filter: optional ``row_filter(actor, model) -> expression`` that
+    # narrows what non-administrators see beyond the partner rule
+    # (private notes, own reminders).
+
+    @property
+    def plugin(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+@attrs.frozen
+class ChartSpec:
+    """A chart of one report section: ``bar``, ``funnel`` or ``heatmap``.
+
+    ``x`` names the label column, ``y`` the value column(s); for a heat map
+    ``x`` and ``y`` are the axes and ``value`` the cell value.
+    """
+
+    kind: str
+    section: str = "main"
+    x: str = ""
+    y: Any = ""
+    value: str = ""
+    title: str = ""
+
+
+@attrs.frozen
+class ReportSpec:
+    """A report: parameters in, named DataFrames out, rendered by the kernel.
+
+    :param id: ``<plugin>.<report>``.
+    :param build: ``build(crm, **params)`` returning a DataFrame or a dict
+        of section name -> DataFrame; or a ``"module:function"`` string,
+        imported only when the report runs (keeps pandas out of start-up).
+    :param params: cerberus schema of the parameters (strings coerced).
+    :param charts: ChartSpec hints for the HTML page.
+    :param template: optional jinja2 template for the HTML page.
+    """
+
+    id: str
+    title: str
+    build: Any
+    params: dict = attrs.field(factory=dict)
+    charts: tuple = ()
+    description: str = ""
+    template: str | None = None
+
+    @property
+    def plugin(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+@attrs.frozen
+class ChannelSpec:
+    """A delivery channel for outbox messages (``email``, ``sms`` ...).
+
+    :param deliver: ``deliver(crm, message) -> None`` sends one message or
+        raises ``TemporaryFailure`` / ``PermanentFailure``.
+    :param address_kind: the contact-information kind it sends to.
+    """
+
+    name: str
+    deliver: Callable
+    address_kind: str = ""
+    description: str = ""
+
+
+@attrs.frozen
+class TemplateParameter:
+    """A named value for templates, e.g. ``ПредставлениеПартнера``.
+
+    :param compute: ``compute(crm, context) -> value``; ``context`` holds the
+        objects a message is about (``partner``, ``contact``, ``record`` ...).
+    :param entity: the entity it applies to, or None for all.
+    """
+
+    name: str
+    compute: Callable
+    entity: str | None = None
+    description: str = ""
+
+
+@attrs.frozen
+class RoleSpec:
+    """A role: verbs it grants per entity or report pattern.
+
+    ``grants`` maps a pattern (``"core.*"``, ``"deals.deal"``, ``"*"``) to a
+    string of verbs: ``r`` read, ``c`` create, ``u`` update, ``d`` delete.
+    """
+
+    name: str
+    grants: dict
+    label: str = ""
+
+
+@attrs.frozen
+class SegmentField:
+    """A field segment rules may use beyond the model's own columns.
+
+    ``expression(model)`` returns a peewee expression of the value for each
+    row of ``model`` (a subquery is fine).
+    """
+
+    kind: str
+    name: str
+    expression: Callable
+    type: str = "string"

@@ -1,0 +1,365 @@
+"""Input validation: cerberus schemas derived from models, one error type.
+
+``schema_for(spec)`` derives rules from the peewee model (type, required,
+maxlength, allowed) and merges the entity's own rules over them. Strings are
+coerced to the field's type, so CLI and CSV input validate like Python input.
+``validate_frame`` applies the same schema to a whole DataFrame at once for
+bulk imports.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+
+import cerberus
+import peewee as pw
+from cerberus import TypeDefinition
+
+from .errors import ValidationError
+
+ALWAYS_READ_ONLY = ("id", "created_at", "changed_at", "created_by", "changed_by")
+TRUE = {"1", "true", "yes", "y", "on", "да"}
+FALSE = {"0", "false", "no", "n", "off", "нет", ""}
+
+
+def _blank(value):
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def parse_date(value):
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    return dt.datetime.fromisoformat(text).date()
+
+
+def parse_datetime(value):
+    if isinstance(value, dt.datetime):
+        result = value
+    elif isinstance(value, dt.date):
+        result = dt.datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        try:
+            result = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            for fmt in ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y"):
+                try:
+                    result = dt.datetime.strptime(text, fmt)
+                    break
+                except ValueError:
+                    continue
+            else:
+                raise
+    return result if result.tzinfo else result.replace(tzinfo=dt.timezone.utc)
+
+
+def parse_decimal(value):
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, float):
+        value = repr(value)
+    text = str(value).strip().replace("\u00a0", "").replace(" ", "")
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    result = decimal.Decimal(text)
+    if not result.is_finite():
+        raise ValueError("not a finite number")
+    return result
+
+
+def parse_int(value):
+    if isinstance(value, bool):
+        raise ValueError("not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if hasattr(value, "id") and isinstance(getattr(value, "id"), int):
+        return value.id  # a peewee record given for a reference
+    return int(str(value).strip())
+
+
+def parse_bool(value):
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise ValueError("not a yes/no value")
+
+
+class CrmValidator(cerberus.Validator):
+    """cerberus with decimals and string coercion for every field type."""
+
+    types_mapping = dict(cerberus.Validator.types_mapping,
+                         decimal=TypeDefinition("decimal", (decimal.Decimal,), ()))
+
+    def _normalize_coerce_blank_none(self, value):
+        return None if _blank(value) else value
+
+    def _normalize_coerce_int(self, value):
+        return None if _blank(value) else parse_int(value)
+
+    def _normalize_coerce_decimal(self, value):
+        return None if _blank(value) else parse_decimal(value)
+
+    def _normalize_coerce_date(self, value):
+        return None if _blank(value) else parse_date(value)
+
+    def _normalize_coerce_datetime(self, value):
+        return None if _blank(value) else parse_datetime(value)
+
+    def _normalize_coerce_bool(self, value):
+        return parse_bool(value) if not isinstance(value, bool) else value
+
+    def _normalize_coerce_float(self, value):
+        return None if _blank(value) else float(value)
+
+    def _normalize_coerce_strip(self, value):
+        return value.strip() if isinstance(value, str) else value
+
+
+FIELD_RULES = [  # checked in order: subclasses first
+    (pw.BooleanField, {"type": "boolean", "coerce": "bool"}),
+    (pw.DecimalField, {"type": "decimal", "coerce": "decimal"}),
+    (pw.DateTimeField, {"type": "datetime", "coerce": "datetime"}),
+    (pw.DateField, {"type": "date", "coerce": "date"}),
+    (pw.FloatField, {"type": "float", "coerce": "float"}),
+    (pw.ForeignKeyField, {"type": "integer", "coerce": "int"}),
+    (pw.IntegerField, {"type": "integer", "coerce": "int"}),
+    (pw.CharField, {"type": "string", "coerce": "strip"}),
+    (pw.TextField, {"type": "string"}),
+]
+
+
+def field_rules(field) -> dict:
+    for cls, rules in FIELD_RULES:
+        if isinstance(field, cls):
+            out = dict(rules)
+            break
+    else:
+        out = {}
+    if isinstance(field, pw.CharField) and field.max_length:
+        out["maxlength"] = field.max_length
+    if field.choices:
+        out["allowed"] = [c[0] if isinstance(c, (tuple, list)) else c for c in field.choices]
+    out["nullable"] = bool(field.null)
+    if not field.null and field.default is None and not isinstance(field, pw.AutoField):
+        out["required"] = True
+        if out.get("type") == "string":
+            out["empty"] = False
+    if out.get("type") == "string" and field.null:
+        out["coerce"] = ("strip", "blank_none") if out.get("coerce") == "strip" else "blank_none"
+    return out
+
+
+def schema_for(spec, admin=True) -> dict:
+    """The full cerberus schema of an entity for the given kind of user."""
+    schema = {}
+    for name, field in spec.model._meta.fields.items():
+        if isinstance(field, pw.AutoField):
+            continue
+        schema[name] = field_rules(field)
+    if spec.code_prefix and spec.code_field in schema:  # numbered on write when not given
+        schema[spec.code_field] = {**schema[spec.code_field], "required": False, "empty": True}
+    for name, rules in spec.schema.items():
+        schema[name] = {**schema.get(name, {}), **rules}
+    locked = set(ALWAYS_READ_ONLY) | set(spec.read_only) | (set() if admin else set(spec.admin_only))
+    for name in locked:
+        if name in schema or name == "id":
+            schema[name] = {"readonly": True}
+    schema["id"] = {"readonly": True}
+    return schema
+
+
+_validators: dict = {}
+
+
+def validator_for(spec, admin=True) -> CrmValidator:
+    key = (spec.name, id(spec), admin)
+    if key not in _validators:
+        _validators[key] = CrmValidator(schema_for(spec, admin), allow_unknown=False)
+    return _validators[key]
+
+
+def _message(msg):
+    if isinstance(msg, dict):  # nested errors
+        return "; ".join(f"{k}: {v}" for k, v in msg.items())
+    text = str(msg)
+    if text == "unknown field":
+        return "unknown field"
+    if text.startswith("field '") and "cannot be coerced" in text:
+        return "has the wrong type: " + text.split("cannot be coerced:", 1)[-1].strip()
+    return text
+
+
+def validate(spec, data: dict, update=False, admin=True) -> dict:
+    """Validate and coerce one record's input; raise ValidationError with
+    every field's problems at once."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_": "data must be a mapping of field to value"}, spec.name)
+    v = validator_for(spec, admin)
+    if not v.validate(dict(data), update=update):
+        errors = {field: [_message(m) for m in msgs] for field, msgs in v.errors.items()}
+        raise ValidationError(errors, spec.name)
+    return v.document
+
+
+# -- bulk, vectorised -----------------------------------------------------
+
+VECTOR_RULES = {"type", "coerce", "nullable", "required", "empty", "maxlength",
+                "minlength", "allowed", "min", "max", "regex", "readonly"}
+
+
+def validate_frame(spec, frame, admin=True):
+    """Validate a DataFrame of raw (string or typed) columns with the entity's
+    schema, column by column.
+
+    :return: ``(clean, errors)``: the coerced DataFrame and
+        ``{row position: {field: [messages]}}`` for the rows that fail.
+    """
+    import numpy as np
+    import pandas as pd
+
+    schema = schema_for(spec, admin)
+    errors: dict[int, dict[str, list[str]]] = {}
+    n = len(frame)
+
+    def flag(mask, field, msg):
+        for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            errors.setdefault(int(pos), {}).setdefault(field, []).append(msg)
+
+    for col in frame.columns:
+        if col not in schema:
+            raise ValidationError({col: "unknown field"}, spec.name)
+        if schema[col].get("readonly"):
+            raise ValidationError({col: "field is read-only"}, spec.name)
+
+    out = {}
+    for field, rules in schema.items():
+        if rules.get("readonly"):
+            continue
+        present = field in frame.columns
+        if not present:
+            if rules.get("required"):
+                raise ValidationError({field: "required field"}, spec.name)
+            continue
+        col = frame[field]
+        if set(rules) - VECTOR_RULES:
+            # rules we cannot vectorise: fall back to cerberus row by row
+            sub = CrmValidator({field: rules})
+            values = []
+            for pos, value in enumerate(col.tolist()):
+                doc = {} if value is None or (isinstance(value, float) and np.isnan(value)) else {field: value}
+                if sub.validate(doc):
+                    values.append(sub.document.get(field))
+                else:
+                    values.append(None)
+                    for m in sub.errors.get(field, []):
+                        flag(np.arange(n) == pos, field, _message(m))
+            out[field] = pd.Series(values, index=frame.index, dtype=object)
+            continue
+        raw = col.astype("string") if col.dtype == object or str(col.dtype).startswith("str") else col
+        if pd.api.types.is_string_dtype(raw.dtype):
+            raw = raw.str.strip()
+            blank = raw.isna() | (raw == "")
+        else:
+            blank = raw.isna()
+        kind = rules.get("type")
+        bad = pd.Series(False, index=frame.index)
+        if kind in ("integer", "float", "decimal"):
+            numeric = pd.to_numeric(raw.str.replace(",", ".", regex=False)
+                                    if pd.api.types.is_string_dtype(raw.dtype) else raw,
+                                    errors="coerce")
+            bad = numeric.isna() & ~blank
+            if kind == "integer":
+                frac = numeric.notna() & (numeric % 1 != 0)
+                bad |= frac
+                value = numeric.where(~bad).astype("Int64")
+            elif kind == "decimal":  # rounded to cents when written
+                value = numeric.astype(float)
+            else:
+                value = numeric.astype(float)
+            flag(bad, field, f"has the wrong type: expected {kind}")
+            if "min" in rules:
+                flag(value.notna() & (value < rules["min"]), field, f"min value is {rules['min']}")
+            if "max" in rules:
+                flag(value.notna() & (value > rules["max"]), field, f"max value is {rules['max']}")
+        elif kind in ("date", "datetime"):
+            parsed = pd.to_datetime(raw, errors="coerce", format="mixed", dayfirst=False)
+            bad = parsed.isna() & ~blank
+            flag(bad, field, f"has the wrong type: expected {kind}")
+            if kind == "date":
+                value = parsed.dt.date.where(parsed.notna(), None)
+            else:
+                value = parsed.dt.tz_localize("UTC") if parsed.dt.tz is None else parsed.dt.tz_convert("UTC")
+        elif kind == "boolean":
+            low = raw.astype("string").str.strip().str.lower()
+            value = low.map(lambda s: True if s in TRUE else (False if s in FALSE else None), na_action="ignore")
+            bad = value.isna() & ~blank
+            flag(bad, field, "has the wrong type: expected yes/no")
+        else:
+            value = raw.where(~blank, None) if pd.api.types.is_string_dtype(raw.dtype) else raw.astype("string")
+            if "maxlength" in rules:
+                flag(value.str.len().fillna(0) > rules["maxlength"], field,
+                     f"max length is {rules['maxlength']}")
+            if "minlength" in rules:
+                flag(value.str.len().fillna(rules["minlength"]) < rules["minlength"], field,
+                     f"min length is {rules['minlength']}")
+            if "regex" in rules:
+                ok = value.str.fullmatch(rules["regex"]).fillna(True)
+                flag(~ok.astype(bool), field, f"value does not match regex '{rules['regex']}'")
+        if "allowed" in rules:
+            allowed = set(rules["allowed"])
+            flag(~blank & ~bad & ~value.isin(allowed), field, f"unallowed value (allowed: {', '.join(map(str, rules['allowed']))})")
+        missing = blank & (not rules.get("nullable", False) or rules.get("required", False))
+        if rules.get("required") or not rules.get("nullable", False):
+            flag(missing, field, "required field" if rules.get("required") else "null value not allowed")
+        out[field] = value
+    clean = pd.DataFrame(out, index=frame.index)
+    return clean, errors
+
+
+EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+
+def normalize_email(value: str) -> str:
+    """``Name <A@X.COM>`` -> ``a@x.com``; raises ValueError when not an address."""
+    from email.utils import parseaddr
+    _, addr = parseaddr(str(value))
+    addr = addr.strip().lower()
+    if not EMAIL_RE.match(addr):
+        raise ValueError(f"{value!r} is not an email address")
+    return addr
+
+
+def normalize_phone(value: str, default_country: str = "7") -> str:
+    """A phone number in E.164 (``+79161234567``); raises ValueError.
+
+    Accepts spaces, dashes, dots and brackets; ``00`` for ``+``; an 11-digit
+    number starting with 8 is taken as Russian trunk format (8 -> +7).
+    """
+    text = re.sub(r"[\s\-().]", "", str(value))
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        if len(text) == 11 and text.startswith("8") and default_country == "7":
+            text = "+7" + text[1:]
+        elif len(text) == 10 and default_country:
+            text = "+" + default_country + text
+        else:
+            text = "+" + text
+    if not re.fullmatch(r"\+[1-9]\d{7,14}", text):
+        raise ValueError(f"{value!r} is not a phone number (E.164: + and 8 to 15 digits)")
+    return text
