@@ -44,7 +44,7 @@ ENTITIES = [
                list_fields=("id", "code", "name", "group", "unit")),
     EntitySpec("core.interaction", m.Interaction, label="Interaction", partner_path="partner",
                code_prefix="00-", code_field="number", display="topic", lookup="number",
-               order_by=("-date",), read_only=("external_id",),
+               order_by=("-date",), admin_only=("external_id",),
                list_fields=("id", "number", "date", "kind", "direction", "topic", "partner", "contact",
                             "responsible", "subject_type", "subject_id")),
     EntitySpec("core.task", m.Task, label="Task", partner_path="partner", code_prefix="00-",

@@ -92,6 +92,9 @@ def order_by_requires(plugins: dict[str, LoadedPlugin]) -> list[LoadedPlugin]:
                 raise StartupError(
                     f"plugin {name!r} requires {req!r}, which is not installed or is disabled")
             visit(req, chain + [name])
+        for optional in plugins[name].meta.after:
+            if optional in plugins:
+                visit(optional, chain + [name])
         state[name] = "done"
         ordered.append(plugins[name])
 

@@ -13,6 +13,8 @@ class PluginMeta:
     :param name: short name, also the entry point name and table prefix.
     :param requires: plugins that must be loaded first (their tables,
         entities and hooks are used by this one).
+    :param after: plugins used when installed: not required, but loaded
+        (and migrated, and given the demo) before this one when present.
     :param version: shown by ``crmkit plugins``; defaults to the distribution's.
     :param hooks: dotted module holding the ``@hookimpl`` functions;
         defaults to ``<package>.hooks``.
@@ -22,6 +24,7 @@ class PluginMeta:
 
     name: str
     requires: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
     version: str | None = None
     description: str = ""
     hooks: str | None = None
