@@ -86,12 +86,15 @@ def visible_filter(actor: Actor, spec, registry, depth=0):
         conds.append(group.is_null() | group.in_(sorted(actor.access_groups)) if actor.access_groups
                      else group.is_null())
     elif spec.partner_path:
-        field = getattr(model, spec.partner_path)
-        target = registry.spec_of_model(field.rel_model)
-        inner = visible_filter(actor, target, registry, depth + 1) if target else None
-        if inner is not None:
-            visible = field.rel_model.select(field.rel_model._meta.primary_key).where(inner)
-            conds.append(field.is_null() | field.in_(visible))
+        # every reference on the path(s) that is set must point at a visible row
+        paths = (spec.partner_path,) if isinstance(spec.partner_path, str) else spec.partner_path
+        for path in paths:
+            field = getattr(model, path)
+            target = registry.spec_of_model(field.rel_model)
+            inner = visible_filter(actor, target, registry, depth + 1) if target else None
+            if inner is not None:
+                visible = field.rel_model.select(field.rel_model._meta.primary_key).where(inner)
+                conds.append(field.is_null() | field.in_(visible))
     if spec.row_filter is not None:
         conds.append(spec.row_filter(actor, model))
     if not conds:

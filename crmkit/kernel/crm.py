@@ -338,7 +338,7 @@ class Crm:
 
     def _derive_partner(self, spec, doc, record):
         """A record about a subject hangs off the subject's partner too."""
-        path = spec.partner_path
+        path = spec.partner_path if not isinstance(spec.partner_path, tuple) else spec.partner_path[0]
         if not path or path == "self" or doc.get(path) is not None:
             return
         if record is not None and getattr(record, path + "_id", None) is not None:

@@ -86,8 +86,7 @@ def connect(url: str | None = None) -> pw.Database:
         db = pw.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
                                timeout=BUSY_TIMEOUT_S)
     elif url.startswith(("postgres://", "postgresql://")):
-        db = db_url.connect(url.replace("postgres://", "postgresql://", 1),
-                            autorollback=True)
+        db = db_url.connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"database URL {url!r}: only sqlite:/// and postgresql:// are supported")
     database.initialize(db)

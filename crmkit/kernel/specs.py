@@ -46,7 +46,9 @@ class EntitySpec:
     :param subject: whether it can be the subject of interactions, tasks, notes.
     :param display: field name or ``callable(record) -> str``.
     :param partner_path: field through which a record belongs to a
-        partner (``"partner"``, ``"client"``); ``"self"`` for partners.
+        partner (``"partner"``, ``"client"``, or a reference to another
+        entity that does, like ``"deal"``); a tuple when a record may hang
+        off several (``("partner", "contact")``); ``"self"`` for partners.
         Drives row-level access.
     :param lookup: field that identifies a record in files (``"code"``).
     :param code_prefix: auto-number ``code`` as ``<prefix><8 digits>``.
