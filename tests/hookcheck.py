@@ -1,0 +1,175 @@
+"""A test plugin implementing every crmkit hook and recording each call."""
+import types
+
+import click
+import peewee as pw
+
+from crmkit import (BaseModel, ChannelSpec, EntitySpec, PluginMeta, ReportSpec, RoleSpec, SegmentField,
+                    TemplateParameter, hookimpl)
+
+PLUGIN = PluginMeta(name="hookcheck", requires=("core",))
+CALLS = []
+SENT = []
+
+
+class Thing(BaseModel):
+    name = pw.CharField(max_length=50)
+    partner = pw.IntegerField(null=True)
+
+    class Meta:
+        table_name = "hookcheck_thing"
+
+
+def _record(name, **kw):
+    CALLS.append((name, kw))
+
+
+@hookimpl
+def crmkit_add_hookspecs(pm):
+    _record("add_hookspecs")
+    spec_module = types.ModuleType("hookcheck_specs")
+    import pluggy
+    marker = pluggy.HookspecMarker("crmkit")
+
+    @marker
+    def hookcheck_custom_event(value):
+        """A hook this plugin offers to others."""
+
+    spec_module.hookcheck_custom_event = hookcheck_custom_event
+    pm.add_hookspecs(spec_module)
+
+
+@hookimpl
+def crmkit_register_entities(register):
+    _record("register_entities")
+    register(EntitySpec("hookcheck.thing", Thing, label="Thing", subject=False))
+
+
+@hookimpl
+def crmkit_register_subject_types(register):
+    _record("register_subject_types")
+    register("hookcheck.thing")
+
+
+@hookimpl
+def crmkit_register_reports(register):
+    _record("register_reports")
+    register(ReportSpec("hookcheck.things", "Things", lambda crm: crm.frame(crm.query("hookcheck.thing", Thing.name))))
+
+
+@hookimpl
+def crmkit_register_channels(register):
+    _record("register_channels")
+    register(ChannelSpec("pigeon", lambda crm, message: SENT.append(message.recipient)))
+
+
+@hookimpl
+def crmkit_register_template_parameters(register):
+    _record("register_template_parameters")
+    register(TemplateParameter("ThingName", lambda crm, ctx: ctx.get("thing", "?")))
+
+
+@hookimpl
+def crmkit_register_roles(register):
+    _record("register_roles")
+    register(RoleSpec("thing_keeper", {"hookcheck.*": "rcud"}))
+
+
+@hookimpl
+def crmkit_register_segment_fields(register):
+    _record("register_segment_fields")
+    register(SegmentField("partner", "name_length", lambda model: pw.fn.LENGTH(model.name), type="integer"))
+
+
+@hookimpl
+def crmkit_register_commands(cli):
+    _record("register_commands")
+
+    @cli.group()
+    def hookcheck():
+        """Hook check."""
+
+    @hookcheck.command()
+    def ping():
+        click.echo("pong")
+
+
+@hookimpl
+def crmkit_validate_record(crm, entity, data, record):
+    if entity == "hookcheck.thing":
+        _record("validate_record", data=dict(data))
+        if data.get("name") == "forbidden":
+            return {"name": "is forbidden"}
+
+
+@hookimpl
+def crmkit_validate_frame(crm, entity, frame):
+    if entity == "hookcheck.thing":
+        _record("validate_frame", rows=len(frame))
+        return {i: {"name": ["is forbidden"]} for i, n in enumerate(frame["name"]) if n.lower() == "forbidden"}
+
+
+@hookimpl
+def crmkit_prepare_import(crm, entity, frame, options):
+    if entity == "hookcheck.thing":
+        _record("prepare_import", options=dict(options))
+        frame = frame.copy()
+        frame["name"] = frame["name"].str.upper() if options.get("upper") else frame["name"]
+        return frame
+
+
+@hookimpl
+def crmkit_entity_saved(crm, entity, record, created, changes):
+    if entity == "hookcheck.thing":
+        _record("entity_saved", created=created, changes=sorted(changes))
+        if record.name == "EXPLODE":
+            raise RuntimeError("handler failed")
+
+
+@hookimpl
+def crmkit_entity_deleted(crm, entity, record):
+    if entity == "hookcheck.thing":
+        _record("entity_deleted", id=record.id)
+
+
+@hookimpl
+def crmkit_entity_imported(crm, entity, count, ids):
+    if entity == "hookcheck.thing":
+        _record("entity_imported", count=count)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    _record("load_demo")
+    return ["hookcheck.things"]
+
+
+@hookimpl
+def crmkit_describe_subject(crm, entity, record):
+    if entity == "hookcheck.thing":
+        return f"Thing «{record.name}»"
+
+
+@hookimpl
+def crmkit_load_user(login):
+    if login == "hookcheck-bot":
+        from crmkit import Actor
+        _record("load_user")
+        return Actor(login="hookcheck-bot", roles=frozenset({"thing_keeper"}))
+
+
+@hookimpl
+def crmkit_outbox_skip_reason(crm, message):
+    _record("outbox_skip_reason")
+    if message.recipient == "skip-me":
+        return "asked to skip"
+
+
+@hookimpl
+def crmkit_outbox_delivered(crm, message):
+    _record("outbox_delivered")
+
+
+@hookimpl
+def crmkit_outbox_failed(crm, message, error, permanent):
+    _record("outbox_failed")
