@@ -1,0 +1,6 @@
+"""Client claims (Претензии клиентов): registration, a work plan, causes,
+culprits, status history and reports."""
+from crmkit import PluginMeta
+
+PLUGIN = PluginMeta(name="claims", requires=("core",), after=("marketing", "deals"),
+                    description="Client claims with a work plan, causes, culprits and reports")
