@@ -176,3 +176,13 @@ def test_reminders_are_personal(crm, open_crm):
     assert fedorov.find("core.reminder") == []
     with pytest.raises(ValidationError):
         fedorov.create("core.reminder", {"remind_at": "2015-10-20", "description": "x", "user": orlov.actor.id})
+
+
+def test_blank_optional_cells_take_defaults_in_bulk_import(crm, tmp_path):
+    p = partner(crm)
+    path = tmp_path / "contacts.csv"
+    path.write_text(f"partner,name,position,role,birth_date,gender,comment\n{p.code},Иванов,,,,male,\n",
+                    encoding="utf-8")
+    assert crm.import_file("core.contact", path)["written"] == 1
+    c = crm.find("core.contact")[0]
+    assert (c.position, c.role, c.comment, c.birth_date, c.gender) == ("", "", "", None, "male")

@@ -161,7 +161,6 @@ def _check_unique(spec, frame, errors, offset, seen):
 
 def _write_rows(crm, spec, frame):
     """Insert a clean chunk with executemany; returns (first id, last id)."""
-    import numpy as np
     import pandas as pd
     model = spec.model
     now = db.utcnow()
@@ -184,21 +183,23 @@ def _write_rows(crm, spec, frame):
             frame[name] = field.default() if callable(field.default) else field.default
     columns = [c for c in frame.columns if c in model._meta.fields]
     fields = [model._meta.fields[c] for c in columns]
+    def null(v):
+        return v is None or (not isinstance(v, (str, bytes)) and pd.isna(v))
+
     converted = []
     for c, field in zip(columns, fields):
         col = frame[c]
         if isinstance(field, pw.DecimalField):
-            values = [None if v is None or v != v else round(float(v), field.decimal_places) for v in col.tolist()]
+            values = [None if null(v) else round(float(v), field.decimal_places) for v in col.tolist()]
         elif isinstance(field, pw.DateTimeField):
-            s = pd.to_datetime(col, utc=True)
-            values = [None if v is pd.NaT else v for v in s.dt.tz_localize(None).dt.to_pydatetime().tolist()]
-            values = [None if v != v else v for v in values]
+            s = pd.to_datetime(col, utc=True).dt.tz_localize(None)
+            values = [None if null(v) else v for v in s.dt.to_pydatetime().tolist()]
         elif isinstance(field, pw.BooleanField):
-            values = [None if v is None or v != v else bool(v) for v in col.tolist()]
+            values = [None if null(v) else bool(v) for v in col.tolist()]
         elif isinstance(field, (pw.IntegerField, pw.ForeignKeyField)):
-            values = [None if v is None or v != v or v is pd.NA else int(v) for v in col.tolist()]
+            values = [None if null(v) else int(v) for v in col.tolist()]
         else:
-            values = [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v for v in col.tolist()]
+            values = [None if null(v) else v for v in col.tolist()]
         converted.append(values)
     rows = list(zip(*converted))
     table = model._meta.table_name

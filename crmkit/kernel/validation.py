@@ -323,9 +323,18 @@ def validate_frame(spec, frame, admin=True):
         if "allowed" in rules:
             allowed = set(rules["allowed"])
             flag(~blank & ~bad & ~value.isin(allowed), field, f"unallowed value (allowed: {', '.join(map(str, rules['allowed']))})")
-        missing = blank & (not rules.get("nullable", False) or rules.get("required", False))
-        if rules.get("required") or not rules.get("nullable", False):
-            flag(missing, field, "required field" if rules.get("required") else "null value not allowed")
+        model_field = spec.model._meta.fields.get(field)
+        default = getattr(model_field, "default", None)
+        if rules.get("required") and (kind != "string" or rules.get("empty") is False):
+            flag(blank, field, "required field")
+        elif rules.get("required"):
+            flag(blank & raw.isna(), field, "required field")
+        elif not rules.get("nullable", False):
+            if default is not None:  # a blank cell takes the field's default, as in create()
+                fill = default() if callable(default) else default
+                value = value.astype(object).where(~blank, fill)
+            else:
+                flag(blank, field, "null value not allowed")
         out[field] = value
     clean = pd.DataFrame(out, index=frame.index)
     return clean, errors
