@@ -1,0 +1,159 @@
+"""Turn an outbox message into a well-formed email.
+
+The Message-ID is derived from the outbox row (id + idempotency key) and the
+configured domain, so every attempt -- including the resend after a crash
+between the server's acceptance and the ``sent`` record -- carries the same
+one, and receivers can deduplicate. ``Date`` is the moment it was queued for
+the same reason.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr, getaddresses, parseaddr
+
+from crmkit import PermanentFailure, ValidationError, normalize_email
+
+HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,75}$")
+# Headers the composer owns; meta["headers"] may not override them.
+RESERVED = {"message-id", "date", "from", "to", "cc", "bcc", "subject", "reply-to", "sender",
+            "mime-version", "content-type", "content-transfer-encoding", "list-unsubscribe",
+            "list-unsubscribe-post", "return-path"}
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+def message_id(message, domain: str) -> str:
+    """``<crmkit.42.1f3a...@domain>``: fixed per outbox message."""
+    meta = load_meta(message)
+    if meta.get("message_id"):
+        return str(meta["message_id"])
+    digest = hashlib.sha256(f"{message.id}:{message.idempotency_key}".encode()).hexdigest()[:20]
+    return f"<crmkit.{message.id}.{digest}@{domain}>"
+
+
+def load_meta(message) -> dict:
+    try:
+        meta = json.loads(message.meta or "{}")
+    except ValueError:
+        raise PermanentFailure("meta is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise PermanentFailure("meta must be a JSON object")
+    return meta
+
+
+def _clean(name: str, value) -> str:
+    text = str(value)
+    if "\r" in text or "\n" in text:
+        raise ValidationError({name: "must not contain line breaks (CR/LF)"})
+    return text
+
+
+def _address(name: str, value) -> str:
+    """A single ``Name <a@b>`` or bare address, checked and re-formatted."""
+    text = _clean(name, value)
+    display, addr = parseaddr(text)
+    try:
+        addr = normalize_email(addr)
+    except ValueError:
+        raise ValidationError({name: f"{text!r} is not an email address"}) from None
+    return formataddr((display, addr))
+
+
+def _address_list(name: str, value) -> str:
+    values = value if isinstance(value, (list, tuple)) else [value]
+    found = getaddresses([_clean(name, v) for v in values])
+    if not found:
+        raise ValidationError({name: "no address given"})
+    return ", ".join(_address(name, formataddr(pair)) for pair in found)
+
+
+def _unsubscribe(value) -> str:
+    """``https://...`` or ``mailto:...`` (one or a list) -> ``<...>, <...>``."""
+    items = value if isinstance(value, (list, tuple)) else [v.strip() for v in str(value).split(",")]
+    parts = []
+    for item in items:
+        item = _clean("list_unsubscribe", item).strip().strip("<>").strip()
+        if not item.startswith(("https://", "http://", "mailto:")):
+            raise ValidationError({"list_unsubscribe": f"{item!r} is not an http(s) or mailto URI"})
+        parts.append(f"<{item}>")
+    return ", ".join(parts)
+
+
+def check_meta(meta: dict) -> None:
+    """Raise ValidationError naming the field for anything the composer refuses."""
+    for key in ("from", "reply_to"):
+        if meta.get(key):
+            (_address if key == "from" else _address_list)(key, meta[key])
+    if meta.get("list_unsubscribe"):
+        _unsubscribe(meta["list_unsubscribe"])
+    headers = meta.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ValidationError({"headers": "must be an object of name: value"})
+    for name, value in headers.items():
+        if not HEADER_NAME.match(str(name)) or str(name).lower() in RESERVED:
+            raise ValidationError({"headers": f"{name!r} is not a header name that may be set"})
+        _clean(f"headers.{name}", value)
+    attachments = meta.get("attachments") or []
+    if not isinstance(attachments, list):
+        raise ValidationError({"attachments": "must be a list"})
+    for i, item in enumerate(attachments):
+        _attachment(i, item)
+
+
+def _attachment(i, item):
+    if not isinstance(item, dict) or not item.get("filename"):
+        raise ValidationError({f"attachments.{i}": "needs filename, content_type, content_b64"})
+    filename = _clean(f"attachments.{i}.filename", item["filename"])
+    ctype = str(item.get("content_type") or "application/octet-stream")
+    if not re.fullmatch(r"[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+", ctype):
+        raise ValidationError({f"attachments.{i}.content_type": f"{ctype!r} is not a MIME type"})
+    try:
+        data = base64.b64decode(item.get("content_b64") or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError({f"attachments.{i}.content_b64": "is not base64"}) from None
+    return filename, ctype, data
+
+
+def compose(message, settings) -> EmailMessage:
+    """The email for one outbox message; PermanentFailure when it cannot be built."""
+    meta = load_meta(message)
+    try:
+        check_meta(meta)
+        mail = EmailMessage()
+        mail["Message-ID"] = message_id(message, settings.domain)
+        mail["Date"] = format_datetime(message.created_at)
+        mail["From"] = _address("from", meta.get("from") or settings.sender)
+        mail["To"] = _address("recipient", formataddr((message.recipient_name or "", message.recipient))
+                              if "<" not in message.recipient else message.recipient)
+        mail["Subject"] = _clean("subject", message.subject or "")
+        if meta.get("reply_to"):
+            mail["Reply-To"] = _address_list("reply_to", meta["reply_to"])
+        if meta.get("list_unsubscribe"):
+            mail["List-Unsubscribe"] = _unsubscribe(meta["list_unsubscribe"])
+            post = meta.get("list_unsubscribe_post")
+            if post:
+                mail["List-Unsubscribe-Post"] = ONE_CLICK if post is True else _clean("list_unsubscribe_post", post)
+        for name, value in (meta.get("headers") or {}).items():
+            mail[str(name)] = str(value)
+        mail.set_content(message.body_text or "", cte="quoted-printable")
+        if message.body_html:
+            mail.add_alternative(message.body_html, subtype="html", cte="quoted-printable")
+        for i, item in enumerate(meta.get("attachments") or []):
+            filename, ctype, data = _attachment(i, item)
+            maintype, subtype = ctype.split("/", 1)
+            mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    except ValidationError as exc:
+        raise PermanentFailure(f"cannot build the email: {exc.describe()}") from None
+    except ValueError as exc:  # the email package refuses a header
+        raise PermanentFailure(f"cannot build the email: {exc}") from None
+    return mail
+
+
+def envelope(mail: EmailMessage) -> tuple[str, list[str]]:
+    """SMTP envelope sender and recipients (To only: Cc/Bcc are not composed)."""
+    sender = parseaddr(str(mail["From"]))[1]
+    return sender, [addr for _, addr in getaddresses([str(mail["To"])])]

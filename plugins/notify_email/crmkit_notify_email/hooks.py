@@ -1,0 +1,43 @@
+"""The email plugin's contract with the kernel."""
+from crmkit import ChannelSpec, hookimpl
+
+
+@hookimpl
+def crmkit_add_hookspecs(pm):
+    from . import hookspecs
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def crmkit_register_channels(register):
+    from .channel import deliver
+    register(ChannelSpec("email", deliver, address_kind="email",
+                         description="SMTP (plain, STARTTLS, SSL), one connection per delivery run"))
+
+
+@hookimpl
+def crmkit_outbox_delivered(crm, message):
+    if message.channel == "email":
+        from .channel import after_delivered
+        after_delivered(crm, message)
+
+
+@hookimpl
+def crmkit_outbox_failed(crm, message, error, permanent):
+    if message.channel == "email":
+        from .channel import after_failed
+        after_failed(crm, message, error, permanent)
+
+
+@hookimpl
+def crmkit_register_commands(cli):
+    from .commands import email, outbox
+    cli.add_command(email)
+    if "outbox" not in cli.commands:
+        cli.add_command(outbox)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    from .demo import load
+    return load(crm)

@@ -1,0 +1,19 @@
+"""Hooks this plugin offers to others (published via crmkit_add_hookspecs).
+
+Implementers that must also work without notify_email installed mark their
+implementation ``@hookimpl(optionalhook=True)``.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("crmkit")
+
+
+@hookspec
+def crmkit_outbox_retention(crm):
+    """How long sent messages of a source are kept before ``crmkit outbox purge``.
+
+    :param crm: the acting ``Crm``.
+    :return: a list of ``(source_prefix, days)`` pairs, e.g. the mailing
+        groups' "delete created messages after N days"
+        (``[("marketing.mailing:5", 30), ...]``), or None.
+    """

@@ -1,0 +1,274 @@
+"""Incoming mail: parse a raw message, match its sender, thread it, and
+register it as an incoming-email interaction.
+
+The sender is matched through ``core.contact_info.normalized`` (a contact
+person's address wins over a partner's); a message from an unknown address
+that answers one of our threads goes to that thread's partner; anything else
+waits in ``notify_email_inbound`` for an operator (``crmkit email assign``).
+Every message is remembered by its Message-ID, so reading a mailbox twice
+registers nothing twice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import re
+from email import policy
+from email.parser import BytesParser
+from email.utils import parseaddr, parsedate_to_datetime
+
+import attrs
+
+from crmkit import AccessDenied, ValidationError, normalize_email, utcnow
+
+from . import models as m
+
+MSGID = re.compile(r"<[^<>\s]+>")
+FALLBACK_CHARSETS = ("utf-8", "cp1251", "koi8-r", "latin-1")
+
+
+class MalformedMail(ValueError):
+    """The message cannot be registered (no sender address ...)."""
+
+
+@attrs.frozen
+class ParsedMail:
+    key: str
+    message_id: str
+    sender: str
+    sender_name: str
+    subject: str
+    sent_at: dt.datetime | None
+    text: str
+    references: tuple[str, ...]     # nearest parent first
+
+
+def _fix_8bit(text: str) -> str:
+    """Raw 8-bit header bytes come back as surrogates: decode them properly."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    raw = text.encode("utf-8", "surrogateescape")
+    for charset in FALLBACK_CHARSETS:
+        try:
+            return raw.decode(charset)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _header(msg, name) -> str:
+    try:
+        value = msg.get(name)
+    except (ValueError, IndexError, TypeError):  # a header the parser cannot make sense of
+        value = None
+    return _fix_8bit(" ".join(str(value).split())) if value is not None else ""
+
+
+def _decode_part(part) -> str:
+    try:
+        text = part.get_content()
+        if isinstance(text, bytes):
+            raise LookupError
+        return _fix_8bit(text)
+    except (LookupError, UnicodeDecodeError, AssertionError):
+        payload = part.get_payload(decode=True) or b""
+        declared = part.get_content_charset()
+        for charset in ((declared,) if declared else ()) + FALLBACK_CHARSETS:
+            try:
+                return payload.decode(charset)
+            except (LookupError, UnicodeDecodeError):
+                continue
+        return payload.decode("utf-8", "replace")
+
+
+def _html_to_text(source: str) -> str:
+    source = re.sub(r"(?is)<(script|style).*?</\1>", "", source)
+    source = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", source)
+    return html.unescape(re.sub(r"<[^>]+>", "", source)).strip()
+
+
+def _body(msg) -> str:
+    body = msg.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        if msg.is_multipart():
+            return ""
+        body = msg
+    text = _decode_part(body)
+    if body.get_content_subtype() == "html":
+        text = _html_to_text(text)
+    return text.replace("\r\n", "\n").strip()
+
+
+def parse(raw: bytes) -> ParsedMail:
+    """Parse a raw message; raises MalformedMail when it has no usable sender."""
+    msg = BytesParser(policy=policy.default).parsebytes(raw)
+    name, addr = parseaddr(_header(msg, "From"))
+    try:
+        sender = normalize_email(addr)
+    except ValueError:
+        raise MalformedMail(f"no valid From address ({_header(msg, 'From')[:100]!r})") from None
+    found = MSGID.findall(_header(msg, "Message-ID"))
+    message_id = found[0][:300] if found else ""
+    key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+    refs = MSGID.findall(_header(msg, "In-Reply-To")) + list(reversed(MSGID.findall(_header(msg, "References"))))
+    sent_at = None
+    date = _header(msg, "Date")
+    if date:
+        try:
+            sent_at = parsedate_to_datetime(date)
+            if sent_at.tzinfo is None:
+                sent_at = sent_at.replace(tzinfo=dt.timezone.utc)
+        except (TypeError, ValueError, IndexError):
+            sent_at = None
+    try:
+        text = _body(msg)
+    except (KeyError, ValueError, LookupError) as exc:
+        raise MalformedMail(f"unreadable body: {exc}") from None
+    return ParsedMail(key=key, message_id=message_id, sender=sender, sender_name=name[:200],
+                      subject=_header(msg, "Subject")[:998], sent_at=sent_at, text=text,
+                      references=tuple(dict.fromkeys(refs)))
+
+
+# -- matching and registering -------------------------------------------
+
+def match_address(system, address):
+    """``(partner_id, contact_id)`` owning an email address, or (None, None)."""
+    info = system.model("core.contact_info")
+    rows = list(system.query("core.contact_info", info.partner, info.contact)
+                .where((info.kind == "email") & (info.normalized == address))
+                .order_by(info.contact.is_null(), info.id).limit(1).tuples())
+    if not rows:
+        return None, None
+    partner_id, contact_id = rows[0]
+    if contact_id is not None and partner_id is None:
+        contact = system.model("core.contact")
+        partner_id = contact.select(contact.partner).where(contact.id == contact_id).scalar()
+    return partner_id, contact_id
+
+
+def find_thread(system, references):
+    """The interaction a message answers: the nearest referenced one we know."""
+    if not references:
+        return None
+    model = system.model("core.interaction")
+    known = {r.external_id: r for r in system.query("core.interaction", include_marked=True)
+             .where(model.external_id.in_(list(references)))}
+    return next((known[ref] for ref in references if ref in known), None)
+
+
+def _interaction_data(parsed, partner_id, contact_id, thread):
+    data = {"kind": "email", "direction": "incoming", "date": parsed.sent_at or utcnow(),
+            "topic": parsed.subject[:300], "text": parsed.text, "how": parsed.sender,
+            "partner": partner_id, "contact": contact_id, "external_id": parsed.message_id or None}
+    if thread is not None:
+        data["reply_to"] = thread.id
+        if thread.subject_type:  # a reply stays with the thread's subject (deal, claim ...)
+            data["subject_type"], data["subject_id"] = thread.subject_type, thread.subject_id
+        if thread.responsible_id:
+            data["responsible"] = thread.responsible_id
+    return data
+
+
+def register_raw(crm, raw: bytes, source: str = "") -> m.Inbound:
+    """Register one raw message; returns its ``Inbound`` row (new or already known)."""
+    system = crm.as_user(None)
+    try:
+        parsed = parse(raw)
+    except MalformedMail as exc:
+        key = "sha256:" + hashlib.sha256(raw).hexdigest()
+        existing = m.Inbound.get_or_none(m.Inbound.key == key)
+        if existing:
+            return existing
+        return m.Inbound.create(key=key, source=source[:500], state="malformed", error=str(exc)[:1000])
+    existing = m.Inbound.get_or_none(m.Inbound.key == parsed.key)
+    if existing:
+        return existing
+    partner_id, contact_id = match_address(system, parsed.sender)
+    thread = find_thread(system, parsed.references)
+    if partner_id is None and thread is not None:
+        partner_id, contact_id = thread.partner_id, None
+    row = dict(key=parsed.key, message_id=parsed.message_id, sender=parsed.sender,
+               sender_name=parsed.sender_name, subject=parsed.subject, sent_at=parsed.sent_at,
+               text=parsed.text, in_reply_to=" ".join(parsed.references)[:5000], source=source[:500])
+    if partner_id is None:
+        return m.Inbound.create(**row, state="unknown")
+    with system.transaction():
+        interaction = system.create("core.interaction", _with_manager(
+            system, _interaction_data(parsed, partner_id, contact_id, thread), partner_id))
+        return m.Inbound.create(**row, state="registered", partner_id=partner_id,
+                                interaction_id=interaction.id)
+
+
+def _with_manager(system, data, partner_id):
+    """No thread to inherit from: the partner's manager is responsible."""
+    if data.get("responsible") is None:
+        partner = system.get("core.partner", partner_id)
+        if partner.manager_id:
+            data["responsible"] = partner.manager_id
+    return data
+
+
+# -- the operator's side --------------------------------------------------
+
+def visible_inbound(crm, state=None, limit=100):
+    """Inbound messages the acting user may see: unassigned ones, and those
+    of partners they can see."""
+    crm.require("read", "core.interaction")
+    partner = crm.model("core.partner")
+    q = m.Inbound.select().order_by(m.Inbound.id.desc()).limit(int(limit))
+    if state:
+        if state not in m.INBOUND_STATES:
+            raise ValidationError({"state": f"one of {', '.join(m.INBOUND_STATES)}"})
+        q = q.where(m.Inbound.state == state)
+    if not crm.actor.is_admin:
+        q = q.where(m.Inbound.partner_id.is_null()
+                    | m.Inbound.partner_id.in_(crm.query("core.partner", partner.id)))
+    return list(q)
+
+
+def assign(crm, inbound_id, partner, contact=None, remember=False):
+    """Register an unknown sender's message for a partner the user can see.
+
+    :param remember: also store the sender's address as the contact's (or
+        partner's) email, so that the next message matches by itself.
+    """
+    crm.require("create", "core.interaction")
+    row = m.Inbound.get_or_none(m.Inbound.id == inbound_id)
+    if row is None or row.state != "unknown":
+        raise ValidationError({"id": f"{inbound_id!r} is not an unassigned incoming message"})
+    try:
+        partner_rec = crm.get("core.partner", partner)
+    except Exception:
+        raise ValidationError({"partner": f"{partner!r} does not exist"}) from None
+    contact_id = None
+    if contact is not None:
+        try:
+            contact_rec = crm.get("core.contact", contact)
+        except Exception:
+            raise ValidationError({"contact": f"{contact!r} does not exist"}) from None
+        if contact_rec.partner_id != partner_rec.id:
+            raise ValidationError({"contact": "is a contact person of another partner"})
+        contact_id = contact_rec.id
+    system = crm.as_user(None)
+    parsed = ParsedMail(key=row.key, message_id=row.message_id, sender=row.sender,
+                        sender_name=row.sender_name, subject=row.subject, sent_at=row.sent_at,
+                        text=row.text, references=tuple(row.in_reply_to.split()))
+    thread = find_thread(system, parsed.references)
+    data = _interaction_data(parsed, partner_rec.id, contact_id, thread)
+    if crm.actor.id is not None:
+        data["responsible"] = crm.actor.id
+    with system.transaction():
+        interaction = system.create("core.interaction", _with_manager(system, data, partner_rec.id))
+        if remember:
+            owner = {"contact": contact_id} if contact_id else {"partner": partner_rec.id}
+            crm.create("core.contact_info", {**owner, "kind": "email", "label": "from incoming mail",
+                                             "value": row.sender})
+        m.Inbound.update(state="assigned", partner_id=partner_rec.id, interaction_id=interaction.id) \
+            .where(m.Inbound.id == row.id).execute()
+    return interaction
+
+
+def require_admin(crm):
+    if not crm.actor.is_admin:
+        raise AccessDenied("reading the mailbox registers mail for every partner: administrators only")
