@@ -12,6 +12,7 @@ ENTITIES = [
     EntitySpec("claims.claim", m.Claim, label="Client claim", subject=True, partner_path="client",
                lookup="code", code_prefix="00-", order_by=("name", "code"),
                schema={"name": {"empty": False}, "currency": {"regex": "[A-Z]{3}"},
+                       "client": {"required": False},   # may follow from the basis, see rules
                        "compensation": {"min": 0}},
                list_fields=CLAIM_FIELDS),
     EntitySpec("claims.participant", m.Participant, label="Claim participant", partner_path="claim",

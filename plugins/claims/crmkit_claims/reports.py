@@ -4,6 +4,7 @@ resolution percentiles are few and are shaped in pandas."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 import peewee as pw
@@ -14,6 +15,7 @@ from . import models as m
 
 C = m.Claim
 FINAL = list(m.FINAL_STATUSES)
+CENT = Decimal("0.01")
 
 
 def _period(query, date_from, date_to):
@@ -31,6 +33,12 @@ def _none_for_missing(frame, *columns):
     for col in columns:
         frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
     return frame
+
+
+def _cents_sum(field):
+    """SUM of money in whole cents: exact on SQLite too, where decimals are
+    stored as REAL and a plain SUM drifts (300.29999999999995)."""
+    return pw.fn.SUM(pw.Cast(pw.fn.ROUND(field * 100), "BIGINT"))
 
 
 def _count_if(condition):
@@ -93,13 +101,14 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
     closed = frame["claims"] - frame["open"]
     # share of the closed claims that were fully satisfied, in percent
     frame["satisfied_share"] = (frame["satisfied"] * 100.0 / closed.where(closed > 0)).round(1)
-    money = (crm.query("claims.claim", name, C.currency, pw.fn.SUM(C.compensation).alias("compensation"),
+    money = (crm.query("claims.claim", name, C.currency, _cents_sum(C.compensation).alias("cents"),
                        _count_if(C.compensation > 0).alias("compensated"))
              .join(join_model, pw.JOIN.LEFT_OUTER, on=join_on)
              .where(C.compensation > 0)
              .group_by(name_field, C.currency).order_by(name_field, C.currency))
     compensation = crm.frame(_period(money, date_from, date_to))
     compensation["compensated"] = compensation["compensated"].astype(int)
+    compensation.insert(2, "compensation", [(Decimal(int(c)) / 100).quantize(CENT) for c in compensation.pop("cents")])
     return {"main": frame, "compensation": compensation}
 
 

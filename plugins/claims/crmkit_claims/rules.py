@@ -34,9 +34,31 @@ def _check_contact(data, client, errors, field="contact"):
         errors[field] = "is a contact person of another partner"
 
 
+def _client_of_basis(crm, data):
+    """The partner the basis (a deal, an interaction ...) belongs to, if any."""
+    from crmkit import AccessDenied, NotFound
+    entity = data.get("subject_type")
+    if not entity:
+        return None
+    path = crm.registry.entity(entity).partner_path
+    try:
+        basis = crm.get(entity, data["subject_id"])
+    except (NotFound, AccessDenied):
+        return None                      # reported by the kernel as a bad subject
+    if path == "self":
+        return basis.get_id()
+    return getattr(basis, path + "_id", None) if path else None
+
+
 def _check_claim(crm, data, record, errors):
     if record is None and data.get("registered_at") is None:
         data["registered_at"] = utcnow()
+    if record is None and data.get("client") is None:
+        data["client"] = _client_of_basis(crm, data)
+        if data["client"] is None:
+            errors["client"] = "required field (or give a basis that belongs to a partner)"
+    elif record is not None and "client" in data and data["client"] is None:
+        errors["client"] = "a claim always has a client"
     status = _value(data, record, "status") or "registered"
     registered = _value(data, record, "registered_at")
     _check_contact(data, _value(data, record, "client"), errors)
