@@ -1,0 +1,344 @@
+"""ABC/XYZ classification of clients and products (1C's "ABC/XYZ классификация").
+
+Definitions (tested in tests/test_classify.py):
+
+- ABC: items with a positive measure in the ABC window, sorted by it
+  descending, ties by code. An item is A while the cumulative share of the
+  items *before* it is below ``a`` %, B while below ``a + b`` %, else C: the
+  item that crosses a line belongs to the higher class, and a single dominant
+  client is A. Items with sales in the window but a measure <= 0 are C.
+- XYZ: the measure per sub-period over the XYZ window, zero-filled for
+  sub-periods without sales; coefficient of variation = population standard
+  deviation / mean, in %. X if <= ``x``, Y if <= ``y``, else Z. A mean <= 0
+  (nothing or only returns) is Z.
+- potential: no sales at all before the window's end; lost: no sales in the
+  window but sales before it. ABC and XYZ each use their own window.
+
+The database aggregates (GROUP BY item, sub-period); pandas only sees that
+aggregated matrix.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import peewee as pw
+
+from crmkit import AccessDenied, ValidationError, utcnow
+
+from . import models as m
+from .periods import RANK, UNITS, bucket_expression, buckets, window
+
+MEASURES = ("revenue", "gross_profit", "documents")
+# 1C's defaults: thresholds 80/15/5 and X <= 10 %, Y <= 25 %; periods as on
+# the presentation's settings form: four previous weeks, XYZ by days.
+DEFAULTS = {"measure": "revenue", "abc_period": "week", "abc_periods": 4,
+            "xyz_period": "week", "xyz_periods": 4, "xyz_subperiod": "day",
+            "a": 80.0, "b": 15.0, "c": 5.0, "x": 10.0, "y": 25.0}
+KINDS = {"partner": (m.ClientClass, "partner", "analysis.client_class", "core.partner"),
+         "product": (m.ProductClass, "product", "analysis.product_class", "core.product")}
+CV_TOLERANCE = 1e-9   # a CV this close to a threshold counts as on it (float noise)
+ENTITY = "analysis.run"
+
+
+# -- settings ---------------------------------------------------------------
+
+def check_settings(values: dict) -> dict:
+    """Defaults merged with ``values``, validated; ValidationError names the field."""
+    errors: dict = {}
+    unknown = set(values) - set(DEFAULTS)
+    for name in sorted(unknown):
+        errors[name] = "unknown setting; known: " + ", ".join(DEFAULTS)
+    out = dict(DEFAULTS)
+    for name, value in values.items():
+        if name in unknown or value is None:
+            continue
+        default = DEFAULTS[name]
+        try:
+            if isinstance(default, float):
+                value = float(str(value).replace(",", "."))
+                if value != value or value < 0 or value > 100:
+                    raise ValueError
+            elif isinstance(default, int):
+                value = int(str(value))
+                if not 1 <= value <= 1000:
+                    raise ValueError
+            else:
+                value = str(value).strip()
+        except ValueError:
+            errors[name] = f"{value!r} is not valid: " + ("a percentage 0..100" if isinstance(default, float)
+                                                         else "a whole number 1..1000")
+            continue
+        out[name] = value
+    if out["measure"] not in MEASURES:
+        errors["measure"] = f"unallowed value {out['measure']!r} (allowed: {', '.join(MEASURES)})"
+    for name in ("abc_period", "xyz_period", "xyz_subperiod"):
+        if out[name] not in UNITS:
+            errors[name] = f"unallowed value {out[name]!r} (allowed: {', '.join(UNITS)})"
+    if not errors:
+        if abs(out["a"] + out["b"] + out["c"] - 100) > 1e-9:
+            errors["c"] = f"a + b + c must be 100 (got {out['a']:g} + {out['b']:g} + {out['c']:g})"
+        if out["a"] <= 0:
+            errors["a"] = "must be above 0"
+        if out["x"] >= out["y"]:
+            errors["y"] = f"must be above x ({out['x']:g})"
+        if RANK[out["xyz_subperiod"]] > RANK[out["xyz_period"]]:
+            errors["xyz_subperiod"] = f"must not be longer than the XYZ period ({out['xyz_period']})"
+        elif out["xyz_subperiod"] == out["xyz_period"] and out["xyz_periods"] < 2:
+            errors["xyz_periods"] = "XYZ needs at least 2 sub-periods to measure variation"
+    if errors:
+        raise ValidationError(errors, ENTITY)
+    return out
+
+
+def settings_key(settings: dict) -> tuple[str, str]:
+    text = json.dumps(settings, sort_keys=True)
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def stored_settings(crm, kind) -> dict:
+    """The kind's stored settings (1C's settings form), defaults where unset."""
+    row = m.Setting.get_or_none(m.Setting.kind == kind)
+    return check_settings(json.loads(row.settings) if row else {})
+
+
+def save_settings(crm, kind, values: dict) -> dict:
+    _check_kind(kind)
+    crm.require("update", ENTITY)
+    settings = check_settings({**stored_settings(crm, kind), **values})
+    with crm.transaction():
+        text = json.dumps(settings, sort_keys=True)
+        if not m.Setting.update(settings=text, changed_at=utcnow()).where(m.Setting.kind == kind).execute():
+            m.Setting.create(kind=kind, settings=text)
+    return settings
+
+
+def _check_kind(kind):
+    if kind not in KINDS:
+        raise ValidationError({"kind": f"unallowed value {kind!r} (allowed: {', '.join(KINDS)})"}, ENTITY)
+
+
+# -- aggregation in SQL -----------------------------------------------------
+
+def _measure(measure):
+    S = m.Sale
+    if measure == "revenue":
+        return pw.fn.SUM(S.revenue)
+    if measure == "gross_profit":
+        return pw.fn.SUM(S.revenue - S.cost)
+    return pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.document)], None)))
+
+
+def _sales(crm, start, end, restrict=None):
+    S = m.Sale
+    def select(*fields):
+        q = crm.query("analysis.sale", *fields).where((S.date >= start) & (S.date < end))
+        return restrict(q) if restrict is not None else q
+    return select
+
+
+def aggregate(crm, kind, settings, as_of, restrict=None):
+    """The aggregated inputs of one classification, from SQL.
+
+    :param restrict: optional ``f(select) -> select`` narrowing the sales
+        (a segment's partners ...); access filters apply anyway.
+    :return: dict with ``abc`` (item id -> measure over the ABC window),
+        ``xyz`` (long frame item, bucket, value), ``buckets``, ``first``
+        (item id -> first sale date before the later window end), windows.
+    """
+    import pandas as pd
+    S = m.Sale
+    key = S.partner if kind == "partner" else S.product
+    abc_from, abc_to = window(settings["abc_period"], settings["abc_periods"], as_of)
+    xyz_from, xyz_to = window(settings["xyz_period"], settings["xyz_periods"], as_of)
+    sub = settings["xyz_subperiod"]
+    bucket = bucket_expression(crm.db, sub, S.date).alias("bucket")
+    measure = _measure(settings["measure"]).alias("value")
+    keys = [d.isoformat() for d in buckets(sub, xyz_from, xyz_to)]
+
+    xyz_q = (_sales(crm, xyz_from, xyz_to, restrict)(key.alias("item"), bucket, measure)
+             .group_by(key, bucket))
+    xyz = crm.frame(xyz_q, columns=["item", "bucket", "value"])
+    xyz["value"] = pd.to_numeric(xyz["value"].astype(float)) if len(xyz) else xyz["value"]
+    if (abc_from, abc_to) == (xyz_from, xyz_to):
+        abc = xyz.groupby("item")["value"].sum()
+    else:
+        abc_q = _sales(crm, abc_from, abc_to, restrict)(key.alias("item"), measure).group_by(key)
+        frame = crm.frame(abc_q, columns=["item", "value"])
+        abc = pd.Series(frame["value"].astype(float).to_numpy(), index=frame["item"].to_numpy(), dtype=float)
+    later_start = max(abc_from, xyz_from)
+    first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict)(key.alias("item"), pw.fn.MIN(S.date))
+               .group_by(key))
+    first = {item: _as_date(day) for item, day in first_q.tuples()}
+    return {"abc": abc, "xyz": xyz, "buckets": keys, "first": first,
+            "abc_window": (abc_from, abc_to), "xyz_window": (xyz_from, xyz_to)}
+
+
+def _as_date(value):
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+# -- classification in pandas ------------------------------------------------
+
+def abc_classes(values, codes, a, b, money=True):
+    """ABC of the items with sales in the window.
+
+    :param values: Series item id -> measure.
+    :param codes: Series item id -> code (ties are broken by code).
+    :return: DataFrame indexed by item id: value, share, cumulative_share, abc.
+    """
+    import numpy as np
+    import pandas as pd
+    frame = pd.DataFrame({"value": values.astype(float)})
+    frame["code"] = codes.reindex(frame.index).astype(str).to_numpy()
+    # exact arithmetic on integer cents, so "below 80 %" is exact at the line
+    frame["units"] = np.round(frame["value"] * (100 if money else 1)).astype("int64")
+    positive = frame[frame["units"] > 0].sort_values(["units", "code"], ascending=[False, True], kind="stable")
+    total = int(positive["units"].sum())
+    cumulative = positive["units"].cumsum()
+    before = (cumulative - positive["units"]).to_numpy(dtype=float)
+    cls = np.where(before * 100 < a * total, "A", np.where(before * 100 < (a + b) * total, "B", "C"))
+    out = frame[["value"]].copy()
+    out["share"] = None
+    out["cumulative_share"] = None
+    out["abc"] = "C"
+    if total:
+        out.loc[positive.index, "share"] = (positive["units"] / total * 100).to_numpy()
+        out.loc[positive.index, "cumulative_share"] = (cumulative / total * 100).to_numpy()
+        out.loc[positive.index, "abc"] = cls
+    return out
+
+
+def xyz_classes(long, bucket_keys, x, y):
+    """XYZ of the items with lines in the XYZ window.
+
+    :param long: frame item, bucket, value (one row per item and sub-period).
+    :return: DataFrame indexed by item id: cv (% or None), xyz.
+    """
+    import numpy as np
+    import pandas as pd
+    if not len(long):
+        return pd.DataFrame({"cv": pd.Series(dtype=float), "xyz": pd.Series(dtype=object)})
+    col_of = {k: i for i, k in enumerate(bucket_keys)}
+    cols = long["bucket"].astype(str).map(col_of)
+    long = long[cols.notna()]
+    cols = cols[cols.notna()].astype(int).to_numpy()
+    items, rows = np.unique(long["item"].to_numpy(), return_inverse=True)
+    matrix = np.zeros((len(items), len(bucket_keys)))
+    np.add.at(matrix, (rows, cols), long["value"].astype(float).to_numpy())
+    mean = matrix.mean(axis=1)
+    std = matrix.std(axis=1)      # population: ddof=0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.where(mean > 0, std / mean * 100, np.nan)
+    xyz = np.where(np.isnan(cv), "Z", np.where(cv <= x + CV_TOLERANCE, "X",
+                                               np.where(cv <= y + CV_TOLERANCE, "Y", "Z")))
+    return pd.DataFrame({"cv": cv, "xyz": xyz}, index=items)
+
+
+def classify_frame(universe, data, settings):
+    """Every item of ``universe`` (id -> code) with its ABC and XYZ class."""
+    import numpy as np
+    import pandas as pd
+    codes = pd.Series(universe)
+    abc_values = data["abc"][data["abc"].index.isin(codes.index)]
+    abc = abc_classes(abc_values, codes, settings["a"], settings["b"], money=settings["measure"] != "documents")
+    long = data["xyz"][data["xyz"]["item"].isin(codes.index)] if len(data["xyz"]) else data["xyz"]
+    xyz = xyz_classes(long, data["buckets"], settings["x"], settings["y"])
+    out = pd.DataFrame(index=codes.index)
+    out["code"] = codes
+    out = out.join(abc).join(xyz)
+    first = pd.Series(data["first"], dtype=object).reindex(out.index)
+    for dim, start in (("abc", data["abc_window"][0]), ("xyz", data["xyz_window"][0])):
+        missing = out[dim].isna()
+        before = first.notna() & first.map(lambda d: d is not None and d == d and d < start)
+        out[dim] = np.where(missing & before.to_numpy(dtype=bool), "lost",
+                            np.where(missing, "potential", out[dim].astype(object)))
+    return out
+
+
+# -- a run: compute and store -------------------------------------------------
+
+def universe_of(crm, kind, sold_ids):
+    """Items to classify: clients (or products) plus anything with sales."""
+    _, _, _, entity = KINDS[kind]
+    model = crm.model(entity)
+    q = crm.query(entity, model.id, model.code)
+    if kind == "partner":
+        q = q.where((model.is_client == True) | model.id.in_(sold_ids))  # noqa: E712
+    return dict(q.tuples())
+
+
+def run(crm, kind="partner", as_of=None, **overrides):
+    """Classify as of a date and store it as history; a re-run for the same
+    date and settings replaces that run's rows (no duplicates).
+
+    :return: summary dict (run id, windows, counts per class).
+    """
+    _check_kind(kind)
+    model, field, entity, _ = KINDS[kind]
+    crm.require("create", entity)
+    if crm.visible("core.partner") is not None:
+        raise AccessDenied(f"user {crm.actor.login!r}: classification covers every partner; "
+                           "run it as an administrator or the system user")
+    as_of = _parse_as_of(as_of)
+    settings = check_settings({**stored_settings(crm, kind), **overrides})
+    text, digest = settings_key(settings)
+    data = aggregate(crm, kind, settings, as_of)
+    S = m.Sale
+    sold = S.select(S.partner).where(S.date < max(data["abc_window"][1], data["xyz_window"][1])).distinct() \
+        if kind == "partner" else None
+    classes = classify_frame(universe_of(crm, kind, sold), data, settings)
+    (abc_from, abc_to), (xyz_from, xyz_to) = data["abc_window"], data["xyz_window"]
+    now = utcnow()
+    with crm.transaction():
+        found = m.Run.get_or_none((m.Run.kind == kind) & (m.Run.as_of == as_of) & (m.Run.settings_key == digest))
+        if found is None:
+            found = m.Run.create(kind=kind, as_of=as_of, settings=text, settings_key=digest,
+                                 measure=settings["measure"], abc_from=abc_from, abc_to=abc_to,
+                                 xyz_from=xyz_from, xyz_to=xyz_to, items=len(classes),
+                                 computed_at=now, created_at=now, changed_at=now)
+        else:
+            model.delete().where(model.run == found.id).execute()
+            m.Run.update(items=len(classes), computed_at=now, changed_at=now).where(m.Run.id == found.id).execute()
+        _store(crm, model, field, found.id, as_of, classes, now)
+    counts = classes.groupby(["abc", "xyz"]).size()
+    return {"run": found.id, "kind": kind, "as_of": as_of, "measure": settings["measure"],
+            "abc_window": f"{abc_from} .. {abc_to - dt.timedelta(days=1)}",
+            "xyz_window": f"{xyz_from} .. {xyz_to - dt.timedelta(days=1)} by {settings['xyz_subperiod']}",
+            "items": len(classes), "classes": {f"{a}{x}" if len(a) == 1 and len(x) == 1 else f"{a}/{x}": int(n)
+                                               for (a, x), n in counts.items()}}
+
+
+def _parse_as_of(value):
+    if value is None:
+        return dt.date.today()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationError({"as_of": f"{value!r} is not a date (YYYY-MM-DD)"}, ENTITY) from None
+
+
+def _store(crm, model, field, run_id, as_of, classes, now):
+    """executemany of the run's rows: one statement, bound parameters."""
+    def num(v, digits):
+        return None if v is None or v != v else round(float(v), digits)
+    rows = [(run_id, item, as_of, abc, xyz, num(value, 2), num(share, 6), num(cum, 6), num(cv, 6), now, now)
+            for item, abc, xyz, value, share, cum, cv in zip(
+                classes.index.tolist(), classes["abc"].tolist(), classes["xyz"].tolist(),
+                classes["value"].tolist(), classes["share"].tolist(), classes["cumulative_share"].tolist(),
+                classes["cv"].tolist())]
+    names = ["run_id", f"{field}_id", "as_of", "abc_class", "xyz_class", "value", "share",
+             "cumulative_share", "cv", "created_at", "changed_at"]
+    as_of_db = model.as_of.db_value(as_of)
+    now_db = model.created_at.db_value(now)
+    rows = [(r[0], r[1], as_of_db, *r[3:9], now_db, now_db) for r in rows]
+    param = crm.db.param
+    sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) '
+           f'VALUES ({", ".join([param] * len(names))})')
+    if rows:
+        crm.db.cursor().executemany(sql, rows)

@@ -1,0 +1,80 @@
+"""``crmkit analysis ...``: classify (for cron), settings, history."""
+from __future__ import annotations
+
+import click
+
+from crmkit.cli import emit, format_option, pass_crm
+
+KIND = click.Choice(["partner", "product", "all"])
+UNIT = click.Choice(["day", "week", "month", "quarter", "year"])
+
+
+def setting_options(fn):
+    options = [
+        click.option("--measure", type=click.Choice(["revenue", "gross_profit", "documents"]), default=None),
+        click.option("--abc-period", type=UNIT, default=None), click.option("--abc-periods", type=int, default=None),
+        click.option("--xyz-period", type=UNIT, default=None), click.option("--xyz-periods", type=int, default=None),
+        click.option("--xyz-subperiod", type=UNIT, default=None),
+        click.option("--a", "a", type=float, default=None, help="A threshold, % (default 80)."),
+        click.option("--b", "b", type=float, default=None, help="B threshold, % (default 15)."),
+        click.option("--c", "c", type=float, default=None, help="C threshold, % (default 5)."),
+        click.option("--x", "x", type=float, default=None, help="X: CV at most, % (default 10)."),
+        click.option("--y", "y", type=float, default=None, help="Y: CV at most, % (default 25)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _given(values):
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@click.group()
+def analysis():
+    """Sales analysis: ABC/XYZ classification of clients and products."""
+
+
+@analysis.command("classify")
+@click.option("--kind", type=KIND, default="all", show_default=True)
+@click.option("--as-of", default=None, help="Date of the classification (default today).")
+@setting_options
+@format_option
+@pass_crm
+def classify_cmd(crm, kind, as_of, fmt, **settings):
+    """Classify clients and/or products as of a date and store the history.
+
+    Safe to run from cron: a re-run for the same date and settings replaces
+    that run instead of adding another.
+    """
+    from .classify import run
+    rows = []
+    for k in (("partner", "product") if kind == "all" else (kind,)):
+        summary = run(crm, k, as_of, **_given(settings))
+        summary["classes"] = ", ".join(f"{c}: {n}" for c, n in sorted(summary["classes"].items()))
+        rows.append(summary)
+    emit(rows, fmt, lang=crm.lang)
+
+
+@analysis.command("settings")
+@click.option("--kind", type=click.Choice(["partner", "product"]), default="partner", show_default=True)
+@setting_options
+@format_option
+@pass_crm
+def settings_cmd(crm, kind, fmt, **settings):
+    """Show the stored classification settings, or change those given."""
+    from .classify import save_settings, stored_settings
+    given = _given(settings)
+    current = save_settings(crm, kind, given) if given else stored_settings(crm, kind)
+    emit([{"setting": k, "value": v} for k, v in current.items()], fmt, lang=crm.lang)
+
+
+@analysis.command("history")
+@click.argument("partner")
+@format_option
+@pass_crm
+def history_cmd(crm, partner, fmt):
+    """A partner's classification history, newest first."""
+    record = crm.get("core.partner", partner)
+    frame = crm.report("analysis.history", partner=record.code).frame
+    emit(frame.to_dict(orient="records"), fmt, lang=crm.lang)

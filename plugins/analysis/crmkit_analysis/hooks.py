@@ -1,0 +1,101 @@
+"""The analysis plugin's contract with the kernel."""
+from crmkit import EntitySpec, RoleSpec, SegmentField, hookimpl
+
+from . import models as m
+
+CLASS_FIELDS = ("run", "as_of", "abc_class", "xyz_class", "value", "share", "cumulative_share", "cv")
+HISTORY_ONLY = "classification history is written by `crmkit analysis classify`, not by hand"
+
+ENTITIES = [
+    EntitySpec("analysis.sale", m.Sale, label="Sales line", partner_path="partner", display="document",
+               order_by=("date", "id"),
+               schema={"currency": {"regex": r"[A-Z]{3}"}, "document": {"empty": False}},
+               list_fields=("id", "document", "date", "partner", "product", "quantity", "revenue", "cost",
+                            "currency", "manager", "deal_id")),
+    EntitySpec("analysis.run", m.Run, label="Classification run", display=lambda r: f"{r.kind} {r.as_of}",
+               order_by=("-as_of", "-id"),
+               list_fields=("id", "kind", "as_of", "measure", "abc_from", "abc_to", "xyz_from", "xyz_to",
+                            "items", "computed_at")),
+    EntitySpec("analysis.client_class", m.ClientClass, label="Client classification", partner_path="partner",
+               display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "partner"),
+               list_fields=("id", "as_of", "partner", *CLASS_FIELDS[2:])),
+    EntitySpec("analysis.product_class", m.ProductClass, label="Product classification",
+               display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "product"),
+               list_fields=("id", "as_of", "product", *CLASS_FIELDS[2:])),
+]
+
+
+@hookimpl
+def crmkit_register_entities(register):
+    for spec in ENTITIES:
+        register(spec)
+
+
+@hookimpl
+def crmkit_register_roles(register):
+    register(RoleSpec("manager", {"analysis.sale": "rcu"}))
+
+
+@hookimpl
+def crmkit_validate_record(crm, entity, data, record):
+    if entity in ("analysis.run", "analysis.client_class", "analysis.product_class"):
+        return {"_": HISTORY_ONLY}
+    if entity != "analysis.sale":
+        return None
+    from .rules import check_sale
+    return check_sale(crm, data, record)
+
+
+@hookimpl
+def crmkit_validate_frame(crm, entity, frame):
+    if entity in ("analysis.run", "analysis.client_class", "analysis.product_class"):
+        return {pos: {"_": [HISTORY_ONLY]} for pos in range(len(frame))}
+    if entity != "analysis.sale":
+        return None
+    from .rules import check_sale_frame
+    return check_sale_frame(crm, frame)
+
+
+@hookimpl
+def crmkit_prepare_import(crm, entity, frame, options):
+    if entity != "analysis.sale":
+        return None
+    from .importing import prepare
+    return prepare(crm, frame, options)
+
+
+def _current(model, item, column):
+    """The class in the latest run of its kind: a correlated subquery."""
+    def expression(outer):
+        R = m.Run
+        latest = (R.select(R.id).where(R.kind == ("partner" if item == "partner" else "product"))
+                  .order_by(R.as_of.desc(), R.id.desc()).limit(1))
+        return (model.select(getattr(model, column))
+                .where((getattr(model, item) == outer.id) & (model.run == latest)))
+    return expression
+
+
+@hookimpl
+def crmkit_register_segment_fields(register):
+    for kind, model in (("partner", m.ClientClass), ("product", m.ProductClass)):
+        register(SegmentField(kind, "abc_class", _current(model, kind, "abc_class")))
+        register(SegmentField(kind, "xyz_class", _current(model, kind, "xyz_class")))
+
+
+@hookimpl
+def crmkit_register_reports(register):
+    from .specs import REPORTS
+    for spec in REPORTS:
+        register(spec)
+
+
+@hookimpl
+def crmkit_register_commands(cli):
+    from .commands import analysis
+    cli.add_command(analysis)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    from .demo import load
+    return load(crm)

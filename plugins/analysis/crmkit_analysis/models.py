@@ -1,0 +1,98 @@
+"""Analysis tables, prefixed ``analysis_``.
+
+``Sale`` is one line of a sales document (returns are negative lines).
+A classification ``Run`` is one "as of" date with one set of settings; its
+rows (``ClientClass`` / ``ProductClass``) are the history per item.
+"""
+import peewee as pw
+
+from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
+from crmkit.core.models import Partner, Product, User
+
+CLASS_KINDS = ("partner", "product")
+CLASSES = ("A", "B", "C", "X", "Y", "Z", "potential", "lost")
+
+
+class Sale(BaseModel):
+    document = pw.CharField(max_length=40, index=True)
+    date = pw.DateField(index=True)
+    partner = pw.ForeignKeyField(Partner, on_delete="RESTRICT")
+    product = pw.ForeignKeyField(Product, on_delete="RESTRICT")
+    quantity = pw.DecimalField(max_digits=15, decimal_places=3, auto_round=True)
+    revenue = MoneyField()
+    cost = MoneyField(default=0)
+    currency = pw.CharField(max_length=3, default="RUB")
+    manager = pw.ForeignKeyField(User, null=True, on_delete="RESTRICT")
+    deal_id = pw.IntegerField(null=True, index=True)   # deals.deal, checked when deals is installed
+    deletion_mark = pw.BooleanField(default=False)
+    created_at = UtcDateTimeField(default=utcnow)
+    changed_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "analysis_sale"
+        indexes = ((("partner", "date"), False), (("product", "date"), False))
+
+
+class Setting(BaseModel):
+    """The stored classification settings of clients or of products (1C's form)."""
+
+    kind = pw.CharField(max_length=16, unique=True, choices=[(k, k) for k in CLASS_KINDS])
+    settings = pw.TextField()                     # JSON, see classify.DEFAULTS
+    changed_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "analysis_setting"
+
+
+class Run(BaseModel):
+    """One classification: a kind, an "as of" date and the settings used."""
+
+    kind = pw.CharField(max_length=16, choices=[(k, k) for k in CLASS_KINDS])
+    as_of = pw.DateField()
+    settings = pw.TextField()                     # canonical JSON
+    settings_key = pw.CharField(max_length=64)    # sha256 of it
+    measure = pw.CharField(max_length=20)
+    abc_from = pw.DateField()
+    abc_to = pw.DateField()                       # exclusive
+    xyz_from = pw.DateField()
+    xyz_to = pw.DateField()                       # exclusive
+    items = pw.IntegerField(default=0)
+    computed_at = UtcDateTimeField(default=utcnow)
+    created_at = UtcDateTimeField(default=utcnow)
+    changed_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "analysis_run"
+        indexes = ((("kind", "as_of", "settings_key"), True),)
+
+
+class ItemClass(BaseModel):
+    run = pw.ForeignKeyField(Run, on_delete="CASCADE")
+    as_of = pw.DateField()
+    abc_class = pw.CharField(max_length=10)       # A B C potential lost
+    xyz_class = pw.CharField(max_length=10)       # X Y Z potential lost
+    value = pw.DecimalField(max_digits=18, decimal_places=2, auto_round=True, null=True)
+    share = pw.FloatField(null=True)              # % of the total measure
+    cumulative_share = pw.FloatField(null=True)   # % up to and including this item
+    cv = pw.FloatField(null=True)                 # coefficient of variation, %
+    created_at = UtcDateTimeField(default=utcnow)
+    changed_at = UtcDateTimeField(default=utcnow)
+
+
+class ClientClass(ItemClass):
+    partner = pw.ForeignKeyField(Partner, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "analysis_client_class"
+        indexes = ((("run", "partner"), True), (("partner", "as_of"), False))
+
+
+class ProductClass(ItemClass):
+    product = pw.ForeignKeyField(Product, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "analysis_product_class"
+        indexes = ((("run", "product"), True), (("product", "as_of"), False))
+
+
+MODELS = [Sale, Setting, Run, ClientClass, ProductClass]

@@ -1,0 +1,305 @@
+"""Report builds. Aggregates come from SQL through ``crm.query`` (access
+filters applied), pandas only shapes them. Imported when a report runs."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import peewee as pw
+
+from . import models as m
+from .classify import KINDS
+
+ABC_ORDER = ("A", "B", "C", "potential", "lost")
+XYZ_ORDER = ("X", "Y", "Z", "potential", "lost")
+RANKS = {"A": 3, "B": 2, "C": 1, "X": 3, "Y": 2, "Z": 1, "lost": 0}
+
+
+def pick_run(crm, kind, as_of=None, measure=None):
+    """The latest visible run of ``kind`` on or before ``as_of``."""
+    R = m.Run
+    q = crm.query("analysis.run").where(R.kind == kind)
+    if as_of:
+        q = q.where(R.as_of <= as_of)
+    if measure:
+        q = q.where(R.measure == measure)
+    return q.order_by(R.as_of.desc(), R.id.desc()).first()
+
+
+def previous_run(crm, run):
+    R = m.Run
+    return (crm.query("analysis.run").where((R.kind == run.kind) & (R.settings_key == run.settings_key)
+                                           & (R.as_of < run.as_of))
+            .order_by(R.as_of.desc(), R.id.desc()).first())
+
+
+def _item_query(crm, kind, run_id, *extra):
+    model, field, entity, item_entity = KINDS[kind]
+    item = crm.model(item_entity)
+    return (crm.query(entity, item.id.alias("item_id"), item.code, item.name, *extra)
+            .join(item, on=(getattr(model, field) == item.id)).where(model.run == run_id))
+
+
+def _settings_frame(run):
+    if run is None:
+        return pd.DataFrame({"setting": ["classification"], "value": ["not run yet: crmkit analysis classify"]})
+    settings = json.loads(run.settings)
+    rows = [("as of", str(run.as_of)), ("measure", run.measure),
+            ("ABC window", f"{run.abc_from} .. {run.abc_to - dt.timedelta(days=1)}"),
+            ("XYZ window", f"{run.xyz_from} .. {run.xyz_to - dt.timedelta(days=1)} by {settings['xyz_subperiod']}"),
+            ("ABC thresholds, %", f"A {settings['a']:g} / B {settings['b']:g} / C {settings['c']:g}"),
+            ("XYZ thresholds (CV), %", f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z above")]
+    return pd.DataFrame(rows, columns=["setting", "value"])
+
+
+def _classification(crm, kind, as_of=None, measure=None):
+    run = pick_run(crm, kind, as_of, measure)
+    columns = ["code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
+    if run is None:
+        return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None)}
+    model = KINDS[kind][0]
+    frame = crm.frame(_item_query(crm, kind, run.id, model.value, model.share, model.cumulative_share,
+                                  model.abc_class, model.cv, model.xyz_class),
+                      columns=["item_id", "code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"])
+    frame["order"] = frame["abc"].map({c: i for i, c in enumerate(ABC_ORDER)})
+    frame["sort_value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(float("-inf"))
+    frame = frame.sort_values(["order", "sort_value", "code"], ascending=[True, False, True])
+    for name in ("share", "cumulative_share", "cv"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").round(2)
+    frame = frame[columns].reset_index(drop=True)
+    if kind == "partner":
+        frame = frame.rename(columns={"name": "partner"})
+    else:
+        frame = frame.rename(columns={"name": "product"})
+    return {"main": frame, "settings": _settings_frame(run)}
+
+
+def abc_xyz_clients(crm, as_of=None, measure=None):
+    return _classification(crm, "partner", as_of, measure)
+
+
+def abc_xyz_products(crm, as_of=None, measure=None):
+    return _classification(crm, "product", as_of, measure)
+
+
+def class_cells(crm, kind, run_id):
+    """Counts and measure sums per (abc, xyz), grouped in SQL."""
+    model, field, entity, _ = KINDS[kind]
+    q = (crm.query(entity, model.abc_class, model.xyz_class, pw.fn.COUNT(model.id),
+                   pw.fn.COALESCE(pw.fn.SUM(model.value), 0))
+         .where(model.run == run_id).group_by(model.abc_class, model.xyz_class))
+    return crm.frame(q, columns=["abc", "xyz", "count", "value"])
+
+
+def matrix(crm, kind="partner", as_of=None, measure=None):
+    """1C's BCG matrix: XYZ rows x ABC columns with potential and lost."""
+    run = pick_run(crm, kind, as_of, measure)
+    cells = class_cells(crm, kind, run.id) if run else pd.DataFrame(columns=["abc", "xyz", "count", "value"])
+    full = pd.MultiIndex.from_product([ABC_ORDER, XYZ_ORDER], names=["abc", "xyz"])
+    cells = cells.set_index(["abc", "xyz"]).reindex(full).reset_index()
+    cells["count"] = cells["count"].fillna(0).astype(int)
+    cells["value"] = pd.to_numeric(cells["value"], errors="coerce").fillna(0).astype(float).round(2)
+
+    def pivot(column):
+        table = cells.pivot(index="xyz", columns="abc", values=column).reindex(index=XYZ_ORDER,
+                                                                              columns=list(ABC_ORDER))
+        table["total"] = table.sum(axis=1)
+        table = table.reset_index().rename(columns={"xyz": "class"})
+        table.columns.name = None
+        return table
+
+    heat = cells[cells["abc"].isin(("A", "B", "C", "lost")) & cells["xyz"].isin(("X", "Y", "Z", "lost"))]
+    potential = int(cells.loc[(cells["abc"] == "potential") | (cells["xyz"] == "potential"), "count"].sum())
+    return {"counts": pivot("count"), "measure": pivot("value"),
+            "cells": heat[["abc", "xyz", "count", "value"]].reset_index(drop=True),
+            "potential": pd.DataFrame({"potential": [potential]}),
+            "settings": _settings_frame(run)}
+
+
+def change_mark(previous, current):
+    """better / worse / unchanged, as the presentation's change matrices mark cells."""
+    if previous == current:
+        return "unchanged"
+    if previous == "potential":
+        return "better"
+    if current == "potential":
+        return "worse"
+    return "better" if RANKS[current] > RANKS[previous] else "worse"
+
+
+def _changes(crm, dimension, kind, as_of):
+    rows_order = ABC_ORDER if dimension == "abc" else XYZ_ORDER
+    cols_order = [c for c in rows_order if c != "potential"]
+    run = pick_run(crm, kind, as_of)
+    before = previous_run(crm, run) if run else None
+    model, field, entity, item_entity = KINDS[kind]
+    column = model.abc_class if dimension == "abc" else model.xyz_class
+    label = "partner" if kind == "partner" else "product"
+    moved = pd.DataFrame(columns=["code", label, "previous", "current", "change"])
+    cells = pd.DataFrame(columns=["previous", "current", "count", "change"])
+    if run is not None and before is not None:
+        current = crm.frame(_item_query(crm, kind, run.id, column), columns=["item_id", "code", label, "current"])
+        prev = crm.frame(crm.query(entity, getattr(model, field), column).where(model.run == before.id),
+                         columns=["item_id", "previous"])
+        both = current.merge(prev, on="item_id", how="left")
+        both["previous"] = both["previous"].fillna("potential")   # not there yet: nothing sold before
+        both = both[~((both["previous"] == "potential") & (both["current"] == "potential"))]
+        both["change"] = [change_mark(p, c) for p, c in zip(both["previous"], both["current"])]
+        cells = both.groupby(["previous", "current", "change"], as_index=False).size().rename(
+            columns={"size": "count"})[["previous", "current", "count", "change"]]
+        moved = both[both["change"] != "unchanged"].sort_values(["change", "code"])[
+            ["code", label, "previous", "current", "change"]].reset_index(drop=True)
+    table = pd.DataFrame(0, index=list(rows_order), columns=cols_order)
+    for p, c, n in zip(cells["previous"], cells["current"], cells["count"]):
+        if p in table.index and c in table.columns:
+            table.loc[p, c] = int(n)
+    table = table.reset_index().rename(columns={"index": "previous"})
+    runs = pd.DataFrame({"run": ["previous", "current"],
+                         "as_of": [str(before.as_of) if before else "", str(run.as_of) if run else ""]})
+    return {"matrix": table, "cells": cells.reset_index(drop=True), "moved": moved, "runs": runs}
+
+
+def abc_changes(crm, kind="partner", as_of=None):
+    return _changes(crm, "abc", kind, as_of)
+
+
+def xyz_changes(crm, kind="partner", as_of=None):
+    return _changes(crm, "xyz", kind, as_of)
+
+
+def history(crm, partner=None):
+    """A partner's classification history (the partner form's "История классификации")."""
+    CC, R, P = m.ClientClass, m.Run, crm.model("core.partner")
+    q = (crm.query("analysis.client_class", P.code, P.name, CC.as_of, R.measure, CC.abc_class, CC.xyz_class,
+                   CC.value, CC.cv)
+         .join(P, on=(CC.partner == P.id)).switch(CC).join(R, on=(CC.run == R.id))
+         .order_by(P.code, CC.as_of.desc(), R.id.desc()))
+    if partner:
+        q = q.where((P.code == partner) | (P.name == partner))
+    frame = crm.frame(q, columns=["code", "partner", "as_of", "measure", "abc", "xyz", "value", "cv"])
+    frame["cv"] = pd.to_numeric(frame["cv"], errors="coerce").round(2)
+    return frame
+
+
+# -- sales reports ------------------------------------------------------------
+
+def _period(query, date_from, date_to):
+    S = m.Sale
+    if date_from:
+        query = query.where(S.date >= date_from)
+    if date_to:
+        query = query.where(S.date <= date_to)
+    return query
+
+
+def _partner_segments(crm):
+    Seg = crm.model("core.segment")
+    return crm.frame(crm.query("core.segment", Seg.id, Seg.name).where(Seg.kind == "partner").order_by(Seg.name),
+                     columns=["segment_id", "segment"])
+
+
+def segments(crm, date_from=None, date_to=None):
+    """Comparing client segments: clients, sales volume, gross profit, deals."""
+    S, SM = m.Sale, crm.model("core.segment_member")
+    P = crm.model("core.partner")
+    member = (SM.removed_at.is_null())
+    segs = _partner_segments(crm)
+    clients = crm.frame(crm.query("core.partner", SM.segment, pw.fn.COUNT(P.id))
+                        .join(SM, on=((SM.member_id == P.id) & member)).group_by(SM.segment),
+                        columns=["segment_id", "clients"])
+    sales = crm.frame(_period(crm.query("analysis.sale", SM.segment, pw.fn.SUM(S.revenue),
+                                        pw.fn.SUM(S.revenue - S.cost), pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
+                              .join(SM, on=((SM.member_id == S.partner) & member)).group_by(SM.segment),
+                              date_from, date_to),
+                      columns=["segment_id", "revenue", "gross_profit", "documents"])
+    out = segs.merge(clients, on="segment_id", how="left").merge(sales, on="segment_id", how="left")
+    out["clients"] = out["clients"].fillna(0).astype(int)
+    out["documents"] = out["documents"].fillna(0).astype(int)
+    for name in ("revenue", "gross_profit"):
+        out[name] = pd.to_numeric(out[name], errors="coerce").fillna(0).astype(float).round(2)
+    from .rules import deals_installed
+    if deals_installed(crm):
+        D = crm.model("deals.deal")
+        deals = crm.frame(crm.query("deals.deal", SM.segment, D.status, pw.fn.COUNT(D.id))
+                          .join(SM, on=((SM.member_id == D.client) & member)).group_by(SM.segment, D.status),
+                          columns=["segment_id", "status", "deals"])
+        if len(deals):
+            wide = deals.pivot(index="segment_id", columns="status", values="deals").fillna(0).astype(int)
+            wide.columns = [f"deals {c}" for c in wide.columns]
+            wide["deals"] = wide.sum(axis=1)
+            out = out.merge(wide.reset_index(), on="segment_id", how="left")
+            out[list(wide.columns)] = out[list(wide.columns)].fillna(0).astype(int)
+        else:
+            out["deals"] = 0
+    return out.drop(columns=["segment_id"])
+
+
+def assortment(crm, date_from=None, date_to=None, as_of=None):
+    """ABC/XYZ of products by client segment, and the monthly dynamics of
+    the assortment and sales."""
+    from .classify import aggregate, classify_frame, stored_settings
+    from .periods import bucket_expression
+    S = m.Sale
+    settings = stored_settings(crm, "product")
+    run = pick_run(crm, "product")
+    as_of = as_of or (run.as_of if run else dt.date.today())
+    SM = crm.model("core.segment_member")
+    Prod = crm.model("core.product")
+    products = dict(crm.query("core.product", Prod.id, Prod.code).tuples())
+    rows = []
+    groups = [("all clients", None)] + list(zip(_partner_segments(crm)["segment"], _partner_segments(crm)["segment_id"]))
+    for name, seg_id in groups:
+        restrict = None
+        if seg_id is not None:
+            members = SM.select(SM.member_id).where((SM.segment == seg_id) & SM.removed_at.is_null())
+            restrict = (lambda ids: lambda q: q.where(S.partner.in_(ids)))(members)
+        data = aggregate(crm, "product", settings, as_of, restrict)
+        sold = set(data["abc"].index) | set(data["xyz"]["item"]) if len(data["xyz"]) else set(data["abc"].index)
+        classes = classify_frame({k: v for k, v in products.items() if k in sold}, data, settings)
+        counts = classes.groupby(["abc", "xyz"]).size()
+        row = {"segment": name, "products": int(len(classes))}
+        for a in ("A", "B", "C"):
+            for x in ("X", "Y", "Z"):
+                row[a + x] = int(counts.get((a, x), 0))
+        row["lost"] = int(((classes["abc"] == "lost") | (classes["xyz"] == "lost")).sum()) if len(classes) else 0
+        rows.append(row)
+    by_segment = pd.DataFrame(rows)
+    month = bucket_expression(crm.db, "month", S.date)
+    dyn = crm.frame(_period(crm.query("analysis.sale", month.alias("month"),
+                                      pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.product)], None))),
+                                      pw.fn.SUM(S.revenue), pw.fn.SUM(S.revenue - S.cost),
+                                      pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
+                            .group_by(month).order_by(month), date_from, date_to),
+                    columns=["month", "products_sold", "revenue", "gross_profit", "documents"])
+    for name in ("revenue", "gross_profit"):
+        dyn[name] = pd.to_numeric(dyn[name], errors="coerce").astype(float).round(2)
+    dyn["month"] = dyn["month"].astype(str).str[:7]
+    return {"classes by segment": by_segment, "dynamics": dyn,
+            "settings": pd.DataFrame({"setting": ["as of", "measure"], "value": [str(as_of), settings["measure"]]})}
+
+
+def deal_profit(crm, date_from=None, date_to=None):
+    """Gross profit by deal; deal names, clients and states when deals is installed."""
+    S = m.Sale
+    P = crm.model("core.partner")
+    q = _period(crm.query("analysis.sale", S.deal_id, pw.fn.MIN(P.name), pw.fn.SUM(S.revenue), pw.fn.SUM(S.cost),
+                          pw.fn.COUNT(S.id))
+                .join(P, on=(S.partner == P.id)).where(S.deal_id.is_null(False)).group_by(S.deal_id),
+                date_from, date_to)
+    frame = crm.frame(q, columns=["deal_id", "client", "revenue", "cost", "lines"])
+    for name in ("revenue", "cost"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float).round(2)
+    frame["gross_profit"] = (frame["revenue"] - frame["cost"]).round(2)
+    frame["margin_pct"] = (frame["gross_profit"] / frame["revenue"].where(frame["revenue"] != 0) * 100).round(2)
+    from .rules import deals_installed
+    columns = ["deal_id", "client", "revenue", "cost", "gross_profit", "margin_pct", "lines"]
+    if deals_installed(crm) and len(frame):
+        D, U = crm.model("deals.deal"), crm.model("core.user")
+        info = crm.frame(crm.query("deals.deal", D.id, D.code, D.name, D.status, U.name)
+                         .join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
+                         .where(D.id.in_([int(i) for i in frame["deal_id"]])),
+                         columns=["deal_id", "deal_code", "deal", "status", "responsible"])
+        frame = frame.merge(info, on="deal_id", how="inner")   # deals the user may not see drop out
+        columns = ["deal_code", "deal", "status", "responsible"] + columns[1:]
+    return frame.sort_values("gross_profit", ascending=False)[columns].reset_index(drop=True)
