@@ -1,0 +1,333 @@
+"""``crmkit marketing ...``: channels, events, participants, primary interest,
+mailing groups, templates, subscriptions, opt-outs and mailings."""
+from __future__ import annotations
+
+import click
+
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+
+from . import models as m
+
+
+def _partner_id(crm, key):
+    return None if key is None else crm.get("core.partner", key).id
+
+
+def _group_id(crm, key):
+    if key is None:
+        return None
+    found = crm.find("marketing.mailing_group", name=key)
+    return found[0].id if found else crm.get("marketing.mailing_group", key).id
+
+
+@click.group()
+def marketing():
+    """Marketing: channels, primary interest, events, mailings and notifications."""
+
+
+# -- channels and primary interest -------------------------------------------
+
+@marketing.group()
+def channel():
+    """Advertising channels (каналы рекламных воздействий)."""
+
+
+@channel.command("list")
+@format_option
+@pass_crm
+def channel_list(crm, fmt):
+    """Channels and their impact types."""
+    emit([record_row(crm, "marketing.channel", r) for r in crm.find("marketing.channel")], fmt, lang=crm.lang)
+
+
+@channel.command("add")
+@click.argument("name")
+@click.argument("impact_type", type=click.Choice(m.IMPACT_TYPES))
+@pass_crm
+def channel_add(crm, name, impact_type):
+    """Add a channel: crmkit marketing channel add Выставки event"""
+    record = crm.create("marketing.channel", {"name": name, "impact_type": impact_type})
+    click.echo(f"channel {record.id}: {record.name} ({record.impact_type})")
+
+
+@marketing.group()
+def interest():
+    """Primary interest of partners and deals."""
+
+
+@interest.command("set")
+@click.argument("subject")
+@click.argument("channel_name")
+@click.argument("source")
+@pass_crm
+def interest_set(crm, subject, channel_name, source):
+    """Set it: crmkit marketing interest set deals.deal:3 Выставки marketing.event:1"""
+    from .interest import set_primary_interest
+    record = set_primary_interest(crm, subject, channel_name, source)
+    click.echo(f"primary interest of {record.subject_type}:{record.subject_id}: {crm.display('marketing.primary_interest', record)}")
+
+
+@interest.command("show")
+@click.argument("subject")
+@pass_crm
+def interest_show(crm, subject):
+    """The primary interest of a partner or deal."""
+    from .interest import describe_source, primary_interest_of
+    record = primary_interest_of(crm, subject)
+    if record is None:
+        click.echo("(none)")
+        return
+    click.echo(f"channel: {record.channel.name}\nsource: {describe_source(crm, record)}\ndate: {record.date}")
+
+
+# -- events ------------------------------------------------------------------
+
+@marketing.group()
+def event():
+    """Marketing events and their participants."""
+
+
+@event.command("list")
+@format_option
+@pass_crm
+def event_list(crm, fmt):
+    emit([record_row(crm, "marketing.event", r) for r in crm.find("marketing.event")], fmt, lang=crm.lang)
+
+
+@event.command("add")
+@click.argument("values", nargs=-1, required=True)
+@pass_crm
+def event_add(crm, values):
+    """Add one: crmkit marketing event add name="Выставка" planned_start=2015-04-15 budget_planned=150000"""
+    record = crm.create("marketing.event", parse_assignments(values))
+    click.echo(f"event {record.code}: {record.name}")
+
+
+@event.command("show")
+@click.argument("key")
+@format_option
+@pass_crm
+def event_show(crm, key, fmt):
+    """An event's participants."""
+    ev = crm.get("marketing.event", key)
+    click.echo(f"{ev.code} {ev.name}" + (" (completed)" if ev.completed else ""))
+    rows = crm.find("marketing.participant", event=ev.id)
+    emit([record_row(crm, "marketing.participant", r, ["partner", "role", "contact", "comment"]) for r in rows],
+         fmt, lang=crm.lang)
+
+
+@event.command("participant")
+@click.argument("key")
+@click.argument("partner")
+@click.option("--role", type=click.Choice(m.PARTICIPANT_ROLES), default="client", show_default=True)
+@click.option("--contact", type=int, default=None, help="Contact person id.")
+@click.option("--comment", default="")
+@pass_crm
+def event_participant(crm, key, partner, role, contact, comment):
+    """Add a participant (partner code or id)."""
+    from .events import add_participant
+    add_participant(crm, key, _partner_id(crm, partner), role, contact, comment)
+    click.echo("added")
+
+
+@event.command("fill")
+@click.argument("key")
+@pass_crm
+def event_fill(crm, key):
+    """Fill the target list from the event's client segment."""
+    from .events import fill_from_segment
+    click.echo(f"added {fill_from_segment(crm, key)} participants")
+
+
+# -- groups, templates, subscriptions ----------------------------------------
+
+@marketing.group("group")
+def group_():
+    """Mailing groups (группы рассылок и оповещений)."""
+
+
+@group_.command("list")
+@format_option
+@pass_crm
+def group_list(crm, fmt):
+    emit([record_row(crm, "marketing.mailing_group", r) for r in crm.find("marketing.mailing_group")], fmt,
+         lang=crm.lang)
+
+
+@group_.command("add")
+@click.argument("values", nargs=-1, required=True)
+@pass_crm
+def group_add(crm, values):
+    """Add one: crmkit marketing group add name="Отмечаем юбилей" mode=subscription send_sms=no"""
+    record = crm.create("marketing.mailing_group", parse_assignments(values))
+    click.echo(f"group {record.id}: {record.name}")
+
+
+@marketing.group()
+def template():
+    """Notification and mailing templates."""
+
+
+@template.command("preview")
+@click.argument("key")
+@click.option("--partner", required=True, help="Partner code or id to render for.")
+@click.option("--contact", type=int, default=None)
+@pass_crm
+def template_preview(crm, key, partner, contact):
+    """Render a template for a partner (nothing is sent)."""
+    from .render import context_for, render_message
+    tpl = crm.get("marketing.template", key)
+    p = crm.get("core.partner", partner)
+    c = crm.get("core.contact", contact) if contact else None
+    out = render_message(crm, tpl, context_for(crm, p, c), entity=tpl.kind.based_on if tpl.kind_id else None)
+    if tpl.email or tpl.method == "processing":
+        click.echo(f"Subject: {out['subject']}\n\n{out['text']}")
+    if out.get("sms"):
+        click.echo(f"SMS: {out['sms']}")
+
+
+@marketing.command("subscribe")
+@click.argument("group")
+@click.option("--partner", default=None)
+@click.option("--contact", type=int, default=None)
+@click.option("--channel", "channel_name", type=click.Choice(m.MESSAGE_CHANNELS), default="email", show_default=True)
+@click.option("--address", default="")
+@click.option("--kind", default=None, help="Only this notification kind (code).")
+@click.option("--method", default="cli", show_default=True, help="How the consent was given.")
+@pass_crm
+def subscribe_cmd(crm, group, partner, contact, channel_name, address, kind, method):
+    """Subscribe a partner or contact person; the consent goes to the ledger."""
+    from .consent import subscribe
+    kind_id = crm.get("marketing.notification_kind", kind).id if kind else None
+    sub = subscribe(crm, _group_id(crm, group), channel_name, partner=_partner_id(crm, partner), contact=contact,
+                    address=address, kind=kind_id, method=method)
+    click.echo(f"subscription {sub.id}")
+
+
+@marketing.command("opt-out")
+@click.option("--channel", "channel_name", type=click.Choice(m.MESSAGE_CHANNELS), default="email", show_default=True)
+@click.option("--address", default="")
+@click.option("--partner", default=None)
+@click.option("--contact", type=int, default=None)
+@click.option("--group", default=None, help="Only this mailing group; default every group (and suppress).")
+@click.option("--method", default="cli", show_default=True, help="How the opt-out was given.")
+@click.option("--comment", default="")
+@pass_crm
+def opt_out_cmd(crm, channel_name, address, partner, contact, group, method, comment):
+    """Record an opt-out; it is honoured even for messages already queued."""
+    from .consent import opt_out
+    entry = opt_out(crm, channel_name, partner=_partner_id(crm, partner), contact=contact, address=address,
+                    group=_group_id(crm, group), method=method, comment=comment)
+    click.echo(f"opt-out recorded ({entry.id})")
+
+
+@marketing.command("unsubscribe")
+@click.argument("token")
+@pass_crm
+def unsubscribe_cmd(crm, token):
+    """Apply a signed unsubscribe token."""
+    from .consent import unsubscribe
+    entry = unsubscribe(crm, token)
+    click.echo(f"unsubscribed {entry.channel} {entry.address}")
+
+
+@marketing.command("consents")
+@click.option("--partner", default=None)
+@format_option
+@pass_crm
+def consents_cmd(crm, partner, fmt):
+    """The consent ledger, newest first."""
+    filters = {"partner": _partner_id(crm, partner)} if partner else {}
+    emit([record_row(crm, "marketing.consent", r) for r in crm.find("marketing.consent", **filters)], fmt,
+         lang=crm.lang)
+
+
+# -- mailings ------------------------------------------------------------------
+
+@marketing.group()
+def mailing():
+    """Mailings: create, preview, test, send, status."""
+
+
+@mailing.command("list")
+@format_option
+@pass_crm
+def mailing_list(crm, fmt):
+    emit([record_row(crm, "marketing.mailing", r) for r in crm.find("marketing.mailing")], fmt, lang=crm.lang)
+
+
+@mailing.command("create")
+@click.argument("values", nargs=-1, required=True)
+@pass_crm
+def mailing_create(crm, values):
+    """Create one: crmkit marketing mailing create name=... group=1 template=2 audience=segment segment=1"""
+    record = crm.create("marketing.mailing", parse_assignments(values))
+    click.echo(f"mailing {record.id}: {record.name}")
+
+
+@mailing.command("preview")
+@click.argument("key")
+@click.option("--limit", type=int, default=5, show_default=True)
+@format_option
+@pass_crm
+def mailing_preview(crm, key, limit, fmt):
+    """Who would get what (nothing is queued)."""
+    from .mailings import preview
+    emit(preview(crm, key, limit), fmt, lang=crm.lang)
+
+
+@mailing.command("test")
+@click.argument("key")
+@click.argument("address")
+@click.option("--channel", "channel_name", type=click.Choice(m.MESSAGE_CHANNELS), default="email")
+@click.option("--partner", default=None, help="Render for this partner.")
+@pass_crm
+def mailing_test(crm, key, address, channel_name, partner):
+    """Queue one test copy to ADDRESS."""
+    from .mailings import test_send
+    msg = test_send(crm, key, address, channel_name, partner)
+    click.echo(f"queued test message {msg.id} to {msg.recipient}")
+
+
+@mailing.command("send")
+@click.argument("key")
+@click.option("--deliver", is_flag=True, help="Deliver the queue now as well.")
+@pass_crm
+def mailing_send(crm, key, deliver):
+    """Queue the mailing for every recipient."""
+    from .mailings import send, status
+    result = send(crm, key)
+    if deliver:
+        crm.outbox.deliver()
+        result = status(crm, key)
+    _print_status(result)
+
+
+@mailing.command("status")
+@click.argument("key")
+@format_option
+@pass_crm
+def mailing_status(crm, key, fmt):
+    """Delivery statistics of a mailing."""
+    from .mailings import status
+    result = status(crm, key)
+    if fmt == "json":
+        emit([result], fmt)
+    else:
+        _print_status(result)
+
+
+def _print_status(result):
+    click.echo(f"{result['mailing']} ({result['state']}): {result['recipients']} recipients, "
+               f"{result['queued'] + result.get('sending', 0)} queued, {result['sent']} sent, "
+               f"{result['failed']} failed, {result['skipped']} skipped")
+    for reason, n in sorted(result["reasons"].items(), key=lambda kv: -kv[1]):
+        click.echo(f"  skipped {n}: {reason}")
+
+
+@mailing.command("purge")
+@pass_crm
+def mailing_purge(crm):
+    """Delete sent/skipped messages older than their group's retention."""
+    from .mailings import purge
+    click.echo(f"deleted {purge(crm)} messages")

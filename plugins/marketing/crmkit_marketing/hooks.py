@@ -1,0 +1,117 @@
+"""The marketing plugin's contract with the kernel."""
+from crmkit import EntitySpec, ReportSpec, RoleSpec, hookimpl
+
+from . import models as m
+
+PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
+          "date_to": {"type": "date", "coerce": "date", "nullable": True}}
+
+ENTITIES = [
+    EntitySpec("marketing.channel", m.Channel, label="Advertising channel", subject=True, order_by=("name",),
+               schema={"name": {"empty": False}}, list_fields=("id", "name", "impact_type", "comment")),
+    EntitySpec("marketing.event", m.Event, label="Marketing event", subject=True, lookup="code",
+               code_prefix="00-", order_by=("-planned_start", "name"), schema={"name": {"empty": False}},
+               list_fields=("id", "code", "name", "planned_start", "planned_end", "actual_start", "actual_end",
+                            "responsible", "completed", "budget_planned", "budget_actual", "currency")),
+    EntitySpec("marketing.participant", m.Participant, label="Event participant", partner_path="partner",
+               display=lambda r: f"{r.event.name}: {r.partner.name}",
+               list_fields=("id", "event", "partner", "role", "contact", "comment")),
+    EntitySpec("marketing.primary_interest", m.PrimaryInterest, label="Primary interest", partner_path="partner",
+               read_only=("partner",), schema={"source": {"type": "string", "nullable": True}},
+               display=lambda r: f"{r.channel.name}: {r.source_type}:{r.source_id}",
+               list_fields=("id", "subject_type", "subject_id", "partner", "channel", "source_type", "source_id",
+                            "date")),
+    EntitySpec("marketing.mailing_group", m.MailingGroup, label="Mailing group", order_by=("name",),
+               schema={"name": {"empty": False}},
+               list_fields=("id", "name", "mode", "send_email", "send_sms", "responsible", "purge_after_days")),
+    EntitySpec("marketing.notification_kind", m.NotificationKind, label="Notification kind", lookup="code",
+               schema={"code": {"regex": r"[a-z0-9_]+(\.[a-z0-9_]+)*"}},
+               list_fields=("id", "code", "name", "group", "based_on")),
+    EntitySpec("marketing.template", m.Template, label="Notification template",
+               list_fields=("id", "name", "purpose", "kind", "group", "method", "email", "sms", "subject")),
+    EntitySpec("marketing.subscription", m.Subscription, label="Subscription", partner_path="partner",
+               display=lambda r: f"{r.group.name}: {r.channel} {r.address or r.partner_id}",
+               list_fields=("id", "group", "kind", "partner", "contact", "channel", "address", "active")),
+    EntitySpec("marketing.consent", m.Consent, label="Consent", partner_path="partner", read_only=("given_by",),
+               schema={"method": {"empty": False}},
+               display=lambda r: f"{r.action} {r.channel} {r.address or r.partner_id} {r.at:%Y-%m-%d}",
+               order_by=("-at", "-id"),
+               list_fields=("id", "at", "action", "channel", "address", "partner", "contact", "group", "method",
+                            "given_by", "comment")),
+    EntitySpec("marketing.mailing", m.Mailing, label="Mailing", read_only=("state", "sent_at", "sent_by"),
+               schema={"name": {"empty": False}},
+               list_fields=("id", "name", "group", "template", "audience", "segment", "event", "state", "sent_at")),
+    EntitySpec("marketing.mailing_recipient", m.MailingRecipient, label="Mailing recipient",
+               partner_path="partner", display=lambda r: f"{r.channel}:{r.address}",
+               list_fields=("id", "mailing", "partner", "contact", "channel", "address", "state", "reason")),
+]
+
+
+@hookimpl
+def crmkit_add_hookspecs(pm):
+    from . import hookspecs
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def crmkit_register_entities(register):
+    for spec in ENTITIES:
+        register(spec)
+
+
+@hookimpl
+def crmkit_register_roles(register):
+    # managers record the primary interest of the clients and deals they register
+    register(RoleSpec("manager", {"marketing.primary_interest": "rcu"}))
+
+
+@hookimpl
+def crmkit_register_template_parameters(register):
+    from .params import PARAMETERS
+    for spec in PARAMETERS:
+        register(spec)
+
+
+@hookimpl
+def crmkit_register_reports(register):
+    register(ReportSpec("marketing.primary_interest", "Primary interest",
+                        "crmkit_marketing.reports:primary_interest", params=PERIOD,
+                        description="Deals and distinct partners by source type, channel and source"))
+    register(ReportSpec("marketing.event_return", "Marketing event return",
+                        "crmkit_marketing.reports:event_return",
+                        params={**PERIOD, "event": {"type": "string", "nullable": True}},
+                        description="Deals, won potential and cost per won deal of each event"))
+
+
+@hookimpl
+def crmkit_register_commands(cli):
+    from .commands import marketing
+    cli.add_command(marketing)
+
+
+@hookimpl
+def crmkit_validate_record(crm, entity, data, record):
+    if entity.startswith("marketing."):
+        from .rules import validate_marketing
+        return validate_marketing(crm, entity, data, record)
+    return None
+
+
+@hookimpl
+def crmkit_entity_saved(crm, entity, record, created, changes):
+    if entity == "deals.deal" and "client" in changes and not created:
+        # the interest follows its deal to the new client
+        m.PrimaryInterest.update(partner=record.client_id).where(
+            (m.PrimaryInterest.subject_type == "deals.deal") & (m.PrimaryInterest.subject_id == record.id)).execute()
+
+
+@hookimpl
+def crmkit_outbox_skip_reason(crm, message):
+    from .consent import skip_reason
+    return skip_reason(crm, message)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    from .demo import load
+    return load(crm)

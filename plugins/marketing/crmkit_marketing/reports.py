@@ -1,0 +1,192 @@
+"""Marketing reports: primary interest (Первичный интерес) and event return.
+
+Counted in SQL (COUNT DISTINCT, SUM, GROUP BY through ``crm.query``, so the
+access filter applies), shaped in pandas. Deals are used when the deals
+plugin is installed; without it the deal sections are empty.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pandas as pd
+import peewee as pw
+
+from crmkit import AccessDenied, NotFound, translate
+
+from . import models as m
+
+PI, C = m.PrimaryInterest, m.Channel
+DEAL = "deals.deal"
+SOURCE_TYPE_LABELS = {"event": "Marketing event", "user": "User", "partner": "Client",
+                      "contact": "Contact person", "individual": "Individual"}
+DEALS, PARTNERS = "number of deals", "number of distinct partners"
+WON, WON_POTENTIAL, CURRENCY = "won deals", "won potential", "currency"
+
+
+def _deals_installed(crm):
+    return DEAL in crm.registry.entities
+
+
+def _interest(crm, *fields, date_from=None, date_to=None, subject=DEAL):
+    q = crm.query("marketing.primary_interest", *fields).join(C, on=(PI.channel == C.id)).where(
+        PI.subject_type == subject)
+    if date_from:
+        q = q.where(PI.date >= date_from)
+    if date_to:
+        q = q.where(PI.date <= date_to)
+    if subject == DEAL:
+        D = crm.model(DEAL)
+        q = q.join(D, on=(D.id == PI.subject_id)).where(D.deletion_mark == False)  # noqa: E712
+    return q
+
+
+def _counts(subject=DEAL):
+    return (pw.fn.COUNT(PI.subject_id.distinct()).alias("n_subjects"),
+            pw.fn.COUNT(PI.partner.distinct()).alias("n_partners"))
+
+
+def _with_total(frame, label_col, crm, total):
+    total_row = {label_col: translate("Total", crm.lang), DEALS: int(total[0] or 0), PARTNERS: int(total[1] or 0)}
+    frame = frame.rename(columns={"n_subjects": DEALS, "n_partners": PARTNERS})
+    return pd.concat([frame, pd.DataFrame([total_row])], ignore_index=True)
+
+
+def source_names(crm, pairs) -> dict:
+    """``(entity, id)`` -> what the user sees of the source."""
+    out = {}
+    for entity, rid in pairs:
+        try:
+            out[(entity, rid)] = crm.display(entity, crm.get(entity, int(rid)))
+        except (NotFound, AccessDenied):
+            out[(entity, rid)] = f"{entity}:{rid}"
+    return out
+
+
+def _money_columns(frame, money, keys, crm):
+    """Add won potential: one column with its currency, or one per currency."""
+    currencies = sorted(c for c in money["currency"].dropna().unique()) if len(money) else []
+    if len(currencies) <= 1:
+        sums = money.groupby(keys, as_index=False)["won_potential"].sum() if len(money) else \
+            pd.DataFrame(columns=[*keys, "won_potential"])
+        frame = frame.merge(sums, on=keys, how="left")
+        frame[WON_POTENTIAL] = frame.pop("won_potential").map(
+            lambda v: decimal.Decimal("0.00") if pd.isna(v) else decimal.Decimal(v))
+        frame[CURRENCY] = currencies[0] if currencies else ""
+        return frame
+    for cur in currencies:
+        part = money[money["currency"] == cur].groupby(keys, as_index=False)["won_potential"].sum()
+        frame = frame.merge(part.rename(columns={"won_potential": f"{WON_POTENTIAL}, {cur}"}), on=keys, how="left")
+        frame[f"{WON_POTENTIAL}, {cur}"] = frame[f"{WON_POTENTIAL}, {cur}"].map(
+            lambda v: decimal.Decimal("0.00") if pd.isna(v) else decimal.Decimal(v))
+    return frame
+
+
+def primary_interest(crm, date_from=None, date_to=None):
+    """Deals and distinct partners by source type, channel and source, with
+    totals; won deals and won potential per source; new clients by source."""
+    period = {"date_from": date_from, "date_to": date_to}
+    sections = {}
+    by_type_cols = ["source type", DEALS, PARTNERS]
+    if _deals_installed(crm):
+        total = _interest(crm, *_counts(), **period).tuples().first() or (0, 0)
+        by_type = crm.frame(_interest(crm, C.impact_type, *_counts(), **period)
+                            .group_by(C.impact_type).order_by(pw.fn.COUNT(PI.subject_id.distinct()).desc(),
+                                                              C.impact_type))
+        by_type["impact_type"] = by_type["impact_type"].map(
+            lambda t: translate(SOURCE_TYPE_LABELS.get(t, t), crm.lang))
+        sections["By source type"] = _with_total(by_type.rename(columns={"impact_type": "source type"}),
+                                                 "source type", crm, total)
+        by_channel = crm.frame(_interest(crm, C.name, *_counts(), **period).group_by(C.id, C.name)
+                               .order_by(pw.fn.COUNT(PI.subject_id.distinct()).desc(), C.name))
+        sections["By channel"] = _with_total(by_channel.rename(columns={"name": "primary interest channel"}),
+                                             "primary interest channel", crm, total)
+        D = crm.model(DEAL)
+        won = pw.Case(None, [(D.status == "won", 1)], 0)
+        by_source = crm.frame(_interest(crm, PI.source_type, PI.source_id, *_counts(),
+                                        pw.fn.SUM(won).alias("won"), **period)
+                              .group_by(PI.source_type, PI.source_id))
+        money = crm.frame(_interest(crm, PI.source_type, PI.source_id, D.currency,
+                                    pw.fn.SUM(D.potential).alias("won_potential"), **period)
+                          .where(D.status == "won").group_by(PI.source_type, PI.source_id, D.currency))
+        names = source_names(crm, zip(by_source["source_type"], by_source["source_id"]))
+        by_source["primary interest source"] = [names[k] for k in zip(by_source["source_type"], by_source["source_id"])]
+        by_source = by_source.sort_values(["n_subjects", "primary interest source"], ascending=[False, True])
+        by_source[WON] = by_source.pop("won").fillna(0).astype(int)
+        by_source = _money_columns(by_source, money, ["source_type", "source_id"], crm)
+        total_won = int(by_source[WON].sum())
+        by_source = by_source.drop(columns=["source_type", "source_id"])
+        by_source = _with_total(by_source[["primary interest source", "n_subjects", "n_partners",
+                                           *[c for c in by_source.columns if c.startswith((WON, CURRENCY))]]],
+                                "primary interest source", crm, total)
+        last = by_source.index[-1]
+        by_source.loc[last, WON] = total_won
+        for col in [c for c in by_source.columns if c.startswith(WON_POTENTIAL)]:
+            by_source.at[last, col] = sum(by_source[col].iloc[:-1], decimal.Decimal("0.00"))
+        if CURRENCY in by_source.columns:
+            by_source.loc[last, CURRENCY] = by_source[CURRENCY].iloc[0] if len(by_source) > 1 else ""
+        sections["By source"] = by_source
+    else:
+        empty = pd.DataFrame(columns=by_type_cols)
+        sections["By source type"] = empty
+    clients = crm.frame(_interest(crm, PI.source_type, PI.source_id, C.name,
+                                  pw.fn.COUNT(PI.subject_id.distinct()).alias("clients"),
+                                  subject="core.partner", **period)
+                        .group_by(PI.source_type, PI.source_id, C.name).order_by(C.name))
+    names = source_names(crm, zip(clients["source_type"], clients["source_id"]))
+    clients.insert(0, "primary interest source", [names[k] for k in zip(clients["source_type"], clients["source_id"])])
+    sections["New clients by source"] = clients.drop(columns=["source_type", "source_id"]).rename(
+        columns={"name": "primary interest channel", "clients": "number of clients"})
+    return sections
+
+
+def event_return(crm, date_from=None, date_to=None, event=None):
+    """Per event: budget, participants, deals it brought, won potential,
+    cost per won deal (actual cost, or planned while there is none)."""
+    E = m.Event
+    q = crm.query("marketing.event", E.id, E.code, E.name, E.planned_start, E.budget_planned, E.budget_actual,
+                  E.currency).order_by(E.planned_start, E.name)
+    start = pw.fn.COALESCE(E.actual_start, E.planned_start)
+    if date_from:
+        q = q.where(start >= date_from)
+    if date_to:
+        q = q.where(start <= date_to)
+    if event:
+        q = q.where(E.id == crm.get("marketing.event", event).id)
+    events = crm.frame(q)
+    P = m.Participant
+    parts = crm.frame(crm.query("marketing.participant", P.event.alias("id"), pw.fn.COUNT(P.id).alias("participants"))
+                      .group_by(P.event))
+    frame = events.merge(parts, on="id", how="left")
+    frame["participants"] = frame["participants"].fillna(0).astype(int)
+    frame["deals"], frame[WON] = 0, 0
+    money = pd.DataFrame(columns=["id", "currency", "won_potential"])
+    if _deals_installed(crm):
+        D = crm.model(DEAL)
+        won = pw.Case(None, [(D.status == "won", 1)], 0)
+        base = _interest(crm, PI.source_id.alias("id"), pw.fn.COUNT(PI.subject_id.distinct()).alias("deals_n"),
+                         pw.fn.SUM(won).alias("won_n")).where(PI.source_type == "marketing.event")
+        counts = crm.frame(base.group_by(PI.source_id))
+        frame = frame.merge(counts, on="id", how="left")
+        frame["deals"] = frame.pop("deals_n").fillna(0).astype(int)
+        frame[WON] = frame.pop("won_n").fillna(0).astype(int)
+        money = crm.frame(_interest(crm, PI.source_id.alias("id"), D.currency,
+                                    pw.fn.SUM(D.potential).alias("won_potential"))
+                          .where((PI.source_type == "marketing.event") & (D.status == "won"))
+                          .group_by(PI.source_id, D.currency))
+    frame = frame.rename(columns={"currency": "budget currency"})
+    frame = _money_columns(frame, money, ["id"], crm)
+
+    def per_won(row):
+        cost = row["budget_actual"] or row["budget_planned"]
+        if not row[WON] or cost is None:
+            return None
+        return (decimal.Decimal(cost) / row[WON]).quantize(decimal.Decimal("0.01"))
+
+    frame["cost per won deal"] = frame.apply(per_won, axis=1) if len(frame) else []
+    frame = frame.rename(columns={"name": "event", "code": "code", "planned_start": "planned start",
+                                  "budget_planned": "planned cost", "budget_actual": "actual cost"})
+    cols = ["code", "event", "planned start", "participants", "planned cost", "actual cost", "budget currency",
+            "deals", WON, *[c for c in frame.columns if c.startswith(WON_POTENTIAL)],
+            *([CURRENCY] if CURRENCY in frame.columns else []), "cost per won deal"]
+    return frame[cols]
