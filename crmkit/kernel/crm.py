@@ -521,7 +521,8 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     registry.fill(pm)
     from .i18n import add_catalog_dir
     for plugin in loaded:
-        add_catalog_dir(plugin.package_dir / "locale")
+        if plugin.package_dir:
+            add_catalog_dir(plugin.package_dir / "locale")
     database = db.connect(url)
     crm = Crm(database, pm, loaded, registry, access.Actor.system(),
               lang or os.environ.get("CRMKIT_LANG", "en"))

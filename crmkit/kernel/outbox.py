@@ -103,13 +103,15 @@ class Outbox:
             & (Suppression.address == normalize_address(channel, address))).exists()
 
     # -- delivery --------------------------------------------------------
-    def _claim(self, channel, now, limit):
+    def _claim(self, channel, now, limit, after=0):
         """Claim due messages (queued, or sending with an expired lease)."""
         lease = now - dt.timedelta(seconds=LEASE_S)
         due = ((OutboxMessage.state == "queued") & (OutboxMessage.next_attempt_at <= now)) | \
               ((OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < lease))
         if channel:
             due &= OutboxMessage.channel == channel
+        if after:  # claims go up by id: a message is attempted once per deliver() run
+            due &= OutboxMessage.id > after
         with db.transaction():
             query = OutboxMessage.select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
             if not db.is_sqlite():
@@ -125,10 +127,12 @@ class Outbox:
         now = now or db.utcnow()
         counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
         hook = self.crm.pm.hook
+        after = 0
         while True:
-            batch = self._claim(channel, now, min(limit, 500))
+            batch = self._claim(channel, now, min(limit, 500), after)
             if not batch:
                 return counts
+            after = batch[-1].id
             for message in batch:
                 outcome = self._deliver_one(message, hook)
                 counts[outcome] += 1

@@ -38,12 +38,14 @@ class LoadedPlugin:
     def migrations_dir(self) -> Path | None:
         if self.meta.migrations:
             return Path(self.meta.migrations)
-        folder = Path(self.package.__file__).parent / "migrations"
-        return folder if folder.is_dir() else None
+        folder = self.package_dir / "migrations" if self.package_dir else None
+        return folder if folder and folder.is_dir() else None
 
     @property
-    def package_dir(self) -> Path:
-        return Path(self.package.__file__).parent
+    def package_dir(self) -> Path | None:
+        """The plugin's folder; None for a plugin object built in memory."""
+        source = getattr(self.package, "__file__", None)
+        return Path(source).parent if source else None
 
 
 def disabled_from_env() -> set[str]:
