@@ -1,0 +1,128 @@
+"""What a deal's writes set off: stage history rows, process tasks, events.
+
+Runs inside the write's transaction (from ``crmkit_entity_saved``), so a
+failure here undoes the write.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from . import context
+from . import models as m
+from .rules import days_between, route
+
+H = m.StageHistory
+
+
+def _open_row(deal, moment, user, passage):
+    H.create(deal=deal.id, stage=deal.stage_id, status=deal.status, passage=passage,
+             entered_at=moment, user=user)
+
+
+def _close_open_rows(deal, moment):
+    H.update(left_at=moment).where((H.deal == deal.id) & H.left_at.is_null()).execute()
+
+
+def _end_passage(deal, moment):
+    """The stage passage in progress ends now: record its length in days."""
+    row = (H.select().where((H.deal == deal.id) & (H.passage == True))  # noqa: E712
+           .order_by(H.entered_at.desc(), H.id.desc()).first())
+    if row is not None:
+        row.days = days_between(moment, row.entered_at)
+        row.save(only=[H.days])
+
+
+def deal_saved(crm, deal, created, changes):
+    moment = context.moment()
+    user = crm.actor.id
+    if created:
+        _open_row(deal, moment, user, passage=deal.stage_id is not None)
+        if deal.stage_id is not None and deal.status == "in_work":
+            create_stage_tasks(crm, deal, moment)
+        return
+    stage_changed, status_changed = "stage" in changes, "status" in changes
+    if not (stage_changed or status_changed):
+        return
+    _close_open_rows(deal, moment)
+    was_in_work = changes["status"][0] == "in_work" if status_changed else deal.status == "in_work"
+    if deal.stage_id is not None or stage_changed:
+        if was_in_work and (stage_changed or deal.status != "in_work"):
+            _end_passage(deal, moment)
+    _open_row(deal, moment, user, passage=stage_changed and deal.stage_id is not None)
+    if stage_changed:
+        if deal.status == "in_work" and deal.stage_id is not None:
+            create_stage_tasks(crm, deal, moment)
+        crm.pm.hook.crmkit_deal_stage_changed(crm=crm, deal=deal, old_stage=changes["stage"][0],
+                                              new_stage=deal.stage_id)
+    if status_changed:
+        if deal.status != "in_work":
+            stop_open_tasks(crm, deal)
+        crm.pm.hook.crmkit_deal_status_changed(crm=crm, deal=deal, old_status=changes["status"][0],
+                                               new_status=deal.status)
+
+
+def kind_stage_of(deal):
+    if deal.stage_id is None or deal.kind_id is None:
+        return None
+    return m.KindStage.get_or_none((m.KindStage.kind == deal.kind_id) & (m.KindStage.stage == deal.stage_id))
+
+
+def route_point_of(kind_stage) -> str:
+    return (kind_stage.route_point or kind_stage.stage.name)[:100]
+
+
+def create_stage_tasks(crm, deal, moment):
+    """Entering a stage of a process-driven kind gives the responsible its task(s)."""
+    kind = m.Kind.get_by_id(deal.kind_id)
+    if kind.process != "process":
+        return []
+    ks = kind_stage_of(deal)
+    point = route_point_of(ks)
+    templates = [line for line in ks.tasks.splitlines() if line.strip()] or ["{{ route_point }}: {{ deal }}"]
+    values = {"deal": deal.name, "client": deal.client.name, "stage": ks.stage.name, "route_point": point}
+    due = moment + dt.timedelta(days=ks.task_days)
+    created = []
+    for template in templates:
+        title = crm.render_template(template, values, field="tasks", entity="deals.deal")[:300]
+        created.append(crm.create("core.task", {
+            "title": title, "performer": deal.responsible_id, "due": due, "route_point": point,
+            "subject": ("deals.deal", deal.id),
+            "description": f"{kind.name}: {ks.stage.name}"}))
+    return created
+
+
+def open_stage_tasks(crm, deal):
+    """The unfinished tasks of the deal's current route point."""
+    ks = kind_stage_of(deal)
+    if ks is None:
+        return []
+    T = crm.model("core.task")
+    return list(crm.query("core.task").where((T.subject_type == "deals.deal") & (T.subject_id == deal.id)
+                                             & (T.route_point == route_point_of(ks)) & (T.state != "done"))
+                .order_by(T.id))
+
+
+def stop_open_tasks(crm, deal):
+    T = crm.model("core.task")
+    for task in crm.query("core.task").where((T.subject_type == "deals.deal") & (T.subject_id == deal.id)
+                                             & (T.route_point != "") & (T.state == "active")):
+        crm.update("core.task", task.id, {"state": "stopped"})
+
+
+def task_saved(crm, task, changes):
+    """A process task was completed: when the stage has none left, move on."""
+    if "state" not in changes or task.state != "done" or task.subject_type != "deals.deal" or not task.route_point:
+        return
+    deal = m.Deal.get_or_none(m.Deal.id == task.subject_id)
+    if deal is None or deal.status != "in_work" or deal.kind_id is None:
+        return
+    if m.Kind.select(m.Kind.process).where(m.Kind.id == deal.kind_id).scalar() != "process":
+        return
+    ks = kind_stage_of(deal)
+    if ks is None or route_point_of(ks) != task.route_point or open_stage_tasks(crm, deal):
+        return
+    stages = route(deal.kind_id)
+    later = [s for s in stages if s.sequence > ks.sequence]
+    if later:
+        with context.acting(process=True):
+            crm.update("deals.deal", deal.id, {"stage": later[0].stage_id})
