@@ -16,6 +16,7 @@ import html
 import re
 from email import policy
 from email.parser import BytesParser
+from email.header import decode_header, make_header
 from email.utils import parseaddr, parsedate_to_datetime
 
 import attrs
@@ -44,25 +45,60 @@ class ParsedMail:
     references: tuple[str, ...]     # nearest parent first
 
 
-def _fix_8bit(text: str) -> str:
-    """Raw 8-bit header bytes come back as surrogates: decode them properly."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
-        return text
-    raw = text.encode("utf-8", "surrogateescape")
-    for charset in FALLBACK_CHARSETS:
+def _decode_bytes(raw: bytes, hint: str | None = None) -> str:
+    """Decode 8-bit text: the declared charset first (cp1251 and koi8-r bytes
+    are both "valid" in the other, so guessing blind garbles one of them),
+    then the usual suspects."""
+    for charset in ((hint,) if hint else ()) + FALLBACK_CHARSETS:
         try:
             return raw.decode(charset)
-        except UnicodeDecodeError:
+        except (LookupError, UnicodeDecodeError):
             continue
     return raw.decode("utf-8", "replace")
 
 
-def _header(msg, name) -> str:
+def _raw_headers(raw: bytes) -> dict:
+    """Header name (lower case) -> unfolded raw bytes of its first occurrence."""
+    head = re.split(rb"\r?\n\r?\n", raw, maxsplit=1)[0]
+    found: dict = {}
+    for line in re.sub(rb"\r?\n[ \t]+", b" ", head).splitlines():
+        name, sep, value = line.partition(b":")
+        if sep:
+            found.setdefault(name.strip().decode("ascii", "replace").lower(), value.strip())
+    return found
+
+
+def _charset_hint(msg):
+    for part in msg.walk():
+        if part.get_content_maintype() == "text" and part.get_content_charset():
+            return part.get_content_charset()
+    return None
+
+
+def _damaged(text: str) -> bool:
+    return "\ufffd" in text or any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def header_text(msg, name, raw_headers, hint) -> str:
+    """A header as text; a header the parser garbles (raw 8-bit bytes, odd
+    encoded words) is decoded again from the raw bytes."""
     try:
         value = msg.get(name)
-    except (ValueError, IndexError, TypeError):  # a header the parser cannot make sense of
-        value = None
-    return _fix_8bit(" ".join(str(value).split())) if value is not None else ""
+        text = None if value is None else str(value)
+    except (ValueError, IndexError, TypeError, LookupError):
+        text = None
+    if text is None or _damaged(text):
+        raw = raw_headers.get(name.lower())
+        if raw is None:
+            return ""
+        if any(b > 127 for b in raw):
+            text = _decode_bytes(raw, hint)
+        else:
+            try:
+                text = str(make_header(decode_header(raw.decode("ascii"))))
+            except (ValueError, LookupError, UnicodeDecodeError):
+                text = raw.decode("ascii", "replace")
+    return " ".join(text.split())
 
 
 def _decode_part(part) -> str:
@@ -70,7 +106,9 @@ def _decode_part(part) -> str:
         text = part.get_content()
         if isinstance(text, bytes):
             raise LookupError
-        return _fix_8bit(text)
+        if _damaged(text):
+            raise LookupError
+        return text
     except (LookupError, UnicodeDecodeError, AssertionError):
         payload = part.get_payload(decode=True) or b""
         declared = part.get_content_charset()
@@ -103,17 +141,22 @@ def _body(msg) -> str:
 def parse(raw: bytes) -> ParsedMail:
     """Parse a raw message; raises MalformedMail when it has no usable sender."""
     msg = BytesParser(policy=policy.default).parsebytes(raw)
-    name, addr = parseaddr(_header(msg, "From"))
+    raw_headers, hint = _raw_headers(raw), _charset_hint(msg)
+
+    def _header(name):
+        return header_text(msg, name, raw_headers, hint)
+
+    name, addr = parseaddr(_header("From"))
     try:
         sender = normalize_email(addr)
     except ValueError:
-        raise MalformedMail(f"no valid From address ({_header(msg, 'From')[:100]!r})") from None
-    found = MSGID.findall(_header(msg, "Message-ID"))
+        raise MalformedMail(f"no valid From address ({_header('From')[:100]!r})") from None
+    found = MSGID.findall(_header("Message-ID"))
     message_id = found[0][:300] if found else ""
     key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
-    refs = MSGID.findall(_header(msg, "In-Reply-To")) + list(reversed(MSGID.findall(_header(msg, "References"))))
+    refs = MSGID.findall(_header("In-Reply-To")) + list(reversed(MSGID.findall(_header("References"))))
     sent_at = None
-    date = _header(msg, "Date")
+    date = _header("Date")
     if date:
         try:
             sent_at = parsedate_to_datetime(date)
@@ -126,7 +169,7 @@ def parse(raw: bytes) -> ParsedMail:
     except (KeyError, ValueError, LookupError) as exc:
         raise MalformedMail(f"unreadable body: {exc}") from None
     return ParsedMail(key=key, message_id=message_id, sender=sender, sender_name=name[:200],
-                      subject=_header(msg, "Subject")[:998], sent_at=sent_at, text=text,
+                      subject=_header("Subject")[:998], sent_at=sent_at, text=text,
                       references=tuple(dict.fromkeys(refs)))
 
 
