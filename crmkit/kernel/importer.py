@@ -172,7 +172,7 @@ def _write_rows(crm, spec, frame):
         if need > 1:
             Sequence.update(value=Sequence.value + (need - 1)).where(Sequence.name == spec.name).execute()
         codes = iter(f"{spec.code_prefix}{i:08d}" for i in range(first, first + need))
-        frame[spec.code_field] = [v if v is not None and v == v else next(codes) for v in col]
+        frame[spec.code_field] = [next(codes) if pd.isna(v) else v for v in col.tolist()]
     for stamp in ("created_at", "changed_at"):
         if stamp in model._meta.fields and stamp not in frame.columns:
             frame[stamp] = now

@@ -172,7 +172,7 @@ def schema_for(spec, admin=True) -> dict:
             continue
         schema[name] = field_rules(field)
     if spec.code_prefix and spec.code_field in schema:  # numbered on write when not given
-        schema[spec.code_field] = {**schema[spec.code_field], "required": False, "empty": True}
+        schema[spec.code_field] = {**schema[spec.code_field], "required": False, "empty": True, "nullable": True}
     for name, rules in spec.schema.items():
         schema[name] = {**schema.get(name, {}), **rules}
     locked = set(ALWAYS_READ_ONLY) | set(spec.read_only) | (set() if admin else set(spec.admin_only))
