@@ -63,22 +63,31 @@ def source_names(crm, pairs) -> dict:
     return out
 
 
+CENT = decimal.Decimal("0.01")
+
+
+def _money(value):
+    """A SUM as Decimal: SQLite answers in floats, PostgreSQL in Decimals."""
+    if value is None or (not isinstance(value, decimal.Decimal) and pd.isna(value)):
+        return decimal.Decimal("0.00")
+    return decimal.Decimal(str(value)).quantize(CENT)
+
+
 def _money_columns(frame, money, keys, crm):
     """Add won potential: one column with its currency, or one per currency."""
+    money = money.assign(won_potential=money["won_potential"].map(_money)) if len(money) else money
     currencies = sorted(c for c in money["currency"].dropna().unique()) if len(money) else []
     if len(currencies) <= 1:
         sums = money.groupby(keys, as_index=False)["won_potential"].sum() if len(money) else \
             pd.DataFrame(columns=[*keys, "won_potential"])
         frame = frame.merge(sums, on=keys, how="left")
-        frame[WON_POTENTIAL] = frame.pop("won_potential").map(
-            lambda v: decimal.Decimal("0.00") if pd.isna(v) else decimal.Decimal(v))
+        frame[WON_POTENTIAL] = frame.pop("won_potential").map(_money)
         frame[CURRENCY] = currencies[0] if currencies else ""
         return frame
     for cur in currencies:
         part = money[money["currency"] == cur].groupby(keys, as_index=False)["won_potential"].sum()
         frame = frame.merge(part.rename(columns={"won_potential": f"{WON_POTENTIAL}, {cur}"}), on=keys, how="left")
-        frame[f"{WON_POTENTIAL}, {cur}"] = frame[f"{WON_POTENTIAL}, {cur}"].map(
-            lambda v: decimal.Decimal("0.00") if pd.isna(v) else decimal.Decimal(v))
+        frame[f"{WON_POTENTIAL}, {cur}"] = frame[f"{WON_POTENTIAL}, {cur}"].map(_money)
     return frame
 
 
@@ -117,10 +126,11 @@ def primary_interest(crm, date_from=None, date_to=None):
         total_won = int(by_source[WON].sum())
         by_source = by_source.drop(columns=["source_type", "source_id"])
         by_source = _with_total(by_source[["primary interest source", "n_subjects", "n_partners",
-                                           *[c for c in by_source.columns if c.startswith((WON, CURRENCY))]]],
+                                           *[c for c in by_source.columns if c.startswith((WON, WON_POTENTIAL, CURRENCY))]]],
                                 "primary interest source", crm, total)
         last = by_source.index[-1]
         by_source.loc[last, WON] = total_won
+        by_source[WON] = by_source[WON].astype(int)
         for col in [c for c in by_source.columns if c.startswith(WON_POTENTIAL)]:
             by_source.at[last, col] = sum(by_source[col].iloc[:-1], decimal.Decimal("0.00"))
         if CURRENCY in by_source.columns:
@@ -161,6 +171,7 @@ def event_return(crm, date_from=None, date_to=None, event=None):
     frame["participants"] = frame["participants"].fillna(0).astype(int)
     frame["deals"], frame[WON] = 0, 0
     money = pd.DataFrame(columns=["id", "currency", "won_potential"])
+    frame["deals"] = frame["deals"].astype(int)
     if _deals_installed(crm):
         D = crm.model(DEAL)
         won = pw.Case(None, [(D.status == "won", 1)], 0)
