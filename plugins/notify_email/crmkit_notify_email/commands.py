@@ -23,16 +23,16 @@ def outbox():
 
 
 @outbox.command("list")
-@click.option("--state", type=click.Choice(["queued", "sending", "sent", "failed", "skipped", "cancelled"]))
+@click.option("--state", "wanted", type=click.Choice(["queued", "sending", "sent", "failed", "skipped", "cancelled"]))
 @click.option("--channel", default=None, help="email, sms ...")
 @click.option("--source", default=None, help="Exact source, e.g. marketing.mailing:5.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @format_option
 @pass_crm
-def outbox_list(crm, state, channel, source, limit, fmt):
+def outbox_list(crm, wanted, channel, source, limit, fmt):
     """Newest messages first (those of partners you cannot see are hidden)."""
     rows = [{c: getattr(msg, c) for c in OUTBOX_COLUMNS}
-            for msg in crm.outbox.messages(state=state, channel=channel, source=source, limit=limit)]
+            for msg in crm.outbox.messages(state=wanted, channel=channel, source=source, limit=limit)]
     emit(rows, fmt, columns=list(OUTBOX_COLUMNS), lang=crm.lang)
 
 
@@ -88,7 +88,7 @@ def email_settings(crm, fmt):
     """Show the mail settings (passwords masked)."""
     from .settings import ImapSettings, SmtpSettings
     shown = {**SmtpSettings.from_env().shown(), **ImapSettings.from_env().shown()}
-    emit([{"setting": k, "value": v} for k, v in shown.items()], fmt, lang=crm.lang)
+    emit([{"setting": k, "value": str(v)} for k, v in shown.items()], fmt, lang=crm.lang)
 
 
 @email.command("test")
@@ -130,15 +130,15 @@ INBOUND_COLUMNS = ("id", "received_at", "sent_at", "sender", "sender_name", "sub
 
 
 @email.command("unknown")
-@click.option("--state", default="unknown", show_default=True,
+@click.option("--state", "wanted", default="unknown", show_default=True,
               type=click.Choice(["unknown", "registered", "assigned", "malformed"]))
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @format_option
 @pass_crm
-def email_unknown(crm, state, limit, fmt):
+def email_unknown(crm, wanted, limit, fmt):
     """Incoming mail from senders no partner or contact has (or other states)."""
     from .incoming import visible_inbound
-    rows = [{c: getattr(r, c) for c in INBOUND_COLUMNS} for r in visible_inbound(crm, state, limit)]
+    rows = [{c: getattr(r, c) for c in INBOUND_COLUMNS} for r in visible_inbound(crm, wanted, limit)]
     emit(rows, fmt, columns=list(INBOUND_COLUMNS), lang=crm.lang)
 
 
