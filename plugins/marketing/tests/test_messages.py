@@ -1,0 +1,208 @@
+"""Mailings, notifications, opt-outs at send time, unsubscribe tokens, template safety."""
+import json
+
+import pytest
+
+from crmkit import ValidationError
+
+pytestmark = pytest.mark.plugins("marketing")
+
+
+@pytest.fixture
+def base(mcrm):
+    crm = mcrm
+    p = {name: crm.create("core.partner", {"name": name}).id for name in ("Дальстрой", "Альтаир", "Протон")}
+    crm.create("core.contact_info", {"partner": p["Дальстрой"], "kind": "email", "label": "office",
+                                     "value": "Info@Dalstroy.example"})
+    crm.create("core.contact_info", {"partner": p["Дальстрой"], "kind": "phone", "value": "+7 423 240-11-22"})
+    crm.create("core.contact_info", {"partner": p["Альтаир"], "kind": "email", "value": "sales@altair.example"})
+    crm.create("core.contact_info", {"partner": p["Протон"], "kind": "email", "value": "proton@proton.example"})
+    group = crm.create("marketing.mailing_group", {"name": "Отмечаем юбилей", "mode": "subscription",
+                                                   "partner_email_label": "office"})
+    template = crm.create("marketing.template", {
+        "name": "Приглашение", "purpose": "mailing", "group": group.id,
+        "subject": "#ПредставлениеПартнера#, приглашаем на юбилей",
+        "body_text": "Добрый день, #ПредставлениеПартнера#.\nОтписаться: #СсылкаОтписки#",
+        "body_html": "<p>Добрый день, #ПредставлениеПартнера#.</p>"})
+    from crmkit_marketing.api import subscribe
+    subscribe(crm, group.id, "email", partner=p["Дальстрой"], method="web form")
+    subscribe(crm, group.id, "email", partner=p["Альтаир"], method="web form")
+    mailing = crm.create("marketing.mailing", {"name": "Юбилей", "group": group.id, "template": template.id,
+                                               "audience": "subscribers"})
+    return crm, p, group, template, mailing
+
+
+def test_mailing_send_stats_and_list_unsubscribe(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing import mailings
+    preview = mailings.preview(crm, mailing.id)
+    assert [r["address"] for r in preview] == ["info@dalstroy.example", "sales@altair.example"]
+    assert preview[0]["subject"] == "Дальстрой, приглашаем на юбилей"
+    result = mailings.send(crm, mailing.id)
+    assert (result["recipients"], result["queued"]) == (2, 2)
+    with pytest.raises(ValidationError) as err:  # a mailing is sent once
+        mailings.send(crm, mailing.id)
+    assert "state" in err.value.errors
+    crm.outbox.deliver()
+    assert sorted(m.recipient for m in sent) == ["info@dalstroy.example", "sales@altair.example"]
+    meta = json.loads(sent[0].meta)
+    assert meta["list_unsubscribe_post"] == "List-Unsubscribe=One-Click"
+    assert meta["list_unsubscribe"].startswith("<https://") and "?t=" in meta["list_unsubscribe"]
+    assert "?t=" in sent[0].body_text  # the #СсылкаОтписки# parameter
+    assert mailings.status(crm, mailing.id)["sent"] == 2
+    assert sent[0].source == f"marketing.mailing:{mailing.id}"
+
+
+def test_opt_out_after_queueing_is_skipped_at_send_time(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing import mailings
+    from crmkit_marketing.api import opt_out
+    mailings.send(crm, mailing.id)
+    opt_out(crm, "email", partner=p["Альтаир"], group=group.id, method="phone call")
+    counts = crm.outbox.deliver()
+    assert counts["sent"] == 1 and counts["skipped"] == 1
+    assert [m.recipient for m in sent] == ["info@dalstroy.example"]
+    status = mailings.status(crm, mailing.id)
+    assert (status["sent"], status["skipped"]) == (1, 1)
+    assert any(reason.startswith("opted out") for reason in status["reasons"])
+    ledger = crm.find("marketing.consent", action="opt_out")
+    assert ledger[0].method == "phone call" and ledger[0].given_by == "system"
+
+
+def test_unsubscribe_token_and_tampering(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing import mailings
+    from crmkit_marketing.api import make_token, read_token, unsubscribe
+    mailings.send(crm, mailing.id)
+    token = make_token("email", "info@dalstroy.example", group.id)
+    assert read_token(token)["address"] == "info@dalstroy.example"
+    body, sig = token.split(".")
+    forged_body = make_token("email", "someone@else.example", group.id).split(".")[0]
+    for bad in (f"{forged_body}.{sig}", f"{body}.{sig[:-2]}AA", "garbage", f"{body}."):
+        with pytest.raises(ValidationError) as err:
+            unsubscribe(crm, bad)
+        assert "token" in err.value.errors
+    assert crm.count("marketing.consent", action="opt_out") == 0
+    unsubscribe(crm, token)  # one click
+    crm.outbox.deliver()
+    assert [m.recipient for m in sent] == ["sales@altair.example"]
+
+
+def test_global_opt_out_suppresses_the_address(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing import mailings
+    from crmkit_marketing.api import opt_out
+    opt_out(crm, "email", address="SALES@altair.example", method="letter")
+    assert crm.outbox.is_suppressed("email", "sales@altair.example")
+    result = mailings.send(crm, mailing.id)  # known at queue time: not queued at all
+    assert (result["queued"], result["skipped"]) == (1, 1)
+
+
+def test_partner_named_like_a_template_is_shown_literally(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing import mailings
+    crm.update("core.partner", p["Дальстрой"], {"name": "{{7*7}}", "public_name": "{{7*7}} <b>"})
+    mailings.send(crm, mailing.id)
+    crm.outbox.deliver()
+    message = next(m for m in sent if m.recipient == "info@dalstroy.example")
+    assert message.subject == "{{7*7}} <b>, приглашаем на юбилей"
+    assert "49" not in message.body_text and "{{7*7}} <b>" in message.body_text
+    assert "{{7*7}} &lt;b&gt;" in message.body_html
+
+
+PAYLOADS = ["{{ ''.__class__.__mro__ }}", "{{ cycler.__init__.__globals__ }}",
+            "{{ 'x'|attr('format') }}", "{{ ''|attr('__class__') }}", "{% include '/etc/passwd' %}",
+            "{% for i in range(10**9) %}x{% endfor %}", "{{ partner.delete_instance() }}",
+            "{{ partner._record }}"]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_template_injection_is_harmless_or_refused(base, payload):
+    crm, p, group, template, mailing = base
+    try:
+        crm.update("marketing.template", template.id, {"body_text": payload})
+    except ValidationError as exc:
+        assert "body_text" in exc.errors
+        return
+    from crmkit_marketing import mailings
+    try:
+        rows = mailings.preview(crm, mailing.id)
+    except ValidationError as exc:
+        assert "body_text" in exc.errors
+        return
+    for row in rows:
+        text = row.get("text", "")
+        assert "root:" not in text and "__globals__" not in text and "<class" not in text
+        assert "built-in method" not in text and "bound method" not in text
+    assert crm.get("core.partner", p["Дальстрой"]).name == "Дальстрой"
+
+
+def test_cr_lf_in_subject_rejected(base):
+    crm, p, group, template, mailing = base
+    for subject in ("Hello\r\nBcc: victim@example.com", "line\nbreak"):
+        with pytest.raises(ValidationError) as err:
+            crm.update("marketing.template", template.id, {"subject": subject})
+        assert "subject" in err.value.errors
+    # a partner name carrying a line break cannot smuggle a header either
+    crm.update("core.partner", p["Альтаир"], {"public_name": "Альтаир\r\nBcc: x@example.com"})
+    from crmkit_marketing import mailings
+    result = mailings.send(crm, mailing.id)
+    assert result["queued"] == 1
+    assert any("line break" in reason for reason in result["reasons"])
+
+
+def test_notify_by_subscription(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing.api import notify, subscribe
+    kind = crm.create("marketing.notification_kind", {"code": "claims.status_changed", "name": "Статус претензии",
+                                                      "group": group.id, "based_on": "core.partner"})
+    crm.create("marketing.template", {
+        "name": "Статус", "kind": kind.id, "email": True, "sms": True,
+        "subject": "Заказ #ПредставлениеЗаказа#: #СтатусЗаказа#",
+        "body_text": "Добрый день, #ПредставлениеПартнера#. Статус: #СтатусЗаказа#.\n#ТаблицаНоменклатуры#",
+        "sms_text": "#ПредставлениеПартнера#: #СтатусЗаказа#"})
+    crm.update("marketing.mailing_group", group.id, {"send_sms": True})
+    subscribe(crm, group.id, "sms", partner=p["Дальстрой"], kind=kind.id, method="cli")
+    record = crm.get("core.partner", p["Дальстрой"])
+    context = {"status": "Удовлетворена", "lines": [{"name": "Телевизор", "quantity": 2}]}
+    messages = notify(crm, "claims.status_changed", "core.partner", record, partner=record, context=context)
+    assert sorted(m.channel for m in messages) == ["email", "sms"]
+    email = next(m for m in messages if m.channel == "email")
+    assert email.subject == "Заказ Дальстрой: Удовлетворена" and "Телевизор 2" in email.body_text
+    sms = next(m for m in messages if m.channel == "sms")
+    assert sms.recipient == "+74232401122" and sms.body_text == "Дальстрой: Удовлетворена"
+    again = notify(crm, "claims.status_changed", "core.partner", record, partner=record, context=context)
+    assert {m.id for m in again} == {m.id for m in messages}  # idempotent for the same content
+    changed = notify(crm, "claims.status_changed", "core.partner", record, partner=record,
+                     context={"status": "Не удовлетворена"})
+    assert not {m.id for m in changed} & {m.id for m in messages}
+    assert notify(crm, "claims.status_changed", "core.partner", crm.get("core.partner", p["Протон"]),
+                  partner=p["Протон"]) == []  # not subscribed
+    assert notify(crm, "no.such_kind", "core.partner", record, partner=record) == []
+
+
+def test_bad_input_is_rejected_and_nothing_written(base):
+    crm, p, group, template, mailing = base
+    before = crm.count("marketing.subscription")
+    with pytest.raises(ValidationError) as err:
+        crm.create("marketing.subscription", {"group": group.id, "channel": "email"})
+    assert "partner" in err.value.errors
+    with pytest.raises(ValidationError) as err:
+        crm.create("marketing.subscription", {"group": group.id, "partner": p["Протон"], "address": "not-an-email"})
+    assert "address" in err.value.errors
+    assert crm.count("marketing.subscription") == before
+    entry = crm.find("marketing.consent")[0]
+    with pytest.raises(ValidationError):
+        crm.update("marketing.consent", entry.id, {"comment": "rewritten"})
+    with pytest.raises(ValidationError):
+        crm.mark_deleted("marketing.consent", entry.id)
+    with pytest.raises(ValidationError) as err:
+        crm.create("marketing.event", {"name": "X", "planned_start": "2015-05-01", "planned_end": "2015-04-01"})
+    assert "planned_end" in err.value.errors
+    with pytest.raises(ValidationError) as err:
+        crm.create("marketing.mailing", {"name": "X", "group": group.id, "template": template.id,
+                                         "audience": "segment"})
+    assert "segment" in err.value.errors
+    with pytest.raises(ValidationError) as err:
+        crm.create("marketing.template", {"name": "X", "kind": None, "purpose": "notification"})
+    assert "kind" in err.value.errors
