@@ -19,6 +19,10 @@ def moment():
     return _moment.get() or utcnow()
 
 
+def explicit_moment():
+    return _moment.get()
+
+
 def process_move() -> bool:
     return _process.get()
 

@@ -23,7 +23,7 @@ REPORTS = [
                                  title="Potential sales amount"),)),
     ReportSpec("deals.loss_reasons", "Deal loss reasons", "crmkit_deals.reports:loss_reasons",
                params={**FILTERS, **AS_OF, "reason": KEY},
-               charts=(ChartSpec("bar", x="Loss reason", y="Lost deals", title="Lost deals"),)),
+               charts=(ChartSpec("bar", x="Loss reason", y="Lost deals count", title="Deal loss reasons"),)),
     ReportSpec("deals.forecast", "Deal forecast", "crmkit_deals.reports:forecast", params=FILTERS,
                description="Weighted pipeline of deals in work: potential x win probability.",
                charts=(ChartSpec("bar", section="By close month", x="Month",

@@ -254,11 +254,11 @@ def loss_reasons(crm, as_of=None, reason=None, **params):
     if reason not in (None, ""):
         q = q.where(D.loss_reason == resolve(crm, "deals.loss_reason", reason, "reason"))
     frame = _one_currency(crm.frame(q), "deals.loss_reasons")
-    rows = [{"Loss reason": r, "Lost deals": int(n), POTENTIAL: _money(p)}
+    rows = [{"Loss reason": r, "Lost deals count": int(n), POTENTIAL: _money(p)}
             for r, n, p in zip(frame["reason"], frame["n"], frame["potential"])]
-    rows.append({"Loss reason": translate("Total", crm.lang), "Lost deals": sum(r["Lost deals"] for r in rows),
+    rows.append({"Loss reason": translate("Total", crm.lang), "Lost deals count": sum(r["Lost deals count"] for r in rows),
                  POTENTIAL: sum((r[POTENTIAL] for r in rows), ZERO)})
-    return pd.DataFrame(rows, columns=["Loss reason", "Lost deals", POTENTIAL])
+    return pd.DataFrame(rows, columns=["Loss reason", "Lost deals count", POTENTIAL])
 
 
 # -- forecast -------------------------------------------------------------------

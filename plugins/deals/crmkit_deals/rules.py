@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import peewee as pw
+
 from . import context
 from . import models as m
 
@@ -52,6 +54,11 @@ def validate_deal(crm, data, record):
         if owner is not None and owner != client:
             errors["agreement"] = "is an agreement with another client"
 
+    if not creating and context.explicit_moment() is not None and ("stage" in data or "status" in data):
+        last = m.StageHistory.select(pw.fn.MAX(m.StageHistory.entered_at)).where(
+            m.StageHistory.deal == record.id).scalar()
+        if last is not None and context.explicit_moment() < last:
+            errors["at"] = f"is before the deal's last move ({last.isoformat()})"
     kind = _value(data, record, "kind")
     if not creating and "kind" in data and data["kind"] != record.kind_id:
         errors["kind"] = "the kind of a deal cannot change once it is created"
@@ -151,6 +158,9 @@ def validate_demand(data, record):
         errors["price"] = "cannot be negative"
     if not errors and ("quantity" in data or "price" in data or record is None):
         from decimal import ROUND_HALF_UP, Decimal
+        price = Decimal(price).quantize(Decimal("0.01"), ROUND_HALF_UP)   # as it will be stored
+        if "price" in data:
+            data["price"] = price
         data["amount"] = (Decimal(quantity) * Decimal(price)).quantize(Decimal("0.01"), ROUND_HALF_UP)
     return errors or None
 

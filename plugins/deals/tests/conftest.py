@@ -1,0 +1,1 @@
+from deals_testing import world  # noqa: F401  (the fixture)
