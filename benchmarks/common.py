@@ -51,6 +51,7 @@ class Figure:
     crmkit_label: str = "crmkit"
     optional_peer: str | None = None      # module the peer needs; skip cleanly when absent
     memory_of: str | None = None          # for kind="memory": the figure whose crmkit phase it reads
+    crmkit_from: str | None = None        # take crmkit's time and memory from that figure (peers)
 
 
 @dataclass
@@ -249,9 +250,15 @@ PARTNER_COLUMNS = ("code", "kind", "registered_on", "public_name", "name", "is_c
 
 
 def insert_rows(con, table: str, columns, rows, param="?"):
-    sql = (f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) '
-           f'VALUES ({", ".join([param] * len(columns))})')
-    executemany(con, sql, rows)
+    """Data generation (not measured): executemany on SQLite, multi-row
+    VALUES pages on PostgreSQL (psycopg2's executemany is one round trip a row)."""
+    cols = ", ".join(chr(34) + c + chr(34) for c in columns)
+    if isinstance(con, sqlite3.Connection):
+        executemany(con, f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join([param] * len(columns))})', rows)
+        return
+    from psycopg2.extras import execute_values
+    execute_values(con.cursor(), f'INSERT INTO "{table}" ({cols}) VALUES %s', rows, page_size=5000)
+    con.commit()
 
 
 def seed_core(ctx: Ctx, name: str, partners: int, plugins=(), everything=False) -> dict:

@@ -197,6 +197,9 @@ def run_module(module_name: str, ctx: Ctx, plugins: set[str], log) -> list[dict]
             if "ok" in res:
                 merged["ok"] = res["ok"]
             merged["info"].update(res.get("info", {}))
+        if fig.crmkit_from and fig.crmkit_from in by_id:
+            merged["crmkit"] = by_id[fig.crmkit_from]["crmkit_s"]
+            crmkit_mb = by_id[fig.crmkit_from]["crmkit_peak_mb"]
         ratio, holds = evaluate(fig, merged.get("crmkit"), merged.get("floor"), crmkit_mb, merged.get("ok"))
         r = row(fig, crmkit_s=merged.get("crmkit"), floor_s=merged.get("floor"), ratio=ratio,
                 holds=None if error else holds, crmkit_peak_mb=crmkit_mb, floor_peak_mb=floor_mb,
@@ -232,6 +235,8 @@ def table(rows: list[dict]) -> str:
         holds = {True: "yes", False: "NO", None: "-"}[r["holds"]]
         mb = "-" if r["crmkit_peak_mb"] is None else f"{r['crmkit_peak_mb']:.0f}"
         lines.append([r["title"], crm, floor, ratio, r["target_text"], holds, mb])
+        if r["kind"] != "check" and r["info"].get("detail"):
+            lines.append("    " + r["info"]["detail"])
         if r["note"]:
             lines.append("    " + r["note"][:200])
     cells = [line for line in lines if isinstance(line, list)]
