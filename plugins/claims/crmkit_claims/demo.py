@@ -67,6 +67,9 @@ def load(crm):
     """Catalogues as the system user; the claims themselves as Волков, the
     claims officer, so that his access and the status history are real."""
     from . import models as m
+    if "marketing" in [p.name for p in crm.plugins]:
+        from .notify import ensure_notification_kind
+        ensure_notification_kind(crm)
     causes = {name: crm.create("claims.cause", {"name": name}).id for name in CAUSES}
     for name in EXTRA_DEPARTMENTS:
         crm.create("core.department", {"name": name})

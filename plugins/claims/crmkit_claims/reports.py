@@ -84,6 +84,17 @@ def _group_name(crm, name_field, label):
     return pw.fn.COALESCE(name_field, translate(NOT_SET, crm.lang)).alias(label)
 
 
+def _sorted(frame, label, crm):
+    """"(not set)" first, then names in one order on every backend (SQL
+    collations differ between SQLite and PostgreSQL)."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    not_set = translate(NOT_SET, crm.lang)
+    by = [frame[label] != not_set, frame[label].astype(str)]
+    order = sorted(range(len(frame)), key=lambda i: (by[0].iloc[i], by[1].iloc[i]))
+    return frame.iloc[order].reset_index(drop=True)
+
+
 def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
     """Counts by status and the satisfied share per group; compensation per
     group and currency (sums never mix currencies)."""
@@ -101,6 +112,7 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
     closed = frame["claims"] - frame["open"]
     # share of the closed claims that were fully satisfied, in percent
     frame["satisfied_share"] = (frame["satisfied"] * 100.0 / closed.where(closed > 0)).round(1)
+    frame = _sorted(frame, label, crm)
     money = (crm.query("claims.claim", name, C.currency, _cents_sum(C.compensation).alias("cents"),
                        _count_if(C.compensation > 0).alias("compensated"))
              .join(join_model, pw.JOIN.LEFT_OUTER, on=join_on)
@@ -109,6 +121,7 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
     compensation = crm.frame(_period(money, date_from, date_to))
     compensation["compensated"] = compensation["compensated"].astype(int)
     compensation.insert(2, "compensation", [(Decimal(int(c)) / 100).quantize(CENT) for c in compensation.pop("cents")])
+    compensation = _sorted(compensation, label, crm)
     return {"main": frame, "compensation": compensation}
 
 
@@ -142,7 +155,7 @@ def _counts(crm, label, join_model, join_on, name_field, at, date_from, date_to)
     frame = crm.frame(_period(q, date_from, date_to))
     for col in ("claims", "closed", "overdue", "closed_late"):
         frame[col] = frame[col].fillna(0).astype(int)
-    return frame
+    return frame if label is None else _sorted(frame, label, crm)
 
 
 def _days(durations, label):
