@@ -337,8 +337,9 @@ def _store(crm, model, field, run_id, as_of, classes, now):
     as_of_db = model.as_of.db_value(as_of)
     now_db = model.created_at.db_value(now)
     rows = [(r[0], r[1], as_of_db, *r[3:9], now_db, now_db) for r in rows]
-    param = crm.db.param
+    db = model._meta.database    # the same connection as crm.transaction()
+    param = db.param
     sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) '
            f'VALUES ({", ".join([param] * len(names))})')
     if rows:
-        crm.db.cursor().executemany(sql, rows)
+        db.cursor().executemany(sql, rows)
