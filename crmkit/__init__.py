@@ -5,28 +5,41 @@ The public API. Integrators and plugins import from here only::
     import crmkit
     crm = crmkit.open("sqlite:///crm.db", user="orlov")
     partner = crm.create("core.partner", {"name": "Дальстрой 2", "kind": "company"})
+
+Names are loaded on first use (PEP 562), so ``crmkit --help`` imports
+neither peewee nor pandas.
 """
-from .kernel.access import Actor
-from .kernel.crm import Crm, open
-from .kernel.db import BaseModel, MoneyField, UtcDateTimeField, transaction, utcnow
-from .kernel.errors import AccessDenied, Busy, CrmError, NotFound, StartupError, ValidationError
-from .kernel.i18n import format_value, translate
-from .kernel.outbox import PermanentFailure, TemporaryFailure
-from .kernel.plugins import hookimpl, make_plugin_manager
-from .kernel.reports import ReportResult, neutralise
-from .kernel.specs import (ChannelSpec, ChartSpec, EntitySpec, PluginMeta, ReportSpec, RoleSpec,
-                           SegmentField, TemplateParameter)
-from .kernel.subjects import Subject
-from .kernel.validation import normalize_email, normalize_phone
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "open", "Crm", "Actor", "hookimpl", "make_plugin_manager",
-    "PluginMeta", "EntitySpec", "ReportSpec", "ChartSpec", "ChannelSpec", "RoleSpec",
-    "TemplateParameter", "SegmentField", "Subject", "ReportResult",
-    "BaseModel", "MoneyField", "UtcDateTimeField", "transaction", "utcnow",
-    "CrmError", "ValidationError", "AccessDenied", "NotFound", "StartupError", "Busy",
-    "TemporaryFailure", "PermanentFailure", "normalize_email", "normalize_phone",
-    "neutralise", "translate", "format_value",
-]
+_WHERE = {
+    "open": "crm", "Crm": "crm",
+    "Actor": "access",
+    "BaseModel": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "utcnow": "db",
+    "CrmError": "errors", "ValidationError": "errors", "AccessDenied": "errors", "NotFound": "errors",
+    "StartupError": "errors", "Busy": "errors",
+    "format_value": "i18n", "translate": "i18n",
+    "PermanentFailure": "outbox", "TemporaryFailure": "outbox",
+    "hookimpl": "plugins", "make_plugin_manager": "plugins",
+    "ReportResult": "reports", "neutralise": "reports",
+    "ChannelSpec": "specs", "ChartSpec": "specs", "EntitySpec": "specs", "PluginMeta": "specs",
+    "ReportSpec": "specs", "RoleSpec": "specs", "SegmentField": "specs", "TemplateParameter": "specs",
+    "Subject": "subjects",
+    "normalize_email": "validation", "normalize_phone": "validation",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crmkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"crmkit.kernel.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import click
 
-from crmkit import utcnow
 from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
 
-from . import models as m
+from .kinds import INTERACTION_KINDS
 
 
 def register_commands(cli):
@@ -49,11 +48,12 @@ def interaction():
 
 
 @interaction.command("log")
-@click.argument("kind", type=click.Choice(m.INTERACTION_KINDS))
+@click.argument("kind", type=click.Choice(INTERACTION_KINDS))
 @click.argument("values", nargs=-1)
 @pass_crm
 def interaction_log(crm, kind, values):
     """Log one: crmkit interaction log call direction=incoming partner=00-00000036 subject=deals.deal:3 topic=..."""
+    from crmkit import utcnow
     data = {"kind": kind, "date": utcnow(), **parse_assignments(values)}
     if isinstance(data.get("partner"), str) and not data["partner"].isdigit():
         data["partner"] = crm.get("core.partner", data["partner"]).id
@@ -122,8 +122,12 @@ def reminder():
 @pass_crm
 def reminder_due(crm, at, fmt):
     """Reminders of the acting user that are due and not done."""
-    from crmkit.kernel.validation import parse_datetime
-    moment = parse_datetime(at) if at else utcnow()
+    from crmkit import utcnow
+    moment = utcnow()
+    if at:
+        import datetime as dt
+        moment = dt.datetime.fromisoformat(at)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
     records = crm.find("core.reminder", remind_at__le=moment, done=False)
     emit([{**record_row(crm, "core.reminder", r), "about": crm.describe(f"{r.subject_type}:{r.subject_id}")
            if r.subject_type else ""} for r in records], fmt, lang=crm.lang)
@@ -205,6 +209,7 @@ def user_revoke(crm, login, access_group):
     group = crm.find("core.access_group", name=access_group)
     if not group:
         raise click.ClickException(f"no access group {access_group!r}")
+    from . import models as m
     crm.require("delete", "core.user_access")
     n = m.UserAccess.delete().where((m.UserAccess.user == u.id) & (m.UserAccess.access_group == group[0].id)).execute()
     click.echo(f"revoked {n}")

@@ -3,16 +3,8 @@ import peewee as pw
 
 from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow  # noqa: F401
 
-PARTNER_KINDS = ("company", "individual")
-GENDERS = ("male", "female")
-CONTACT_INFO_KINDS = ("address", "phone", "email", "web", "fax", "other")
-INTERACTION_KINDS = ("meeting", "planned", "call", "sms", "email")
-DIRECTIONS = ("incoming", "outgoing")
-PRIORITIES = ("low", "normal", "high")
-TASK_STATES = ("active", "stopped", "done")
-NOTE_COLOURS = ("none", "red", "orange", "yellow", "green", "blue", "violet")
-SEGMENT_KINDS = ("partner", "product")
-SEGMENT_METHODS = ("manual", "rule")
+from .kinds import (CONTACT_INFO_KINDS, DIRECTIONS, GENDERS, INTERACTION_KINDS, NOTE_COLOURS,  # noqa: F401
+                    PARTNER_KINDS, PRIORITIES, SEGMENT_KINDS, SEGMENT_METHODS, TASK_STATES)
 
 
 def choices(values):

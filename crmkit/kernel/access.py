@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 
 import attrs
-import peewee as pw
 
 from .errors import AccessDenied
 

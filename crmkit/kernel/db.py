@@ -13,8 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import peewee as pw
-from playhouse import db_url
-from playhouse.migrations import Runner
 
 from .errors import Busy
 
@@ -86,6 +84,7 @@ def connect(url: str | None = None) -> pw.Database:
         db = pw.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
                                timeout=BUSY_TIMEOUT_S)
     elif url.startswith(("postgres://", "postgresql://")):
+        from playhouse import db_url
         db = db_url.connect(url.replace("postgres://", "postgresql://", 1))
     else:
         raise ValueError(f"database URL {url!r}: only sqlite:/// and postgresql:// are supported")
@@ -116,7 +115,9 @@ def transaction():
 
 # -- migrations ----------------------------------------------------------
 
-def runner_for(plugin) -> Runner | None:
+def runner_for(plugin):
+    """The plugin's ``playhouse.migrations.Runner``, or None without migrations."""
+    from playhouse.migrations import Runner
     folder = plugin.migrations_dir
     if folder is None:
         return None

@@ -47,6 +47,12 @@ def translate(text: str, lang: str = "en") -> str:
 _ = translate
 
 
+def _pandas_nat():
+    """pandas, if a report already loaded it (NaT marks a missing moment)."""
+    import sys
+    return sys.modules.get("pandas")
+
+
 def operator_zone():
     """The operator's time zone: ``$CRMKIT_TZ`` (e.g. Europe/Moscow) or the system's."""
     import os
@@ -59,7 +65,7 @@ def operator_zone():
 
 def format_value(value, lang="en") -> str:
     """A cell as a person reads it in ``lang``."""
-    if value is None:
+    if value is None or value is getattr(_pandas_nat(), "NaT", object()):
         return ""
     if isinstance(value, float) and value != value:
         return ""
