@@ -57,7 +57,11 @@ def _recipients(crm, kind, group, channel, partner_id, contact_id):
             address = sub.address or address_for(crm, channel, group, sub.partner_id, sub.contact_id)
             out.append((sub.partner_id, sub.contact_id, address, sub.id))
     elif partner_id is not None or contact_id is not None:
-        out.append((partner_id, contact_id, address_for(crm, channel, group, partner_id, contact_id), None))
+        address = address_for(crm, channel, group, partner_id, contact_id)
+        if not address and contact_id is not None and partner_id is not None:
+            # a contact person without an address of this kind: tell the partner
+            contact_id, address = None, address_for(crm, channel, group, partner_id, None)
+        out.append((partner_id, contact_id, address, None))
     return out
 
 

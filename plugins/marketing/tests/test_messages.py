@@ -206,3 +206,22 @@ def test_bad_input_is_rejected_and_nothing_written(base):
     with pytest.raises(ValidationError) as err:
         crm.create("marketing.template", {"name": "X", "kind": None, "purpose": "notification"})
     assert "kind" in err.value.errors
+
+
+def test_notify_forced_group_tells_the_partner_itself(base, sent):
+    crm, p, group, template, mailing = base
+    from crmkit_marketing.api import notify
+    forced = crm.create("marketing.mailing_group", {"name": "Претензии", "mode": "forced"})
+    kind = crm.create("marketing.notification_kind", {"code": "claims.status_changed", "name": "Статус",
+                                                      "group": forced.id})
+    crm.create("marketing.template", {"name": "Статус", "kind": kind.id, "subject": "Статус: #СтатусЗаказа#",
+                                      "body_text": "{{ record.name }}: {{ status_label }}"})
+    contact = crm.create("core.contact", {"partner": p["Протон"], "name": "Кузнецов"})  # no email of his own
+    record = crm.get("core.partner", p["Протон"])
+    messages = notify(crm, "claims.status_changed", "core.partner", record, partner=p["Протон"],
+                      contact=contact.id, context={"status": "Удовлетворена", "status_label": "удовлетворена"})
+    assert [(m.recipient, m.subject, m.body_text) for m in messages] == [
+        ("proton@proton.example", "Статус: Удовлетворена", "Протон: удовлетворена")]
+    assert "list_unsubscribe" not in json.loads(messages[0].meta)  # a service message, not a mailing
+    crm.outbox.deliver()
+    assert [m.recipient for m in sent] == ["proton@proton.example"]
