@@ -184,5 +184,5 @@ def validate_record(crm, entity, data, record):
 
 
 def days_between(later: dt.datetime, earlier: dt.datetime):
-    from decimal import Decimal
-    return (Decimal((later - earlier).total_seconds()) / Decimal(86400)).quantize(Decimal("0.01"))
+    from decimal import ROUND_HALF_UP, Decimal
+    return (Decimal((later - earlier).total_seconds()) / Decimal(86400)).quantize(Decimal("0.01"), ROUND_HALF_UP)
