@@ -178,6 +178,38 @@ def db_status(state, fmt):
     emit(kdb.migration_status(crm.migration_units()), fmt)
 
 
+@db_group.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False))
+@pass_crm
+def db_backup(crm, target):
+    """Write a consistent backup (SQLite online backup, or pg_dump) and a manifest."""
+    from .kernel.backup import backup
+    manifest = backup(crm, target)
+    click.echo(f"backup written to {target}: {len(manifest['tables'])} tables, "
+               f"{sum(manifest['tables'].values())} rows")
+
+
+@db_group.command("restore")
+@click.argument("source", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True, help="Confirm that the database is replaced.")
+@click.pass_obj
+def db_restore(state, source, yes):
+    """Replace the database with a backup, then check its integrity."""
+    import os
+    from .kernel.backup import restore
+    from .kernel.db import DEFAULT_URL
+    if not yes:
+        raise click.UsageError("restore replaces the whole database: add --yes")
+    url = state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEFAULT_URL
+    if state.user:  # only an administrator restores
+        state.crm.require("delete", "*")
+        if not state.crm.actor.is_admin:
+            raise click.ClickException("only administrators restore backups")
+    result = restore(url, source)
+    click.echo(f"restored {result['tables']} tables, {result['rows']} rows"
+               + (", checked against the manifest" if result["checked"] else ", no manifest to check"))
+
+
 @cli.command()
 @format_option
 @click.pass_obj

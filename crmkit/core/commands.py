@@ -9,7 +9,7 @@ from .kinds import INTERACTION_KINDS
 
 
 def register_commands(cli):
-    for group in (partner, interaction, task, reminder, segment, user):
+    for group in (partner, interaction, task, reminder, segment, user, privacy):
         cli.add_command(group)
 
 
@@ -213,3 +213,40 @@ def user_revoke(crm, login, access_group):
     crm.require("delete", "core.user_access")
     n = m.UserAccess.delete().where((m.UserAccess.user == u.id) & (m.UserAccess.access_group == group[0].id)).execute()
     click.echo(f"revoked {n}")
+
+
+@click.group()
+def privacy():
+    """Personal data: erasure and subject access export."""
+
+
+@privacy.command("erase")
+@click.argument("entity", type=click.Choice(["core.partner", "core.contact"]))
+@click.argument("key")
+@click.option("--yes", is_flag=True, help="Confirm: erasure cannot be undone.")
+@pass_crm
+def privacy_erase(crm, entity, key, yes):
+    """Anonymise an individual partner or a contact person everywhere."""
+    from .privacy import erase
+    if not yes:
+        raise click.UsageError("erasure cannot be undone: add --yes")
+    touched = erase(crm, entity, key)
+    click.echo("erased: " + ", ".join(f"{k} {v}" for k, v in touched.items()))
+
+
+@privacy.command("export")
+@click.argument("entity", type=click.Choice(["core.partner", "core.contact"]))
+@click.argument("key")
+@click.option("-o", "--output", default=None, help="JSON file (default: standard output).")
+@pass_crm
+def privacy_export(crm, entity, key, output):
+    """Everything held about a person, as JSON (subject access request)."""
+    import json
+    from .privacy import export
+    text = json.dumps(export(crm, entity, key), ensure_ascii=False, indent=1, default=str)
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        click.echo(f"written {output}")
+    else:
+        click.echo(text)

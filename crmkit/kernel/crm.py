@@ -466,6 +466,21 @@ class Crm:
             row["at"] = now
         Change.insert_many(rows).execute()
 
+    def scrub_history(self, entity, record_ids, fields=None):
+        """Replace the old and new values of records' history with
+        ``[erased]`` (personal-data erasure); the fact of each change stays."""
+        q = Change.update(old=pw.Case(None, [(Change.old.is_null(), None)], "[erased]"),
+                          new=pw.Case(None, [(Change.new.is_null(), None)], "[erased]")).where(
+            (Change.entity == entity) & Change.record_id.in_(list(record_ids)))
+        if fields is not None:
+            q = q.where(Change.field.in_(list(fields)) | (Change.action == "create"))
+        return q.execute()
+
+    def log_action(self, entity, record_id, action, note=""):
+        """Record an action that is not a field change (an erasure, an export)."""
+        spec = self.registry.entity(entity)
+        self._log(spec, record_id, action, {"_": (None, note)} if note else {})
+
     def history(self, entity, key):
         """The change history of one visible record, oldest first."""
         record = self.get(entity, key)

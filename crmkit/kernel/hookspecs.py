@@ -207,3 +207,23 @@ def crmkit_entity_imported(crm, entity, count, ids):
     :param count: rows written.
     :param ids: ``(first, last)`` ids written, or None if unknown.
     """
+
+
+@hookspec
+def crmkit_erase_personal_data(crm, partner_id, contact_ids):
+    """Anonymise what the plugin stores about a person (right to erasure).
+
+    Called inside the erasure's transaction. Keep amounts, dates and
+    classes (aggregates must still compute); blank names, texts, addresses.
+
+    :param partner_id: the individual partner erased, or None.
+    :param contact_ids: contact persons erased (the partner's, or one).
+    """
+
+
+@hookspec
+def crmkit_collect_personal_data(crm, partner_id, contact_ids):
+    """Gather what the plugin stores about a person (subject access request).
+
+    :return: ``{section name: [row dicts]}`` or None.
+    """

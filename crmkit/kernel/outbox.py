@@ -180,6 +180,16 @@ class Outbox:
         hook.crmkit_outbox_delivered(crm=self.crm, message=message)
         return "sent"
 
+    def erase_personal(self, partner_id=None, contact_ids=()) -> int:
+        """Blank the recipients and bodies of a person's messages (erasure)."""
+        cond = OutboxMessage.id < 0
+        if partner_id is not None:
+            cond |= OutboxMessage.partner_id == partner_id
+        if contact_ids:
+            cond |= OutboxMessage.contact_id.in_(list(contact_ids))
+        return OutboxMessage.update(recipient="erased", recipient_name="", subject="", body_text="",
+                                    body_html=None, meta="{}").where(cond).execute()
+
     # -- operator verbs --------------------------------------------------
     def retry(self, ids=None) -> int:
         """Put failed messages (all, or the given ids) back in the queue."""
