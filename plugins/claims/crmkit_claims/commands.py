@@ -2,6 +2,8 @@
 overdue, remind. A thin shell over ``crmkit_claims.api``."""
 from __future__ import annotations
 
+from decimal import Decimal
+
 import click
 
 from crmkit import translate
@@ -36,9 +38,12 @@ def _resolve_references(crm, data):
     return data
 
 
-def _row(crm, claim):
-    row = record_row(crm, "claims.claim", claim)
-    row["status"] = translate(m.STATUS_LABELS[claim.status], crm.lang) if crm.lang != "en" else claim.status
+def _row(crm, claim, fmt="table", fields=None):
+    """A claim for output: JSON keeps status codes, tables show the
+    status as the operator's language says it."""
+    row = record_row(crm, "claims.claim", claim, fields)
+    if fmt != "json" and crm.lang != "en":
+        row["status"] = translate(m.STATUS_LABELS[claim.status], crm.lang)
     return row
 
 
@@ -75,7 +80,7 @@ def list_cmd(crm, status, client, only_open, include_marked, fmt):
     if only_open:
         filters["status__in"] = [s for s in m.STATUSES if s not in m.FINAL_STATUSES]
     records = crm.find("claims.claim", include_marked=include_marked, **filters)
-    emit([_row(crm, r) for r in records], fmt, lang=crm.lang)
+    emit([_row(crm, r, fmt) for r in records], fmt, lang=crm.lang)
 
 
 @claims.command("show")
@@ -87,7 +92,8 @@ def show_cmd(crm, key, fmt):
     from .api import get_claim, history, plan
     claim = get_claim(crm, key)
     fields = [f for f in m.Claim._meta.sorted_field_names if f not in ("subject_type", "subject_id")]
-    main = record_row(crm, "claims.claim", claim, fields)
+    main = _row(crm, claim, fmt, fields)
+    main["compensation"] = Decimal(claim.compensation).quantize(Decimal("0.01"))   # SQLite keeps 1500
     main["basis"] = crm.describe((claim.subject_type, claim.subject_id)) if claim.subject_type else ""
     stages = [record_row(crm, "claims.stage", s, ["position", "title", "responsible", "due", "done",
                                                    "done_at", "result", "task"]) for s in plan(crm, claim.id)]
@@ -185,7 +191,7 @@ def resolve_cmd(crm, key, status, decision, compensation, currency, result_comme
 def overdue_cmd(crm, at, fmt):
     """Claims not closed whose planned end has passed."""
     from .api import overdue
-    emit([_row(crm, r) for r in overdue(crm, _moment(at))], fmt, lang=crm.lang)
+    emit([_row(crm, r, fmt) for r in overdue(crm, _moment(at))], fmt, lang=crm.lang)
 
 
 @claims.command("remind")
