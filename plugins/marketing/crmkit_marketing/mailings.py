@@ -101,8 +101,11 @@ def preview(crm, key, limit=5) -> list[dict]:
     """The first recipients and what each would get; nothing is queued."""
     mailing = crm.get(ENTITY, key)
     out = []
-    for row in recipients(crm, mailing)[:limit] if limit else recipients(crm, mailing):
+    rows = sorted(recipients(crm, mailing), key=lambda r: bool(r["reason"]))  # who gets it first
+    for row in rows[:limit] if limit else rows:
         item = dict(row)
+        item["partner"] = m.Partner.get_by_id(row["partner"]).name if row["partner"] else ""
+        item["contact"] = m.Contact.get_by_id(row["contact"]).name if row["contact"] else ""
         if not row["reason"]:
             try:
                 rendered = render_message(crm, mailing.template, _context(crm, mailing, row))

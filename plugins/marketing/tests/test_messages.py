@@ -38,13 +38,18 @@ def test_mailing_send_stats_and_list_unsubscribe(base, sent):
     preview = mailings.preview(crm, mailing.id)
     assert [r["address"] for r in preview] == ["info@dalstroy.example", "sales@altair.example"]
     assert preview[0]["subject"] == "Дальстрой, приглашаем на юбилей"
+    test = mailings.test_send(crm, mailing.id, "me@crmkit.example", partner=p["Протон"])
+    assert test.subject == "Протон, приглашаем на юбилей" and test.source.startswith("marketing.mailing-test:")
+    assert crm.get("marketing.mailing", mailing.id).state == "draft"
     result = mailings.send(crm, mailing.id)
     assert (result["recipients"], result["queued"]) == (2, 2)
     with pytest.raises(ValidationError) as err:  # a mailing is sent once
         mailings.send(crm, mailing.id)
     assert "state" in err.value.errors
     crm.outbox.deliver()
-    assert sorted(m.recipient for m in sent) == ["info@dalstroy.example", "sales@altair.example"]
+    assert sorted(m.recipient for m in sent) == ["info@dalstroy.example", "me@crmkit.example",
+                                                 "sales@altair.example"]
+    sent[:] = [m for m in sent if m.source == f"marketing.mailing:{mailing.id}"]
     meta = json.loads(sent[0].meta)
     assert meta["list_unsubscribe_post"] == "List-Unsubscribe=One-Click"
     assert meta["list_unsubscribe"].startswith("<https://") and "?t=" in meta["list_unsubscribe"]
