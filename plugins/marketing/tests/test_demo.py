@@ -48,3 +48,18 @@ def test_demo_without_deals_loads(crm):
     assert template.body_text.startswith("Добрый день, #ПредставлениеПартнера#.")
     group = crm.find("marketing.mailing_group", name='Маркетинговая акция "Отмечаем юбилей"')[0]
     assert group.mode == "subscription" and group.send_email and not group.send_sms
+
+
+@pytest.mark.plugins("marketing")
+def test_event_is_a_subject_and_fills_its_target_list(crm):
+    crm.call_in_order("crmkit_load_demo", crm=crm)
+    event = crm.find("marketing.event", name="Акция: Распродажа бытовой техники")[0]
+    crm.create("core.task", {"title": "Подготовить стенд", "subject": f"marketing.event:{event.id}"})
+    crm.create("core.interaction", {"kind": "meeting", "date": "2015-05-01T10:00:00", "topic": "Открытие акции",
+                                    "subject": f"marketing.event:{event.id}"})
+    assert [t.title for t in crm.related(f"marketing.event:{event.id}", "core.task")] == ["Подготовить стенд"]
+    assert crm.describe(f"marketing.event:{event.id}").endswith("Акция: Распродажа бытовой техники")
+    from crmkit_marketing.events import fill_from_segment
+    members = crm.count("core.segment_member", segment=event.client_segment_id, removed_at__isnull=True)
+    assert members > 0 and fill_from_segment(crm, event.id) == members
+    assert fill_from_segment(crm, event.id) == 0  # already there
