@@ -57,3 +57,17 @@ def test_any_partner_name_renders(name):
     partner = types.SimpleNamespace(name=name)
     out = render_user_template("Dear {{ partner.name }}!", {"partner": partner})
     assert out == f"Dear {name}!"
+
+
+def test_records_in_templates_are_read_only_views(crm):
+    p = crm.create("core.partner", {"name": "Протон"})
+    for payload in ("{{ partner.delete_instance() }}", "{{ partner.save() }}",
+                    "{{ partner._record.delete_instance() }}", "{{ partner.contacts }}"):
+        try:
+            crm.render_template(payload, {"partner": p})
+        except ValidationError:
+            pass
+    assert crm.get("core.partner", p.id).name == "Протон"
+    assert crm.render_template("{{ partner.name }} / {{ partner.code }}", {"partner": p}) == \
+        f"Протон / {p.code}"
+    assert crm.render_template("{{ partner.name.upper() }}", {"partner": p}) == "ПРОТОН"

@@ -496,14 +496,16 @@ class Crm:
     def render_template(self, source, context=None, html=False, field="template", entity=None):
         """Render a user-edited template in the sandbox with the registered
         parameters (``#ПредставлениеПартнера#``) computed for ``context``."""
-        from .templates import parameters_used, render_user_template
+        from .templates import RecordView, parameters_used, render_user_template
         context = dict(context or {})
         params = {}
         for name in parameters_used(source or ""):
             spec = self.registry.template_parameters.get(name)
             if spec is not None and (spec.entity is None or entity is None or spec.entity == entity):
                 params[name] = spec.compute(self, context)
-        return render_user_template(source, {**context, "p": params}, html=html, field=field)
+        # parameters get the records; the template only read-only views of them
+        views = {k: RecordView(self, v) if isinstance(v, pw.Model) else v for k, v in context.items()}
+        return render_user_template(source, {**views, "p": params}, html=html, field=field)
 
     def import_file(self, entity, path, **options):
         from .importer import import_file

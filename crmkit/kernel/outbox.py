@@ -200,13 +200,16 @@ class Outbox:
         with db.transaction():
             return q.execute()
 
-    def purge(self, older_than_days, source_prefix=None) -> int:
-        """Delete sent and skipped messages older than N days."""
+    def purge(self, older_than_days, source_prefix=None, source=None) -> int:
+        """Delete sent and skipped messages older than N days (of one
+        ``source`` exactly, or of every source starting with ``source_prefix``)."""
         cutoff = db.utcnow() - dt.timedelta(days=older_than_days)
         q = OutboxMessage.delete().where(OutboxMessage.state.in_(["sent", "skipped"])
                                          & (OutboxMessage.created_at < cutoff))
         if source_prefix:
             q = q.where(OutboxMessage.source.startswith(source_prefix))
+        if source:
+            q = q.where(OutboxMessage.source == source)
         with db.transaction():
             return q.execute()
 
@@ -228,9 +231,17 @@ class Outbox:
                     q = q.where(OutboxMessage.partner_id.is_null() | OutboxMessage.partner_id.in_(visible))
         return list(q)
 
-    def counts(self, source=None) -> dict:
-        q = OutboxMessage.select(OutboxMessage.state, pw.fn.COUNT(OutboxMessage.id).alias("n")) \
-            .group_by(OutboxMessage.state)
+    def counts(self, source=None, by=("state",)) -> dict:
+        """Message counts grouped by state, or by ``("state", "last_error")``
+        to see why messages were skipped or failed."""
+        allowed = {"state", "last_error", "channel", "source"}
+        if not by or set(by) - allowed:
+            raise ValidationError({"by": f"group by any of {', '.join(sorted(allowed))}"})
+        fields = [getattr(OutboxMessage, name) for name in by]
+        q = OutboxMessage.select(*fields, pw.fn.COUNT(OutboxMessage.id).alias("n")).group_by(*fields)
         if source:
             q = q.where(OutboxMessage.source == source)
-        return {row.state: row.n for row in q}
+        rows = q.tuples()
+        if len(by) == 1:
+            return {row[0]: row[1] for row in rows}
+        return {tuple(row[:-1]): row[-1] for row in rows}

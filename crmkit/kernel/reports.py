@@ -80,7 +80,17 @@ class ReportResult:
         return translate(self.spec.title, lang), {name: translate(name, lang) for name in self.sections}
 
     def _localised(self, frame, lang):
+        """Column names, and text cells that are catalogue messages
+        ("Total", "won" ...), in ``lang``."""
         from .i18n import translate
+        if lang and lang != "en":
+            frame = frame.copy()
+            for col in frame.columns:
+                if frame[col].dtype == object or str(frame[col].dtype) in ("string", "str"):
+                    values = {v for v in frame[col].dropna().unique() if isinstance(v, str)}
+                    mapping = {v: translate(v, lang) for v in values}
+                    if any(k != v for k, v in mapping.items()):
+                        frame[col] = frame[col].map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
         return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
 
     def _render_table(self, lang):

@@ -60,6 +60,21 @@ class BoundedSandbox(SandboxedEnvironment):
                 raise SecurityError("repetition too large")
         return left * right
 
+    SAFE_SELF_TYPES = (str, int, float, dict, list, tuple)
+
+    def is_safe_callable(self, obj):
+        """Only plain data methods (``'x'.upper()``, ``d.items()``), the
+        bounded ``range`` and jinja's own helpers may be called: never a
+        method of an application object (``record.save()``)."""
+        if not super().is_safe_callable(obj):
+            return False
+        if obj == self._range:
+            return True
+        owner = getattr(obj, "__self__", None)
+        if owner is not None:
+            return isinstance(owner, self.SAFE_SELF_TYPES) or type(owner).__module__.startswith("jinja2")
+        return type(obj).__module__.startswith("jinja2") or getattr(obj, "__module__", "").startswith("jinja2")
+
     def call(self, __context, __obj, *args, **kwargs):
         self._check_time()
         return super().call(__context, __obj, *args, **kwargs)
@@ -144,3 +159,38 @@ def trusted_environment(package_dirs) -> jinja2.Environment:
             autoescape=jinja2.select_autoescape(["html", "xml"], default=True),
             trim_blocks=True, lstrip_blocks=True)
     return _trusted[key]
+
+
+class RecordView:
+    """What a user template sees of a record: its field values, and the
+    records it refers to (fetched through the acting user's access), never
+    its methods or back-references."""
+
+    __slots__ = ("_crm", "_record")
+
+    def __init__(self, crm, record):
+        self._crm = crm
+        self._record = record
+
+    def __getattr__(self, name):
+        import peewee as pw
+        model = type(self._record)
+        field = model._meta.fields.get(name)
+        if field is None:
+            raise AttributeError(name)
+        if isinstance(field, pw.ForeignKeyField):
+            rid = getattr(self._record, field.column_name if field.column_name.endswith("_id") else name + "_id", None)
+            if rid is None:
+                return None
+            spec = self._crm.registry.spec_of_model(field.rel_model)
+            if spec is None:
+                return rid
+            try:
+                return RecordView(self._crm, self._crm.get(spec.name, rid))
+            except Exception:  # not visible to the acting user
+                return None
+        return getattr(self._record, name)
+
+    def __str__(self):
+        spec = self._crm.registry.spec_of_model(type(self._record))
+        return self._crm.display(spec.name, self._record) if spec else str(self._record.get_id())
