@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 
-import peewee as pw
-
 from crmkit import ValidationError
 
 from . import models as m
@@ -144,7 +142,3 @@ def subscribe(crm, group, channel="email", *, partner=None, contact=None, addres
         record(crm, "consent", channel, partner=sub.partner_id, contact=sub.contact_id, address=sub.address,
                group=group, method=method, comment=comment)
     return sub
-
-
-def _ids(value):
-    return value.get_id() if isinstance(value, pw.Model) else value

@@ -6,7 +6,6 @@ plugin is installed; without it the deal sections are empty.
 """
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 
 import pandas as pd
