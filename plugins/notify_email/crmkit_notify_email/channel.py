@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import json
+import os
 
 from crmkit import normalize_email, utcnow
 
 from . import models as m
 from .compose import compose, message_id
-from .settings import SmtpSettings
+from .settings import ENV_NAMES, SmtpSettings
 from .smtp import HARD_BOUNCE, send
 
 _settings_cache: dict = {}
+_getenv = os.environ.get
 
 
 def current_settings() -> SmtpSettings:
-    """Settings from the environment, parsed once per distinct environment."""
-    import os
-    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("CRMKIT_SMTP_", "CRMKIT_EMAIL_"))))
+    """Settings from the environment, parsed again only when it changed
+    (this runs for every message of a delivery run)."""
+    key = tuple(_getenv(name) for name in ENV_NAMES)
     found = _settings_cache.get(key)
     if found is None:
         _settings_cache.clear()
@@ -34,6 +36,8 @@ def after_delivered(crm, message) -> None:
     """Give the interaction this email belongs to its Message-ID, so that
     replies thread to it. ``meta["interaction_id"]`` names an interaction the
     sender logged; ``meta["log_interaction"]`` asks for one to be logged."""
+    if "interaction" not in (message.meta or ""):   # cheap test before parsing, once per sent message
+        return
     meta = json.loads(message.meta or "{}")
     if not (meta.get("interaction_id") or meta.get("log_interaction")):
         return

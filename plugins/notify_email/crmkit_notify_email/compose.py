@@ -13,7 +13,13 @@ import binascii
 import hashlib
 import json
 import re
-from email.message import EmailMessage
+import quopri
+from email.encoders import encode_base64
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 
 from crmkit import PermanentFailure, ValidationError, normalize_email
@@ -118,42 +124,74 @@ def _attachment(i, item):
     return filename, ctype, data
 
 
-def compose(message, settings) -> EmailMessage:
-    """The email for one outbox message; PermanentFailure when it cannot be built."""
+def _text_part(text, subtype):
+    part = MIMEText("", subtype, "utf-8")
+    part.replace_header("Content-Transfer-Encoding", "quoted-printable")
+    # "\n" line ends here; the generator writes them as CRLF on the wire
+    part.set_payload(quopri.encodestring(text.replace("\r\n", "\n").encode("utf-8")).decode("ascii"))
+    return part
+
+
+def _header_value(text: str):
+    return text if text.isascii() else Header(text, "utf-8")
+
+
+def _display(display: str, addr: str) -> str:
+    return formataddr((display, addr), charset="utf-8")
+
+
+def compose(message, settings) -> Message:
+    """The email for one outbox message; PermanentFailure when it cannot be built.
+
+    Built with the classic ``email.mime`` classes: the newer header registry
+    parses and refolds every header and cost more than the SMTP exchange
+    itself when delivering thousands of messages. Every value is checked for
+    CR/LF first (``_clean``), which the classic classes would not do.
+    """
     meta = load_meta(message)
     try:
         check_meta(meta)
-        mail = EmailMessage()
+        body = _text_part(message.body_text or "", "plain")
+        if message.body_html:
+            body = MIMEMultipart("alternative", _subparts=[body, _text_part(message.body_html, "html")])
+        attachments = [_attachment(i, item) for i, item in enumerate(meta.get("attachments") or [])]
+        if attachments:
+            mail = MIMEMultipart("mixed", _subparts=[body])
+            for filename, ctype, data in attachments:
+                maintype, subtype = ctype.split("/", 1)
+                part = MIMEBase(maintype, subtype)
+                part.set_payload(data)
+                encode_base64(part)
+                part.add_header("Content-Disposition", "attachment",
+                                filename=filename if filename.isascii() else ("utf-8", "", filename))
+                mail.attach(part)
+        else:
+            mail = body
+        sender = parseaddr(_address("from", meta.get("from") or settings.sender))
+        recipient = parseaddr(_address("recipient", message.recipient))
         mail["Message-ID"] = message_id(message, settings.domain)
         mail["Date"] = format_datetime(message.created_at)
-        mail["From"] = _address("from", meta.get("from") or settings.sender)
-        mail["To"] = _address("recipient", formataddr((message.recipient_name or "", message.recipient))
-                              if "<" not in message.recipient else message.recipient)
-        mail["Subject"] = _clean("subject", message.subject or "")
+        mail["From"] = _display(*sender)
+        mail["To"] = _display(_clean("recipient_name", message.recipient_name or recipient[0]), recipient[1])
+        mail["Subject"] = _header_value(_clean("subject", message.subject or ""))
         if meta.get("reply_to"):
-            mail["Reply-To"] = _address_list("reply_to", meta["reply_to"])
+            mail["Reply-To"] = ", ".join(_display(*parseaddr(a)) for a in
+                                         _address_list("reply_to", meta["reply_to"]).split(", "))
         if meta.get("list_unsubscribe"):
             mail["List-Unsubscribe"] = _unsubscribe(meta["list_unsubscribe"])
             post = meta.get("list_unsubscribe_post")
             if post:
                 mail["List-Unsubscribe-Post"] = ONE_CLICK if post is True else _clean("list_unsubscribe_post", post)
         for name, value in (meta.get("headers") or {}).items():
-            mail[str(name)] = str(value)
-        mail.set_content(message.body_text or "", cte="quoted-printable")
-        if message.body_html:
-            mail.add_alternative(message.body_html, subtype="html", cte="quoted-printable")
-        for i, item in enumerate(meta.get("attachments") or []):
-            filename, ctype, data = _attachment(i, item)
-            maintype, subtype = ctype.split("/", 1)
-            mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+            mail[str(name)] = _header_value(str(value))
     except ValidationError as exc:
         raise PermanentFailure(f"cannot build the email: {exc.describe()}") from None
-    except ValueError as exc:  # the email package refuses a header
+    except ValueError as exc:
         raise PermanentFailure(f"cannot build the email: {exc}") from None
+    mail.envelope = (sender[1], [recipient[1]])
     return mail
 
 
-def envelope(mail: EmailMessage) -> tuple[str, list[str]]:
+def envelope(mail: Message) -> tuple[str, list[str]]:
     """SMTP envelope sender and recipients (To only: Cc/Bcc are not composed)."""
-    sender = parseaddr(str(mail["From"]))[1]
-    return sender, [addr for _, addr in getaddresses([str(mail["To"])])]
+    return mail.envelope

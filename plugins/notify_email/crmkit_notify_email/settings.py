@@ -9,7 +9,9 @@ import attrs
 from crmkit import ValidationError
 
 SECURITY = ("plain", "starttls", "ssl")
-SECRET_NAMES = ("password",)
+ENV_NAMES = ("CRMKIT_SMTP_HOST", "CRMKIT_SMTP_PORT", "CRMKIT_SMTP_SECURITY", "CRMKIT_SMTP_USER",
+             "CRMKIT_SMTP_PASSWORD", "CRMKIT_SMTP_TIMEOUT", "CRMKIT_SMTP_FROM", "CRMKIT_SMTP_DOMAIN",
+             "CRMKIT_SMTP_MAX_PER_CONNECTION", "CRMKIT_SMTP_IDLE", "CRMKIT_EMAIL_BOUNCE_LIMIT")
 
 
 def _env(name, default=""):
@@ -62,10 +64,16 @@ class SmtpSettings:
         if security not in SECURITY:
             raise ValidationError({"security": f"CRMKIT_SMTP_SECURITY must be one of {', '.join(SECURITY)}"})
         default_port = {"plain": 25, "starttls": 587, "ssl": 465}[security]
-        sender = _env("CRMKIT_SMTP_FROM", "crmkit@localhost")
+        sender = _env("CRMKIT_SMTP_FROM", "crmkit@localhost.localdomain")
         if "\r" in sender or "\n" in sender:
             raise ValidationError({"from": "CRMKIT_SMTP_FROM must not contain line breaks"})
         from email.utils import parseaddr
+
+        from crmkit import normalize_email
+        try:
+            normalize_email(parseaddr(sender)[1])
+        except ValueError:
+            raise ValidationError({"from": f"CRMKIT_SMTP_FROM={sender!r} is not an email address"}) from None
         domain = _env("CRMKIT_SMTP_DOMAIN") or parseaddr(sender)[1].rpartition("@")[2] or "localhost"
         return cls(host=_env("CRMKIT_SMTP_HOST", "127.0.0.1"),
                    port=_int("CRMKIT_SMTP_PORT", default_port, "port"),

@@ -20,12 +20,14 @@ import smtplib
 import ssl
 import threading
 import time
+from email.policy import compat32
 
 from crmkit import PermanentFailure, TemporaryFailure
 
 from .compose import envelope
 
 HARD_BOUNCE = "hard bounce"
+WIRE = compat32.clone(linesep="\r\n")
 _local = threading.local()
 _all_open: set = set()          # every cached connection, for atexit
 _lock = threading.Lock()
@@ -116,11 +118,12 @@ def _code_text(code, text):
 def send(settings, mail) -> None:
     """Send one composed email; raises Temporary/PermanentFailure."""
     sender, recipients = envelope(mail)
+    data = mail.as_bytes(policy=WIRE)
     for attempt in (1, 2):
         cached = _connection(settings)
         reused = cached.sent > 0
         try:
-            cached.smtp.send_message(mail, sender, recipients)
+            cached.smtp.sendmail(sender, recipients, data)
         except smtplib.SMTPServerDisconnected as exc:
             _drop(cached)
             if reused and attempt == 1:
