@@ -52,6 +52,7 @@ class Figure:
     optional_peer: str | None = None      # module the peer needs; skip cleanly when absent
     memory_of: str | None = None          # for kind="memory": the figure whose crmkit phase it reads
     crmkit_from: str | None = None        # take crmkit's time and memory from that figure (peers)
+    timeout: float | None = None          # seconds a phase may take before it is stopped (a known slow path)
 
 
 @dataclass
@@ -259,6 +260,32 @@ def insert_rows(con, table: str, columns, rows, param="?"):
     from psycopg2.extras import execute_values
     execute_values(con.cursor(), f'INSERT INTO "{table}" ({cols}) VALUES %s', rows, page_size=5000)
     con.commit()
+
+
+def without_indexes(con, table: str):
+    """Drop a table's secondary indexes and give back the statements that
+    recreate them: bulk generation then builds each index once, sorted."""
+    cur = con.cursor()
+    if isinstance(con, sqlite3.Connection):
+        cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                    "AND sql IS NOT NULL", (table,))
+    else:
+        cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                    "AND indexname NOT LIKE '%%pkey'", (table,))
+    found = cur.fetchall()
+    for name, _ in found:
+        cur.execute(f'DROP INDEX "{name}"')
+    if not isinstance(con, sqlite3.Connection):
+        con.commit()
+    return [sql for _, sql in found]
+
+
+def restore_indexes(con, statements):
+    cur = con.cursor()
+    for sql in statements:
+        cur.execute(sql)
+    if not isinstance(con, sqlite3.Connection):
+        con.commit()
 
 
 def seed_core(ctx: Ctx, name: str, partners: int, plugins=(), everything=False) -> dict:

@@ -62,18 +62,19 @@ def installed_plugins() -> set[str]:
     return {ep.name for ep in entry_points(group="crmkit")}
 
 
-def spawn(module_name: str, func: str, ctx: Ctx, log) -> dict:
+def spawn(module_name: str, func: str, ctx: Ctx, log, timeout: float | None = None) -> dict:
     with tempfile.TemporaryDirectory(dir=ctx.work) as tmp:
         ctx_file, out_file = Path(tmp) / "ctx.json", Path(tmp) / "out.json"
         ctx_file.write_text(ctx.to_json())
         cmd = [sys.executable, str(Path(__file__).resolve()), "--phase", module_name, func,
                str(ctx_file), str(out_file)]
         started = time.perf_counter()
+        limit = timeout or PHASE_TIMEOUT_S
         try:
-            proc = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True,
-                                  timeout=PHASE_TIMEOUT_S)
+            proc = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True, timeout=limit)
         except subprocess.TimeoutExpired:
-            return {"ok": False, "error": f"timed out after {PHASE_TIMEOUT_S} s"}
+            log(f"    {module_name}.{func}: stopped after {limit:.0f} s")
+            return {"ok": False, "timeout": limit, "error": f"stopped after {limit:.0f} s"}
         log(f"    {module_name}.{func}: {time.perf_counter() - started:.1f} s")
         if not out_file.exists():
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
@@ -182,8 +183,12 @@ def run_module(module_name: str, ctx: Ctx, plugins: set[str], log) -> list[dict]
         merged: dict = {"info": {}}
         crmkit_mb = floor_mb = None
         error = ""
+        timed_out = None
         for phase in fig.phases:
-            out = spawn(module_name, phase, ctx, log)
+            out = spawn(module_name, phase, ctx, log, fig.timeout)
+            if out.get("timeout"):
+                timed_out = out["timeout"]
+                continue
             if not out["ok"]:
                 error = f"{phase}: {out['error']}"
                 break
@@ -201,8 +206,13 @@ def run_module(module_name: str, ctx: Ctx, plugins: set[str], log) -> list[dict]
             merged["crmkit"] = by_id[fig.crmkit_from]["crmkit_s"]
             crmkit_mb = by_id[fig.crmkit_from]["crmkit_peak_mb"]
         ratio, holds = evaluate(fig, merged.get("crmkit"), merged.get("floor"), crmkit_mb, merged.get("ok"))
+        if timed_out and not error:
+            floor = merged.get("floor")
+            bound = f" (ratio > {timed_out / floor:.0f}×)" if floor and fig.kind == "time" else ""
+            error = f"crmkit stopped after {timed_out:.0f} s{bound}: a known slow path, see docs/performance.md"
+            holds = False
         r = row(fig, crmkit_s=merged.get("crmkit"), floor_s=merged.get("floor"), ratio=ratio,
-                holds=None if error else holds, crmkit_peak_mb=crmkit_mb, floor_peak_mb=floor_mb,
+                holds=None if error and not timed_out else holds, crmkit_peak_mb=crmkit_mb, floor_peak_mb=floor_mb,
                 info=merged["info"], note=error)
         rows.append(r)
         by_id[fig.id] = r

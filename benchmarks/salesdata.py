@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from common import insert_rows, pareto_weights, rng, seasonal_dates
+from common import insert_rows, pareto_weights, restore_indexes, rng, seasonal_dates, without_indexes
 
 PRODUCT_COLUMNS = ("code", "name", "unit", "comment", "deletion_mark", "created_at", "changed_at")
 SALE_COLUMNS = ("document", "date", "partner_id", "product_id", "quantity", "revenue", "cost", "currency",
@@ -34,7 +34,7 @@ def lines(n: int, partners: int, products: int, start: dt.date, months: int, off
     docs_idx = docs_idx[:n]
     docs = int(docs_idx[-1]) + 1
     doc_partner = r.choice(partners, size=docs, p=pareto_weights(partners, offset + 1))
-    doc_date = seasonal_dates(docs, start, months, offset + 2)
+    doc_date = np.sort(seasonal_dates(docs, start, months, offset + 2))   # documents are numbered in time
     doc_manager = r.integers(0, 10, docs)
     product = r.choice(products, size=n, p=pareto_weights(products, offset + 3, alpha=1.4))
     price = np.round(np.exp(r.normal(6.5, 1.1, products)), 2)[product]   # ~700 a unit, long tail
@@ -78,7 +78,9 @@ def insert_lines(ctx, name: str, data: dict, manager_ids: list[int]):
                     ["RUB"] * len(managers), managers, [False] * len(managers),
                     [now] * len(managers), [now] * len(managers)))
     con = ctx.connect_bare(name)
+    indexes = without_indexes(con, "analysis_sale")
     insert_rows(con, "analysis_sale", SALE_COLUMNS, rows, ctx.param)
+    restore_indexes(con, indexes)
     con.close()
     return len(rows)
 
