@@ -17,13 +17,25 @@ def rows(frame):
     return [tuple(r) for r in frame.itertuples(index=False)]
 
 
-def test_efficiency_by_status(demo):
+def test_presentation_figures(demo):
+    check_efficiency_by_status(demo)
+    check_efficiency_in_work_and_won_detail(demo)
+    check_efficiency_lost_by_responsible(demo)
+    check_loss_reasons(demo)
+    check_funnel_of_the_same_deals(demo)
+    check_first_contact_task_of_the_new_deal(demo)
+    check_deal_card_of_the_presentation(demo)
+    check_as_of_a_past_date(demo)
+    check_russian_rendering(demo)
+
+
+def check_efficiency_by_status(demo):
     result = demo.report("deals.efficiency", **YEAR)
     assert rows(result["By status"]) == [("In work", 3, D("15000.00")), ("Won", 3, D("2654.10")),
                                          ("Lost", 1, D("707.76"))]
 
 
-def test_efficiency_in_work_and_won_detail(demo):
+def check_efficiency_in_work_and_won_detail(demo):
     frame = demo.report("deals.efficiency", **YEAR)["Deals in work and won"]
     fed, laz, orl = "Федоров Борис Михайлович", "Лазуренко Илья Николаевич", "Орлов Александр Владимирович"
     got = [(r[0], r[1], r[2], r[3], r[4], r[5], r[7], r[9]) for r in rows(frame)]
@@ -51,7 +63,7 @@ def test_efficiency_in_work_and_won_detail(demo):
     assert won_shares == [None, D("33.33"), D("33.33"), D("33.33")]
 
 
-def test_efficiency_lost_by_responsible(demo):
+def check_efficiency_lost_by_responsible(demo):
     frame = demo.report("deals.efficiency", **YEAR)["Lost deals"]
     assert rows(frame) == [
         (0, "Федоров Борис Михайлович", "", 1, D("100.00"), D("707.76"), D("100.00")),
@@ -60,12 +72,12 @@ def test_efficiency_lost_by_responsible(demo):
         (3, "Видео маркет", "Видео маркет", 1, D("100.00"), D("707.76"), D("100.00"))]
 
 
-def test_loss_reasons(demo):
+def check_loss_reasons(demo):
     frame = demo.report("deals.loss_reasons", reason="Проигрыш конкуренту", **YEAR).frame
     assert rows(frame) == [("Проигрыш конкуренту", 1, D("707.76")), ("Total", 1, D("707.76"))]
 
 
-def test_funnel_of_the_same_deals(demo):
+def check_funnel_of_the_same_deals(demo):
     frame = demo.report("deals.funnel", **YEAR)["Sales funnel"]
     assert rows(frame) == [
         ("Первичный контакт", 1, D("0.00"), 2, D("1769.40"), 1, D("707.76"), D("8.50")),
@@ -77,13 +89,13 @@ def test_funnel_of_the_same_deals(demo):
         ("Выполнение обязательств", 0, D("0.00"), 2, D("1769.40"), 0, D("0.00"), D("4.00"))]
 
 
-def test_first_contact_task_of_the_new_deal(demo):
+def check_first_contact_task_of_the_new_deal(demo):
     task = demo.find("core.task", route_point="Отразить первичный контакт", state="active")
     assert [(t.title, t.performer.login, t.due.isoformat()) for t in task] == [
         ("Отразить первичный контакт по сделке что-то продаём", "orlov", "2015-10-21T14:55:57+00:00")]
 
 
-def test_deal_card_of_the_presentation(demo):
+def check_deal_card_of_the_presentation(demo):
     deal = demo.get("deals.deal", "00-00000003")
     assert (deal.name, deal.client.name, deal.agreement.name, deal.responsible.name, str(deal.start_date),
             str(deal.end_date), deal.potential, deal.currency, deal.probability, deal.status, deal.kind.name,
@@ -92,7 +104,7 @@ def test_deal_card_of_the_presentation(demo):
         "2015-03-03", "2015-04-06", D("884.70"), "USD", 80, "won", "Типовая продажа", "Выполнение обязательств")
 
 
-def test_russian_rendering(demo):
+def check_russian_rendering(demo):
     demo.lang = "ru"     # values (statuses, "Итого") are worded when the report is built
     text = demo.report("deals.efficiency", **YEAR).render("table", lang="ru")
     assert "Эффективность сделок" in text and "Сделки в работе и выигранные" in text
@@ -104,7 +116,7 @@ def test_russian_rendering(demo):
     assert "Воронка продаж" in html and "<polygon" in html and "Количество этапов сделок в работе" in html
 
 
-def test_as_of_a_past_date(demo):
+def check_as_of_a_past_date(demo):
     """On 1 April 2015 the televisions were still in work, the conditioners not yet started."""
     result = demo.report("deals.efficiency", as_of="2015-04-01T12:00:00+03:00", **YEAR)
     assert rows(result["By status"]) == [("In work", 1, D("884.70")), ("Won", 2, D("1769.40")),

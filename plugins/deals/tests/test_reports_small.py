@@ -137,8 +137,9 @@ def test_bad_report_parameters(crm, small):
         assert field in exc.value.errors
 
 
-@pytest.mark.parametrize("fmt", ["table", "csv", "json", "html", "xlsx"])
-def test_every_report_renders_in_every_format(crm, small, fmt):
+def test_every_report_renders_in_every_format(crm, small):
     for report in ("deals.funnel", "deals.efficiency", "deals.loss_reasons", "deals.forecast",
                    "deals.primary_demand", "deals.managers"):
-        assert crm.report(report).render(fmt)
+        result = crm.report(report)
+        for fmt in ("table", "csv", "json", "html", "xlsx"):
+            assert result.render(fmt)
