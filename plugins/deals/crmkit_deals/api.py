@@ -166,14 +166,15 @@ def probability_breakdown(crm, deal):
     """How the statistical win probability of a deal is made up:
     ``{"probability": int or None, "method": ..., "factors": [rows]}``."""
     deal = get_deal(crm, deal)
-    rows, probability = stats.breakdown(stats.statistics(crm), deal.stage_id, deal.responsible_id,
+    statistics = stats.statistics(crm)
+    rows, probability = stats.breakdown(statistics, deal.stage_id, deal.responsible_id,
                                         deal.client_id, deal.kind_id)
     names = {"stage": (m.Stage, "name"), "manager": (crm.model("core.user"), "name"),
              "partner": (crm.model("core.partner"), "name"), "kind": (m.Kind, "name")}
     for row in rows:
         model, attr = names[row["factor"]]
         row["name"] = model.select(getattr(model, attr)).where(model.id == row["key"]).scalar()
-    won, closed = stats.statistics(crm)["overall"] if rows else (0, 0)
+    won, closed = statistics["overall"]
     return {"probability": probability, "method": deal.probability_method, "manual": deal.probability,
             "factors": rows, "overall_won": won, "overall_closed": closed}
 
