@@ -38,7 +38,7 @@ def demo(crm):
     return crm
 
 
-def test_the_claim_list_is_the_presentations(demo):
+def check_the_claim_list_is_the_presentations(demo):
     frame = demo.as_user("volkov").report("claims.register").frame
     demo.lang = "ru"
     ru = demo.report("claims.register").frame
@@ -53,7 +53,7 @@ def test_the_claim_list_is_the_presentations(demo):
                                      "satisfied"]
 
 
-def test_the_claim_form_of_alkhimov(demo):
+def check_the_claim_form_of_alkhimov(demo):
     claim = demo.find("claims.claim", client=demo.get("core.partner", "00-00000020").id)
     assert len(claim) == 1
     claim = claim[0]
@@ -74,7 +74,7 @@ def test_the_claim_form_of_alkhimov(demo):
         (1, "Проверка обоснованности претензии", True), (2, "Подготовка ответа клиенту", True)]
 
 
-def test_the_open_claim_has_a_task_and_is_overdue_then(demo):
+def check_the_open_claim_has_a_task_and_is_overdue_then(demo):
     from crmkit_claims import api
     open_claims = demo.find("claims.claim", status="registered")
     assert [c.client.name for c in open_claims] == ["Сатурн"]
@@ -88,7 +88,7 @@ def _rows(frame, *columns):
     return [tuple(r) for r in frame[list(columns)].itertuples(index=False)]
 
 
-def test_by_cause(demo):
+def check_by_cause(demo):
     result = demo.report("claims.by_cause")
     assert _rows(result.frame, "cause", "claims", "open", "satisfied", "partly_satisfied", "not_satisfied",
                  "satisfied_share") == [
@@ -103,7 +103,7 @@ def test_by_cause(demo):
         ("Срыв сроков поставки", "RUB", Decimal("10000.00"), 2)]
 
 
-def test_by_department(demo):
+def check_by_department(demo):
     result = demo.report("claims.by_department")
     assert _rows(result.frame, "guilty_department", "claims", "open", "satisfied", "not_satisfied") == [
         ("(not set)", 1, 1, 0, 0),
@@ -119,7 +119,7 @@ def test_by_department(demo):
         ("Служба доставки", Decimal("10000.00"))]
 
 
-def test_by_employee(demo):
+def check_by_employee(demo):
     result = demo.report("claims.by_employee")
     assert _rows(result.frame, "guilty_employee", "claims", "open", "satisfied", "not_satisfied",
                  "satisfied_share") == [
@@ -134,7 +134,7 @@ def test_by_employee(demo):
         ("Федоров Борис Михайлович", Decimal("5000.00"), 1)]
 
 
-def test_resolution(demo):
+def check_resolution(demo):
     # days to close: обслуживание 30.5, 27; качество 8.75 (+9 s), 3, 10, 9, 10.25, 10; срыв 2.75, 9.75
     result = demo.report("claims.resolution", at=AT)
     assert _rows(result["by cause"], "cause", "claims", "closed", "overdue", "closed_late", "avg_days",
@@ -153,7 +153,7 @@ def test_resolution(demo):
     assert before["total"]["overdue"].tolist() == [0]
 
 
-def test_access_narrows_every_report(demo):
+def check_access_narrows_every_report(demo):
     lazurenko = demo.as_user("lazurenko")       # wholesale buyers only: not Алхимов А.А.
     names = lazurenko.report("claims.register").frame["client"].tolist()
     assert len(names) == 10 and "Алхимов А.А." not in names
@@ -166,7 +166,7 @@ def test_access_narrows_every_report(demo):
     assert petrov.find("claims.status_change") == []
 
 
-def test_every_report_renders_in_russian(demo):
+def check_every_report_renders_in_russian(demo):
     from crmkit import translate
     demo.lang = "ru"
     for report_id in ("claims.register", "claims.by_cause", "claims.by_department", "claims.by_employee",
@@ -180,3 +180,24 @@ def test_every_report_renders_in_russian(demo):
     register = demo.report("claims.register").render("table")
     assert "Не удовлетворена" in register and "Дата регистрации" in register
     assert "Претензии клиентов" in demo.report("claims.register").render("html")
+
+
+# The demo load dominates the time of these tests: a few tests, each
+# checking several things on one load.
+def test_the_list_the_form_and_the_open_claim(demo):
+    check_the_claim_list_is_the_presentations(demo)
+    demo.lang = "en"
+    check_the_claim_form_of_alkhimov(demo)
+    check_the_open_claim_has_a_task_and_is_overdue_then(demo)
+
+
+def test_breakdown_reports(demo):
+    check_by_cause(demo)
+    check_by_department(demo)
+    check_by_employee(demo)
+
+
+def test_resolution_access_and_russian(demo):
+    check_resolution(demo)
+    check_access_narrows_every_report(demo)
+    check_every_report_renders_in_russian(demo)
