@@ -45,7 +45,8 @@ def prepare(crm, frame, options):
     reasons = [[] for _ in range(n)]
 
     def reject(mask, text):
-        for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
+        mask = pd.Series(mask, index=frame.index).astype("boolean").fillna(False)
+        for pos in np.flatnonzero(mask.to_numpy(dtype=bool)):
             reasons[pos].append(text)
 
     def text(name):
@@ -54,16 +55,16 @@ def prepare(crm, frame, options):
         return frame[name].astype("string").fillna("").str.strip()
 
     quantity_raw = text("quantity")
-    quantity = pd.to_numeric(quantity_raw.str.replace(",", ".", regex=False), errors="coerce")
+    quantity = pd.to_numeric(quantity_raw.str.replace(",", ".", regex=False), errors="coerce").astype("float64")
     reject(quantity.isna(), "quantity is not a number")
     reject(quantity == 0, "quantity is zero")
     if "price" in frame.columns:
-        price = pd.to_numeric(text("price").str.replace(",", ".", regex=False), errors="coerce")
+        price = pd.to_numeric(text("price").str.replace(",", ".", regex=False), errors="coerce").astype("float64")
         reject(price.isna(), "price is not a number")
         reject(price == 0, "price is zero (an adjustment, not a sale)")
         reject(price < 0, "price is negative (a bad-debt adjustment, not a sale)")
     if "revenue" in frame.columns:
-        revenue = pd.to_numeric(text("revenue").str.replace(",", ".", regex=False), errors="coerce")
+        revenue = pd.to_numeric(text("revenue").str.replace(",", ".", regex=False), errors="coerce").astype("float64")
         reject(revenue.isna() & (text("revenue") != ""), "revenue is not a number")
         if "price" in frame.columns:
             revenue = revenue.fillna(quantity * price)
@@ -87,8 +88,11 @@ def prepare(crm, frame, options):
     else:
         reject(partner == "", "no customer (give --option anonymous=CODE to load such rows)")
     create = _flag(options, "create_missing")
-    _ensure_products(crm, product, text("product_name"), create, reject)
-    _ensure_partners(crm, partner, text("partner_name"), text("region"), create, reject,
+    # only rows that can still load create products and partners
+    alive = pd.Series([not r for r in reasons], index=frame.index)
+    _ensure_products(crm, product.where(alive, ""), text("product_name"), create, reject)
+    alive = pd.Series([not r for r in reasons], index=frame.index)
+    _ensure_partners(crm, partner.where(alive, ""), text("partner_name"), text("region"), create, reject,
                      anonymous, options.get("access_group"))
 
     out = pd.DataFrame(index=frame.index)
@@ -99,7 +103,7 @@ def prepare(crm, frame, options):
     out["quantity"] = quantity
     out["revenue"] = revenue
     if "cost" in frame.columns:
-        cost = pd.to_numeric(text("cost").str.replace(",", ".", regex=False), errors="coerce")
+        cost = pd.to_numeric(text("cost").str.replace(",", ".", regex=False), errors="coerce").astype("float64")
         reject(cost.isna() & (text("cost") != ""), "cost is not a number")
         out["cost"] = (cost.fillna(0).abs() * sign).round(2)
     currency = text("currency") if "currency" in frame.columns else None
