@@ -43,7 +43,7 @@ def _row(crm, claim, fmt="table", fields=None):
     status as the operator's language says it."""
     row = record_row(crm, "claims.claim", claim, fields)
     if fmt != "json" and crm.lang != "en":
-        row["status"] = translate(m.STATUS_LABELS[claim.status], crm.lang)
+        row["status"] = translate(claim.status, crm.lang)
     return row
 
 

@@ -6,8 +6,6 @@ from crmkit.core.models import Contact, Department, Partner, Task, User
 
 STATUSES = ("registered", "in_work", "satisfied", "partly_satisfied", "not_satisfied")
 FINAL_STATUSES = ("satisfied", "partly_satisfied", "not_satisfied")
-STATUS_LABELS = {"registered": "Registered", "in_work": "In work", "satisfied": "Satisfied",
-                 "partly_satisfied": "Partly satisfied", "not_satisfied": "Not satisfied"}
 
 
 def choices(values):

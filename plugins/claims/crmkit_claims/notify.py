@@ -25,8 +25,8 @@ def send_status_notification(crm, claim, old, new):
         .order_by(m.StatusChange.id.desc()).scalar()
     lang = "ru"   # the client reads the template's language, not the operator's
     context = {"old_status": old or "", "new_status": new,
-               "old_status_label": translate(m.STATUS_LABELS.get(old, ""), lang) if old else "",
-               "status_label": translate(m.STATUS_LABELS[new], lang),
+               "old_status_label": translate(old, lang) if old else "",
+               "status_label": translate(new, lang),
                "key": f"claims.status_change:{change}"}
     return notify(crm, KIND_CODE, "claims.claim", claim, partner=claim.client_id, contact=claim.contact_id,
                   context=context)

@@ -71,9 +71,8 @@ def register(crm, date_from=None, date_to=None, status=None, client=None, cause=
         q = q.where(C.cause == _resolve(crm, "claims.cause", cause, "cause"))
     if responsible:
         q = q.where(C.responsible == _resolve(crm, "core.user", responsible, "responsible"))
-    frame = _none_for_missing(crm.frame(q), "end_date", "planned_end")
-    frame.insert(3, "status_label", [translate(m.STATUS_LABELS[s], crm.lang) for s in frame["status"]])
-    return frame
+    # status codes are catalogue messages: the renderer shows "Удовлетворена"
+    return _none_for_missing(crm.frame(q), "end_date", "planned_end")
 
 
 NOT_SET = "(not set)"
