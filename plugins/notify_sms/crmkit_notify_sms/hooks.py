@@ -1,0 +1,21 @@
+"""The SMS plugin's contract with the kernel."""
+from crmkit import ChannelSpec, hookimpl
+
+
+@hookimpl
+def crmkit_add_hookspecs(pm):
+    from . import hookspecs
+    pm.add_hookspecs(hookspecs)
+
+
+@hookimpl
+def crmkit_register_channels(register):
+    from .channel import deliver
+    register(ChannelSpec("sms", deliver, address_kind="phone",
+                         description="SMS through a provider (built in: configurable HTTP gateway)"))
+
+
+@hookimpl
+def crmkit_register_commands(cli):
+    from .commands import sms
+    cli.add_command(sms)
