@@ -170,9 +170,10 @@ def crmkit_efficiency_summary(ctx):
 
 FIGURES = [
     Figure("deals_funnel", "Funnel: {deals} deals, {history} history rows", "time", 2,
-           "GROUP BY stage, status", ("floor_funnel", "crmkit_funnel")),
+           "GROUP BY stage, status (best of 2)", ("floor_funnel", "crmkit_funnel", "floor_funnel")),
     Figure("deals_efficiency", "Efficiency (with detail tree) over {deals} deals", "time", 2,
            "GROUP BY kind, deal, client ...", ("floor_efficiency", "crmkit_efficiency"), timeout=150),
     Figure("deals_efficiency_summary", "Efficiency by status only (detail=no)", "time", 2,
-           "GROUP BY kind, deal, client ...", ("floor_efficiency", "crmkit_efficiency_summary")),
+           "GROUP BY kind, deal, client ... (best of 2)",
+           ("floor_efficiency", "crmkit_efficiency_summary", "floor_efficiency")),
 ]

@@ -7,7 +7,8 @@ text + HTML alternatives, List-Unsubscribe), send on a reused connection,
 record ``sent`` in its own transaction, ``delivered`` event. The floor builds
 the same EmailMessage (same headers and parts) and sends it with smtplib on
 one connection. The server (aiosmtpd) runs in its own process on 127.0.0.1,
-and counts what arrives.
+and counts what arrives. The floor runs before and after crmkit and counts
+at its best, so a busy moment of the machine does not flatter crmkit.
 """
 from __future__ import annotations
 
@@ -127,5 +128,5 @@ def floor_smtplib(ctx):
 
 FIGURES = [
     Figure("email_delivery", "Deliver {emails} queued emails (local SMTP)", "speed", 0.5,
-           "bare smtplib loop", ("floor_smtplib", "crmkit_deliver")),
+           "bare smtplib loop, best of 2", ("floor_smtplib", "crmkit_deliver", "floor_smtplib")),
 ]

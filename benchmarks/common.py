@@ -165,7 +165,17 @@ def open_crm(ctx: Ctx, name: str, plugins=(), user=None, everything=False):
 
 
 def peak_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
+    """Peak resident memory of this process so far, in MB.
+
+    Linux's ``VmHWM`` is the high-water mark of this program's own memory;
+    ``ru_maxrss`` would also count the parent's, as it is kept across exec."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
