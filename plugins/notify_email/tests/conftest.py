@@ -89,3 +89,8 @@ def smtp_server(smtp_env):
     from crmkit_notify_email.smtp import close_connections
     close_connections()
     server.stop()
+
+
+@pytest.fixture
+def smtp_server_class():
+    return SmtpServer

@@ -58,8 +58,8 @@ def test_one_connection_for_a_run(crm, smtp_server):
     assert len(ids) == 5
 
 
-def test_server_down_then_up_nothing_lost(crm, smtp_env):
-    from conftest import SmtpServer
+def test_server_down_then_up_nothing_lost(crm, smtp_env, smtp_server_class):
+    SmtpServer = smtp_server_class
     msg = crm.outbox.queue("email", "a@client.example", subject="s", text="t", key="down")
     assert crm.outbox.deliver()["retry"] == 1
     stored = _state(crm, msg)

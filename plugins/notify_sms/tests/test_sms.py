@@ -94,10 +94,11 @@ def test_2xx_without_success_marker_fails(crm, gateway):
 
 
 def test_gateway_down_is_retried(crm, gateway, monkeypatch):
-    from conftest import Gateway
-    spare = Gateway()                 # a port nobody listens on once closed
-    spare.server.server_close()
-    monkeypatch.setenv("CRMKIT_SMS_URL", f"http://127.0.0.1:{spare.port}/send")
+    import socket
+    with socket.socket() as s:         # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("CRMKIT_SMS_URL", f"http://127.0.0.1:{port}/send")
     msg = crm.outbox.queue("sms", "+79161234567", text="Hi", key="d1")
     assert crm.outbox.deliver()["retry"] == 1
     assert "cannot reach" in _msg(crm, msg).last_error
