@@ -267,3 +267,48 @@ def test_importing_rows_on_a_secret_partner_is_refused(w, tmp_path):
             w.spy.import_file(entity, path_csv)
         assert path in exc.value.rows.get(1, {}), (entity, exc.value.rows)
         assert w.admin.count(entity, include_marked=True) == count
+
+
+# -- last, because it destroys the world: reports ignore secret data -------
+
+def _report_doc(crm, report_id):
+    try:
+        doc = json.loads(crm.report(report_id).render("json"))
+    except REFUSED as exc:
+        return f"refused: {type(exc).__name__}"
+    return doc["sections"]
+
+
+def _delete_secret_rows(w):
+    """Delete every secret row the database lets go (several rounds, as
+    references allow); rows still referenced by visible ones stay."""
+    db = w.admin.db
+    for _ in range(8):
+        left = 0
+        for entity, ids in w.secret.items():
+            if not ids:
+                continue
+            model = w.admin.registry.entity(entity).model
+            for rid in sorted(ids):
+                try:
+                    with db.atomic():
+                        model.delete().where(model._meta.primary_key == rid).execute()
+                except pw.IntegrityError:
+                    left += 1
+        if not left:
+            return
+
+
+def test_reports_do_not_depend_on_secret_data(w):
+    """Every report the spy runs is the same before and after the secret
+    half of the world is deleted: no aggregate reads past the filter."""
+    runnable = [r for r in REPORTS if w.spy.can("read", r)]
+    before = {r: _report_doc(w.spy, r) for r in runnable}
+    admin_before = {r: _report_doc(w.admin, r) for r in runnable}
+    _delete_secret_rows(w)
+    after = {r: _report_doc(w.spy, r) for r in runnable}
+    # the deletion reaches what reports read: the administrator's figures move
+    moved = [r for r in runnable if _report_doc(w.admin, r) != admin_before[r]]
+    assert len(moved) >= len(runnable) // 2, f"only {moved} changed for the administrator"
+    changed = {r: (before[r], after[r]) for r in runnable if before[r] != after[r]}
+    assert not changed, f"reports whose figures depend on secret data: {sorted(changed)}"
