@@ -26,6 +26,7 @@ _WHERE = {
     "ChannelSpec": "specs", "ChartSpec": "specs", "EntitySpec": "specs", "PluginMeta": "specs",
     "ReportSpec": "specs", "RoleSpec": "specs", "SegmentField": "specs", "TemplateParameter": "specs",
     "Subject": "subjects",
+    "lazy_module": "lazy",
     "normalize_email": "validation", "normalize_phone": "validation",
 }
 

@@ -65,13 +65,23 @@ class UtcDateTimeField(pw.DateTimeField):
 
 
 class MoneyField(pw.DecimalField):
-    """A Decimal amount (15 digits, 2 decimals); its currency is a sibling field."""
+    """A Decimal amount (15 digits, 2 decimals); its currency is a sibling field.
+
+    Values come back with exactly two decimals on every database (SQLite
+    stores numbers without scale).
+    """
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("max_digits", 15)
         kwargs.setdefault("decimal_places", 2)
         kwargs.setdefault("auto_round", True)
         super().__init__(*args, **kwargs)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if value is None:
+            return None
+        return decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
 
 
 def connect(url: str | None = None) -> pw.Database:

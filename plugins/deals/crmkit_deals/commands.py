@@ -7,8 +7,13 @@ import click
 from crmkit import translate
 from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
 
-from . import api
-from . import models as m
+from crmkit import lazy_module
+
+from . import kinds
+
+api = lazy_module(__package__ + ".api")
+
+m = lazy_module(__package__ + ".models")  # peewee only when a command runs
 
 REFERENCES = {"client": "core.partner", "responsible": "core.user", "kind": "deals.kind",
               "agreement": "deals.agreement", "loss_reason": "deals.loss_reason", "stage": "deals.stage"}
@@ -40,7 +45,7 @@ def create(crm, values, at):
 
 
 @deals.command("list")
-@click.option("--status", type=click.Choice(m.STATUSES), default=None)
+@click.option("--status", type=click.Choice(kinds.STATUSES), default=None)
 @click.option("--kind", default=None, help="Deal kind (name or id).")
 @click.option("--responsible", default=None, help="Login of the responsible.")
 @click.option("--client", default=None, help="Client code, id or name.")
@@ -228,7 +233,7 @@ def kind_list(crm, fmt):
 
 @kind.command("add")
 @click.argument("name")
-@click.option("--process", type=click.Choice(m.PROCESSES), default="manual", show_default=True,
+@click.option("--process", type=click.Choice(kinds.PROCESSES), default="manual", show_default=True,
               help="process: a business process moves the stages; manual: moved by hand; none: no stages.")
 @click.option("--stage", "stages", multiple=True, help="A stage, in order (created when new); repeatable.")
 @click.option("--comment", default="")

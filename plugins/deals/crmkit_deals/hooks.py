@@ -1,7 +1,6 @@
 """The deals plugin's contract with the kernel."""
 from crmkit import EntitySpec, hookimpl
 
-from . import models as m
 
 
 def _deal_display(deal):
@@ -12,36 +11,38 @@ def _route_display(ks):
     return f"{ks.kind.name}: {ks.sequence}. {ks.stage.name}"
 
 
-ENTITIES = [
-    EntitySpec("deals.kind", m.Kind, label="Deal kind", order_by=("name",),
-               schema={"name": {"empty": False}}, list_fields=("id", "name", "process", "comment")),
-    EntitySpec("deals.stage", m.Stage, label="Sales process stage", order_by=("name",),
-               schema={"name": {"empty": False}}, list_fields=("id", "name", "comment")),
-    EntitySpec("deals.kind_stage", m.KindStage, label="Stage of a deal kind", display=_route_display,
-               order_by=("kind", "sequence"), schema={"sequence": {"required": False, "nullable": True}},
-               list_fields=("id", "kind", "sequence", "stage", "route_point", "tasks", "task_days")),
-    EntitySpec("deals.loss_reason", m.LossReason, label="Loss reason", order_by=("name",),
-               schema={"name": {"empty": False}}, list_fields=("id", "name", "comment")),
-    EntitySpec("deals.agreement", m.Agreement, label="Agreement with client", partner_path="client",
-               order_by=("name",), schema={"name": {"empty": False}},
-               list_fields=("id", "name", "client", "comment")),
-    EntitySpec("deals.deal", m.Deal, label="Deal with client", subject=True, display=_deal_display,
-               partner_path="client", lookup="code", code_prefix="00-", order_by=("-start_date", "id"),
-               read_only=("closed_at",),
-               schema={"name": {"empty": False}, "start_date": {"required": False},
-                       "probability": {"min": 0, "max": 100}, "currency": {"minlength": 3}},
-               list_fields=("id", "code", "name", "client", "responsible", "kind", "stage", "status",
-                            "potential", "currency", "probability", "start_date", "end_date")),
-    EntitySpec("deals.stage_history", m.StageHistory, label="Deal stage history", partner_path="deal",
-               display=lambda r: f"{r.deal_id}:{r.stage_id}:{r.status}", order_by=("entered_at", "id"),
-               list_fields=("id", "deal", "stage", "status", "passage", "entered_at", "left_at", "days",
-                            "user")),
-    EntitySpec("deals.participant", m.Participant, label="Deal participant", partner_path="deal",
-               display="role", list_fields=("id", "deal", "partner", "contact", "role", "comment")),
-    EntitySpec("deals.demand", m.Demand, label="Primary demand", partner_path="deal",
-               display=lambda r: f"{r.deal_id}:{r.product_id}", read_only=("amount",),
-               list_fields=("id", "deal", "product", "quantity", "price", "amount", "comment")),
-]
+def entities():
+    from . import models as m  # here, not at import: the CLI starts without peewee
+    return [
+        EntitySpec("deals.kind", m.Kind, label="Deal kind", order_by=("name",),
+                   schema={"name": {"empty": False}}, list_fields=("id", "name", "process", "comment")),
+        EntitySpec("deals.stage", m.Stage, label="Sales process stage", order_by=("name",),
+                   schema={"name": {"empty": False}}, list_fields=("id", "name", "comment")),
+        EntitySpec("deals.kind_stage", m.KindStage, label="Stage of a deal kind", display=_route_display,
+                   order_by=("kind", "sequence"), schema={"sequence": {"required": False, "nullable": True}},
+                   list_fields=("id", "kind", "sequence", "stage", "route_point", "tasks", "task_days")),
+        EntitySpec("deals.loss_reason", m.LossReason, label="Loss reason", order_by=("name",),
+                   schema={"name": {"empty": False}}, list_fields=("id", "name", "comment")),
+        EntitySpec("deals.agreement", m.Agreement, label="Agreement with client", partner_path="client",
+                   order_by=("name",), schema={"name": {"empty": False}},
+                   list_fields=("id", "name", "client", "comment")),
+        EntitySpec("deals.deal", m.Deal, label="Deal with client", subject=True, display=_deal_display,
+                   partner_path="client", lookup="code", code_prefix="00-", order_by=("-start_date", "id"),
+                   read_only=("closed_at",),
+                   schema={"name": {"empty": False}, "start_date": {"required": False},
+                           "probability": {"min": 0, "max": 100}, "currency": {"minlength": 3}},
+                   list_fields=("id", "code", "name", "client", "responsible", "kind", "stage", "status",
+                                "potential", "currency", "probability", "start_date", "end_date")),
+        EntitySpec("deals.stage_history", m.StageHistory, label="Deal stage history", partner_path="deal",
+                   display=lambda r: f"{r.deal_id}:{r.stage_id}:{r.status}", order_by=("entered_at", "id"),
+                   list_fields=("id", "deal", "stage", "status", "passage", "entered_at", "left_at", "days",
+                                "user")),
+        EntitySpec("deals.participant", m.Participant, label="Deal participant", partner_path="deal",
+                   display="role", list_fields=("id", "deal", "partner", "contact", "role", "comment")),
+        EntitySpec("deals.demand", m.Demand, label="Primary demand", partner_path="deal",
+                   display=lambda r: f"{r.deal_id}:{r.product_id}", read_only=("amount",),
+                   list_fields=("id", "deal", "product", "quantity", "price", "amount", "comment")),
+    ]
 
 
 @hookimpl
@@ -52,7 +53,7 @@ def crmkit_add_hookspecs(pm):
 
 @hookimpl
 def crmkit_register_entities(register):
-    for spec in ENTITIES:
+    for spec in entities():
         register(spec)
 
 

@@ -12,10 +12,7 @@ import peewee as pw
 
 from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
 from crmkit.core import models as core
-
-PROCESSES = ("process", "manual", "none")      # process-driven, stages by hand, no stages
-STATUSES = ("in_work", "won", "lost")
-PROBABILITY_METHODS = ("manual", "statistics")
+from .kinds import PROCESSES, STATUSES, PROBABILITY_METHODS  # noqa: F401
 
 
 def choices(values):

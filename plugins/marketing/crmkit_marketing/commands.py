@@ -6,7 +6,11 @@ import click
 
 from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
 
-from . import models as m
+from crmkit import lazy_module
+
+from . import kinds
+
+m = lazy_module(__package__ + ".models")  # peewee only when a command runs
 
 
 def _partner_id(crm, key):
@@ -42,7 +46,7 @@ def channel_list(crm, fmt):
 
 @channel.command("add")
 @click.argument("name")
-@click.argument("impact_type", type=click.Choice(m.IMPACT_TYPES))
+@click.argument("impact_type", type=click.Choice(kinds.IMPACT_TYPES))
 @pass_crm
 def channel_add(crm, name, impact_type):
     """Add a channel: crmkit marketing channel add Выставки event"""
@@ -119,7 +123,7 @@ def event_show(crm, key, fmt):
 @event.command("participant")
 @click.argument("key")
 @click.argument("partner")
-@click.option("--role", type=click.Choice(m.PARTICIPANT_ROLES), default="client", show_default=True)
+@click.option("--role", type=click.Choice(kinds.PARTICIPANT_ROLES), default="client", show_default=True)
 @click.option("--contact", type=int, default=None, help="Contact person id.")
 @click.option("--comment", default="")
 @pass_crm
@@ -190,7 +194,7 @@ def template_preview(crm, key, partner, contact):
 @click.argument("group")
 @click.option("--partner", default=None)
 @click.option("--contact", type=int, default=None)
-@click.option("--channel", "channel_name", type=click.Choice(m.MESSAGE_CHANNELS), default="email", show_default=True)
+@click.option("--channel", "channel_name", type=click.Choice(kinds.MESSAGE_CHANNELS), default="email", show_default=True)
 @click.option("--address", default="")
 @click.option("--kind", default=None, help="Only this notification kind (code).")
 @click.option("--method", default="cli", show_default=True, help="How the consent was given.")
@@ -205,7 +209,7 @@ def subscribe_cmd(crm, group, partner, contact, channel_name, address, kind, met
 
 
 @marketing.command("opt-out")
-@click.option("--channel", "channel_name", type=click.Choice(m.MESSAGE_CHANNELS), default="email", show_default=True)
+@click.option("--channel", "channel_name", type=click.Choice(kinds.MESSAGE_CHANNELS), default="email", show_default=True)
 @click.option("--address", default="")
 @click.option("--partner", default=None)
 @click.option("--contact", type=int, default=None)
@@ -279,7 +283,7 @@ def mailing_preview(crm, key, limit, fmt):
 @mailing.command("test")
 @click.argument("key")
 @click.argument("address")
-@click.option("--channel", "channel_name", type=click.Choice(m.MESSAGE_CHANNELS), default="email")
+@click.option("--channel", "channel_name", type=click.Choice(kinds.MESSAGE_CHANNELS), default="email")
 @click.option("--partner", default=None, help="Render for this partner.")
 @pass_crm
 def mailing_test(crm, key, address, channel_name, partner):

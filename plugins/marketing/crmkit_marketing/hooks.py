@@ -1,50 +1,51 @@
 """The marketing plugin's contract with the kernel."""
 from crmkit import EntitySpec, ReportSpec, RoleSpec, hookimpl
 
-from . import models as m
 
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
 
-ENTITIES = [
-    EntitySpec("marketing.channel", m.Channel, label="Advertising channel", subject=True, order_by=("name",),
-               schema={"name": {"empty": False}}, list_fields=("id", "name", "impact_type", "comment")),
-    EntitySpec("marketing.event", m.Event, label="Marketing event", subject=True, lookup="code",
-               code_prefix="00-", order_by=("-planned_start", "name"), schema={"name": {"empty": False}},
-               list_fields=("id", "code", "name", "planned_start", "planned_end", "actual_start", "actual_end",
-                            "responsible", "completed", "budget_planned", "budget_actual", "currency")),
-    EntitySpec("marketing.participant", m.Participant, label="Event participant", partner_path="partner",
-               display=lambda r: f"{r.event.name}: {r.partner.name}",
-               list_fields=("id", "event", "partner", "role", "contact", "comment")),
-    EntitySpec("marketing.primary_interest", m.PrimaryInterest, label="Primary interest", partner_path="partner",
-               read_only=("partner",), schema={"source": {"type": "string", "nullable": True}},
-               display=lambda r: f"{r.channel.name}: {r.source_type}:{r.source_id}",
-               list_fields=("id", "subject_type", "subject_id", "partner", "channel", "source_type", "source_id",
-                            "date")),
-    EntitySpec("marketing.mailing_group", m.MailingGroup, label="Mailing group", order_by=("name",),
-               schema={"name": {"empty": False}},
-               list_fields=("id", "name", "mode", "send_email", "send_sms", "responsible", "purge_after_days")),
-    EntitySpec("marketing.notification_kind", m.NotificationKind, label="Notification kind", lookup="code",
-               schema={"code": {"regex": r"[a-z0-9_]+(\.[a-z0-9_]+)*"}},
-               list_fields=("id", "code", "name", "group", "based_on")),
-    EntitySpec("marketing.template", m.Template, label="Notification template",
-               list_fields=("id", "name", "purpose", "kind", "group", "method", "email", "sms", "subject")),
-    EntitySpec("marketing.subscription", m.Subscription, label="Subscription", partner_path="partner",
-               display=lambda r: f"{r.group.name}: {r.channel} {r.address or r.partner_id}",
-               list_fields=("id", "group", "kind", "partner", "contact", "channel", "address", "active")),
-    EntitySpec("marketing.consent", m.Consent, label="Consent", partner_path="partner", read_only=("given_by",),
-               schema={"method": {"empty": False}},
-               display=lambda r: f"{r.action} {r.channel} {r.address or r.partner_id} {r.at:%Y-%m-%d}",
-               order_by=("-at", "-id"),
-               list_fields=("id", "at", "action", "channel", "address", "partner", "contact", "group", "method",
-                            "given_by", "comment")),
-    EntitySpec("marketing.mailing", m.Mailing, label="Mailing", read_only=("state", "sent_at", "sent_by"),
-               schema={"name": {"empty": False}},
-               list_fields=("id", "name", "group", "template", "audience", "segment", "event", "state", "sent_at")),
-    EntitySpec("marketing.mailing_recipient", m.MailingRecipient, label="Mailing recipient",
-               partner_path="partner", display=lambda r: f"{r.channel}:{r.address}",
-               list_fields=("id", "mailing", "partner", "contact", "channel", "address", "state", "reason")),
-]
+def entities():
+    from . import models as m  # here, not at import: the CLI starts without peewee
+    return [
+        EntitySpec("marketing.channel", m.Channel, label="Advertising channel", subject=True, order_by=("name",),
+                   schema={"name": {"empty": False}}, list_fields=("id", "name", "impact_type", "comment")),
+        EntitySpec("marketing.event", m.Event, label="Marketing event", subject=True, lookup="code",
+                   code_prefix="00-", order_by=("-planned_start", "name"), schema={"name": {"empty": False}},
+                   list_fields=("id", "code", "name", "planned_start", "planned_end", "actual_start", "actual_end",
+                                "responsible", "completed", "budget_planned", "budget_actual", "currency")),
+        EntitySpec("marketing.participant", m.Participant, label="Event participant", partner_path="partner",
+                   display=lambda r: f"{r.event.name}: {r.partner.name}",
+                   list_fields=("id", "event", "partner", "role", "contact", "comment")),
+        EntitySpec("marketing.primary_interest", m.PrimaryInterest, label="Primary interest", partner_path="partner",
+                   read_only=("partner",), schema={"source": {"type": "string", "nullable": True}},
+                   display=lambda r: f"{r.channel.name}: {r.source_type}:{r.source_id}",
+                   list_fields=("id", "subject_type", "subject_id", "partner", "channel", "source_type", "source_id",
+                                "date")),
+        EntitySpec("marketing.mailing_group", m.MailingGroup, label="Mailing group", order_by=("name",),
+                   schema={"name": {"empty": False}},
+                   list_fields=("id", "name", "mode", "send_email", "send_sms", "responsible", "purge_after_days")),
+        EntitySpec("marketing.notification_kind", m.NotificationKind, label="Notification kind", lookup="code",
+                   schema={"code": {"regex": r"[a-z0-9_]+(\.[a-z0-9_]+)*"}},
+                   list_fields=("id", "code", "name", "group", "based_on")),
+        EntitySpec("marketing.template", m.Template, label="Notification template",
+                   list_fields=("id", "name", "purpose", "kind", "group", "method", "email", "sms", "subject")),
+        EntitySpec("marketing.subscription", m.Subscription, label="Subscription", partner_path="partner",
+                   display=lambda r: f"{r.group.name}: {r.channel} {r.address or r.partner_id}",
+                   list_fields=("id", "group", "kind", "partner", "contact", "channel", "address", "active")),
+        EntitySpec("marketing.consent", m.Consent, label="Consent", partner_path="partner", read_only=("given_by",),
+                   schema={"method": {"empty": False}},
+                   display=lambda r: f"{r.action} {r.channel} {r.address or r.partner_id} {r.at:%Y-%m-%d}",
+                   order_by=("-at", "-id"),
+                   list_fields=("id", "at", "action", "channel", "address", "partner", "contact", "group", "method",
+                                "given_by", "comment")),
+        EntitySpec("marketing.mailing", m.Mailing, label="Mailing", read_only=("state", "sent_at", "sent_by"),
+                   schema={"name": {"empty": False}},
+                   list_fields=("id", "name", "group", "template", "audience", "segment", "event", "state", "sent_at")),
+        EntitySpec("marketing.mailing_recipient", m.MailingRecipient, label="Mailing recipient",
+                   partner_path="partner", display=lambda r: f"{r.channel}:{r.address}",
+                   list_fields=("id", "mailing", "partner", "contact", "channel", "address", "state", "reason")),
+    ]
 
 
 @hookimpl
@@ -55,7 +56,7 @@ def crmkit_add_hookspecs(pm):
 
 @hookimpl
 def crmkit_register_entities(register):
-    for spec in ENTITIES:
+    for spec in entities():
         register(spec)
 
 
@@ -101,6 +102,7 @@ def crmkit_validate_record(crm, entity, data, record):
 def crmkit_entity_saved(crm, entity, record, created, changes):
     if entity == "deals.deal" and "client" in changes and not created:
         # the interest follows its deal to the new client
+        from . import models as m
         m.PrimaryInterest.update(partner=record.client_id).where(
             (m.PrimaryInterest.subject_type == "deals.deal") & (m.PrimaryInterest.subject_id == record.id)).execute()
 

@@ -3,27 +3,13 @@ import peewee as pw
 
 from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
 from crmkit.core.models import Contact, Partner, Segment, User  # the required core plugin
+from .kinds import IMPACT_TYPES, SOURCE_ENTITIES, INTEREST_SUBJECTS, PARTICIPANT_ROLES, GROUP_MODES, MESSAGE_CHANNELS, TEMPLATE_PURPOSES, TEMPLATE_METHODS, CONSENT_ACTIONS, AUDIENCES, MAILING_STATES, RECIPIENT_STATES  # noqa: F401
 
 # impact type of a channel -> the entity its sources are records of
-IMPACT_TYPES = ("event", "user", "partner", "contact", "individual")
-SOURCE_ENTITIES = {"event": "marketing.event", "user": "core.user", "partner": "core.partner",
-                   "contact": "core.contact", "individual": "core.partner"}
-INTEREST_SUBJECTS = ("core.partner", "deals.deal")
-PARTICIPANT_ROLES = ("client", "partner", "organiser", "speaker", "other")
-GROUP_MODES = ("subscription", "forced")
-MESSAGE_CHANNELS = ("email", "sms")
-TEMPLATE_PURPOSES = ("notification", "mailing")
-TEMPLATE_METHODS = ("template", "processing")
-CONSENT_ACTIONS = ("consent", "opt_out")
-AUDIENCES = ("segment", "event", "subscribers")
-MAILING_STATES = ("draft", "sent")
-RECIPIENT_STATES = ("queued", "skipped")
 
 
 def choices(values):
     return [(v, v) for v in values]
-
-
 
 
 class Record(BaseModel):
