@@ -19,3 +19,9 @@ def crmkit_register_channels(register):
 def crmkit_register_commands(cli):
     from .commands import sms
     cli.add_command(sms)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    from .demo import load
+    return load(crm)

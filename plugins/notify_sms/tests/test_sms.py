@@ -192,3 +192,16 @@ def test_providers_from_other_plugins(crm, gateway, monkeypatch):
         assert sent == [("+79161234567", "coo", "pg1")] and gateway.requests == []
     finally:
         crm.pm.unregister(name="pigeon_plugin")
+
+
+def test_demo(crm):
+    from crmkit.core.demo import load as core_demo
+    from crmkit_notify_sms.demo import load
+    from crmkit_notify_sms.gsm import measure
+    core_demo(crm)
+    assert load(crm) == []
+    [msg] = crm.outbox.messages(channel="sms")
+    assert msg.recipient == "+79147001234" and msg.state == "queued"
+    assert crm.get("core.partner", "00-00000035").id == msg.partner_id
+    r = measure(msg.body_text)
+    assert (r.encoding, r.units, r.segments) == ("UCS-2", 70, 1)   # exactly one Cyrillic SMS
