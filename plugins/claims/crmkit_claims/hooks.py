@@ -102,3 +102,15 @@ def crmkit_register_commands(cli):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl
+def crmkit_collect_personal_data(crm, partner_id, contact_ids):
+    from .personal import collect
+    return collect(crm, partner_id, contact_ids)
+
+
+@hookimpl
+def crmkit_erase_personal_data(crm, partner_id, contact_ids):
+    from .personal import erase
+    erase(crm, partner_id, contact_ids)

@@ -238,3 +238,28 @@ def test_overdue_and_remind(crm):
     notes = {c.id: note for c, _, note in api.remind(crm.as_user("volkov"), moment)}
     assert notes[orlov_claim.id] == "only an administrator may remind other users"
     assert crm.count("core.reminder") == 1
+
+
+def test_personal_data_is_collected_and_erased_keeping_the_figures(crm):
+    ids = base(crm)
+    from crmkit_claims import api
+    record = claim(crm, ids, contact=ids["contact"], description="Кузнецов жалуется на брак",
+                   comment="звонил с личного номера")
+    other = claim(crm, ids, who="retail", description="чужая претензия")
+    crm.create("claims.participant", {"claim": record.id, "contact": ids["contact"], "comment": "заявитель"})
+    api.set_status(crm, record.id, "satisfied", compensation="100", decision="Вернуть деньги Кузнецову",
+                   actual_end=at("2015-05-10T00:00:00"))
+    found = [r for r in crm.pm.hook.crmkit_collect_personal_data(crm=crm, partner_id=ids["wholesale"],
+                                                                 contact_ids=[ids["contact"]]) if r]
+    sections = {k: v for r in found for k, v in r.items()}
+    assert [c["code"] for c in sections["claims"]] == [record.code]
+    assert sections["claims"][0]["description"] == "Кузнецов жалуется на брак"
+    assert [p["comment"] for p in sections["claim participants"]] == ["заявитель"]
+    with crm.transaction():
+        crm.pm.hook.crmkit_erase_personal_data(crm=crm, partner_id=ids["wholesale"], contact_ids=[ids["contact"]])
+    erased = crm.get("claims.claim", record.id)
+    assert (erased.description, erased.comment, erased.decision, erased.contact_id) == ("", "", "", None)
+    assert (erased.status, erased.compensation, erased.cause_id) == ("satisfied", 100, ids["cause"])
+    assert crm.get("claims.claim", other.id).description == "чужая претензия"
+    assert crm.find("claims.participant")[0].comment == ""
+    assert crm.report("claims.by_cause")["compensation"]["compensation"].tolist() == [100]
