@@ -15,27 +15,14 @@ import peewee as pw
 import pytest
 
 from crmkit import AccessDenied, NotFound, ValidationError
-from crmkit.kernel.plugins import make_plugin_manager
-from crmkit.kernel.registry import Registry
-
 from .conftest import INSTALLED, run_cli, use
-from .world import TAINT, World
+from .world import ENTITIES, REPORTS, TAINT, World, as_file_value, write_csv, writable_row
 
 pytestmark = pytest.mark.plugins(*INSTALLED)
 
 REFUSED = (NotFound, AccessDenied, ValidationError)
 
 
-def _registry():
-    pm, _ = make_plugin_manager(only=list(INSTALLED))
-    registry = Registry()
-    registry.fill(pm)
-    return registry
-
-
-REGISTRY = _registry()
-ENTITIES = sorted(REGISTRY.entities)
-REPORTS = sorted(REGISTRY.reports)
 # entities that hang off partners, by declaration or by a reference the
 # oracle follows (subject, segment membership)
 KNOWN_HOLES = {
@@ -183,22 +170,6 @@ def test_reports_hold_nothing_secret(w, report_id):
 
 # -- imports and creations that reach for a secret partner ----------------
 
-def _writable_row(w, entity, source):
-    """A payload copied from an existing row: every field a user may set."""
-    from crmkit.kernel.validation import schema_for
-    spec = w.admin.registry.entity(entity)
-    schema = schema_for(spec, admin=False)
-    row = {}
-    for name, field in spec.model._meta.fields.items():
-        rules = schema.get(name, {})
-        if rules.get("readonly") or field.unique or name in (spec.code_field,):
-            continue
-        value = getattr(source, name + "_id") if isinstance(field, pw.ForeignKeyField) else getattr(source, name)
-        if value is not None:
-            row[name] = value
-    return row
-
-
 def _reach_cases(w):
     """(entity, path field, secret target id, a payload otherwise fine for the spy)."""
     cases = []
@@ -213,7 +184,7 @@ def _reach_cases(w):
             sources = [r for r in visible if getattr(r, path + "_id") is not None]
             if not sources or not w.secret[target.name]:
                 continue
-            cases.append((name, path, min(w.secret[target.name]), _writable_row(w, name, sources[0])))
+            cases.append((name, path, min(w.secret[target.name]), writable_row(w, name, sources[0])))
     return cases
 
 
@@ -229,26 +200,6 @@ def test_creating_on_a_secret_partner_is_refused(w):
         assert w.admin.count(entity, include_marked=True) == count
 
 
-def _as_file_value(w, entity, name, value):
-    """How a row reaches a file: yes/no, and references by their code when they have one."""
-    if value is True or value is False:
-        return "yes" if value else "no"
-    field = w.admin.registry.entity(entity).model._meta.fields.get(name)
-    if isinstance(field, pw.ForeignKeyField):
-        target = w.admin.registry.spec_of_model(field.rel_model)
-        if target is not None and target.lookup:
-            return getattr(target.model.get_by_id(value), target.lookup) or value
-    return value
-
-
-def _write_csv(path, row):
-    import csv
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
-
-
 def test_importing_rows_on_a_secret_partner_is_refused(w, tmp_path):
     """Bulk import: the same rows, as a file, are refused and nothing is written."""
     cases = [c for c in _reach_cases(w) if c[0] in ("core.contact", "core.interaction", "core.task",
@@ -257,11 +208,11 @@ def test_importing_rows_on_a_secret_partner_is_refused(w, tmp_path):
     assert cases
     for entity, path, secret_id, row in cases:
         path_csv = tmp_path / f"{entity}.csv"
-        good = {k: _as_file_value(w, entity, k, v) for k, v in row.items()}
-        _write_csv(path_csv, good)
+        good = {k: as_file_value(w, entity, k, v) for k, v in row.items()}
+        write_csv(path_csv, good)
         control = w.spy.import_file(entity, path_csv, dry_run=True)
         assert control["valid"] == 1, (entity, control["errors"])
-        _write_csv(path_csv, {**good, path: _as_file_value(w, entity, path, secret_id)})
+        write_csv(path_csv, {**good, path: as_file_value(w, entity, path, secret_id)})
         count = w.admin.count(entity, include_marked=True)
         with pytest.raises(ValidationError) as exc:
             w.spy.import_file(entity, path_csv)

@@ -15,6 +15,18 @@ import crmkit
 
 from .conftest import ADVERSARY, INSTALLED, SPY_ROLES
 
+def _registry():
+    from crmkit.kernel.plugins import make_plugin_manager
+    from crmkit.kernel.registry import Registry
+    pm, _ = make_plugin_manager(only=list(INSTALLED))
+    registry = Registry()
+    registry.fill(pm)
+    return registry
+
+
+REGISTRY = _registry()   # what the installed plugins register, known at collection
+ENTITIES = sorted(REGISTRY.entities)
+REPORTS = sorted(REGISTRY.reports)
 TAINT = "ZZSECRET"
 TAINTED_FIELDS = ("name", "public_name", "title", "topic", "text", "comment", "description", "value",
                   "result", "role", "position", "document", "subject", "body_text", "note")
@@ -158,3 +170,41 @@ class World:
             if len(out) >= limit:
                 break
         return out
+
+
+# -- payloads copied from existing rows ------------------------------------
+
+def writable_row(w, entity, source):
+    """A payload copied from an existing row: every field a user may set."""
+    from crmkit.kernel.validation import schema_for
+    spec = w.admin.registry.entity(entity)
+    schema = schema_for(spec, admin=False)
+    row = {}
+    for name, field in spec.model._meta.fields.items():
+        rules = schema.get(name, {})
+        if rules.get("readonly") or field.unique or name in (spec.code_field,):
+            continue
+        value = getattr(source, name + "_id") if isinstance(field, pw.ForeignKeyField) else getattr(source, name)
+        if value is not None:
+            row[name] = value
+    return row
+
+
+def as_file_value(w, entity, name, value):
+    """How a row reaches a file: yes/no, and references by their code when they have one."""
+    if value is True or value is False:
+        return "yes" if value else "no"
+    field = w.admin.registry.entity(entity).model._meta.fields.get(name)
+    if isinstance(field, pw.ForeignKeyField):
+        target = w.admin.registry.spec_of_model(field.rel_model)
+        if target is not None and target.lookup:
+            return getattr(target.model.get_by_id(value), target.lookup) or value
+    return value
+
+
+def write_csv(path, row):
+    import csv
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(row))
+        writer.writeheader()
+        writer.writerow(row)
