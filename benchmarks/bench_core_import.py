@@ -22,7 +22,7 @@ LAST = ["Орлов", "Смирнова", "Иванов", "Кузнецова", 
 
 
 def sizes(ctx):
-    rows = ctx.n(1_000_000, 100_000)
+    rows = ctx.n_import(1_000_000, 100_000)
     return rows, max(rows // 10, 1000)
 
 

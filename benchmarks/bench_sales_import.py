@@ -19,7 +19,7 @@ PLUGINS = ("analysis",)
 
 
 def setup(ctx):
-    n = ctx.n(2_000_000, 200_000)
+    n = ctx.n_import(2_000_000, 200_000)
     partners, products = ctx.n(100_000, 10_000), ctx.n(5_000, 1_000)
     ids = {}
     for name in ("crmkit", "floor"):
