@@ -173,3 +173,14 @@ def crmkit_outbox_delivered(crm, message):
 @hookimpl
 def crmkit_outbox_failed(crm, message, error, permanent):
     _record("outbox_failed")
+
+
+@hookimpl
+def crmkit_erase_personal_data(crm, partner_id, contact_ids):
+    _record("erase_personal_data", partner_id=partner_id)
+
+
+@hookimpl
+def crmkit_collect_personal_data(crm, partner_id, contact_ids):
+    _record("collect_personal_data", partner_id=partner_id)
+    return {"hookcheck": [{"partner": partner_id}]}

@@ -97,3 +97,29 @@ def test_purge_keeps_unsent(open_crm):
     OutboxMessage.update(created_at=crmkit.utcnow() - dt.timedelta(days=40)).execute()
     assert crm.outbox.purge(30) == 1
     assert crm.outbox.counts() == {"queued": 1}
+
+
+def test_channel_session_opens_once_per_run(open_crm):
+    import contextlib
+    events = []
+
+    @contextlib.contextmanager
+    def session(crm):
+        events.append("open")
+        yield
+        events.append("close")
+
+    mod = channel_plugin(lambda m: events.append("send"))
+    original = mod.crmkit_register_channels
+
+    @crmkit.hookimpl
+    def crmkit_register_channels(register):
+        original(lambda spec: register(crmkit.ChannelSpec(spec.name, spec.deliver, session=session)))
+
+    mod.crmkit_register_channels = crmkit_register_channels
+    crm = open_crm(extra=[mod])
+    for i in range(3):
+        crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i))
+    assert crm.outbox.deliver()["sent"] == 3
+    assert events == ["open", "send", "send", "send", "close"]
+    assert crm.outbox.get(crm.outbox.messages()[0].id).state == "sent"

@@ -193,3 +193,11 @@ def test_example_third_party_plugin_installs_and_runs(tmp_path):
                          env={**os.environ, "CRMKIT_DISABLE_PLUGINS": ""}).stdout.splitlines()
     assert out == ["refused {'note': ['say why you drove']}", "logged V-00000002",
                    "partner,visits,kilometres|Протон,2,12", "['core', 'visits']"]
+
+
+def test_personal_data_hooks(hc):
+    from crmkit.core.privacy import erase, export
+    person = hc.create("core.partner", {"name": "Иванов И.И.", "kind": "individual"})
+    assert export(hc, "core.partner", person.id)["hookcheck"] == [{"partner": person.id}]
+    erase(hc, "core.partner", person.id)
+    assert called("erase_personal_data") == [{"partner_id": person.id}]

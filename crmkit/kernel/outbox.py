@@ -118,27 +118,53 @@ class Outbox:
                 query = query.for_update(skip_locked=True)
             ids = [row.id for row in query]
             if ids:
-                OutboxMessage.update(state="sending", claimed_at=now).where(
+                OutboxMessage.update(state="sending", claimed_at=db.utcnow()).where(
                     OutboxMessage.id.in_(ids)).execute()
         return list(OutboxMessage.select().where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)) if ids else []
 
     def deliver(self, channel=None, limit=1000, now=None) -> dict:
-        """Deliver due messages; returns counts by outcome."""
+        """Deliver due messages; returns counts by outcome.
+
+        A channel with a ``session`` gets it opened once per run (one SMTP
+        connection for the whole run) and closed at the end, errors included.
+        """
+        from contextlib import ExitStack
         now = now or db.utcnow()
         counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
         hook = self.crm.pm.hook
         after = 0
-        while True:
-            batch = self._claim(channel, now, min(limit, 500), after)
-            if not batch:
-                return counts
-            after = batch[-1].id
-            for message in batch:
-                outcome = self._deliver_one(message, hook)
-                counts[outcome] += 1
-                limit -= 1
-            if limit <= 0:
-                return counts
+        with ExitStack() as stack:
+            sessions = {}
+            while limit > 0:
+                batch = self._claim(channel, now, min(limit, 500), after)
+                if not batch:
+                    break
+                after = batch[-1].id
+                suppressed = self._suppressed_in(batch)
+                for message in batch:
+                    spec = self.crm.registry.channels.get(message.channel)
+                    if spec is not None and spec.session is not None and message.channel not in sessions:
+                        sessions[message.channel] = stack.enter_context(spec.session(self.crm))
+                    outcome = self._deliver_one(message, hook, suppressed)
+                    counts[outcome] += 1
+                    limit -= 1
+        return counts
+
+    def _suppressed_in(self, batch) -> set:
+        """(channel, address) pairs of a batch on the suppression list: one query."""
+        pairs = {(m.channel, normalize_address(m.channel, m.recipient)) for m in batch}
+        addresses = sorted({a for _, a in pairs})
+        rows = Suppression.select(Suppression.channel, Suppression.address).where(
+            Suppression.address.in_(addresses)).tuples() if addresses else []
+        return {pair for pair in rows if pair in pairs}
+
+    def get(self, message_id):
+        """One message by id, if it is about a partner the user may see."""
+        from .errors import NotFound
+        found = [m for m in self._visible(OutboxMessage.select().where(OutboxMessage.id == message_id))]
+        if not found:
+            raise NotFound(f"outbox message {message_id} not found")
+        return found[0]
 
     def _finish(self, message, **fields):
         with db.transaction():
@@ -146,13 +172,15 @@ class Outbox:
         for k, v in fields.items():
             setattr(message, k, v)
 
-    def _deliver_one(self, message, hook) -> str:
+    def _deliver_one(self, message, hook, suppressed=None) -> str:
         spec = self.crm.registry.channels.get(message.channel)
         if spec is None:
             self._finish(message, state="queued", next_attempt_at=db.utcnow() + backoff(1),
                          last_error=f"channel {message.channel!r} is not installed")
             return "retry"
-        if self.is_suppressed(message.channel, message.recipient):
+        address = normalize_address(message.channel, message.recipient)
+        if ((message.channel, address) in suppressed) if suppressed is not None \
+                else self.is_suppressed(message.channel, message.recipient):
             self._finish(message, state="skipped", last_error="address is on the suppression list")
             return "skipped"
         reason = hook.crmkit_outbox_skip_reason(crm=self.crm, message=message)
@@ -221,15 +249,19 @@ class Outbox:
             q = q.where(OutboxMessage.channel == channel)
         if source:
             q = q.where(OutboxMessage.source == source)
+        return list(self._visible(q))
+
+    def _visible(self, q):
+        """Messages about partners the acting user may not see stay hidden."""
         if not self.crm.actor.is_admin:
-            from .access import visible_filter  # messages of invisible partners stay hidden
+            from .access import visible_filter
             partner_spec = self.crm.access_root()
             if partner_spec is not None:
                 cond = visible_filter(self.crm.actor, partner_spec, self.crm.registry)
                 if cond is not None:
                     visible = partner_spec.model.select(partner_spec.model.id).where(cond)
                     q = q.where(OutboxMessage.partner_id.is_null() | OutboxMessage.partner_id.in_(visible))
-        return list(q)
+        return q
 
     def counts(self, source=None, by=("state",)) -> dict:
         """Message counts grouped by state, or by ``("state", "last_error")``

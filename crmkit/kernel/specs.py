@@ -132,12 +132,16 @@ class ChannelSpec:
     :param deliver: ``deliver(crm, message) -> None`` sends one message or
         raises ``TemporaryFailure`` / ``PermanentFailure``.
     :param address_kind: the contact-information kind it sends to.
+    :param session: optional ``session(crm)`` context manager opened once per
+        delivery run before the channel's first message and closed after the
+        run (one SMTP connection for a whole run).
     """
 
     name: str
     deliver: Callable
     address_kind: str = ""
     description: str = ""
+    session: Callable | None = None
 
 
 @attrs.frozen

@@ -1,0 +1,115 @@
+"""`crmkit demo`: the presentation's demo base end to end, with every plugin,
+and the figures of the presentation asserted exactly."""
+import json
+from pathlib import Path
+
+import pytest
+
+import crmkit
+
+
+@pytest.fixture
+def demo(db_url, tmp_path):
+    from click.testing import CliRunner
+    from crmkit.cli import build_cli
+    book = tmp_path / "book"
+    result = CliRunner().invoke(build_cli(), ["--db", db_url, "demo", "--book", str(book)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    crm = crmkit.open(db_url)
+    yield crm, book, result.output
+    crm.close()
+
+
+def sections(crm, report_id, **params):
+    return {name: frame for name, frame in crm.report(report_id, **params).sections.items()}
+
+
+YEAR_2015 = {"date_from": "2015-01-01", "date_to": "2015-12-31"}
+
+
+def test_report_book_has_every_report_with_charts(demo):
+    crm, book, output = demo
+    index = (book / "index.html").read_text(encoding="utf-8")
+    for report_id in crm.registry.reports:
+        page = book / f"{report_id}.html"
+        assert page.exists() and report_id in index
+    assert "<polygon" in (book / "deals.funnel.html").read_text(encoding="utf-8")   # the funnel
+    if "analysis.matrix" in crm.registry.reports:
+        assert "<rect" in (book / "analysis.matrix.html").read_text(encoding="utf-8")  # heat map
+    assert f"report book: {(book / 'index.html').resolve()}" in output
+    assert "Deal efficiency" in output  # key tables printed in the terminal
+
+
+def test_deal_efficiency_and_loss_reasons_2015(demo):
+    crm = demo[0]
+    by_status = crm.report("deals.efficiency", **YEAR_2015).frame
+    rows = {r[0]: (int(r[1]), float(r[2])) for r in by_status.itertuples(index=False)}
+    assert rows == {"In work": (3, 15000.00), "Won": (3, 2654.10), "Lost": (1, 707.76)}
+    losses = crm.report("deals.loss_reasons", **YEAR_2015).frame
+    first = losses.iloc[0].tolist()
+    assert first[0] == "Проигрыш конкуренту" and int(first[1]) == 1 and float(first[2]) == 707.76
+
+
+def test_deal_list(demo):
+    crm = demo[0]
+    deals = {d.name: (d.client.name, str(d.potential)) for d in crm.find("deals.deal")}
+    assert deals["Продажа вентиляторов"] == ("Ассоль", "884.70")
+    assert deals["Продажа пылесосов"] == ("Альтаир", "884.70")
+    assert deals["Продажа телевизоров"] == ("Протон", "884.70")
+    assert deals['Продажа товаров в магазины сети "Все для дома"'] == ("Все для дома Магазин", "10000.00")
+    assert deals['Продажа товаров в магазины сети Торговый дом "Сигма"'] == ('Торговый дом "Сигма"', "5000.00")
+    assert deals["Покупка кондиционеров"] == ("Видео маркет", "707.76")
+
+
+def test_primary_interest_2015(demo):
+    crm = demo[0]
+    result = crm.report("marketing.primary_interest", **YEAR_2015)
+    totals = [frame.iloc[-1] for name, frame in result.sections.items()
+              if name in ("By source type", "By channel", "By source")]
+    assert len(totals) == 3
+    assert all((row.iloc[0], int(row["number of deals"]), int(row["number of distinct partners"]))
+               == ("Total", 6, 5) for row in totals)
+
+
+def test_claim_list_statuses(demo):
+    crm = demo[0]
+    claims = crm.find("claims.claim")
+    assert len(claims) == 11
+    statuses = sorted(c.status for c in claims)
+    assert statuses.count("satisfied") == 7 and statuses.count("not_satisfied") == 3 \
+        and statuses.count("registered") == 1
+
+
+def test_task_list(demo):
+    crm = demo[0]
+    titles = [t.title for t in crm.find("core.task", order_by="number")]
+    assert titles[:3] == ["Проверить демо-базу", "Узнать, что с клиентом Kikinda (Сербия)",
+                          "Удалить запись Kikinda (Сербия)"]
+
+
+def test_abc_xyz_distribution(demo):
+    crm = demo[0]
+    if "analysis.matrix" not in crm.registry.reports:
+        pytest.skip("analysis plugin not installed")
+    counts = crm.report("analysis.matrix").sections
+    frame = next(iter(counts.values()))
+    cells = {(r[0], col): int(r[frame.columns.get_loc(col)]) for r in frame.itertuples(index=False)
+             for col in ("A", "B", "C")}
+    assert (cells[("X", "A")], cells[("X", "B")], cells[("X", "C")]) == (0, 1, 1)
+    assert (cells[("Y", "A")], cells[("Y", "B")], cells[("Y", "C")]) == (0, 1, 0)
+    assert (cells[("Z", "A")], cells[("Z", "B")], cells[("Z", "C")]) == (1, 0, 1)
+
+
+def test_russian_book_page(demo):
+    crm = demo[0]
+    text = crm.report("deals.efficiency", **YEAR_2015).render("table", lang="ru")
+    assert "Эффективность сделок" in text and "15 000,00" in text and "2 654,10" in text
+    assert "Выиграна" in text and "Проиграна" in text
+
+
+def test_demo_refuses_a_database_with_data(demo, db_url):
+    from click.testing import CliRunner
+    from crmkit.cli import build_cli
+    out = CliRunner().invoke(build_cli(), ["--db", db_url, "demo", "--keep"])
+    assert out.exit_code != 0 and "empty" in out.output
