@@ -321,6 +321,7 @@ def test_kernel_template_follows_references_through_access(open_crm):
 def test_marketing_template_follows_references_through_access(open_crm):
     from crmkit_marketing.render import context_for, render_message
     spy, child = _secret_head(open_crm)
-    template = spy.create("marketing.template", {"name": "t", "subject": "Hi", "body_text": "{{ partner.head.name }}"})
+    template = spy.create("marketing.template", {"name": "t", "purpose": "mailing", "subject": "Hi",
+                                                 "body_text": "{{ partner.head.name }}"})
     out = render_message(spy, template, context_for(spy, partner=spy.get("core.partner", child.id)))
     assert "ZZSECRET" not in json.dumps(out, ensure_ascii=False)
