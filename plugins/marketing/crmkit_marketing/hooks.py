@@ -117,3 +117,10 @@ def crmkit_outbox_skip_reason(crm, message):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_outbox_retention(crm):
+    """notify_email's ``crmkit outbox purge`` keeps mailing messages for their group's N days."""
+    from .mailings import retention
+    return retention(crm)

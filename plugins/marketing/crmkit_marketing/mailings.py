@@ -200,12 +200,13 @@ def purge(crm) -> int:
                .join(m.MailingGroup).tuples()}
     removed = 0
     for mid, days in days_of.items():
-        if not days:
-            continue
-        # the kernel purges by source prefix: "…:1" also matches "…:10", so
-        # use the longest retention among the mailings the prefix reaches
-        reach = [d for other, d in days_of.items() if str(other).startswith(str(mid))]
-        if any(not d for d in reach):
-            continue
-        removed += crm.outbox.purge(max(reach), source_prefix=f"marketing.mailing:{mid}")
+        if days:
+            removed += crm.outbox.purge(days, source=f"marketing.mailing:{mid}")
     return removed
+
+
+def retention(crm) -> list:
+    """``(source, days)`` of every mailing whose group deletes its messages after N days."""
+    return [(f"marketing.mailing:{mid}", days) for mid, days in
+            m.Mailing.select(m.Mailing.id, m.MailingGroup.purge_after_days).join(m.MailingGroup).tuples()
+            if days]

@@ -13,7 +13,7 @@ def crmkit_outbox_retention(crm):
     """How long sent messages of a source are kept before ``crmkit outbox purge``.
 
     :param crm: the acting ``Crm``.
-    :return: a list of ``(source_prefix, days)`` pairs, e.g. the mailing
+    :return: a list of ``(source, days)`` pairs (exact sources), e.g. the mailing
         groups' "delete created messages after N days"
         (``[("marketing.mailing:5", 30), ...]``), or None.
     """

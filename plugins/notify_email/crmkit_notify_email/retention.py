@@ -22,7 +22,7 @@ def purge(crm, days=None) -> dict:
     done = {}
     found = rules(crm)
     for prefix, keep in found:
-        done[prefix] = (keep, crm.outbox.purge(keep, source_prefix=prefix))
+        done[prefix] = (keep, crm.outbox.purge(keep, source=prefix))  # one exact source
     if days is not None:
         # the general purge covers every source, so it keeps at least as long as any rule asks
         keep = max([days] + [k for _, k in found])
