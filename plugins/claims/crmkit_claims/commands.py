@@ -9,7 +9,11 @@ import click
 from crmkit import translate
 from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
 
-from . import models as m
+from crmkit import lazy_module
+
+from . import kinds
+
+m = lazy_module(__package__ + ".models")  # peewee only when a command runs
 
 # how CLI text finds referenced records: field -> (entity, lookup filter for names)
 REFERENCES = {"client": ("core.partner", None), "contact": ("core.contact", "name"),
@@ -64,7 +68,7 @@ def register_cmd(crm, values):
 
 
 @claims.command("list")
-@click.option("--status", type=click.Choice(m.STATUSES), default=None)
+@click.option("--status", type=click.Choice(kinds.STATUSES), default=None)
 @click.option("--client", default=None, help="Partner code or id.")
 @click.option("--open", "only_open", is_flag=True, help="Only claims not closed.")
 @click.option("--all", "include_marked", is_flag=True, help="Include claims marked for deletion.")
@@ -78,7 +82,7 @@ def list_cmd(crm, status, client, only_open, include_marked, fmt):
     if client:
         filters["client"] = crm.get("core.partner", client).id
     if only_open:
-        filters["status__in"] = [s for s in m.STATUSES if s not in m.FINAL_STATUSES]
+        filters["status__in"] = [s for s in kinds.STATUSES if s not in kinds.FINAL_STATUSES]
     records = crm.find("claims.claim", include_marked=include_marked, **filters)
     emit([_row(crm, r, fmt) for r in records], fmt, lang=crm.lang)
 
@@ -170,7 +174,7 @@ def plan_task(crm, key, position):
 
 @claims.command("resolve")
 @click.argument("key")
-@click.argument("status", type=click.Choice(m.STATUSES))
+@click.argument("status", type=click.Choice(kinds.STATUSES))
 @click.option("--decision", default=None)
 @click.option("--compensation", default=None, help="Amount, e.g. 1500.00")
 @click.option("--currency", default=None, help="ISO code, e.g. RUB")

@@ -1,33 +1,35 @@
 """The claims plugin's contract with the kernel."""
 from crmkit import ChartSpec, EntitySpec, ReportSpec, RoleSpec, hookimpl
 
-from . import models as m
+from .kinds import STATUSES
 
 CLAIM_FIELDS = ("id", "code", "registered_at", "actual_end", "status", "name", "client", "cause",
                 "responsible", "planned_end")
 
-ENTITIES = [
-    EntitySpec("claims.cause", m.Cause, label="Claim cause", lookup="name", order_by=("name",),
-               schema={"name": {"empty": False}}, list_fields=("id", "name", "comment")),
-    EntitySpec("claims.claim", m.Claim, label="Client claim", subject=True, partner_path="client",
-               lookup="code", code_prefix="00-", order_by=("name", "code"),
-               schema={"name": {"empty": False}, "currency": {"regex": "[A-Z]{3}"},
-                       "client": {"required": False},   # may follow from the basis, see rules
-                       "compensation": {"min": 0}},
-               list_fields=CLAIM_FIELDS),
-    EntitySpec("claims.participant", m.Participant, label="Claim participant", partner_path="claim",
-               display=lambda r: r.role or f"participant {r.id}",
-               list_fields=("id", "claim", "user", "contact", "role", "comment")),
-    EntitySpec("claims.stage", m.Stage, label="Claim work plan stage", partner_path="claim",
-               display="title", order_by=("claim", "position"), read_only=("done_at",),
-               schema={"title": {"empty": False}, "position": {"min": 1, "required": False}},
-               list_fields=("id", "claim", "position", "title", "responsible", "due", "done",
-                            "done_at", "result", "task")),
-    EntitySpec("claims.status_change", m.StatusChange, label="Claim status change",
-               partner_path="claim", display=lambda r: f"{r.old_status or ''} -> {r.new_status}",
-               order_by=("at", "id"),
-               list_fields=("id", "claim", "at", "login", "old_status", "new_status")),
-]
+def entities():
+    from . import models as m  # here, not at import: the CLI starts without peewee
+    return [
+        EntitySpec("claims.cause", m.Cause, label="Claim cause", lookup="name", order_by=("name",),
+                   schema={"name": {"empty": False}}, list_fields=("id", "name", "comment")),
+        EntitySpec("claims.claim", m.Claim, label="Client claim", subject=True, partner_path="client",
+                   lookup="code", code_prefix="00-", order_by=("name", "code"),
+                   schema={"name": {"empty": False}, "currency": {"regex": "[A-Z]{3}"},
+                           "client": {"required": False},   # may follow from the basis, see rules
+                           "compensation": {"min": 0}},
+                   list_fields=CLAIM_FIELDS),
+        EntitySpec("claims.participant", m.Participant, label="Claim participant", partner_path="claim",
+                   display=lambda r: r.role or f"participant {r.id}",
+                   list_fields=("id", "claim", "user", "contact", "role", "comment")),
+        EntitySpec("claims.stage", m.Stage, label="Claim work plan stage", partner_path="claim",
+                   display="title", order_by=("claim", "position"), read_only=("done_at",),
+                   schema={"title": {"empty": False}, "position": {"min": 1, "required": False}},
+                   list_fields=("id", "claim", "position", "title", "responsible", "due", "done",
+                                "done_at", "result", "task")),
+        EntitySpec("claims.status_change", m.StatusChange, label="Claim status change",
+                   partner_path="claim", display=lambda r: f"{r.old_status or ''} -> {r.new_status}",
+                   order_by=("at", "id"),
+                   list_fields=("id", "claim", "at", "login", "old_status", "new_status")),
+    ]
 
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
@@ -36,7 +38,7 @@ AT = {"at": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 REPORTS = [
     ReportSpec("claims.register", "Client claims", "crmkit_claims.reports:register",
                params={**PERIOD,
-                       "status": {"type": "string", "nullable": True, "allowed": list(m.STATUSES)},
+                       "status": {"type": "string", "nullable": True, "allowed": list(STATUSES)},
                        "client": {"type": "string", "nullable": True},
                        "cause": {"type": "string", "nullable": True},
                        "responsible": {"type": "string", "nullable": True}},
@@ -58,7 +60,7 @@ REPORTS = [
 
 @hookimpl
 def crmkit_register_entities(register):
-    for spec in ENTITIES:
+    for spec in entities():
         register(spec)
 
 

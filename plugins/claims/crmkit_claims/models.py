@@ -3,9 +3,8 @@ import peewee as pw
 
 from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
 from crmkit.core.models import Contact, Department, Partner, Task, User
+from .kinds import STATUSES, FINAL_STATUSES  # noqa: F401
 
-STATUSES = ("registered", "in_work", "satisfied", "partly_satisfied", "not_satisfied")
-FINAL_STATUSES = ("satisfied", "partly_satisfied", "not_satisfied")
 
 
 def choices(values):
