@@ -84,13 +84,14 @@ def record_row(crm, entity, record, fields=None):
     for name in names:
         field = spec.model._meta.fields.get(name)
         if isinstance(field, pw.ForeignKeyField):
-            rid = getattr(record, name + "_id")
+            rid = getattr(record, field.column_name, None) if field.column_name.endswith("_id") \
+                else getattr(record, name + "_id", None)
             target = crm.registry.spec_of_model(field.rel_model)
             if rid is not None and target is not None:
-                try:
-                    row[name] = crm.display(target.name, getattr(record, name))
-                except Exception:  # a reference the user may not see
-                    row[name] = rid
+                # through the access filter: a hidden record shows as its bare id
+                pk = target.model._meta.primary_key
+                shown = crm.query(target.name, include_marked=True).where(pk == rid).first()
+                row[name] = crm.display(target.name, shown) if shown is not None else rid
             else:
                 row[name] = rid
         else:

@@ -186,7 +186,7 @@ def test_example_third_party_plugin_installs_and_runs(tmp_path):
         out = CliRunner().invoke(build_cli(only=["visits"]),
                                  ["--db", url, "visits", "log", p.code, "2015-03-05", "--km", "12", "--note", "demo"])
         print(out.output.strip())
-        print(crm.report("visits.by_partner").render("csv").strip().replace("\\n", "|"))
+        print("|".join(crm.report("visits.by_partner").render("csv").splitlines()))
         print([pl.name for pl in crm.plugins])
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,

@@ -15,6 +15,18 @@ def _notes_rule(actor, model):
     return (model.private == False) | (model.author == actor.id)  # noqa: E712
 
 
+def _member_rule(actor, model):
+    """Members of partner segments are visible when the partner is."""
+    from .models import Partner, Segment
+    groups = sorted(actor.access_groups)
+    rule = Partner.access_group.is_null()
+    if groups:
+        rule |= Partner.access_group.in_(groups)
+    visible = Partner.select(Partner.id).where(rule)
+    partner_segments = Segment.select(Segment.id).where(Segment.kind == "partner")
+    return model.segment.not_in(partner_segments) | model.member_id.in_(visible)
+
+
 def _user_display(user):
     return user.name
 
@@ -49,10 +61,10 @@ ENTITIES = [
                             "responsible", "subject_type", "subject_id")),
     EntitySpec("core.task", m.Task, label="Task", partner_path="partner", code_prefix="00-",
                code_field="number", display="title", lookup="number", order_by=("due", "id"),
-               read_only=("done_at",),
+               read_only=("done_at",), admin_only=("author",),
                list_fields=("id", "number", "created_at", "title", "author", "performer", "due",
                             "priority", "state", "done_at", "subject_type", "subject_id")),
-    EntitySpec("core.note", m.Note, label="Note", partner_path="partner", display="title",
+    EntitySpec("core.note", m.Note, label="Note", partner_path="partner", display="title", admin_only=("author",),
                row_filter=_notes_rule, order_by=("-changed_at",),
                list_fields=("id", "title", "colour", "subject_type", "subject_id", "changed_at", "author")),
     EntitySpec("core.reminder", m.Reminder, label="Reminder", partner_path="partner",
@@ -62,7 +74,7 @@ ENTITIES = [
                             "user", "done")),
     EntitySpec("core.segment", m.Segment, label="Segment", read_only=("computed_at",),
                list_fields=("id", "name", "kind", "method", "rule", "computed_at")),
-    EntitySpec("core.segment_member", m.SegmentMember, label="Segment member",
+    EntitySpec("core.segment_member", m.SegmentMember, label="Segment member", row_filter=_member_rule,
                display=lambda r: f"{r.segment_id}:{r.member_id}",
                list_fields=("id", "segment", "member_id", "added_at", "removed_at")),
 ]

@@ -57,13 +57,17 @@ class Crm:
     """A session of one user on one database, with one set of plugins."""
 
     def __init__(self, database, pm, plugins, registry, actor, lang="en"):
-        self.db = database
         self.pm = pm
         self.plugins = plugins
         self.registry = registry
         self.actor = actor
         self.lang = lang
         self.outbox = Outbox(self)
+
+    @property
+    def db(self):
+        """The open peewee database (the one the models are bound to)."""
+        return db.database.obj
 
     # -- sessions --------------------------------------------------------
     def as_user(self, login) -> "Crm":

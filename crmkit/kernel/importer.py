@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 
 import peewee as pw
@@ -94,8 +95,10 @@ def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
         raise ValidationError({"file": f"cannot be read as CSV: {str(exc).splitlines()[0]}"}) from None
 
 
-def _resolve_references(crm, spec, frame, errors, offset):
-    """Reference columns may hold ids or lookup codes; both must be visible."""
+def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
+    """Reference columns hold lookup codes or ids (``mode``: ``code``,
+    ``id``, or ``auto``: a code when it is one, else an id); the rows they
+    name must be visible to the user."""
     import numpy as np
     import pandas as pd
     model = spec.model
@@ -113,11 +116,11 @@ def _resolve_references(crm, spec, frame, errors, offset):
         pk = tmodel._meta.primary_key
         cond = access.visible_filter(crm.actor, target, crm.registry) if target else None
         ids = {}
-        numeric = [int(v) for v in values if v.isdigit()]
+        numeric = [int(v) for v in values if v.isdigit()] if mode != "code" else []
         lookup = getattr(tmodel, target.lookup) if target and target.lookup else None
         for start in range(0, len(values), 5000):
             part = values[start:start + 5000]
-            if lookup is not None:
+            if lookup is not None and mode != "id":
                 q = tmodel.select(pk, lookup).where(lookup.in_(part))
                 if cond is not None:
                     q = q.where(cond)
@@ -214,94 +217,211 @@ def _write_rows(crm, spec, frame):
     return (before + 1, after) if after > before else None
 
 
+def _check_access_groups(crm, spec, frame, errors, offset):
+    """A non-administrator may only put partners in their own access groups."""
+    import numpy as np
+    if spec.partner_path != "self" or crm.actor.is_admin or "access_group" not in frame.columns:
+        return
+    col = frame["access_group"]
+    bad = col.notna() & ~col.isin(sorted(crm.actor.access_groups))
+    for pos in np.flatnonzero(bad.to_numpy()):
+        errors.setdefault(offset + int(pos), {}).setdefault("access_group", []).append(
+            "you may only use your own access groups")
+
+
+def _check_subjects(crm, spec, frame, errors, offset):
+    """Subject references must be registered types and visible records; a
+    record about a subject hangs off the subject's partner (as in create())."""
+    import numpy as np
+    import pandas as pd
+    if "subject_type" not in frame.columns:
+        return frame
+    path = spec.partner_path if not isinstance(spec.partner_path, tuple) else spec.partner_path[0]
+    types = frame["subject_type"]
+    ids = pd.to_numeric(frame.get("subject_id", pd.Series([None] * len(frame))), errors="coerce")
+    partner_of = pd.Series([None] * len(frame), dtype=object)
+    for subject_type in [t for t in types.dropna().unique() if t]:
+        rows = (types == subject_type).to_numpy()
+        if subject_type not in crm.registry.subject_types:
+            for pos in np.flatnonzero(rows):
+                errors.setdefault(offset + int(pos), {}).setdefault("subject", []).append(
+                    f"{subject_type!r} is not a subject type")
+            continue
+        target = crm.registry.entity(subject_type)
+        model = target.model
+        pk = model._meta.primary_key
+        wanted = sorted({int(i) for i in ids[rows].dropna()})
+        sub_path = target.partner_path if not isinstance(target.partner_path, tuple) else target.partner_path[0]
+        found = {}
+        for start in range(0, len(wanted), 5000):
+            part = wanted[start:start + 5000]
+            cols = [pk] + ([getattr(model, sub_path)] if sub_path and sub_path != "self" else [])
+            for row in crm.query(subject_type, *cols, include_marked=True).where(pk.in_(part)).tuples():
+                found[row[0]] = row[0] if sub_path == "self" else (row[1] if len(row) > 1 else None)
+        for pos in np.flatnonzero(rows):
+            rid = ids.iloc[pos]
+            if rid != rid or int(rid) not in found:
+                errors.setdefault(offset + int(pos), {}).setdefault("subject", []).append(
+                    f"{subject_type}:{'' if rid != rid else int(rid)} does not exist")
+            else:
+                partner_of.iloc[pos] = found[int(rid)]
+    if path and path != "self" and path in spec.model._meta.fields:
+        field = spec.model._meta.fields[path]
+        target = crm.registry.spec_of_model(getattr(field, "rel_model", None))
+        if target is not None and target.partner_path == "self":
+            current = frame[path] if path in frame.columns else pd.Series([None] * len(frame), dtype=object)
+            frame[path] = [c if c is not None and c == c else p for c, p in zip(current.tolist(), partner_of.tolist())]
+    return frame
+
+
+def _record_rules(crm, entity, clean, errors, offset):
+    """Run crmkit_validate_record row by row, merging errors and the values
+    rules derive (authors, normalised forms) back into the frame."""
+    import pandas as pd
+    rows = clean.to_dict("records")
+    changed: dict[str, list] = {}
+    for pos, row in enumerate(rows):
+        data = {k: (None if not isinstance(v, (str, bytes)) and pd.isna(v) else v) for k, v in row.items()}
+        before = dict(data)
+        for result in crm.pm.hook.crmkit_validate_record(crm=crm, entity=entity, data=data, record=None):
+            for field, msgs in (result or {}).items():
+                errors.setdefault(offset + pos, {}).setdefault(field, []).extend(
+                    msgs if isinstance(msgs, (list, tuple)) else [msgs])
+        for key, value in data.items():
+            if key not in before or before[key] != value:
+                changed.setdefault(key, [None] * len(rows))[pos] = (value,)
+    for key, values in changed.items():
+        old = clean[key].tolist() if key in clean.columns else [None] * len(rows)
+        clean[key] = pd.Series([v[0] if v is not None else o for v, o in zip(values, old)],
+                               index=clean.index, dtype=object)
+    return clean
+
+
+class _Rejects:
+    """Rejected rows: the first MAX_REPORTED kept for the error, all of them
+    streamed to the reject file, so memory stays bounded."""
+
+    def __init__(self, path):
+        self.path = path
+        self.count = 0
+        self.shown: dict[int, dict] = {}
+        self._fh = None
+        self._writer = None
+        self._fields = None
+
+    def add(self, frame, chunk_errors, offset):
+        self.count += len(chunk_errors)
+        for pos in sorted(chunk_errors):
+            if len(self.shown) < MAX_REPORTED:
+                self.shown[pos] = chunk_errors[pos]
+        if not self.path:
+            return
+        positions = sorted(chunk_errors)
+        raw = frame.iloc[[p - offset for p in positions]].to_dict("records")
+        if self._writer is None:
+            self._fh = open(str(self.path) + ".part", "w", newline="", encoding="utf-8")
+            self._writer = csv.writer(self._fh)
+            self._fields = list(frame.columns)
+            self._writer.writerow(["row", "reason", *self._fields])
+        for pos, values in zip(positions, raw):
+            reason = "; ".join(f"{f}: {', '.join(map(str, m))}" for f, m in chunk_errors[pos].items())
+            self._writer.writerow([pos + 1, reason, *[values.get(f, "") for f in self._fields]])
+
+    def finish(self, keep):
+        if self._fh is not None:
+            self._fh.close()
+            if keep:
+                os.replace(str(self.path) + ".part", self.path)
+            else:
+                os.remove(str(self.path) + ".part")
+
+
 def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject_file=None,
                   progress=None, options=None, source="") -> dict:
-    """Import DataFrame chunks as one unit of work. Returns a summary dict."""
-    import pandas as pd
+    """Import DataFrame chunks as one unit of work. Returns a summary dict.
+
+    Per chunk: the entity's importer hook, references by code or id among
+    visible rows, access groups, subjects, the schema (vectorised), unique
+    fields, then the plugins' rules: ``crmkit_validate_frame`` where a plugin
+    answers for the entity, else ``crmkit_validate_record`` row by row.
+    """
     spec = crm.registry.entity(entity)
     crm.require("create", entity)
     options = options or {}
-    errors: dict[int, dict] = {}
-    raw_rows: dict[int, dict] = {}
+    rejects = _Rejects(reject_file if skip_invalid else None)
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
     atomic = crm.db.atomic("IMMEDIATE") if db.is_sqlite() else crm.db.atomic()
-    with atomic as txn:
-        for frame in frames:
-            offset = total
-            total += len(frame)
-            frame = frame.reset_index(drop=True)
-            prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
-            if prepared is not None:
-                frame = prepared.reset_index(drop=True)
-            chunk_errors: dict[int, dict] = {}
-            if "_reject" in frame.columns:
-                for pos, reason in frame["_reject"].items():
-                    if reason:
-                        chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
-                frame = frame.drop(columns=["_reject"])
-            frame = _resolve_references(crm, spec, frame, chunk_errors, offset)
-            clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
-            for pos, errs in row_errors.items():
-                for f, msgs in errs.items():
-                    chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(msgs)
-            _check_unique(spec, clean, chunk_errors, offset, seen)
-            for extra in crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean):
-                for pos, errs in (extra or {}).items():
+    try:
+        with atomic as txn:
+            for frame in frames:
+                offset = total
+                total += len(frame)
+                frame = frame.reset_index(drop=True)
+                prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
+                if prepared is not None:
+                    frame = prepared.reset_index(drop=True)
+                raw = frame
+                chunk_errors: dict[int, dict] = {}
+                if "_reject" in frame.columns:
+                    for pos, reason in frame["_reject"].items():
+                        if reason:
+                            chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
+                    frame = frame.drop(columns=["_reject"])
+                frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
+                                            options.get("reference", "auto"))
+                clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
+                for pos, errs in row_errors.items():
                     for f, msgs in errs.items():
-                        chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(
-                            msgs if isinstance(msgs, list) else [msgs])
-            if chunk_errors:
-                for pos in chunk_errors:
-                    raw_rows[pos] = frame.iloc[pos - offset].to_dict() if len(raw_rows) < 10_000_000 else {}
-                errors.update(chunk_errors)
-            good = clean.drop(index=[p - offset for p in chunk_errors]) if chunk_errors else clean
-            if (errors and not skip_invalid) or dry_run or good.empty:
+                        chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(msgs)
+                _check_access_groups(crm, spec, clean, chunk_errors, offset)
+                if "subject_type" in frame.columns:
+                    for name in ("subject_type", "subject_id"):
+                        clean[name] = frame[name].where(frame[name] != "", None) if name in frame else None
+                    clean = _check_subjects(crm, spec, clean, chunk_errors, offset)
+                _check_unique(spec, clean, chunk_errors, offset, seen)
+                answers = crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean)
+                for extra in answers:
+                    for pos, errs in (extra or {}).items():
+                        for f, msgs in errs.items():
+                            chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(
+                                msgs if isinstance(msgs, list) else [msgs])
+                if all(answer is None for answer in answers):
+                    clean = _record_rules(crm, entity, clean, chunk_errors, offset)
+                if chunk_errors:
+                    rejects.add(raw, chunk_errors, offset)
+                good = clean.drop(index=[p - offset for p in chunk_errors]) if chunk_errors else clean
+                if (rejects.count and not skip_invalid) or dry_run or good.empty:
+                    if progress:
+                        progress(total)
+                    continue
+                ids = _write_rows(crm, spec, good.copy())
+                written += len(good)
+                if ids:
+                    first_id = ids[0] if first_id is None else first_id
+                    last_id = ids[1]
                 if progress:
                     progress(total)
-                continue
-            ids = _write_rows(crm, spec, good.copy())
-            written += len(good)
-            if ids:
-                first_id = ids[0] if first_id is None else first_id
-                last_id = ids[1]
-            if progress:
-                progress(total)
-        if total == 0:
-            raise ValidationError({"file": "has no rows"}, entity)
-        if errors and not skip_invalid:
-            txn.rollback()
-            shown = dict(sorted(errors.items())[:MAX_REPORTED])
-            raise ValidationError({"rows": f"{len(errors)} of {total} rows are invalid; nothing was imported"},
-                                  entity, rows={p + 1: e for p, e in shown.items()})
-        if dry_run:
-            txn.rollback()
-        elif written:
-            Change.create(entity=entity, record_id=first_id or 0, action="import",
-                          new=json.dumps({"rows": written, "source": str(source), "ids": [first_id, last_id]}),
-                          user=crm.actor.login, at=db.utcnow())
-            crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
-                                               ids=(first_id, last_id) if first_id else None)
-    if skip_invalid and errors and reject_file:
-        write_rejects(reject_file, errors, raw_rows)
+            if total == 0:
+                raise ValidationError({"file": "has no rows"}, entity)
+            if rejects.count and not skip_invalid:
+                txn.rollback()
+                raise ValidationError(
+                    {"rows": f"{rejects.count} of {total} rows are invalid; nothing was imported"},
+                    entity, rows={p + 1: e for p, e in rejects.shown.items()})
+            if dry_run:
+                txn.rollback()
+            elif written:
+                Change.create(entity=entity, record_id=first_id or 0, action="import",
+                              new=json.dumps({"rows": written, "source": str(source), "ids": [first_id, last_id]}),
+                              user=crm.actor.login, at=db.utcnow())
+                crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
+                                                   ids=(first_id, last_id) if first_id else None)
+    finally:
+        rejects.finish(keep=skip_invalid)
     return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
-            "valid": total - len(errors), "rejected": len(errors), "dry_run": dry_run,
-            "errors": {p + 1: e for p, e in sorted(errors.items())[:MAX_REPORTED]}}
-
-
-def write_rejects(path, errors, raw_rows):
-    fields = []
-    for row in raw_rows.values():
-        for k in row:
-            if k not in fields:
-                fields.append(k)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["row", "reason", *fields])
-        for pos, errs in sorted(errors.items()):
-            reason = "; ".join(f"{f}: {', '.join(m)}" for f, m in errs.items())
-            raw = raw_rows.get(pos, {})
-            w.writerow([pos + 1, reason, *[raw.get(f, "") for f in fields]])
+            "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
+            "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 
 def import_file(crm, entity, path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK, **options):
@@ -315,7 +435,7 @@ def import_frame(crm, entity, frame, **options):
 
 def export(crm, entity, fmt="csv", out=None, **filters):
     """Export the visible records of an entity as CSV (formulas neutralised) or JSON."""
-    from .reports import neutralise_frame, _plain
+    from .reports import neutralise_frame, _plain, write_csv
     spec = crm.registry.entity(entity)
     model = spec.model
     names = list(spec.list_fields) or [n for n in model._meta.fields]
@@ -324,7 +444,9 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     q = crm.order(entity, q, spec.order_by)
     frame = crm.frame(q, columns=names)
     if fmt == "csv":
-        text = neutralise_frame(frame).to_csv(index=False)
+        buf = io.StringIO()
+        write_csv(neutralise_frame(frame), buf)
+        text = buf.getvalue()
     elif fmt == "json":
         text = json.dumps([{k: _plain(v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
                           ensure_ascii=False, indent=1, default=str)

@@ -41,6 +41,13 @@ def neutralise_frame(frame):
     return out
 
 
+def write_csv(frame, buf):
+    """CSV where a text cell holding a line break is always quoted, so that a
+    ``\r`` inside a value cannot start a new row (that would run as a formula)."""
+    import csv
+    frame.to_csv(buf, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
 def _plain(value):
     if isinstance(value, decimal.Decimal):
         return float(value)
@@ -122,7 +129,7 @@ class ReportResult:
                 if i:
                     buf.write("\n")
                 buf.write(f"# {name}\n")
-            neutralise_frame(self._localised(frame, lang)).to_csv(buf, index=False)
+            write_csv(neutralise_frame(self._localised(frame, lang)), buf)
         return buf.getvalue()
 
     def _render_json(self, lang):
