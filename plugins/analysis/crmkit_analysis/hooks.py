@@ -1,33 +1,34 @@
 """The analysis plugin's contract with the kernel."""
 from crmkit import EntitySpec, RoleSpec, SegmentField, hookimpl
 
-from . import models as m
 
 CLASS_FIELDS = ("run", "as_of", "abc_class", "xyz_class", "value", "share", "cumulative_share", "cv")
 HISTORY_ONLY = "classification history is written by `crmkit analysis classify`, not by hand"
 
-ENTITIES = [
-    EntitySpec("analysis.sale", m.Sale, label="Sales line", partner_path="partner", display="document",
-               order_by=("date", "id"),
-               schema={"currency": {"regex": r"[A-Z]{3}"}, "document": {"empty": False}},
-               list_fields=("id", "document", "date", "partner", "product", "quantity", "revenue", "cost",
-                            "currency", "manager", "deal_id")),
-    EntitySpec("analysis.run", m.Run, label="Classification run", display=lambda r: f"{r.kind} {r.as_of}",
-               order_by=("-as_of", "-id"),
-               list_fields=("id", "kind", "as_of", "measure", "abc_from", "abc_to", "xyz_from", "xyz_to",
-                            "items", "computed_at")),
-    EntitySpec("analysis.client_class", m.ClientClass, label="Client classification", partner_path="partner",
-               display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "partner"),
-               list_fields=("id", "as_of", "partner", *CLASS_FIELDS[2:])),
-    EntitySpec("analysis.product_class", m.ProductClass, label="Product classification",
-               display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "product"),
-               list_fields=("id", "as_of", "product", *CLASS_FIELDS[2:])),
-]
+def entities():
+    from . import models as m  # here, not at import: the CLI starts without peewee
+    return [
+        EntitySpec("analysis.sale", m.Sale, label="Sales line", partner_path="partner", display="document",
+                   order_by=("date", "id"),
+                   schema={"currency": {"regex": r"[A-Z]{3}"}, "document": {"empty": False}},
+                   list_fields=("id", "document", "date", "partner", "product", "quantity", "revenue", "cost",
+                                "currency", "manager", "deal_id")),
+        EntitySpec("analysis.run", m.Run, label="Classification run", display=lambda r: f"{r.kind} {r.as_of}",
+                   order_by=("-as_of", "-id"),
+                   list_fields=("id", "kind", "as_of", "measure", "abc_from", "abc_to", "xyz_from", "xyz_to",
+                                "items", "computed_at")),
+        EntitySpec("analysis.client_class", m.ClientClass, label="Client classification", partner_path="partner",
+                   display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "partner"),
+                   list_fields=("id", "as_of", "partner", *CLASS_FIELDS[2:])),
+        EntitySpec("analysis.product_class", m.ProductClass, label="Product classification",
+                   display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "product"),
+                   list_fields=("id", "as_of", "product", *CLASS_FIELDS[2:])),
+    ]
 
 
 @hookimpl
 def crmkit_register_entities(register):
-    for spec in ENTITIES:
+    for spec in entities():
         register(spec)
 
 
@@ -67,6 +68,7 @@ def crmkit_prepare_import(crm, entity, frame, options):
 def _current(model, item, column):
     """The class in the latest run of its kind: a correlated subquery."""
     def expression(outer):
+        from . import models as m
         R = m.Run
         latest = (R.select(R.id).where(R.kind == ("partner" if item == "partner" else "product"))
                   .order_by(R.as_of.desc(), R.id.desc()).limit(1))
@@ -77,6 +79,7 @@ def _current(model, item, column):
 
 @hookimpl
 def crmkit_register_segment_fields(register):
+    from . import models as m
     for kind, model in (("partner", m.ClientClass), ("product", m.ProductClass)):
         register(SegmentField(kind, "abc_class", _current(model, kind, "abc_class")))
         register(SegmentField(kind, "xyz_class", _current(model, kind, "xyz_class")))

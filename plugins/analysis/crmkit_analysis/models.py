@@ -8,9 +8,8 @@ import peewee as pw
 
 from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
 from crmkit.core.models import Partner, Product, User
+from .kinds import CLASS_KINDS, CLASSES  # noqa: F401
 
-CLASS_KINDS = ("partner", "product")
-CLASSES = ("A", "B", "C", "X", "Y", "Z", "potential", "lost")
 
 
 class Sale(BaseModel):
