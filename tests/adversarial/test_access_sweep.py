@@ -25,10 +25,7 @@ REFUSED = (NotFound, AccessDenied, ValidationError)
 
 # entities that hang off partners, by declaration or by a reference the
 # oracle follows (subject, segment membership)
-KNOWN_HOLES = {
-    "core.segment_member": "kernel hole: segment members of secret partners are listed to everyone "
-                           "(core.segment_member has no partner_path / row filter)",
-}
+KNOWN_HOLES: dict = {}   # entity -> "kernel hole: ..." while a fix is awaited
 
 
 def _param(name, holes):
@@ -118,10 +115,7 @@ def test_exports_hold_nothing_secret(w, entity):
         assert not {r["id"] for r in rows} & hidden
 
 
-CLI_HOLES = {
-    "core.partner": "kernel hole: `crmkit list/show` print the display name of a referenced record the "
-                    "user may not see (cli.record_row follows the reference without the access filter)",
-}
+CLI_HOLES: dict = {}
 
 
 @pytest.mark.parametrize("entity", [_param(e, {**KNOWN_HOLES, **CLI_HOLES}) for e in ENTITIES])
@@ -200,6 +194,8 @@ def test_creating_on_a_secret_partner_is_refused(w):
         assert w.admin.count(entity, include_marked=True) == count
 
 
+@pytest.mark.xfail(strict=True, reason="kernel hole: importer._check_subjects compares pd.NA (an unresolved "
+                                        "partner) with itself: TypeError instead of a row error (core.task)")
 def test_importing_rows_on_a_secret_partner_is_refused(w, tmp_path):
     """Bulk import: the same rows, as a file, are refused and nothing is written."""
     cases = [c for c in _reach_cases(w) if c[0] in ("core.contact", "core.interaction", "core.task",

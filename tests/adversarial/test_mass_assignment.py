@@ -133,8 +133,6 @@ AUTHOR_FIELDS = [("core.note", "author", {"title": "forged"}),
                  ("core.task", "author", {"title": "forged"})]
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: a non-administrator may name another user as the author "
-                                        "of a note or task (author is filled only when missing)")
 @pytest.mark.parametrize("entity, field, payload", AUTHOR_FIELDS)
 def test_authors_cannot_be_forged(w, entity, field, payload):
     spy = w.spy
