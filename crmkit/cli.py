@@ -111,6 +111,48 @@ def parse_assignments(pairs) -> dict:
     return data
 
 
+class LazyGroup(click.Group):
+    """A plugin's command group, imported only when it is used: ``crmkit
+    --help`` lists its name and help without importing the plugin's code."""
+
+    def __init__(self, name, target, help):
+        super().__init__(name=name, help=help, short_help=help)
+        self.target = target
+        self._real = None
+
+    def load(self) -> click.Command:
+        if self._real is None:
+            import importlib
+            module, _, attr = self.target.partition(":")
+            self._real = getattr(importlib.import_module(module), attr)
+        return self._real
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        return self.load().make_context(info_name, args, parent=parent, **extra)
+
+    def list_commands(self, ctx):
+        return self.load().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self.load().get_command(ctx, name)
+
+    @property
+    def commands(self):
+        return self.load().commands
+
+    @commands.setter
+    def commands(self, value):  # click.Group.__init__ assigns it
+        pass
+
+    def get_help(self, ctx):
+        return self.load().get_help(ctx)
+
+
+def add_lazy_group(cli, name, target, help):
+    """Add a plugin's click group by reference (``"crmkit_deals.commands:deals"``)."""
+    cli.add_command(LazyGroup(name, target, help))
+
+
 format_option = click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
                              show_default=True, help="Output format.")
 

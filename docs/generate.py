@@ -50,6 +50,9 @@ def cli_md() -> str:
            "Global options come before the command: `crmkit --db URL --user LOGIN --lang ru COMMAND`.", ""]
 
     def walk(cmd, path):
+        from crmkit.cli import LazyGroup
+        if isinstance(cmd, LazyGroup):
+            cmd = cmd.load()
         ctx = click.Context(cmd, info_name=" ".join(path))
         out.extend([f"## `{' '.join(path)}`", "", "```", cmd.get_help(ctx).replace("Usage: ", "Usage: "), "```", ""])
         if isinstance(cmd, click.Group):

@@ -201,3 +201,11 @@ def test_personal_data_hooks(hc):
     assert export(hc, "core.partner", person.id)["hookcheck"] == [{"partner": person.id}]
     erase(hc, "core.partner", person.id)
     assert called("erase_personal_data") == [{"partner_id": person.id}]
+
+
+def test_cli_starts_without_pandas_or_peewee():
+    """Every installed plugin's hooks and command groups load lazily."""
+    code = ("import sys; from crmkit.cli import build_cli; build_cli(); "
+            "print(sorted({'pandas', 'peewee'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

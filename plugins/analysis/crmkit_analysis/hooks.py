@@ -94,8 +94,9 @@ def crmkit_register_reports(register):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import analysis
-    cli.add_command(analysis)
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "analysis", "crmkit_analysis.commands:analysis",
+                   "ABC/XYZ classification of clients and products.")
 
 
 @hookimpl

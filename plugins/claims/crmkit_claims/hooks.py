@@ -96,8 +96,9 @@ def crmkit_entity_saved(crm, entity, record, created, changes):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import claims
-    cli.add_command(claims)
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "claims", "crmkit_claims.commands:claims",
+                   "Client claims: register, plan, resolve, overdue.")
 
 
 @hookimpl

@@ -92,8 +92,9 @@ def crmkit_describe_subject(crm, entity, record):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import deals
-    cli.add_command(deals)
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "deals", "crmkit_deals.commands:deals",
+                   "Deals: create, move through stages, win, lose; kinds and stages.")
 
 
 @hookimpl

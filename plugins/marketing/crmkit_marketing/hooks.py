@@ -86,8 +86,9 @@ def crmkit_register_reports(register):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import marketing
-    cli.add_command(marketing)
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "marketing", "crmkit_marketing.commands:marketing",
+                   "Marketing: channels, events, interest, mailings, subscriptions.")
 
 
 @hookimpl

@@ -31,10 +31,12 @@ def crmkit_outbox_failed(crm, message, error, permanent):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import email, outbox
-    cli.add_command(email)
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "email", "crmkit_notify_email.commands:email",
+                   "Email: settings, test send, fetch incoming mail, unknown senders.")
     if "outbox" not in cli.commands:
-        cli.add_command(outbox)
+        add_lazy_group(cli, "outbox", "crmkit_notify_email.commands:outbox",
+                       "Outbound messages: list, deliver, retry, purge.")
 
 
 @hookimpl

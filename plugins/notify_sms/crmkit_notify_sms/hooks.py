@@ -17,8 +17,9 @@ def crmkit_register_channels(register):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import sms
-    cli.add_command(sms)
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "sms", "crmkit_notify_sms.commands:sms",
+                   "SMS: settings, length, test send, status, opt-outs.")
 
 
 @hookimpl
