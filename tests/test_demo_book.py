@@ -28,7 +28,7 @@ def sections(crm, report_id, **params):
 YEAR_2015 = {"date_from": "2015-01-01", "date_to": "2015-12-31"}
 
 
-def test_report_book_has_every_report_with_charts(demo):
+def check_report_book_has_every_report_with_charts(demo):
     crm, book, output = demo
     index = (book / "index.html").read_text(encoding="utf-8")
     for report_id in crm.registry.reports:
@@ -41,7 +41,7 @@ def test_report_book_has_every_report_with_charts(demo):
     assert "Deal efficiency" in output  # key tables printed in the terminal
 
 
-def test_deal_efficiency_and_loss_reasons_2015(demo):
+def check_deal_efficiency_and_loss_reasons_2015(demo):
     crm = demo[0]
     by_status = crm.report("deals.efficiency", **YEAR_2015).frame
     rows = {r[0]: (int(r[1]), float(r[2])) for r in by_status.itertuples(index=False)}
@@ -51,7 +51,7 @@ def test_deal_efficiency_and_loss_reasons_2015(demo):
     assert first[0] == "Проигрыш конкуренту" and int(first[1]) == 1 and float(first[2]) == 707.76
 
 
-def test_deal_list(demo):
+def check_deal_list(demo):
     crm = demo[0]
     deals = {d.name: (d.client.name, str(d.potential)) for d in crm.find("deals.deal")}
     assert deals["Продажа вентиляторов"] == ("Ассоль", "884.70")
@@ -62,7 +62,7 @@ def test_deal_list(demo):
     assert deals["Покупка кондиционеров"] == ("Видео маркет", "707.76")
 
 
-def test_primary_interest_2015(demo):
+def check_primary_interest_2015(demo):
     crm = demo[0]
     result = crm.report("marketing.primary_interest", **YEAR_2015)
     totals = [frame.iloc[-1] for name, frame in result.sections.items()
@@ -72,7 +72,7 @@ def test_primary_interest_2015(demo):
                == ("Total", 6, 5) for row in totals)
 
 
-def test_claim_list_statuses(demo):
+def check_claim_list_statuses(demo):
     crm = demo[0]
     claims = crm.find("claims.claim")
     assert len(claims) == 11
@@ -81,17 +81,17 @@ def test_claim_list_statuses(demo):
         and statuses.count("registered") == 1
 
 
-def test_task_list(demo):
+def check_task_list(demo):
     crm = demo[0]
     titles = [t.title for t in crm.find("core.task", order_by="number")]
     assert titles[:3] == ["Проверить демо-базу", "Узнать, что с клиентом Kikinda (Сербия)",
                           "Удалить запись Kikinda (Сербия)"]
 
 
-def test_abc_xyz_distribution(demo):
+def check_abc_xyz_distribution(demo):
     crm = demo[0]
     if "analysis.matrix" not in crm.registry.reports:
-        pytest.skip("analysis plugin not installed")
+        return  # analysis plugin not installed
     counts = crm.report("analysis.matrix").sections
     frame = next(iter(counts.values()))
     cells = {(r[0], col): int(r[frame.columns.get_loc(col)]) for r in frame.itertuples(index=False)
@@ -101,15 +101,24 @@ def test_abc_xyz_distribution(demo):
     assert (cells[("Z", "A")], cells[("Z", "B")], cells[("Z", "C")]) == (1, 0, 1)
 
 
-def test_russian_book_page(demo):
+def check_russian_book_page(demo):
     crm = demo[0]
     text = crm.report("deals.efficiency", **YEAR_2015).render("table", lang="ru")
     assert "Эффективность сделок" in text and "15 000,00" in text and "2 654,10" in text
     assert "Выиграна" in text and "Проиграна" in text
 
 
-def test_demo_refuses_a_database_with_data(demo, db_url):
+def check_demo_refuses_a_database_with_data(demo, db_url):
     from click.testing import CliRunner
     from crmkit.cli import build_cli
     out = CliRunner().invoke(build_cli(), ["--db", db_url, "demo", "--keep"])
     assert out.exit_code != 0 and "empty" in out.output
+
+
+def test_demo_end_to_end(demo, db_url):
+    """One demo load, every figure of the presentation (the load is the slow part)."""
+    for check in (check_report_book_has_every_report_with_charts, check_deal_efficiency_and_loss_reasons_2015,
+                  check_deal_list, check_primary_interest_2015, check_claim_list_statuses, check_task_list,
+                  check_abc_xyz_distribution, check_russian_book_page):
+        check(demo)
+    check_demo_refuses_a_database_with_data(demo, db_url)
