@@ -99,6 +99,11 @@ def check_abc_xyz_distribution(demo):
     assert (cells[("X", "A")], cells[("X", "B")], cells[("X", "C")]) == (0, 1, 1)
     assert (cells[("Y", "A")], cells[("Y", "B")], cells[("Y", "C")]) == (0, 1, 0)
     assert (cells[("Z", "A")], cells[("Z", "B")], cells[("Z", "C")]) == (1, 0, 1)
+    for report_id, diagonal in (("analysis.abc_changes", {"A": 1, "B": 2, "C": 2}),
+                                ("analysis.xyz_changes", {"X": 2, "Y": 1, "Z": 2})):
+        cells = crm.report(report_id)["cells"]
+        assert {r.previous: int(r.count) for r in cells.itertuples()} == diagonal
+        assert set(cells["change"]) == {"unchanged"} and (cells["previous"] == cells["current"]).all()
 
 
 def check_russian_book_page(demo):
