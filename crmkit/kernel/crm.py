@@ -19,7 +19,7 @@ from .models import Change, Sequence
 from .outbox import Outbox
 from .plugins import make_plugin_manager
 from .registry import Registry
-from .validation import validate
+from .validation import check
 
 FILTER_OPS = {
     "eq": lambda f, v: f == v, "ne": lambda f, v: f != v,
@@ -391,10 +391,12 @@ class Crm:
         prepared = self._prepare(spec, data, record)
         allowed_internal = set(internal)
         public = {k: v for k, v in prepared.items() if k not in allowed_internal}
-        doc = validate(spec, public, update=not creating, admin=self.actor.is_admin)
+        doc, errors = check(spec, public, update=not creating, admin=self.actor.is_admin)
         doc.update({k: prepared[k] for k in allowed_internal if k in prepared})
-        errors = self._check_references(spec, doc)
+        errors.update(self._check_references(spec, doc))  # every field's problems at once
         errors.update(self._check_unique(spec, doc, record))
+        if errors:
+            raise ValidationError(errors, entity)
         if spec.partner_path == "self" and not self.actor.is_admin and doc.get("access_group") is not None \
                 and doc["access_group"] not in self.actor.access_groups:
             errors.setdefault("access_group", []).append("you may only use your own access groups")

@@ -204,16 +204,26 @@ def _message(msg):
     return text
 
 
-def validate(spec, data: dict, update=False, admin=True) -> dict:
-    """Validate and coerce one record's input; raise ValidationError with
-    every field's problems at once."""
+def check(spec, data: dict, update=False, admin=True) -> tuple[dict, dict]:
+    """Validate and coerce one record's input: ``(document, errors)``, the
+    document holding the fields that passed."""
     if not isinstance(data, dict):
         raise ValidationError({"_": "data must be a mapping of field to value"}, spec.name)
     v = validator_for(spec, admin)
-    if not v.validate(dict(data), update=update):
-        errors = {field: [_message(m) for m in msgs] for field, msgs in v.errors.items()}
+    if v.validate(dict(data), update=update):
+        return v.document, {}
+    errors = {field: [_message(m) for m in msgs] for field, msgs in v.errors.items()}
+    document = {k: val for k, val in (v.document or {}).items() if k not in errors}
+    return document, errors
+
+
+def validate(spec, data: dict, update=False, admin=True) -> dict:
+    """Validate and coerce one record's input; raise ValidationError with
+    every field's problems at once."""
+    document, errors = check(spec, data, update, admin)
+    if errors:
         raise ValidationError(errors, spec.name)
-    return v.document
+    return document
 
 
 # -- bulk, vectorised -----------------------------------------------------
