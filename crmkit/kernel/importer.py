@@ -44,9 +44,14 @@ def detect_encoding(head: bytes, encoding=None) -> str:
         text = head.decode("cp1251")
     except UnicodeDecodeError:
         raise ValidationError({"file": "not UTF-8 and not cp1251: give --encoding"}) from None
-    if any("а" <= ch.lower() <= "я" for ch in text):
+    # cp1251 when the non-ASCII letters are mostly Cyrillic and none sits
+    # inside a Latin word (Latin-1 "Müller" decodes to "Mьller")
+    letters = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
+    cyrillic = [ch for ch in letters if "а" <= ch.lower() <= "я" or ch.lower() == "ё"]
+    import re
+    if cyrillic and len(cyrillic) >= 0.9 * len(letters) and not re.search(r"[A-Za-z][а-яёА-ЯЁ]|[а-яёА-ЯЁ][A-Za-z]", text):
         return "cp1251"
-    raise ValidationError({"file": "not UTF-8: give --encoding"})
+    raise ValidationError({"file": "not UTF-8 (and not clearly cp1251): give --encoding"})
 
 
 def detect_delimiter(first_line: str) -> str:
@@ -84,13 +89,21 @@ def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
         return
     text_head = head.decode(enc, errors="ignore")
     delim = delimiter or detect_delimiter(text_head.splitlines()[0] if text_head else "")
-    csv.field_size_limit(MAX_FIELD)
+    import warnings
     try:
-        reader = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=delim,
-                             chunksize=chunk, engine="c", compression="infer")
-        for frame in reader:
-            frame.columns = [str(c).strip() for c in frame.columns]
-            yield frame.rename(columns=mapping or {})
+        with warnings.catch_warnings():
+            # a row with more cells than the header would shift its values: refuse it
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            reader = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=delim,
+                                 chunksize=chunk, engine="c", compression="infer", index_col=False)
+            for frame in reader:
+                frame.columns = [str(c).strip() for c in frame.columns]
+                long = [c for c in frame.columns if frame[c].str.len().max() > MAX_FIELD] if len(frame) else []
+                if long:
+                    raise ValidationError({long[0]: f"a cell is too long: more than {MAX_FIELD} characters"})
+                yield frame.rename(columns=mapping or {})
+    except pd.errors.ParserWarning:
+        raise ValidationError({"file": "a row has more cells than the header"}) from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise ValidationError({"file": f"cannot be read as CSV: {str(exc).splitlines()[0]}"}) from None
 
@@ -270,7 +283,7 @@ def _check_subjects(crm, spec, frame, errors, offset):
         target = crm.registry.spec_of_model(getattr(field, "rel_model", None))
         if target is not None and target.partner_path == "self":
             current = frame[path] if path in frame.columns else pd.Series([None] * len(frame), dtype=object)
-            frame[path] = [c if c is not None and c == c else p for c, p in zip(current.tolist(), partner_of.tolist())]
+            frame[path] = [p if c is None or pd.isna(c) else c for c, p in zip(current.tolist(), partner_of.tolist())]
     return frame
 
 
@@ -351,6 +364,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     rejects = _Rejects(reject_file if skip_invalid else None)
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
+    doomed = False
     atomic = crm.db.atomic("IMMEDIATE") if db.is_sqlite() else crm.db.atomic()
     try:
         with atomic as txn:
@@ -390,6 +404,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                     clean = _record_rules(crm, entity, clean, chunk_errors, offset)
                 if chunk_errors:
                     rejects.add(raw, chunk_errors, offset)
+                if rejects.count >= MAX_REPORTED and not skip_invalid and not dry_run:
+                    doomed = True   # enough to show; the rest of the file cannot save the import
+                    break
                 good = clean.drop(index=[p - offset for p in chunk_errors]) if chunk_errors else clean
                 if (rejects.count and not skip_invalid) or dry_run or good.empty:
                     if progress:
@@ -406,8 +423,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 raise ValidationError({"file": "has no rows"}, entity)
             if rejects.count and not skip_invalid:
                 txn.rollback()
+                counted = f"at least {rejects.count} of the first {total}" if doomed else f"{rejects.count} of {total}"
                 raise ValidationError(
-                    {"rows": f"{rejects.count} of {total} rows are invalid; nothing was imported"},
+                    {"rows": f"{counted} rows are invalid; nothing was imported"},
                     entity, rows={p + 1: e for p, e in rejects.shown.items()})
             if dry_run:
                 txn.rollback()

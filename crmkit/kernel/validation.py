@@ -307,7 +307,7 @@ def validate_frame(spec, frame, admin=True):
             if "max" in rules:
                 flag(value.notna() & (value > rules["max"]), field, f"max value is {rules['max']}")
         elif kind in ("date", "datetime"):
-            parsed = pd.to_datetime(raw, errors="coerce", format="mixed", dayfirst=False)
+            parsed = _parse_dates(raw)
             bad = parsed.isna() & ~blank
             flag(bad, field, f"has the wrong type: expected {kind}")
             if kind == "date":
@@ -348,6 +348,24 @@ def validate_frame(spec, frame, admin=True):
         out[field] = value
     clean = pd.DataFrame(out, index=frame.index)
     return clean, errors
+
+
+def _parse_dates(raw):
+    """ISO or 1C's dd.mm.yyyy, tried column-wide first (fast), then per cell."""
+    import pandas as pd
+    text = raw.astype("string")
+    best = None
+    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S"):
+        parsed = pd.to_datetime(text, errors="coerce", format=fmt)
+        if best is None or parsed.notna().sum() > best.notna().sum():
+            best = parsed
+        if best.notna().sum() == text.notna().sum() - (text == "").sum():
+            return best
+    rest = best.isna() & text.notna() & (text != "")
+    if rest.any() and rest.sum() < 5000:  # odd formats: per cell, but never for a whole garbage file
+        best = best.copy()
+        best[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
+    return best
 
 
 EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
