@@ -194,8 +194,6 @@ def test_creating_on_a_secret_partner_is_refused(w):
         assert w.admin.count(entity, include_marked=True) == count
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: importer._check_subjects compares pd.NA (an unresolved "
-                                        "partner) with itself: TypeError instead of a row error (core.task)")
 def test_importing_rows_on_a_secret_partner_is_refused(w, tmp_path):
     """Bulk import: the same rows, as a file, are refused and nothing is written."""
     cases = [c for c in _reach_cases(w) if c[0] in ("core.contact", "core.interaction", "core.task",

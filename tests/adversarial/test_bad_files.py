@@ -5,6 +5,7 @@ unknown-column, missing-required and invalid-JSON cases.)
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -70,8 +71,6 @@ def test_cp1251_detected_and_given(crm, tmp_path, cli):
     assert crm.count("core.partner", name="Сатурн") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: a Latin-1 file is taken for cp1251 (one byte in the "
-                                        "Cyrillic range is enough) and imported as mojibake")
 def test_latin1_is_not_taken_for_cp1251(crm, tmp_path):
     path = write(tmp_path, "name\nMüller Gärtner\nJosé Peña\n".encode("latin-1"))
     try:
@@ -82,8 +81,6 @@ def test_latin1_is_not_taken_for_cp1251(crm, tmp_path):
     assert sorted(p.name for p in crm.find("core.partner")) == ["José Peña", "Müller Gärtner"]
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: a row with more cells than the header is read with its "
-                                        "first cell as the index: every value shifts one column left, silently")
 def test_ragged_rows_refused(crm, tmp_path):
     refused(crm, write(tmp_path, "name,comment\nA,B,C\n"), "row", "field", "column")
 
@@ -98,8 +95,6 @@ def test_huge_name_refused(crm, tmp_path):
     refused(crm, write(tmp_path, "name\n" + "я" * 2_000_000 + "\n"), "max length", "too long", "field")
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: importer.MAX_FIELD (100 000 characters) is not enforced "
-                                        "(the pandas C engine ignores csv.field_size_limit): a 5 MB comment is imported")
 def test_huge_text_field_refused(crm, tmp_path):
     refused(crm, write(tmp_path, "name,comment\nA," + "x" * 5_000_000 + "\n"), "too long", "max", "field")
 
@@ -144,7 +139,7 @@ def test_a_million_garbage_rows(crm, db_url, tmp_path):
     code_small, _, rss_small = _garbage_run(db_url, tmp_path, 10)
     code, out, rss = _garbage_run(db_url, tmp_path, 1_000_000)
     assert code == 1 and code_small == 1
-    assert "1000000 of 1000000 rows are invalid; nothing was imported" in out, out[-2000:]
+    assert re.search(r"rows: (at least )?\d+ of (the first )?\d+ rows are invalid; nothing was imported", out), out[:2000]
     assert "row 1: kind: unallowed value" in out
     import crmkit
     with crmkit.open(db_url, plugins=[]) as again:

@@ -125,8 +125,6 @@ def test_import_cannot_set_reminders_for_others(setup, tmp_path):
     assert setup["admin"].count("core.reminder", description="planted") == 0
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: importer._check_subjects compares pd.NA (an unresolved "
-                                        "partner) with itself: TypeError instead of a row error")
 def test_import_of_a_task_on_a_secret_partner_is_a_validation_error(setup, tmp_path):
     """An unresolvable partner code is a row error, not a crash."""
     spy, hidden, admin = setup["spy_crm"], setup["hidden"], setup["admin"]

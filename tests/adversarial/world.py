@@ -194,6 +194,9 @@ def as_file_value(w, entity, name, value):
     """How a row reaches a file: yes/no, and references by their code when they have one."""
     if value is True or value is False:
         return "yes" if value else "no"
+    if hasattr(value, "astimezone") and hasattr(value, "hour"):   # datetimes as a user's file has them (UTC)
+        import datetime as dt
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     field = w.admin.registry.entity(entity).model._meta.fields.get(name)
     if isinstance(field, pw.ForeignKeyField):
         target = w.admin.registry.spec_of_model(field.rel_model)
