@@ -214,6 +214,36 @@ def test_importing_rows_on_a_secret_partner_is_refused(w, tmp_path):
         assert w.admin.count(entity, include_marked=True) == count
 
 
+def test_personal_data_paths_refuse_secret_people(w):
+    """The subject-access export and the erasure find nothing the spy may not see."""
+    from crmkit.core import privacy
+    P = w.admin.model("core.partner")
+    person = P.select().where(P.id.in_(sorted(w.secret["core.partner"])) & (P.kind == "individual")).first() \
+        or P.select().where(P.id.in_(sorted(w.secret["core.partner"]))).first()
+    before = w.snapshot("core.partner")
+    with pytest.raises(REFUSED):
+        privacy.export(w.spy, "core.partner", person.id)
+    with pytest.raises(REFUSED):
+        privacy.erase(w.spy, "core.partner", person.id)
+    assert w.snapshot("core.partner") == before
+    for args in (("privacy", "export", "core.partner", person.id),
+                 ("privacy", "erase", "core.partner", person.id, "--yes")):
+        out = run_cli(w.admin, w.url, *args, user="spy")
+        assert out.exit_code != 0 and TAINT not in out.output
+    assert w.snapshot("core.partner") == before
+
+
+def test_outbox_messages_of_secret_partners_are_hidden(w):
+    secret_id = min(w.secret["core.partner"])
+    if "email" not in w.admin.registry.channels:
+        pytest.skip("no channel installed to queue on")
+    w.admin.outbox.queue("email", "secret@spy.example", subject=f"{TAINT} letter", text=TAINT,
+                         key="adversarial-secret", partner_id=secret_id)
+    seen = w.spy.outbox.messages(limit=100_000)
+    assert all(m.partner_id not in w.secret["core.partner"] for m in seen)
+    assert all(TAINT not in (m.subject + m.body_text) for m in seen)
+
+
 # -- last, because it destroys the world: reports ignore secret data -------
 
 def _report_doc(crm, report_id):
