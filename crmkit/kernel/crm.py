@@ -214,17 +214,35 @@ class Crm:
     def count(self, entity, include_marked=False, **filters):
         return self.where(entity, self.query(entity, include_marked=include_marked), filters).count()
 
+    # values the drivers already return as Python wants them: no per-cell conversion
+    _PLAIN_FIELDS = (pw.AutoField, pw.BigAutoField, pw.IntegerField, pw.CharField, pw.TextField,
+                     pw.ForeignKeyField, pw.FloatField)
+
     def frame(self, query, columns=None):
         """Run a select and return a pandas DataFrame (aggregate in SQL first).
 
-        Values pass through the fields' converters, so dates and decimals
-        come back the same on SQLite and PostgreSQL.
+        Rows come straight from the driver; only the columns whose fields
+        need it (dates on SQLite, decimals, booleans) are converted, column by
+        column, so the values are the same on SQLite and PostgreSQL.
         """
         import pandas as pd
-        rows = query.tuples()
-        data = list(rows)
-        names = columns or [d[0] for d in rows._cursor_wrapper.cursor.description]
-        return pd.DataFrame.from_records(data, columns=names)
+        q = query.tuples()
+        cursor = self.db.execute(q)
+        wrapper = q._get_cursor_wrapper(cursor)
+        wrapper.initialize()
+        names = columns or [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=names)
+        for i, convert in enumerate(wrapper.converters):
+            field = getattr(convert, "__self__", None)
+            if convert is None or isinstance(field, self._PLAIN_FIELDS) and type(field).python_value in (
+                    pw.Field.python_value, pw.IntegerField.python_value, pw.ForeignKeyField.python_value,
+                    pw.FloatField.python_value):
+                continue
+            if len(frame):
+                frame[names[i]] = pd.Series([None if v is None else convert(v) for v in frame.iloc[:, i].tolist()],
+                                            index=frame.index, dtype=object)
+        return frame
 
     def display(self, entity, record) -> str:
         spec = self.registry.entity(entity)

@@ -451,21 +451,27 @@ def validate_frame(spec, frame, admin=True):
 
 
 def _parse_dates(raw):
-    """ISO or 1C's dd.mm.yyyy, tried column-wide first (fast), then per cell."""
+    """ISO (with or without an offset) or 1C's dd.mm.yyyy, tried column-wide
+    first (fast), then cell by cell for the few odd ones. Naive UTC out."""
     import pandas as pd
     text = raw.astype("string")
+    wanted = int((text.notna() & (text != "")).sum())
     best = None
-    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S"):
-        parsed = pd.to_datetime(text, errors="coerce", format=fmt)
-        if best is None or parsed.notna().sum() > best.notna().sum():
+    for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z",
+                "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
+                "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S"):
+        parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=True)
+        if best is None:
             best = parsed
-        if best.notna().sum() == text.notna().sum() - (text == "").sum():
-            return best
+        else:
+            best = best.where(best.notna(), parsed)
+        if int(best.notna().sum()) == wanted:
+            break
     rest = best.isna() & text.notna() & (text != "")
     if rest.any() and rest.sum() < 5000:  # odd formats: per cell, but never for a whole garbage file
         best = best.copy()
-        best[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed")
-    return best
+        best[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed", utc=True)
+    return best.dt.tz_localize(None)
 
 
 EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
