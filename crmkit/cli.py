@@ -238,7 +238,6 @@ def db_backup(crm, target):
 @click.pass_obj
 def db_restore(state, source, yes):
     """Replace the database with a backup, then check its integrity."""
-    import os
     from .kernel.backup import restore
     from .kernel.db import DEFAULT_URL
     if not yes:

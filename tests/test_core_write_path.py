@@ -1,10 +1,8 @@
 """The one write path: validation, references, uniqueness, events, history."""
 import datetime as dt
-import decimal
 
 import pytest
 
-import crmkit
 from crmkit import ValidationError, NotFound
 
 pytestmark = pytest.mark.plugins()

@@ -1,7 +1,5 @@
 """`crmkit demo`: the presentation's demo base end to end, with every plugin,
 and the figures of the presentation asserted exactly."""
-import json
-from pathlib import Path
 
 import pytest
 

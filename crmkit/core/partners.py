@@ -1,7 +1,6 @@
 """Holdings and store networks: a partner's whole tree, and roll-ups over it."""
 from __future__ import annotations
 
-import peewee as pw
 
 from . import models as m
 

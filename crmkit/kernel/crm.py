@@ -244,6 +244,24 @@ class Crm:
                                             index=frame.index, dtype=object)
         return frame
 
+    def bulk_insert(self, model, columns, rows, page_size=5000):
+        """Insert many rows fast, inside the caller's transaction: one
+        ``executemany`` on SQLite, multi-row ``INSERT ... VALUES`` pages on
+        PostgreSQL (psycopg2's executemany is a round trip per row).
+
+        :param columns: field names of ``model``; ``rows`` are tuples of
+            database values in that order.
+        """
+        fields = [model._meta.fields[c] for c in columns]
+        table = model._meta.table_name
+        names = ", ".join(f'"{f.column_name}"' for f in fields)
+        cursor = self.db.cursor()
+        if db.is_sqlite(self.db):
+            cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(fields))})', rows)
+        else:
+            from psycopg2.extras import execute_values
+            execute_values(cursor, f'INSERT INTO "{table}" ({names}) VALUES %s', rows, page_size=page_size)
+
     def display(self, entity, record) -> str:
         spec = self.registry.entity(entity)
         if callable(spec.display):

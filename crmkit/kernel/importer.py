@@ -113,7 +113,6 @@ def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
     ``id``, or ``auto``: a code when it is one, else an id); the rows they
     name must be visible to the user."""
     import numpy as np
-    import pandas as pd
     model = spec.model
     for name in frame.columns:
         field = model._meta.fields.get(name)
@@ -218,14 +217,9 @@ def _write_rows(crm, spec, frame):
             values = [None if null(v) else v for v in col.tolist()]
         converted.append(values)
     rows = list(zip(*converted))
-    table = model._meta.table_name
-    param = crm.db.param
-    sql = (f'INSERT INTO "{table}" ({", ".join(chr(34) + f.column_name + chr(34) for f in fields)}) '
-           f'VALUES ({", ".join([param] * len(fields))})')
     pk = model._meta.primary_key
     before = model.select(pw.fn.MAX(pk)).scalar() or 0
-    cursor = crm.db.cursor()
-    cursor.executemany(sql, rows)
+    crm.bulk_insert(model, columns, rows)
     after = model.select(pw.fn.MAX(pk)).scalar() or 0
     return (before + 1, after) if after > before else None
 

@@ -1,5 +1,4 @@
 """Kernel tables: sequences, outbox, suppression list, change history."""
-import datetime
 
 from peewee import *
 

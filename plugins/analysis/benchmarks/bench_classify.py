@@ -7,7 +7,6 @@ the peak memory of the process.
 """
 import argparse
 import datetime as dt
-import os
 import random
 import resource
 import tempfile

@@ -1,7 +1,6 @@
 """The presentation's figures from the demo, and access in every report."""
 import pytest
 
-from crmkit_analysis import models as m
 
 from helpers import MONTHLY, partner, product, sale
 

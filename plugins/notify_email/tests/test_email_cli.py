@@ -1,11 +1,9 @@
 """The command line: outbox and email groups, and the demo."""
-import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
 
-import crmkit
 
 pytestmark = pytest.mark.plugins("notify_email")
 MAIL = Path(__file__).with_name("mail")
@@ -30,7 +28,6 @@ def test_outbox_list_deliver_retry_purge(crm, cli, smtp_server):
 
 
 def test_outbox_purge_follows_retention_rules_of_other_plugins(crm):
-    import types
     from crmkit import hookimpl
     from crmkit_notify_email.retention import purge
 

@@ -1,7 +1,6 @@
 """Delivery through a real SMTP server on loopback."""
 import base64
 import datetime as dt
-import json
 
 import pytest
 
