@@ -181,7 +181,7 @@ def test_bulk_validation_agrees_with_create(entity):
     @given(doc_strategy(spec))
     def check(doc):
         import pandas as pd
-        row = {k: as_cell(v, exact=False) for k, v in doc.items()}   # exact datetimes: see below
+        row = {k: as_cell(v) for k, v in doc.items()}
         alone = validate(spec, row, admin=True)
         clean, errors = validate_frame(spec, pd.DataFrame([row], dtype=object), admin=True)
         assert errors == {}, (row, errors)
@@ -192,8 +192,6 @@ def test_bulk_validation_agrees_with_create(entity):
     check()
 
 
-@pytest.mark.xfail(strict=True, reason="kernel hole: validate_frame raises TypeError on a datetime with an offset "
-                                        "or with microseconds (assigning datetime64[us] into a datetime64[s] column)")
 @pytest.mark.parametrize("when", ["2015-10-21T10:00:00+03:00", "2015-10-21T10:00:00.250000", "2015-10-21 07:00:00+00:00"])
 def test_exact_datetimes_validate_in_bulk_as_alone(when):
     import pandas as pd
@@ -240,8 +238,6 @@ def test_unstorable_text_is_a_validation_error(crm, text):
 
 
 @pytest.mark.plugins()
-@pytest.mark.xfail(strict=True, reason="kernel hole: what crmkit exports it cannot import: the bulk validation "
-                                        "crashes with TypeError on the exported timezone-aware dates")
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_what_crmkit_exports_it_imports(crm, tmp_path, fmt):
     p = crm.create("core.partner", {"name": "Дальстрой"})
