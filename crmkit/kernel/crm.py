@@ -405,18 +405,21 @@ class Crm:
         until commit, so concurrent creators never get the same number.
         """
         name = spec.name
-        updated = Sequence.update(value=Sequence.value + 1).where(Sequence.name == name).execute()
-        if not updated:
-            field = getattr(spec.model, spec.code_field)
-            start = 0
-            for (code,) in spec.model.select(field).where(field.startswith(spec.code_prefix)).tuples():
-                tail = code[len(spec.code_prefix):]
-                if tail.isdigit():
-                    start = max(start, int(tail))
-            Sequence.insert(name=name, value=start + 1).on_conflict_ignore().execute()
-            if start:
-                Sequence.update(value=start + 1).where(Sequence.name == name).execute()
-        value = Sequence.get(Sequence.name == name).value
+        param = self.db.param
+        row = self.db.execute_sql(
+            f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()
+        if row is not None:
+            return f"{spec.code_prefix}{row[0]:08d}"
+        # the first code of a series: start after the highest code already stored
+        field = getattr(spec.model, spec.code_field)
+        start = 0
+        for (code,) in spec.model.select(field).where(field.startswith(spec.code_prefix)).tuples():
+            tail = code[len(spec.code_prefix):]
+            if tail.isdigit():
+                start = max(start, int(tail))
+        Sequence.insert(name=name, value=start).on_conflict_ignore().execute()
+        value = self.db.execute_sql(
+            f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()[0]
         return f"{spec.code_prefix}{value:08d}"
 
     def _write(self, entity, key, data, internal=()):
@@ -503,10 +506,12 @@ class Crm:
                      "old": None if old is None else str(_jsonable(old)),
                      "new": None if new is None else str(_jsonable(new)), "user": user}
                     for name, (old, new) in changes.items()]
-        now = db.utcnow()
-        for row in rows:
-            row["at"] = now
-        Change.insert_many(rows).execute()
+        now = db.utcnow().replace(tzinfo=None)
+        p = self.db.param
+        self.db.cursor().executemany(
+            'INSERT INTO "kernel_change" ("entity", "record_id", "action", "field", "old", "new", "user", "at") '
+            f"VALUES ({', '.join([p] * 8)})",
+            [(r["entity"], r["record_id"], r["action"], r["field"], r["old"], r["new"], r["user"], now) for r in rows])
 
     def scrub_history(self, entity, record_ids, fields=None):
         """Replace the old and new values of records' history with

@@ -204,6 +204,9 @@ def _message(msg):
     return text
 
 
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "contains a character that cannot be stored (NUL or a lone surrogate)"
+
 COERCERS = {"int": parse_int, "decimal": parse_decimal, "date": parse_date, "datetime": parse_datetime,
              "bool": parse_bool, "float": float, "strip": lambda v: v.strip() if isinstance(v, str) else v,
              "blank_none": lambda v: None if _blank(v) else v}
@@ -270,6 +273,8 @@ class FastSchema:
         kind = rules.get("type")
         if kind and (not isinstance(value, TYPES[kind]) or (kind in ("integer", "float") and isinstance(value, bool))):
             return f"must be of {kind} type"
+        if isinstance(value, str) and UNSTORABLE.search(value):
+            return UNSTORABLE_MESSAGE
         if rules.get("empty") is False and value == "":
             return "empty values not allowed"
         if "maxlength" in rules and hasattr(value, "__len__") and len(value) > rules["maxlength"]:
@@ -427,6 +432,8 @@ def validate_frame(spec, frame, admin=True):
             if "minlength" in rules:
                 flag(value.str.len().fillna(rules["minlength"]) < rules["minlength"], field,
                      f"min length is {rules['minlength']}")
+            flag(value.str.contains("[\x00\ud800-\udfff]", regex=True).fillna(False).astype(bool), field,
+                 UNSTORABLE_MESSAGE)
             if "regex" in rules:
                 ok = value.str.fullmatch(rules["regex"]).fillna(True)
                 flag(~ok.astype(bool), field, f"value does not match regex '{rules['regex']}'")

@@ -313,8 +313,6 @@ def test_kernel_template_follows_references_through_access(open_crm):
 
 
 @needs("marketing")
-@pytest.mark.xfail(strict=True, reason="plugin hole (marketing): safe.SafeRecord follows references without the "
-                                        "access filter, so a template shows records the user may not see")
 def test_marketing_template_follows_references_through_access(open_crm):
     from crmkit_marketing.render import context_for, render_message
     spy, child = _secret_head(open_crm)

@@ -225,9 +225,6 @@ def test_any_allowed_text_is_stored_and_read_back(crm, name, comment):
 
 
 @pytest.mark.plugins()
-@pytest.mark.xfail(strict=True, reason="kernel hole: a NUL (PostgreSQL: raw ValueError; SQLite: stored) or a lone "
-                                        "surrogate (raw UnicodeEncodeError on both) in a text field is not refused "
-                                        "by validation")
 @pytest.mark.parametrize("text", ["a\x00b", "\ud800", "x\udfffy"])
 def test_unstorable_text_is_a_validation_error(crm, text):
     """NUL and lone surrogates are bad input on both databases, refused naming the field."""

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from crmkit import ValidationError
 
-from .safe import wrap
+def wrap(value):
+    """Records pass as they are: the kernel's render_template shows them to the
+    template as read-only views that follow references through the acting
+    user's access."""
+    return value
 
 
 def context_for(crm, partner=None, contact=None, record=None, record_entity=None, extra=None):
-    """The template context: read-only views of records plus plain values."""
+    """The template context: records (seen as read-only views) plus plain values."""
     ctx = {k: wrap(v) for k, v in (extra or {}).items()}
     if contact is not None and partner is None:
         partner = contact.partner
