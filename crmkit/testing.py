@@ -51,21 +51,52 @@ def _pg_server():
     admin.close()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_templates(tmp_path_factory):
+    """Migrated empty SQLite files, one per plugin set: a test starts from a
+    copy instead of running every migration again."""
+    return {"dir": tmp_path_factory.mktemp("templates"), "files": {}}
+
+
+def _plugin_key(request):
+    marker = request.node.get_closest_marker("plugins")
+    return tuple(sorted(marker.args)) if marker else None
+
+
+def _close_current():
+    from crmkit.kernel.db import database
+    if database.obj is not None and not database.obj.is_closed():
+        database.obj.close()
+
+
 @pytest.fixture(params=_backends())
-def db_url(request, tmp_path, _pg_server):
+def db_url(request, tmp_path, _pg_server, _sqlite_templates):
+    """An empty, migrated database: a copy of a template file on SQLite; the
+    session's scratch database with every table emptied on PostgreSQL."""
+    import shutil
+    key = _plugin_key(request)
     if request.param == "sqlite":
+        files = _sqlite_templates["files"]
+        if key not in files:
+            import crmkit
+            path = _sqlite_templates["dir"] / f"template-{len(files)}.db"
+            crmkit.open(f"sqlite:///{path}", plugins=list(key) if key is not None else None).close()
+            files[key] = path
+        shutil.copyfile(files[key], tmp_path / "crm.db")
         yield f"sqlite:///{tmp_path / 'crm.db'}"
         return
     if request.node.get_closest_marker("sqlite_only"):
         pytest.skip("SQLite only")
     import psycopg2
-    from crmkit.kernel.db import database
-    if database.obj is not None and not database.obj.is_closed():
-        database.obj.close()
+    _close_current()
     conn = psycopg2.connect(_pg_server)
     conn.autocommit = True
     cur = conn.cursor()
-    cur.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename NOT LIKE '%%schema_migration'")
+    tables = [row[0] for row in cur.fetchall()]
+    if tables:  # tables of the plugins migrated so far stay; their rows go
+        cur.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
     conn.close()
     yield _pg_server
 
