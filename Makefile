@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) benchmarks/run.py $(if $(SCALE),--scale $(SCALE)) $(if $(DB),--db $(DB))
+	$(PY) benchmarks/run.py $(if $(SCALE),--scale '$(SCALE)') $(if $(DB),--db '$(DB)')
 
 clean:
 	rm -rf $(VENV) crmkit-demo.db* report-book *.egg-info
