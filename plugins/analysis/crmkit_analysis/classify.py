@@ -324,22 +324,21 @@ def _parse_as_of(value):
 
 
 def _store(crm, model, field, run_id, as_of, classes, now):
-    """executemany of the run's rows: one statement, bound parameters."""
-    def num(v, digits):
-        return None if v is None or v != v else round(float(v), digits)
-    rows = [(run_id, item, as_of, abc, xyz, num(value, 2), num(share, 6), num(cum, 6), num(cv, 6), now, now)
-            for item, abc, xyz, value, share, cum, cv in zip(
-                classes.index.tolist(), classes["abc"].tolist(), classes["xyz"].tolist(),
-                classes["value"].tolist(), classes["share"].tolist(), classes["cumulative_share"].tolist(),
-                classes["cv"].tolist())]
-    names = ["run_id", f"{field}_id", "as_of", "abc_class", "xyz_class", "value", "share",
-             "cumulative_share", "cv", "created_at", "changed_at"]
+    """The run's rows through crm.bulk_insert (executemany on SQLite, multi-row
+    VALUES pages on PostgreSQL), built column by column."""
+    n = len(classes)
+    if not n:
+        return
+
+    def num(column, digits):
+        values = classes[column].astype(float).round(digits)
+        return [None if v != v else v for v in values.tolist()]
+
     as_of_db = model.as_of.db_value(as_of)
     now_db = model.created_at.db_value(now)
-    rows = [(r[0], r[1], as_of_db, *r[3:9], now_db, now_db) for r in rows]
-    db = model._meta.database    # the same connection as crm.transaction()
-    param = db.param
-    sql = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(chr(34) + n + chr(34) for n in names)}) '
-           f'VALUES ({", ".join([param] * len(names))})')
-    if rows:
-        db.cursor().executemany(sql, rows)
+    columns = ["run", field, "as_of", "abc_class", "xyz_class", "value", "share", "cumulative_share", "cv",
+               "created_at", "changed_at"]
+    rows = list(zip([run_id] * n, classes.index.tolist(), [as_of_db] * n, classes["abc"].tolist(),
+                    classes["xyz"].tolist(), num("value", 2), num("share", 6), num("cumulative_share", 6),
+                    num("cv", 6), [now_db] * n, [now_db] * n))
+    crm.bulk_insert(model, columns, rows)
