@@ -168,29 +168,52 @@ def _deal_rows(crm, params, as_of, report):
     return _one_currency(crm.frame(q), report)
 
 
+def _cents(values):
+    """Money column -> whole cents (int64): sums stay exact and vectorised."""
+    return (pd.to_numeric(values.map(lambda v: None if v is None else float(v)), errors="coerce")
+            .fillna(0) * 100).round().astype("int64")
+
+
 def _tree(frame, levels, statuses, prefixes):
     """Rows of a grouping tree with counts, potentials and shares of the
     parent group per status.
+
+    Each level is aggregated once (one groupby over its key path); the tree
+    is then walked over those sums, children ordered by label.
 
     :param levels: ``[(key column, label column, detail column or None)]``.
     :param prefixes: ``{status: column prefix}``.
     """
     base = frame.copy()
+    cents = _cents(base["potential"]) if len(base) else base["potential"]
     for st in statuses:
         mask = base["status"] == st
-        base[f"n_{st}"] = base["n"].where(mask, 0).astype(int)
-        base[f"p_{st}"] = [_money(v) if ok else ZERO for v, ok in zip(base["potential"], mask)]
+        base[f"n_{st}"] = base["n"].where(mask, 0).astype("int64")
+        base[f"c_{st}"] = cents.where(mask, 0).astype("int64") if len(base) else 0
+    sums = [f"{k}_{st}" for st in statuses for k in ("n", "c")]
+    keys = [key for key, _, _ in levels]
+    children: dict = {}
+    for depth, (key, label, detail) in enumerate(levels):
+        path = keys[:depth + 1]
+        how = {c: "sum" for c in sums}
+        how[label] = "first"
+        if detail:
+            how[detail] = "first"
+        grouped = base.groupby(path, sort=False, dropna=False).agg(how).reset_index()
+        for rec in grouped.to_dict("records"):
+            node = tuple(rec[k] for k in path)
+            children.setdefault(node[:-1], []).append(((str(rec[label]), str(node[-1])), node, rec, depth))
+
+    def money(c):
+        return (Decimal(int(c)) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
     rows = []
 
-    def walk(part, depth, parent):
-        if depth == len(levels):
-            return
-        key, label, detail = levels[depth]
-        groups = sorted(part.groupby(key, sort=False), key=lambda g: (str(g[1][label].iloc[0]), str(g[0])))
-        for _, grp in groups:
-            totals = {st: (int(grp[f"n_{st}"].sum()), sum(grp[f"p_{st}"], ZERO)) for st in statuses}
-            row = {"Level": depth, "label": grp[label].iloc[0],
-                   "detail": grp[detail].iloc[0] if detail else ""}
+    def walk(parent_node, parent):
+        for _, node, rec, depth in sorted(children.get(parent_node, []), key=lambda x: x[0]):
+            key, label, detail = levels[depth]
+            totals = {st: (int(rec[f"n_{st}"]), money(rec[f"c_{st}"])) for st in statuses}
+            row = {"Level": depth, "label": rec[label], "detail": rec[detail] if detail else ""}
             for st in statuses:
                 n, pot = totals[st]
                 pn, pp = parent[st]
@@ -200,20 +223,23 @@ def _tree(frame, levels, statuses, prefixes):
                 row[f"{prefix}: potential"] = pot
                 row[f"{prefix}: share of potential, %"] = _pct(pot, pp) if n else None
             rows.append(row)
-            walk(grp, depth + 1, totals)
+            walk(node, totals)
 
-    grand = {st: (int(base[f"n_{st}"].sum()), sum(base[f"p_{st}"], ZERO)) for st in statuses}
-    walk(base, 0, grand)
+    grand = {st: (int(base[f"n_{st}"].sum()) if len(base) else 0,
+                  money(base[f"c_{st}"].sum()) if len(base) else ZERO) for st in statuses}
+    walk((), grand)
     return rows
 
 
 def efficiency(crm, as_of=None, detail=True, **params):
     frame = _deal_rows(crm, params, as_of, "deals.efficiency")
     by_status = []
+    cents = _cents(frame["potential"]) if len(frame) else frame["potential"]
     for st in STATUSES:
-        sel = frame[frame["status"] == st]
-        by_status.append({"Status": _status_label(crm, st), COUNT: int(sel["n"].sum()),
-                          POTENTIAL: sum((_money(v) for v in sel["potential"]), ZERO)})
+        mask = frame["status"] == st
+        total = int(cents[mask].sum()) if len(frame) else 0
+        by_status.append({"Status": _status_label(crm, st), COUNT: int(frame["n"][mask].sum()),
+                          POTENTIAL: (Decimal(total) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)})
     sections = {"By status": pd.DataFrame(by_status, columns=["Status", COUNT, POTENTIAL])}
     if not detail:
         return sections
