@@ -174,61 +174,91 @@ def _cents(values):
             .fillna(0) * 100).round().astype("int64")
 
 
+def _half_up(part, whole):
+    """round(part / whole, 2 decimals, half up) of non-negative integers, as
+    integer hundredths; None where whole is 0 (vectorised, exact)."""
+    import numpy as np
+    part = np.asarray(part, dtype="int64")
+    whole = np.asarray(whole, dtype="int64")
+    safe = np.where(whole == 0, 1, whole)
+    return np.where(whole == 0, -1, (part * 20000 + safe) // (2 * safe))
+
+
+def _hundredths(values, empty):
+    """Integer hundredths -> Decimal with two places (None where ``empty``)."""
+    return [None if e else Decimal(int(v)).scaleb(-2) for v, e in zip(values.tolist(), empty.tolist())]
+
+
 def _tree(frame, levels, statuses, prefixes):
     """Rows of a grouping tree with counts, potentials and shares of the
     parent group per status.
 
-    Each level is aggregated once (one groupby over its key path); the tree
-    is then walked over those sums, children ordered by label.
+    Vectorised: each level is aggregated once (one groupby over its key
+    path), joined to its parent's sums for the shares, and the rows are put
+    in tree order by sorting on each level's position among its siblings
+    (siblings ordered by label). Money is summed in whole cents.
 
     :param levels: ``[(key column, label column, detail column or None)]``.
     :param prefixes: ``{status: column prefix}``.
     """
     base = frame.copy()
-    cents = _cents(base["potential"]) if len(base) else base["potential"]
+    cents = _cents(base["potential"]) if len(base) else pd.Series([], dtype="int64")
     for st in statuses:
         mask = base["status"] == st
         base[f"n_{st}"] = base["n"].where(mask, 0).astype("int64")
-        base[f"c_{st}"] = cents.where(mask, 0).astype("int64") if len(base) else 0
+        base[f"c_{st}"] = cents.where(mask, 0).astype("int64") if len(base) else base["n"]
     sums = [f"{k}_{st}" for st in statuses for k in ("n", "c")]
     keys = [key for key, _, _ in levels]
-    children: dict = {}
+    grand = {c: int(base[c].sum()) if len(base) else 0 for c in sums}
+    parts, previous = [], None
     for depth, (key, label, detail) in enumerate(levels):
         path = keys[:depth + 1]
         how = {c: "sum" for c in sums}
         how[label] = "first"
         if detail:
             how[detail] = "first"
-        grouped = base.groupby(path, sort=False, dropna=False).agg(how).reset_index()
-        for rec in grouped.to_dict("records"):
-            node = tuple(rec[k] for k in path)
-            children.setdefault(node[:-1], []).append(((str(rec[label]), str(node[-1])), node, rec, depth))
+        g = base.groupby(path, sort=False, dropna=False).agg(how).reset_index()
+        order_cols = [f"_o{d}" for d in range(depth)]
+        if previous is None:
+            for c in sums:
+                g[f"p{c}"] = grand[c]
+        else:
+            parent = previous[keys[:depth] + order_cols + sums].rename(columns={c: f"p{c}" for c in sums})
+            g = g.merge(parent, on=keys[:depth], how="left")
+        g["_label"] = g[label].astype(str)
+        g["_key"] = g[key].astype(str)
+        g = g.sort_values(order_cols + ["_label", "_key"], kind="stable")
+        g[f"_o{depth}"] = g.groupby(order_cols, sort=False).cumcount() if order_cols else range(len(g))
+        g["Level"] = depth
+        g["label"] = g[label]
+        g["detail"] = g[detail] if detail else ""
+        parts.append(g)
+        previous = g
+    if not parts or not len(base):
+        return None
+    order_cols = [f"_o{d}" for d in range(len(levels))]
+    tree = pd.concat(parts, ignore_index=True)
+    tree[order_cols] = tree[order_cols].fillna(-1)
+    tree = tree.sort_values(order_cols, kind="stable")
+    out = pd.DataFrame({"Level": tree["Level"].to_numpy(), "label": tree["label"].to_numpy(),
+                        "detail": tree["detail"].fillna("").to_numpy()})
+    for st in statuses:
+        prefix = prefixes[st]
+        n, c = tree[f"n_{st}"].astype("int64"), tree[f"c_{st}"].astype("int64")
+        none = (n == 0).to_numpy()
+        out[f"{prefix}: deals"] = n.to_numpy()
+        out[f"{prefix}: share of deals, %"] = _hundredths(
+            pd.Series(_half_up(n, tree[f"pn_{st}"])), none | (tree[f"pn_{st}"] == 0).to_numpy())
+        out[f"{prefix}: potential"] = _hundredths(c, pd.Series(False, index=c.index))
+        out[f"{prefix}: share of potential, %"] = _hundredths(
+            pd.Series(_half_up(c, tree[f"pc_{st}"])), none | (tree[f"pc_{st}"] == 0).to_numpy())
+    return out
 
-    def money(c):
-        return (Decimal(int(c)) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
 
-    rows = []
-
-    def walk(parent_node, parent):
-        for _, node, rec, depth in sorted(children.get(parent_node, []), key=lambda x: x[0]):
-            key, label, detail = levels[depth]
-            totals = {st: (int(rec[f"n_{st}"]), money(rec[f"c_{st}"])) for st in statuses}
-            row = {"Level": depth, "label": rec[label], "detail": rec[detail] if detail else ""}
-            for st in statuses:
-                n, pot = totals[st]
-                pn, pp = parent[st]
-                prefix = prefixes[st]
-                row[f"{prefix}: deals"] = n
-                row[f"{prefix}: share of deals, %"] = _pct(n, pn) if n else None
-                row[f"{prefix}: potential"] = pot
-                row[f"{prefix}: share of potential, %"] = _pct(pot, pp) if n else None
-            rows.append(row)
-            walk(node, totals)
-
-    grand = {st: (int(base[f"n_{st}"].sum()) if len(base) else 0,
-                  money(base[f"c_{st}"].sum()) if len(base) else ZERO) for st in statuses}
-    walk((), grand)
-    return rows
+def _tree_section(rows, label_name, detail_name, cols):
+    if rows is None:
+        return pd.DataFrame(columns=cols)
+    return rows.rename(columns={"label": label_name, "detail": detail_name})[cols]
 
 
 def efficiency(crm, as_of=None, detail=True, **params):
@@ -253,8 +283,7 @@ def efficiency(crm, as_of=None, detail=True, **params):
     cols = ["Level", label1, label2] + [f"{p}: {c}" for p in ("In work", "Won")
                                         for c in ("deals", "share of deals, %", "potential",
                                                   "share of potential, %")]
-    sections["Deals in work and won"] = pd.DataFrame(
-        [{label1: r.pop("label"), label2: r.pop("detail"), **r} for r in rows], columns=cols)
+    sections["Deals in work and won"] = _tree_section(rows, label1, label2, cols)
     lost = frame[frame["status"] == "lost"].copy()
     lost["responsible_key"] = lost["responsible"]
     label3, label4 = "Responsible / deal kind / deal / client", "Agreement with client"
@@ -263,8 +292,7 @@ def efficiency(crm, as_of=None, detail=True, **params):
                  ("lost",), {"lost": "Lost"})
     cols = ["Level", label3, label4] + [f"Lost: {c}" for c in ("deals", "share of deals, %", "potential",
                                                               "share of potential, %")]
-    sections["Lost deals"] = pd.DataFrame(
-        [{label3: r.pop("label"), label4: r.pop("detail"), **r} for r in rows], columns=cols)
+    sections["Lost deals"] = _tree_section(rows, label3, label4, cols)
     return sections
 
 
