@@ -17,7 +17,8 @@ from crmkit_analysis import models as m
 
 pytestmark = pytest.mark.plugins("analysis")
 
-DATA = Path("/work/shared/data/online_retail.csv.gz")
+# shared/ lies beside the project's folder (the repository root is three levels up)
+DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "online_retail.csv.gz"
 MAP = ("InvoiceNo=document,StockCode=product,Description=product_name,Quantity=quantity,"
        "InvoiceDate=date,UnitPrice=price,CustomerID=partner,Country=region")
 needs_data = pytest.mark.skipif(not DATA.exists(), reason="the Online Retail file is not here")
