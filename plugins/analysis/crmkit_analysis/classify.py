@@ -145,7 +145,7 @@ def aggregate(crm, kind, settings, as_of, restrict=None):
         (a segment's partners ...); access filters apply anyway.
     :return: dict with ``abc`` (item id -> measure over the ABC window),
         ``xyz`` (long frame item, bucket, value), ``buckets``, ``first``
-        (item id -> first sale date before the later window end), windows.
+        (Series: item id -> first sale date before the later window start), windows.
     """
     import pandas as pd
     S = m.Sale
@@ -170,13 +170,11 @@ def aggregate(crm, kind, settings, as_of, restrict=None):
     later_start = max(abc_from, xyz_from)
     first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict)(key.alias("item"), pw.fn.MIN(S.date))
                .group_by(key))
-    first = {item: _as_date(day) for item, day in first_q.tuples()}
+    first_frame = crm.frame(first_q, columns=["item", "first"])
+    first = pd.Series(pd.to_datetime(first_frame["first"].astype(str).str[:10]).to_numpy(),
+                      index=first_frame["item"].to_numpy()) if len(first_frame) else pd.Series(dtype="datetime64[ns]")
     return {"abc": abc, "xyz": xyz, "buckets": keys, "first": first,
             "abc_window": (abc_from, abc_to), "xyz_window": (xyz_from, xyz_to)}
-
-
-def _as_date(value):
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 # -- classification in pandas ------------------------------------------------
@@ -248,10 +246,10 @@ def classify_frame(universe, data, settings):
     out = pd.DataFrame(index=codes.index)
     out["code"] = codes
     out = out.join(abc).join(xyz)
-    first = pd.Series(data["first"], dtype=object).reindex(out.index)
+    first = data["first"].reindex(out.index)   # first sale (datetime64) of each item, NaT if none
     for dim, start in (("abc", data["abc_window"][0]), ("xyz", data["xyz_window"][0])):
         missing = out[dim].isna()
-        before = first.notna() & first.map(lambda d: d is not None and d == d and d < start)
+        before = first.notna() & (first < pd.Timestamp(start))
         out[dim] = np.where(missing & before.to_numpy(dtype=bool), "lost",
                             np.where(missing, "potential", out[dim].astype(object)))
     return out
@@ -266,7 +264,8 @@ def universe_of(crm, kind, sold_ids):
     q = crm.query(entity, model.id, model.code)
     if kind == "partner":
         q = q.where((model.is_client == True) | model.id.in_(sold_ids))  # noqa: E712
-    return dict(q.tuples())
+    frame = crm.frame(q, columns=["id", "code"])
+    return dict(zip(frame["id"].tolist(), frame["code"].tolist()))
 
 
 def run(crm, kind="partner", as_of=None, **overrides):
