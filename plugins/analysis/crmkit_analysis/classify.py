@@ -258,13 +258,19 @@ def classify_frame(universe, data, settings):
 # -- a run: compute and store -------------------------------------------------
 
 def universe_of(crm, kind, sold_ids):
-    """Items to classify: clients (or products) plus anything with sales."""
+    """Items to classify: clients (or every product) plus anything with sales.
+
+    :param sold_ids: ids of items with sales before the window's end (known
+        from the aggregates already read: no second scan of the sales).
+    """
     _, _, _, entity = KINDS[kind]
     model = crm.model(entity)
-    q = crm.query(entity, model.id, model.code)
     if kind == "partner":
-        q = q.where((model.is_client == True) | model.id.in_(sold_ids))  # noqa: E712
-    frame = crm.frame(q, columns=["id", "code"])
+        frame = crm.frame(crm.query(entity, model.id, model.code, model.is_client), columns=["id", "code", "client"])
+        keep = frame["client"].astype(bool) | frame["id"].isin(sold_ids)
+        frame = frame[keep]
+    else:
+        frame = crm.frame(crm.query(entity, model.id, model.code), columns=["id", "code"])
     return dict(zip(frame["id"].tolist(), frame["code"].tolist()))
 
 
@@ -284,9 +290,7 @@ def run(crm, kind="partner", as_of=None, **overrides):
     settings = check_settings({**stored_settings(crm, kind), **overrides})
     text, digest = settings_key(settings)
     data = aggregate(crm, kind, settings, as_of)
-    S = m.Sale
-    sold = S.select(S.partner).where(S.date < max(data["abc_window"][1], data["xyz_window"][1])).distinct() \
-        if kind == "partner" else None
+    sold = set(data["first"].index) | set(data["xyz"]["item"]) | set(data["abc"].index)
     classes = classify_frame(universe_of(crm, kind, sold), data, settings)
     (abc_from, abc_to), (xyz_from, xyz_to) = data["abc_window"], data["xyz_window"]
     now = utcnow()
