@@ -43,6 +43,22 @@ class _KernelMigrations:
         return Path(__file__).parent / "migrations"
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, (dt.date, decimal.Decimal, int, float)):
+        return str(value)
+    return str(value).translate(_COPY_ESCAPES)
+
+
 def _jsonable(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
@@ -246,8 +262,8 @@ class Crm:
 
     def bulk_insert(self, model, columns, rows, page_size=5000):
         """Insert many rows fast, inside the caller's transaction: one
-        ``executemany`` on SQLite, multi-row ``INSERT ... VALUES`` pages on
-        PostgreSQL (psycopg2's executemany is a round trip per row).
+        ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL
+        (psycopg2's executemany is a round trip per row).
 
         :param columns: field names of ``model``; ``rows`` are tuples of
             database values in that order.
@@ -258,9 +274,12 @@ class Crm:
         cursor = self.db.cursor()
         if db.is_sqlite(self.db):
             cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(fields))})', rows)
-        else:
-            from psycopg2.extras import execute_values
-            execute_values(cursor, f'INSERT INTO "{table}" ({names}) VALUES %s', rows, page_size=page_size)
+        else:  # COPY: the server's own bulk path, several times faster than INSERTs
+            import io
+            buf = io.StringIO()
+            buf.writelines("\t".join(map(_copy_text, row)) + "\n" for row in rows)
+            buf.seek(0)
+            cursor.copy_expert(f'COPY "{table}" ({names}) FROM STDIN', buf)
 
     def display(self, entity, record) -> str:
         spec = self.registry.entity(entity)
