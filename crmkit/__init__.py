@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 _WHERE = {
     "open": "crm", "Crm": "crm",
     "Actor": "access",
-    "BaseModel": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "utcnow": "db",
+    "BaseModel": "db", "RecordModel": "db", "choices": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "utcnow": "db",
     "CrmError": "errors", "ValidationError": "errors", "AccessDenied": "errors", "NotFound": "errors",
     "StartupError": "errors", "Busy": "errors",
     "format_value": "i18n", "translate": "i18n",

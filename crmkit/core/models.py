@@ -1,25 +1,13 @@
 """Core tables, prefixed ``core_``."""
 import peewee as pw
 
-from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow  # noqa: F401
+from crmkit import BaseModel, MoneyField, RecordModel, UtcDateTimeField, choices, utcnow  # noqa: F401
 
 from .kinds import (CONTACT_INFO_KINDS, DIRECTIONS, GENDERS, INTERACTION_KINDS, NOTE_COLOURS,  # noqa: F401
                     PARTNER_KINDS, PRIORITIES, SEGMENT_KINDS, SEGMENT_METHODS, TASK_STATES)
 
 
-def choices(values):
-    return [(v, v) for v in values]
-
-
-class Record(BaseModel):
-    """Fields every core record has."""
-
-    deletion_mark = pw.BooleanField(default=False)
-    created_at = UtcDateTimeField(default=utcnow)
-    changed_at = UtcDateTimeField(default=utcnow)
-
-
-class AccessGroup(Record):
+class AccessGroup(RecordModel):
     name = pw.CharField(max_length=100, unique=True)
     comment = pw.TextField(default="")
 
@@ -27,7 +15,7 @@ class AccessGroup(Record):
         table_name = "core_access_group"
 
 
-class Department(Record):
+class Department(RecordModel):
     name = pw.CharField(max_length=150, unique=True)
     parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
 
@@ -35,7 +23,7 @@ class Department(Record):
         table_name = "core_department"
 
 
-class User(Record):
+class User(RecordModel):
     login = pw.CharField(max_length=64, unique=True)
     name = pw.CharField(max_length=150)
     department = pw.ForeignKeyField(Department, null=True, on_delete="RESTRICT")
@@ -60,7 +48,7 @@ class UserAccess(BaseModel):
         indexes = ((("user", "access_group"), True),)
 
 
-class Region(Record):
+class Region(RecordModel):
     name = pw.CharField(max_length=150, unique=True)
     code = pw.CharField(max_length=20, null=True, unique=True)
 
@@ -68,7 +56,7 @@ class Region(Record):
         table_name = "core_region"
 
 
-class Partner(Record):
+class Partner(RecordModel):
     code = pw.CharField(max_length=20, unique=True)
     kind = pw.CharField(max_length=16, default="company", choices=choices(PARTNER_KINDS))
     registered_on = pw.DateField(null=True)
@@ -90,7 +78,7 @@ class Partner(Record):
         table_name = "core_partner"
 
 
-class Contact(Record):
+class Contact(RecordModel):
     partner = pw.ForeignKeyField(Partner, backref="contacts", on_delete="RESTRICT")
     name = pw.CharField(max_length=200)
     position = pw.CharField(max_length=150, default="")
@@ -103,7 +91,7 @@ class Contact(Record):
         table_name = "core_contact"
 
 
-class ContactInfo(Record):
+class ContactInfo(RecordModel):
     """An address, phone, email or web site of a partner or a contact."""
 
     partner = pw.ForeignKeyField(Partner, null=True, backref="contact_info", on_delete="CASCADE")
@@ -118,7 +106,7 @@ class ContactInfo(Record):
         table_name = "core_contact_info"
 
 
-class ProductGroup(Record):
+class ProductGroup(RecordModel):
     name = pw.CharField(max_length=150)
     parent = pw.ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT")
 
@@ -126,7 +114,7 @@ class ProductGroup(Record):
         table_name = "core_product_group"
 
 
-class Product(Record):
+class Product(RecordModel):
     code = pw.CharField(max_length=50, unique=True)
     name = pw.CharField(max_length=300)
     group = pw.ForeignKeyField(ProductGroup, null=True, on_delete="RESTRICT")
@@ -137,7 +125,7 @@ class Product(Record):
         table_name = "core_product"
 
 
-class Interaction(Record):
+class Interaction(RecordModel):
     number = pw.CharField(max_length=20, unique=True)
     kind = pw.CharField(max_length=16, choices=choices(INTERACTION_KINDS))
     direction = pw.CharField(max_length=16, null=True, choices=choices(DIRECTIONS))
@@ -160,7 +148,7 @@ class Interaction(Record):
         indexes = ((("subject_type", "subject_id"), False),)
 
 
-class Task(Record):
+class Task(RecordModel):
     number = pw.CharField(max_length=20, unique=True)
     title = pw.CharField(max_length=300)
     description = pw.TextField(default="")
@@ -181,7 +169,7 @@ class Task(Record):
         indexes = ((("subject_type", "subject_id"), False),)
 
 
-class Note(Record):
+class Note(RecordModel):
     title = pw.CharField(max_length=300)
     text = pw.TextField(default="")
     colour = pw.CharField(max_length=8, default="none", choices=choices(NOTE_COLOURS))
@@ -195,7 +183,7 @@ class Note(Record):
         table_name = "core_note"
 
 
-class Reminder(Record):
+class Reminder(RecordModel):
     user = pw.ForeignKeyField(User, on_delete="CASCADE")
     remind_at = UtcDateTimeField(index=True)
     event_at = UtcDateTimeField(null=True)
@@ -209,7 +197,7 @@ class Reminder(Record):
         table_name = "core_reminder"
 
 
-class Segment(Record):
+class Segment(RecordModel):
     name = pw.CharField(max_length=200, unique=True)
     kind = pw.CharField(max_length=16, default="partner", choices=choices(SEGMENT_KINDS))
     method = pw.CharField(max_length=16, default="manual", choices=choices(SEGMENT_METHODS))

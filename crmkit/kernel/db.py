@@ -41,6 +41,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(UTC)
 
 
+def choices(values):
+    """peewee ``choices`` from a tuple of allowed values (the schema's ``allowed``)."""
+    return [(v, v) for v in values]
+
+
 class UtcDateTimeField(pw.DateTimeField):
     """A timezone-aware datetime, stored as UTC without an offset.
 
@@ -62,6 +67,15 @@ class UtcDateTimeField(pw.DateTimeField):
         if isinstance(value, dt.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+class RecordModel(BaseModel):
+    """Base of a business record: the deletion mark (1C's пометка удаления)
+    and the creation and change moments the kernel stamps on every write."""
+
+    deletion_mark = pw.BooleanField(default=False)
+    created_at = UtcDateTimeField(default=utcnow)
+    changed_at = UtcDateTimeField(default=utcnow)
 
 
 class MoneyField(pw.DecimalField):

@@ -1,23 +1,12 @@
 """Claims tables, prefixed ``claims_``."""
 import peewee as pw
 
-from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
+from crmkit import BaseModel, MoneyField, RecordModel, UtcDateTimeField, choices, utcnow
 from crmkit.core.models import Contact, Department, Partner, Task, User
 from .kinds import STATUSES, FINAL_STATUSES  # noqa: F401
 
 
-
-def choices(values):
-    return [(v, v) for v in values]
-
-
-class Record(BaseModel):
-    deletion_mark = pw.BooleanField(default=False)
-    created_at = UtcDateTimeField(default=utcnow)
-    changed_at = UtcDateTimeField(default=utcnow)
-
-
-class Cause(Record):
+class Cause(RecordModel):
     """A cause of claims (Причина возникновения): a small catalogue."""
 
     name = pw.CharField(max_length=150, unique=True)
@@ -27,7 +16,7 @@ class Cause(Record):
         table_name = "claims_cause"
 
 
-class Claim(Record):
+class Claim(RecordModel):
     code = pw.CharField(max_length=20, unique=True)
     name = pw.CharField(max_length=300)
     client = pw.ForeignKeyField(Partner, backref="claims", on_delete="RESTRICT")
@@ -54,7 +43,7 @@ class Claim(Record):
         indexes = ((("subject_type", "subject_id"), False),)
 
 
-class Participant(Record):
+class Participant(RecordModel):
     """Someone taking part in handling a claim: a user or a client's contact."""
 
     claim = pw.ForeignKeyField(Claim, backref="participants", on_delete="CASCADE")
@@ -67,7 +56,7 @@ class Participant(Record):
         table_name = "claims_participant"
 
 
-class Stage(Record):
+class Stage(RecordModel):
     """One ordered stage of a claim's work plan (План проекта)."""
 
     claim = pw.ForeignKeyField(Claim, backref="stages", on_delete="CASCADE")

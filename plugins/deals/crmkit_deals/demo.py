@@ -66,7 +66,8 @@ def load(crm):
     product = {p.code: p.id for p in crm.find("core.product")}
     contact = {c.name: c.id for c in crm.find("core.contact")}
     kinds = _kinds(crm)
-    reasons = {name: crm.create("deals.loss_reason", {"name": name}).id for name in LOSS_REASONS}
+    for name in LOSS_REASONS:  # the catalogue; deals name their reason when lost
+        crm.create("deals.loss_reason", {"name": name})
     agreements = {name: crm.create("deals.agreement", {"name": name, "client": partner.get(code)}).id
                   for name, code in AGREEMENTS}
 

@@ -10,22 +10,12 @@ deal leaves the stage or is closed.
 """
 import peewee as pw
 
-from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
+from crmkit import BaseModel, MoneyField, RecordModel, UtcDateTimeField, choices, utcnow
 from crmkit.core import models as core
 from .kinds import PROCESSES, STATUSES, PROBABILITY_METHODS  # noqa: F401
 
 
-def choices(values):
-    return [(v, v) for v in values]
-
-
-class Record(BaseModel):
-    deletion_mark = pw.BooleanField(default=False)
-    created_at = UtcDateTimeField(default=utcnow)
-    changed_at = UtcDateTimeField(default=utcnow)
-
-
-class Kind(Record):
+class Kind(RecordModel):
     """A deal kind (вид сделки) and how its stages move."""
 
     name = pw.CharField(max_length=150, unique=True)
@@ -36,7 +26,7 @@ class Kind(Record):
         table_name = "deals_kind"
 
 
-class Stage(Record):
+class Stage(RecordModel):
     """A stage of the sales process (этап процесса продажи), shared by kinds."""
 
     name = pw.CharField(max_length=150, unique=True)
@@ -63,7 +53,7 @@ class KindStage(BaseModel):
         indexes = ((("kind", "stage"), True),)
 
 
-class LossReason(Record):
+class LossReason(RecordModel):
     name = pw.CharField(max_length=200, unique=True)
     comment = pw.TextField(default="")
 
@@ -71,7 +61,7 @@ class LossReason(Record):
         table_name = "deals_loss_reason"
 
 
-class Agreement(Record):
+class Agreement(RecordModel):
     """Sales terms (соглашение с клиентом); general when it has no client."""
 
     name = pw.CharField(max_length=200)
@@ -82,7 +72,7 @@ class Agreement(Record):
         table_name = "deals_agreement"
 
 
-class Deal(Record):
+class Deal(RecordModel):
     name = pw.CharField(max_length=300)
     code = pw.CharField(max_length=20, unique=True)
     client = pw.ForeignKeyField(core.Partner, on_delete="RESTRICT", index=True)
@@ -120,7 +110,7 @@ class StageHistory(BaseModel):
         indexes = ((("deal", "left_at"), False), (("stage", "passage"), False), (("left_at",), False))
 
 
-class Participant(Record):
+class Participant(RecordModel):
     """The deal environment (окружение сделки): partners and contacts with a role."""
 
     deal = pw.ForeignKeyField(Deal, backref="participants", on_delete="CASCADE")
@@ -133,7 +123,7 @@ class Participant(Record):
         table_name = "deals_participant"
 
 
-class Demand(Record):
+class Demand(RecordModel):
     """A line of the primary demand (первичный спрос)."""
 
     deal = pw.ForeignKeyField(Deal, backref="demand", on_delete="CASCADE")

@@ -1,24 +1,14 @@
 """Marketing tables, prefixed ``marketing_``."""
 import peewee as pw
 
-from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
+from crmkit import BaseModel, MoneyField, RecordModel, UtcDateTimeField, choices, utcnow
 from crmkit.core.models import Contact, Partner, Segment, User  # the required core plugin
 from .kinds import IMPACT_TYPES, SOURCE_ENTITIES, INTEREST_SUBJECTS, PARTICIPANT_ROLES, GROUP_MODES, MESSAGE_CHANNELS, TEMPLATE_PURPOSES, TEMPLATE_METHODS, CONSENT_ACTIONS, AUDIENCES, MAILING_STATES, RECIPIENT_STATES  # noqa: F401
 
 # impact type of a channel -> the entity its sources are records of
 
 
-def choices(values):
-    return [(v, v) for v in values]
-
-
-class Record(BaseModel):
-    deletion_mark = pw.BooleanField(default=False)
-    created_at = UtcDateTimeField(default=utcnow)
-    changed_at = UtcDateTimeField(default=utcnow)
-
-
-class Channel(Record):
+class Channel(RecordModel):
     """Канал рекламного воздействия: where a client first heard of us."""
 
     name = pw.CharField(max_length=150, unique=True)
@@ -29,7 +19,7 @@ class Channel(Record):
         table_name = "marketing_channel"
 
 
-class Event(Record):
+class Event(RecordModel):
     """Маркетинговое мероприятие: an exhibition, a promotion, a forum."""
 
     code = pw.CharField(max_length=20, unique=True)
@@ -67,7 +57,7 @@ class Participant(BaseModel):
         indexes = ((("event", "partner", "contact"), True),)
 
 
-class PrimaryInterest(Record):
+class PrimaryInterest(RecordModel):
     """Первичный интерес of a client or a deal: channel + source."""
 
     subject_type = pw.CharField(max_length=100, null=True)
@@ -84,7 +74,7 @@ class PrimaryInterest(Record):
         indexes = ((("subject_type", "subject_id"), True), (("source_type", "source_id"), False))
 
 
-class MailingGroup(Record):
+class MailingGroup(RecordModel):
     """Группа рассылок и оповещений."""
 
     name = pw.CharField(max_length=200, unique=True)
@@ -103,7 +93,7 @@ class MailingGroup(Record):
         table_name = "marketing_mailing_group"
 
 
-class NotificationKind(Record):
+class NotificationKind(RecordModel):
     """Вид оповещения, e.g. ``claims.status_changed``."""
 
     code = pw.CharField(max_length=100, unique=True)
@@ -116,7 +106,7 @@ class NotificationKind(Record):
         table_name = "marketing_notification_kind"
 
 
-class Template(Record):
+class Template(RecordModel):
     """Шаблон оповещения или рассылки: email (subject, text, HTML) and SMS."""
 
     name = pw.CharField(max_length=200)
@@ -172,7 +162,7 @@ class Consent(BaseModel):
         table_name = "marketing_consent"
 
 
-class Mailing(Record):
+class Mailing(RecordModel):
     """Рассылка клиентам: one template sent to a segment, an event's participants
     or a group's subscribers."""
 
