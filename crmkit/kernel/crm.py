@@ -176,10 +176,7 @@ class Crm:
     def get(self, entity, key, include_marked=True):
         """One visible record by id (or by its lookup field, e.g. code)."""
         spec = self.registry.entity(entity)
-        try:
-            expr = self._lookup_expr(spec, key)
-        except NotFound:
-            raise
+        expr = self._lookup_expr(spec, key)
         found = self.query(entity, include_marked=include_marked).where(expr).first()
         if found is None and spec.lookup and isinstance(key, str) and key.isdigit():
             found = self.query(entity, include_marked=include_marked).where(
@@ -324,7 +321,7 @@ class Crm:
         spec = self.registry.entity(entity)
         if "deletion_mark" not in spec.model._meta.fields:
             raise ValidationError({"deletion_mark": "this entity has no deletion mark"}, entity)
-        return self._write(entity, key, {"deletion_mark": bool(mark)}, internal={"deletion_mark"})
+        return self._write(entity, key, {"deletion_mark": bool(mark)})
 
     def delete(self, entity, key):
         """Delete a record for good; it must carry a deletion mark first."""
@@ -441,16 +438,13 @@ class Crm:
             f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()[0]
         return f"{spec.code_prefix}{value:08d}"
 
-    def _write(self, entity, key, data, internal=()):
+    def _write(self, entity, key, data):
         spec = self.registry.entity(entity)
         creating = key is None
         self.require("create" if creating else "update", entity)
         record = None if creating else self.get(entity, key)
         prepared = self._prepare(spec, data, record)
-        allowed_internal = set(internal)
-        public = {k: v for k, v in prepared.items() if k not in allowed_internal}
-        doc, errors = check(spec, public, update=not creating, admin=self.actor.is_admin)
-        doc.update({k: prepared[k] for k in allowed_internal if k in prepared})
+        doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
         errors.update(self._check_unique(spec, doc, record))
         if errors:
