@@ -11,7 +11,8 @@ def crmkit_add_hookspecs(pm):
 @hookimpl
 def crmkit_register_channels(register):
     from .channel import deliver
-    register(ChannelSpec("email", deliver, address_kind="email",
+    from .smtp import run_session
+    register(ChannelSpec("email", deliver, address_kind="email", session=run_session,
                          description="SMTP (plain, STARTTLS, SSL), one connection per delivery run"))
 
 

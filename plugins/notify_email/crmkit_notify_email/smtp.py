@@ -1,10 +1,10 @@
 """SMTP sending with one connection kept open across a delivery run.
 
 A connection per message costs a TCP handshake, the greeting, EHLO (and TLS
-and AUTH) for every mail, which more than halves throughput. The kernel
-calls the channel once per message and has no "run finished" signal, so the
-open connection lives in a per-thread cache and is closed when the delivery
-command ends (``close_connections``), when it has been idle longer than
+and AUTH) for every mail, which more than halves throughput. The open
+connection lives in a per-thread cache, opened at the first message of a
+run, and is closed when the kernel's delivery run ends (the channel's
+``session``, ``run_session``), when it has been idle longer than
 ``CRMKIT_SMTP_IDLE``, after ``CRMKIT_SMTP_MAX_PER_CONNECTION`` messages, at
 interpreter exit, or after any error that leaves its state unknown.
 
@@ -15,6 +15,7 @@ for the recipient is a *hard bounce*, counted towards suppression.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import smtplib
 import ssl
@@ -96,6 +97,15 @@ def _connection(settings) -> _Cached:
 def close_connections():
     """Close this thread's cached connection (end of a delivery run)."""
     _drop(getattr(_local, "conn", None))
+
+
+@contextlib.contextmanager
+def run_session(crm):
+    """The channel's session: one delivery run of the kernel's outbox."""
+    try:
+        yield
+    finally:
+        close_connections()
 
 
 @atexit.register

@@ -156,3 +156,17 @@ def test_delivered_email_gives_its_interaction_the_message_id(crm, smtp_server):
     assert crm.get("core.interaction", logged.id).external_id == first["Message-ID"]
     [auto] = crm.find("core.interaction", external_id=second["Message-ID"])
     assert auto.direction == "outgoing" and auto.partner_id == partner.id and auto.topic == "Второе"
+
+
+def test_a_delivery_run_closes_its_connection():
+    """The kernel opens the channel's session once per run; leaving it closes the SMTP connection."""
+    from crmkit_notify_email import smtp
+    closed = []
+    original = smtp.close_connections
+    smtp.close_connections = lambda: closed.append(True)
+    try:
+        with smtp.run_session(None):
+            assert closed == []
+    finally:
+        smtp.close_connections = original
+    assert closed == [True]
