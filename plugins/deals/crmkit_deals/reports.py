@@ -7,6 +7,7 @@ asked (``as_of``) or now, so every report can look back in time.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -184,9 +185,15 @@ def _half_up(part, whole):
     return np.where(whole == 0, -1, (part * 20000 + safe) // (2 * safe))
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _decimal(hundredths: int) -> Decimal:
+    return Decimal(hundredths).scaleb(-2)
+
+
 def _hundredths(values, empty):
-    """Integer hundredths -> Decimal with two places (None where ``empty``)."""
-    return [None if e else Decimal(int(v)).scaleb(-2) for v, e in zip(values.tolist(), empty.tolist())]
+    """Integer hundredths -> Decimal with two places (None where ``empty``);
+    shares repeat a lot, so their Decimals are made once."""
+    return [None if e else _decimal(v) for v, e in zip(values.tolist(), empty.tolist())]
 
 
 def _tree(frame, levels, statuses, prefixes):
