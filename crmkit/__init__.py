@@ -27,6 +27,7 @@ _WHERE = {
     "ReportSpec": "specs", "RoleSpec": "specs", "SegmentField": "specs", "TemplateParameter": "specs",
     "Subject": "subjects",
     "lazy_module": "lazy",
+    "value_after_write": "values", "plain": "values",
     "normalize_email": "validation", "normalize_phone": "validation",
 }
 

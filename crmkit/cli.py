@@ -42,24 +42,13 @@ def pass_crm(fn):
     return wrapper
 
 
-def _plain(value):
-    import datetime as dt
-    import decimal
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if hasattr(value, "get_id"):
-        return value.get_id()
-    return value
-
-
 def emit(rows, fmt="table", columns=None, lang="en"):
     """Print rows (dicts) as an aligned table or as JSON."""
     from .kernel.i18n import format_value, translate
+    from .kernel.values import plain
     rows = [dict(r) for r in rows]
     if fmt == "json":
-        click.echo(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows],
+        click.echo(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows],
                               ensure_ascii=False, indent=2, default=str))
         return
     if not rows:

@@ -9,10 +9,7 @@ recorded in the history.
 """
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-
-from crmkit import ValidationError
+from crmkit import ValidationError, plain
 
 from . import models as m
 
@@ -77,20 +74,12 @@ def _owner(model, partner_id, contact_ids):
     return cond
 
 
-def _plain(value):
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    return value
-
-
 def export(crm, entity, key) -> dict:
     """Everything crmkit holds about a person, as JSON-ready sections."""
     partner_id, contact_ids, record = _subject(crm, entity, key)
 
     def rows(query):
-        return [{k: _plain(v) for k, v in row.items()} for row in query.dicts()]
+        return [{k: plain(v) for k, v in row.items()} for row in query.dicts()]
 
     P, C, CI, I, N, T = m.Partner, m.Contact, m.ContactInfo, m.Interaction, m.Note, m.Task
     out = {"subject": {"entity": entity, "id": record.id}}
@@ -102,7 +91,7 @@ def export(crm, entity, key) -> dict:
     out["contact_info"] = rows(crm.query("core.contact_info").where(_owner(CI, partner_id, contact_ids)))
     out["interactions"] = rows(crm.query("core.interaction").where(_owner(I, partner_id, contact_ids)))
     out["messages"] = [{"channel": msg.channel, "recipient": msg.recipient, "subject": msg.subject,
-                        "state": msg.state, "created_at": _plain(msg.created_at)}
+                        "state": msg.state, "created_at": plain(msg.created_at)}
                        for msg in crm.outbox.messages(limit=100000)
                        if msg.partner_id == partner_id and partner_id is not None or msg.contact_id in contact_ids]
     for extra in crm.pm.hook.crmkit_collect_personal_data(crm=crm, partner_id=partner_id, contact_ids=contact_ids):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from crmkit import normalize_email, normalize_phone
+from crmkit import normalize_email, normalize_phone, value_after_write
 
 from . import models as m
 
@@ -62,13 +62,24 @@ def _check_interaction(data, record, errors):
         errors["direction"] = f"a {kind} has no direction"
     if data.get("duration") is not None and data["duration"] < 0:
         errors["duration"] = "cannot be negative"
-    contact, partner = data.get("contact"), data.get("partner", getattr(record, "partner_id", None))
-    if contact is not None:
-        owner = m.Contact.select(m.Contact.partner).where(m.Contact.id == contact).scalar()
-        if partner is None:
-            data["partner"] = owner
-        elif owner != partner:
-            errors["contact"] = "is a contact person of another partner"
+    check_contact_of_partner(data, record, errors, required_partner=False)
+
+
+def check_contact_of_partner(data, record, errors, contact="contact", partner="partner",
+                             required_partner=True):
+    """A contact person must belong to the partner of the record; when the
+    partner is left blank it is taken from the contact. Core's public rule,
+    for every entity with a partner and a contact person."""
+    contact_id = value_after_write(data, record, contact)
+    partner_id = value_after_write(data, record, partner)
+    if contact_id is not None:
+        owner = m.Contact.select(m.Contact.partner).where(m.Contact.id == contact_id).scalar()
+        if partner_id is None:
+            data[partner] = owner
+        elif owner != partner_id:
+            errors[contact] = "is a contact person of another partner"
+    elif partner_id is None and required_partner:
+        errors[partner] = "give a partner or a contact person"
 
 
 def _fill_actor(crm, data, record, field, errors):

@@ -20,6 +20,7 @@ from .outbox import Outbox
 from .plugins import make_plugin_manager
 from .registry import Registry
 from .validation import check
+from .values import plain
 
 FILTER_OPS = {
     "eq": lambda f, v: f == v, "ne": lambda f, v: f != v,
@@ -59,14 +60,6 @@ def _copy_text(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _jsonable(value):
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, pw.Model):
-        return value.get_id()
-    return value
 
 
 class Crm:
@@ -478,7 +471,7 @@ class Crm:
                     for name, value in doc.items():
                         old = getattr(record, name + "_id", None) if isinstance(
                             model._meta.fields.get(name), pw.ForeignKeyField) else getattr(record, name)
-                        if _jsonable(old) != _jsonable(value):
+                        if plain(old) != plain(value):
                             changes[name] = (old, value)
                             setattr(record, name, value)
                     if changes:
@@ -509,15 +502,15 @@ class Crm:
         user = self.actor.login
         if action == "create":
             rows = [{"entity": spec.name, "record_id": record_id, "action": "create", "field": "",
-                     "old": None, "new": json.dumps({k: _jsonable(v) for k, (_, v) in changes.items()},
+                     "old": None, "new": json.dumps({k: plain(v) for k, (_, v) in changes.items()},
                                                     ensure_ascii=False, default=str), "user": user}]
         elif not changes:
             rows = [{"entity": spec.name, "record_id": record_id, "action": action, "field": "",
                      "old": None, "new": None, "user": user}]
         else:
             rows = [{"entity": spec.name, "record_id": record_id, "action": action, "field": name,
-                     "old": None if old is None else str(_jsonable(old)),
-                     "new": None if new is None else str(_jsonable(new)), "user": user}
+                     "old": None if old is None else str(plain(old)),
+                     "new": None if new is None else str(plain(new)), "user": user}
                     for name, (old, new) in changes.items()]
         now = db.utcnow().replace(tzinfo=None)
         p = self.db.param

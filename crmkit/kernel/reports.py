@@ -17,6 +17,7 @@ import attrs
 
 from .errors import ValidationError
 from .validation import CrmValidator
+from .values import plain
 
 FORMATS = ("table", "csv", "json", "xlsx", "html")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -49,13 +50,8 @@ def write_csv(frame, buf):
 
 
 def _plain(value):
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
+    """JSON and XLSX cells: numbers stay numbers."""
+    return plain(value, decimals=float)
 
 
 @attrs.define

@@ -2,22 +2,11 @@
 status history, the client's notification, stages following their tasks."""
 from __future__ import annotations
 
-from crmkit import utcnow
+from crmkit import utcnow, value_after_write
 
 from . import models as m
 
 NOTIFICATION_KIND = "claims.status_changed"
-
-
-def _value(data, record, name):
-    """The value a write will leave: the new one if given, else the stored one."""
-    if name in data:
-        return data[name]
-    if record is None:
-        return None
-    field = record._meta.fields.get(name)
-    import peewee as pw
-    return getattr(record, name + "_id") if isinstance(field, pw.ForeignKeyField) else getattr(record, name)
 
 
 def _open_stages(claim_id) -> int:
@@ -59,16 +48,16 @@ def _check_claim(crm, data, record, errors):
             errors["client"] = "required field (or give a basis that belongs to a partner)"
     elif record is not None and "client" in data and data["client"] is None:
         errors["client"] = "a claim always has a client"
-    status = _value(data, record, "status") or "registered"
-    registered = _value(data, record, "registered_at")
-    _check_contact(data, _value(data, record, "client"), errors)
+    status = value_after_write(data, record, "status") or "registered"
+    registered = value_after_write(data, record, "registered_at")
+    _check_contact(data, value_after_write(data, record, "client"), errors)
     if status in m.FINAL_STATUSES:
         if record is not None and "status" in data:
             open_count = _open_stages(record.id)
             if open_count:
                 errors["status"] = (f"the work plan has {open_count} open stage(s): complete them "
                                     f"before a final status")
-        if _value(data, record, "actual_end") is None:
+        if value_after_write(data, record, "actual_end") is None:
             data["actual_end"] = utcnow()
     elif data.get("actual_end") is not None:
         errors["actual_end"] = "only a closed claim (satisfied, partly or not satisfied) has an end"
@@ -76,13 +65,13 @@ def _check_claim(crm, data, record, errors):
         data["actual_end"] = None          # reopened: it is not over any more
     if {"registered_at", "planned_end", "actual_end"} & set(data):
         for field in ("planned_end", "actual_end"):
-            end = _value(data, record, field)
+            end = value_after_write(data, record, field)
             if end is not None and registered is not None and end < registered:
                 errors[field] = "is before the registration date"
 
 
 def _check_stage(crm, data, record, errors):
-    claim_id = _value(data, record, "claim")
+    claim_id = value_after_write(data, record, "claim")
     claim = m.Claim.get_or_none(m.Claim.id == claim_id) if claim_id is not None else None
     if claim is None:
         return
@@ -103,7 +92,7 @@ def _check_stage(crm, data, record, errors):
             taken = taken.where(m.Stage.id != record.id)
         if taken.exists():
             errors["position"] = f"position {position} is already used in this plan"
-    due = _value(data, record, "due")
+    due = value_after_write(data, record, "due")
     if "due" in data and due is not None and due < claim.registered_at:
         errors["due"] = "is before the claim's registration date"
     task = data.get("task")
@@ -119,11 +108,11 @@ def _check_stage(crm, data, record, errors):
 
 
 def _check_participant(crm, data, record, errors):
-    user, contact = _value(data, record, "user"), _value(data, record, "contact")
+    user, contact = value_after_write(data, record, "user"), value_after_write(data, record, "contact")
     if (user is None) == (contact is None):
         errors["user"] = "give either a user or a contact person, not both or neither"
         return
-    claim = m.Claim.get_or_none(m.Claim.id == _value(data, record, "claim"))
+    claim = m.Claim.get_or_none(m.Claim.id == value_after_write(data, record, "claim"))
     if claim is not None:
         _check_contact(data, claim.client_id, errors)
 

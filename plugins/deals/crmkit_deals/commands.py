@@ -84,11 +84,11 @@ def show(crm, key, fmt):
               for d in crm.find("deals.demand", deal=deal.id)]
     if fmt == "json":
         import json
-        from crmkit.cli import _plain
+        from crmkit import plain
         doc = {"deal": fields, "route_map": route, "stage_history": history, "probability": probability,
                "participants": participants, "demand": demand}
         click.echo(json.dumps(doc, ensure_ascii=False, indent=2,
-                              default=lambda v: _plain(v) if not isinstance(v, float) else v))
+                              default=lambda v: plain(v) if not isinstance(v, float) else v))
         return
     from crmkit import format_value
     click.echo(crm.describe(("deals.deal", deal.id)))

@@ -1,22 +1,13 @@
 """Business rules of marketing records beyond their schemas."""
 from __future__ import annotations
 
-from crmkit import CrmError, ValidationError, normalize_email, normalize_phone, utcnow
+from crmkit import CrmError, ValidationError, normalize_email, normalize_phone, utcnow, value_after_write
+from crmkit.core.rules import check_contact_of_partner
 
 from . import interest
 from . import models as m
 
 TEMPLATE_FIELDS = (("subject", False), ("body_text", False), ("body_html", True), ("sms_text", False))
-
-
-def _value(data, record, name, default=None):
-    if name in data:
-        return data[name]
-    if record is None:
-        return default
-    field = record._meta.fields.get(name)
-    import peewee as pw
-    return getattr(record, name + "_id") if isinstance(field, pw.ForeignKeyField) else getattr(record, name)
 
 
 def normalize_address(channel, value):
@@ -25,7 +16,7 @@ def normalize_address(channel, value):
 
 def _check_event(data, record, errors):
     for start, end in (("planned_start", "planned_end"), ("actual_start", "actual_end")):
-        a, b = _value(data, record, start), _value(data, record, end)
+        a, b = value_after_write(data, record, start), value_after_write(data, record, end)
         if a and b and b < a:
             errors[end] = f"is before {start.replace('_', ' ')} ({a.isoformat()})"
     for field, kind in (("client_segment", "partner"), ("product_segment", "product")):
@@ -44,31 +35,17 @@ def _check_event(data, record, errors):
         data["currency"] = cur
 
 
-def _check_contact_of_partner(data, record, errors, required_partner=True):
-    """A contact person must belong to the partner; the partner follows the contact."""
-    contact = _value(data, record, "contact")
-    partner = _value(data, record, "partner")
-    if contact is not None:
-        owner = m.Contact.select(m.Contact.partner).where(m.Contact.id == contact).scalar()
-        if partner is None:
-            data["partner"] = owner
-        elif owner != partner:
-            errors["contact"] = "is a contact person of another partner"
-    elif partner is None and required_partner:
-        errors["partner"] = "give a partner or a contact person"
-
-
 def _check_subscription(data, record, errors):
-    _check_contact_of_partner(data, record, errors)
-    channel = _value(data, record, "channel", "email")
+    check_contact_of_partner(data, record, errors)
+    channel = value_after_write(data, record, "channel", "email")
     address = data.get("address")
     if address:
         try:
             data["address"] = normalize_address(channel, address)
         except ValueError as exc:
             errors["address"] = str(exc)
-    kind = _value(data, record, "kind")
-    group = _value(data, record, "group")
+    kind = value_after_write(data, record, "kind")
+    group = value_after_write(data, record, "group")
     if kind is not None and group is not None:
         kind_group = m.NotificationKind.select(m.NotificationKind.group).where(m.NotificationKind.id == kind).scalar()
         if kind_group is not None and kind_group != group:
@@ -79,7 +56,7 @@ def _check_consent(crm, data, record, errors):
     if record is not None:
         errors["_"] = "the consent ledger is append-only: record a new consent or opt-out instead"
         return
-    _check_contact_of_partner(data, record, errors, required_partner=False)
+    check_contact_of_partner(data, record, errors, required_partner=False)
     if data.get("address"):
         try:
             data["address"] = normalize_address(data.get("channel"), data["address"])
@@ -113,26 +90,26 @@ def _check_template(crm, data, record, errors):
             problem = check_template_source(crm, data[field], html, field)
             if problem:
                 errors[field] = problem
-    method = _value(data, record, "method", "template")
-    if method == "processing" and not _value(data, record, "processing"):
+    method = value_after_write(data, record, "method", "template")
+    if method == "processing" and not value_after_write(data, record, "processing"):
         errors["processing"] = "name the plugin processing that builds the message"
-    if _value(data, record, "purpose", "notification") == "notification" and _value(data, record, "kind") is None:
+    if value_after_write(data, record, "purpose", "notification") == "notification" and value_after_write(data, record, "kind") is None:
         errors["kind"] = "a notification template belongs to a notification kind"
-    if not _value(data, record, "email", True) and not _value(data, record, "sms", False):
+    if not value_after_write(data, record, "email", True) and not value_after_write(data, record, "sms", False):
         errors["email"] = "a template creates an email, an SMS or both"
 
 
 def _check_mailing(data, record, errors):
-    audience = _value(data, record, "audience", "subscribers")
+    audience = value_after_write(data, record, "audience", "subscribers")
     if audience == "segment":
-        seg = _value(data, record, "segment")
+        seg = value_after_write(data, record, "segment")
         if seg is None:
             errors["segment"] = "required for a mailing to a segment"
         else:
             found = m.Segment.get_or_none(m.Segment.id == seg)
             if found is not None and found.kind != "partner":
                 errors["segment"] = f"must be a partner segment; {found.name!r} is a {found.kind} segment"
-    if audience == "event" and _value(data, record, "event") is None:
+    if audience == "event" and value_after_write(data, record, "event") is None:
         errors["event"] = "required for a mailing to an event's participants"
     if record is not None and record.state == "sent" and set(data) - {"deletion_mark", "name"}:
         errors["state"] = "a sent mailing cannot be changed"
@@ -142,7 +119,7 @@ def _check_group(data, record, errors):
     days = data.get("purge_after_days")
     if days is not None and days < 1:
         errors["purge_after_days"] = "at least 1 day"
-    if not _value(data, record, "send_email", True) and not _value(data, record, "send_sms", False):
+    if not value_after_write(data, record, "send_email", True) and not value_after_write(data, record, "send_sms", False):
         errors["send_email"] = "a group sends email, SMS or both"
 
 
@@ -153,7 +130,7 @@ def validate_marketing(crm, entity, data, record):
     elif entity == "marketing.event":
         _check_event(data, record, errors)
     elif entity == "marketing.participant":
-        _check_contact_of_partner(data, record, errors)
+        check_contact_of_partner(data, record, errors)
     elif entity == "marketing.subscription":
         _check_subscription(data, record, errors)
     elif entity == "marketing.consent":
