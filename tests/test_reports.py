@@ -71,6 +71,27 @@ def test_params_validated(crm):
         crm.report("core.interactions").render("pdf")
 
 
+@pytest.mark.parametrize("schema_extra", [{}, {"extra": {"type": "string", "forbidden": ["x"]}}],
+                         ids=["fast", "cerberus"])
+def test_param_rules_both_paths(schema_extra):
+    """Report parameters: a list of types, defaults for missing fields, and
+    the same answers whether the kernel's fast check or cerberus runs."""
+    from crmkit import ReportSpec
+    from crmkit.kernel.validation import FastSchema, check_params
+    spec = ReportSpec("t.params", "Params", lambda crm, **p: None, params={
+        "key": {"type": ["string", "integer"], "nullable": True},
+        "kind": {"type": "string", "allowed": ["partner", "product"], "default": "partner"},
+        "day": {"type": "date", "coerce": "date", "nullable": True}, **schema_extra})
+    assert FastSchema.fits(spec.params) is not bool(schema_extra)
+    assert check_params(spec, {"key": 7}) == {"key": 7, "kind": "partner"}
+    assert check_params(spec, {"key": "A-1", "kind": "product", "day": "2015-03-03"})["day"].isoformat() == "2015-03-03"
+    for bad, field in (({"key": 1.5}, "key"), ({"kind": "deal"}, "kind"), ({"day": "someday"}, "day"),
+                       ({"bogus": 1}, "bogus")):
+        with pytest.raises(ValidationError) as exc:
+            check_params(spec, bad)
+        assert list(exc.value.errors) == [field]
+
+
 def test_russian_formats(crm):
     from crmkit import format_value
     import datetime as dt

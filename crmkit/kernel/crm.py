@@ -223,6 +223,17 @@ class Crm:
     # values the drivers already return as Python wants them: no per-cell conversion
     _PLAIN_FIELDS = (pw.AutoField, pw.BigAutoField, pw.IntegerField, pw.CharField, pw.TextField,
                      pw.ForeignKeyField, pw.FloatField)
+    _PLAIN_CONVERTERS = (pw.Field.python_value, pw.IntegerField.python_value, pw.ForeignKeyField.python_value,
+                         pw.FloatField.python_value)
+
+    @classmethod
+    def _needs_conversion(cls, convert) -> bool:
+        if convert is None:
+            return False
+        if getattr(convert, "__qualname__", "") == "safe_python_value.<locals>.validate":
+            convert = convert.__closure__[0].cell_contents   # peewee's wrapper over a function's first field
+        field = getattr(convert, "__self__", None)
+        return not (isinstance(field, cls._PLAIN_FIELDS) and type(field).python_value in cls._PLAIN_CONVERTERS)
 
     def frame(self, query, columns=None):
         """Run a select and return a pandas DataFrame (aggregate in SQL first).
@@ -237,15 +248,9 @@ class Crm:
         wrapper = q._get_cursor_wrapper(cursor)
         wrapper.initialize()
         names = columns or [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
-        frame = pd.DataFrame.from_records(rows, columns=names)
+        frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
         for i, convert in enumerate(wrapper.converters):
-            field = getattr(convert, "__self__", None)
-            if convert is None or isinstance(field, self._PLAIN_FIELDS) and type(field).python_value in (
-                    pw.Field.python_value, pw.IntegerField.python_value, pw.ForeignKeyField.python_value,
-                    pw.FloatField.python_value):
-                continue
-            if len(frame):
+            if len(frame) and self._needs_conversion(convert):
                 frame[names[i]] = pd.Series([None if v is None else convert(v) for v in frame.iloc[:, i].tolist()],
                                             index=frame.index, dtype=object)
         return frame

@@ -16,7 +16,7 @@ from pathlib import Path
 import attrs
 
 from .errors import ValidationError
-from .validation import CrmValidator
+from .validation import check_params
 from .values import plain
 
 FORMATS = ("table", "csv", "json", "xlsx", "html")
@@ -195,17 +195,10 @@ def resolve_build(build):
     return build
 
 
-def validate_params(spec, params: dict) -> dict:
-    v = CrmValidator(spec.params, allow_unknown=False)
-    if not v.validate(dict(params)):
-        raise ValidationError({k: [str(m) for m in msgs] for k, msgs in v.errors.items()}, spec.id)
-    return v.document
-
-
 def run_report(crm, report_id, params) -> ReportResult:
     spec = crm.registry.report(report_id)
     crm.require("read", report_id)
-    clean = validate_params(spec, params)
+    clean = check_params(spec, params)
     result = resolve_build(spec.build)(crm, **clean)
     if not isinstance(result, dict):
         result = {"main": result}

@@ -69,7 +69,7 @@ def _state_join(q, as_of, alias=None):
 
 def _one_currency(frame, report):
     """Potentials of different currencies are never added up."""
-    found = sorted(set(frame["currency"].dropna())) if len(frame) else []
+    found = sorted(frame["currency"].dropna().unique().tolist())
     if len(found) > 1:
         raise ValidationError({"currency": f"the deals are in several currencies ({', '.join(found)}): "
                                            f"choose one with currency=..."}, report)
@@ -153,153 +153,167 @@ def _stage_order(crm, params):
 # -- efficiency -----------------------------------------------------------------
 
 def _deal_rows(crm, params, as_of, report):
-    """One row per deal and status with names for grouping (one GROUP BY)."""
-    U, P, A = crm.model("core.user"), crm.model("core.partner"), m.Agreement
-    q = _state_join(_filtered(crm, [], params), as_of)
-    q = (q.switch(D).join(K, pw.JOIN.LEFT_OUTER, on=(D.kind == K.id))
-         .switch(D).join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
+    """One row per deal: its state at ``as_of`` (or now) and what the detail
+    tree groups by. No GROUP BY is needed, as a deal has exactly one
+    stage-history row open at any moment. Kinds and responsibles come as ids
+    (short catalogues, named by ``_catalogue``); the potential as whole cents."""
+    P, A = crm.model("core.partner"), m.Agreement
+    cents = pw.Cast(pw.fn.ROUND(pw.fn.COALESCE(D.potential, 0) * 100), "BIGINT")
+    q = (_state_join(_filtered(crm, [], params), as_of)
          .switch(D).join(P, on=(D.client == P.id))
          .switch(D).join(A, pw.JOIN.LEFT_OUTER, on=(D.agreement == A.id))
-         .select(pw.fn.COALESCE(K.name, "").alias("kind"), D.id.alias("deal_id"), D.name.alias("deal"),
-                 pw.fn.COALESCE(U.name, "").alias("responsible"), P.id.alias("client_id"),
-                 P.name.alias("client"), pw.fn.COALESCE(A.name, "").alias("agreement"),
-                 H.status.alias("status"), D.currency.alias("currency"),
-                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(D.potential).alias("potential"))
-         .group_by(K.name, D.id, D.name, U.name, P.id, P.name, A.name, H.status, D.currency))
-    return _one_currency(crm.frame(q), report)
-
-
-def _cents(values):
-    """Money column -> whole cents (int64): sums stay exact and vectorised."""
-    return (pd.to_numeric(values.map(lambda v: None if v is None else float(v)), errors="coerce")
-            .fillna(0) * 100).round().astype("int64")
+         .select(D.kind.alias("kind_id"), D.responsible.alias("responsible_id"), D.id.alias("deal_id"),
+                 D.name.alias("deal"), P.id.alias("client_id"), P.name.alias("client"),
+                 pw.fn.COALESCE(A.name, "").alias("agreement"), H.status.alias("status"),
+                 D.currency.alias("currency"), cents.alias("cents")))
+    frame = _one_currency(crm.frame(q), report)
+    frame["cents"] = frame["cents"].astype("int64")
+    return frame
 
 
 def _half_up(part, whole):
     """round(part / whole, 2 decimals, half up) of non-negative integers, as
-    integer hundredths; None where whole is 0 (vectorised, exact)."""
+    integer hundredths; -1 where whole is 0 (vectorised, exact)."""
     import numpy as np
-    part = np.asarray(part, dtype="int64")
-    whole = np.asarray(whole, dtype="int64")
     safe = np.where(whole == 0, 1, whole)
     return np.where(whole == 0, -1, (part * 20000 + safe) // (2 * safe))
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _decimal(hundredths: int) -> Decimal:
-    return Decimal(hundredths).scaleb(-2)
+def _money_column(cents):
+    """Whole cents -> Decimals with two places. Sums repeat a lot (zeros, a
+    deal's sums on its client's row), so each distinct one is made once."""
+    import numpy as np
+    distinct, at = np.unique(cents, return_inverse=True)
+    return np.array([Decimal(v).scaleb(-2) for v in distinct.tolist()], dtype=object)[at.reshape(-1)]
 
 
-def _hundredths(values, empty):
-    """Integer hundredths -> Decimal with two places (None where ``empty``);
-    shares repeat a lot, so their Decimals are made once."""
-    return [None if e else _decimal(v) for v, e in zip(values.tolist(), empty.tolist())]
+@functools.cache
+def _percents():
+    """Decimals of every share 0.00 ... 100.00 %, then None."""
+    import numpy as np
+    return np.array([Decimal(v).scaleb(-2) for v in range(10001)] + [None], dtype=object)
 
 
-def _tree(frame, levels, statuses, prefixes):
-    """Rows of a grouping tree with counts, potentials and shares of the
-    parent group per status.
+def _share_column(part, whole):
+    """Shares in % (two places, half up) as Decimals; None where there is
+    nothing to share."""
+    import numpy as np
+    return _percents()[np.where((part == 0) | (whole == 0), 10001, _half_up(part, whole))]
 
-    Vectorised: each level is aggregated once (one groupby over its key
-    path), joined to its parent's sums for the shares, and the rows are put
-    in tree order by sorting on each level's position among its siblings
-    (siblings ordered by label). Money is summed in whole cents.
 
-    :param levels: ``[(key column, label column, detail column or None)]``.
+def _sibling_rank(labels, keys=None):
+    """Integer rank of each row's (label, key) among all rows: siblings are
+    shown by label, then by key (a subset of the rows keeps its order).
+    Only the distinct labels are sorted, by Python's string order."""
+    import numpy as np
+    codes, distinct = pd.factorize(labels.fillna("").to_numpy(dtype=object))
+    position = np.empty(len(distinct), dtype="int64")
+    position[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
+    rank = position[codes]
+    if keys is not None and len(rank):
+        key_code = pd.factorize(keys, sort=True)[0].astype("int64")
+        rank = rank * (int(key_code.max()) + 1) + key_code
+    return rank
+
+
+def _catalogue(ids, model, blank):
+    """Names and sibling ranks for a column of ids of a short catalogue
+    (kinds, users): the distinct ids are named in one query and ranked by
+    name, then id; missing ids are named ``blank``."""
+    import numpy as np
+    codes, distinct = pd.factorize(ids.fillna(0).astype("int64"))
+    distinct = [int(i) for i in distinct]
+    found = dict(model.select(model.id, model.name).where(model.id.in_(distinct)).tuples()) if distinct else {}
+    names = [found.get(i, blank) for i in distinct]
+    position = np.empty(len(distinct), dtype="int64")
+    position[sorted(range(len(distinct)), key=lambda i: (names[i], distinct[i]))] = np.arange(len(distinct))
+    return np.array(names, dtype=object)[codes], position[codes]
+
+
+def _tree(frame, levels, statuses, prefixes, label_name, detail_name):
+    """A grouping tree as a section: one row per group of each level, with
+    counts, potentials and shares of the parent group per status, each
+    group followed by its children.
+
+    Vectorised: the rows (one per deal) are sorted once by every level's
+    sibling rank (a column of ``frame``), so each group of each level is one
+    run of consecutive rows; a group's sums are ``np.add.reduceat`` over its
+    run, its parent is the group of the level above holding the run's first
+    row, and sorting the groups by (first row, level) puts every parent just
+    before its children. Money is summed in whole cents.
+
+    :param levels: ``[(rank column, label column, detail column or None)]``.
     :param prefixes: ``{status: column prefix}``.
     """
-    base = frame.copy()
-    cents = _cents(base["potential"]) if len(base) else pd.Series([], dtype="int64")
+    import numpy as np
+    columns = ["Level", label_name, detail_name] + [
+        f"{prefixes[st]}: {c}" for st in statuses
+        for c in ("deals", "share of deals, %", "potential", "share of potential, %")]
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    order = np.lexsort([frame[rank].to_numpy() for rank, _, _ in reversed(levels)])
+    status, cents = frame["status"].to_numpy(dtype=object)[order], frame["cents"].to_numpy("int64")[order]
+    measures = {}
     for st in statuses:
-        mask = base["status"] == st
-        base[f"n_{st}"] = base["n"].where(mask, 0).astype("int64")
-        base[f"c_{st}"] = cents.where(mask, 0).astype("int64") if len(base) else base["n"]
-    sums = [f"{k}_{st}" for st in statuses for k in ("n", "c")]
-    keys = [key for key, _, _ in levels]
-    grand = {c: int(base[c].sum()) if len(base) else 0 for c in sums}
-    parts, previous = [], None
-    for depth, (key, label, detail) in enumerate(levels):
-        path = keys[:depth + 1]
-        how = {c: "sum" for c in sums}
-        how[label] = "first"
-        if detail:
-            how[detail] = "first"
-        g = base.groupby(path, sort=False, dropna=False).agg(how).reset_index()
-        order_cols = [f"_o{d}" for d in range(depth)]
-        if previous is None:
-            for c in sums:
-                g[f"p{c}"] = grand[c]
-        else:
-            parent = previous[keys[:depth] + order_cols + sums].rename(columns={c: f"p{c}" for c in sums})
-            g = g.merge(parent, on=keys[:depth], how="left")
-        g["_label"] = g[label].astype(str)
-        g["_key"] = g[key].astype(str)
-        g = g.sort_values(order_cols + ["_label", "_key"], kind="stable")
-        g[f"_o{depth}"] = g.groupby(order_cols, sort=False).cumcount() if order_cols else range(len(g))
-        g["Level"] = depth
-        g["label"] = g[label]
-        g["detail"] = g[detail] if detail else ""
-        parts.append(g)
-        previous = g
-    if not parts or not len(base):
-        return None
-    order_cols = [f"_o{d}" for d in range(len(levels))]
-    tree = pd.concat(parts, ignore_index=True)
-    tree[order_cols] = tree[order_cols].fillna(-1)
-    tree = tree.sort_values(order_cols, kind="stable")
-    out = pd.DataFrame({"Level": tree["Level"].to_numpy(), "label": tree["label"].to_numpy(),
-                        "detail": tree["detail"].fillna("").to_numpy()})
+        mine = status == st
+        measures["n", st] = mine.astype("int64")
+        measures["c", st] = np.where(mine, cents, 0)
+    new_group = np.zeros(len(order), dtype=bool)
+    new_group[0] = True
+    group_of_row, sums = np.zeros(len(order), dtype="int64"), {k: v.sum(keepdims=True) for k, v in measures.items()}
+    parts = {name: [] for name in ("start", "level", "label", "detail", *measures, *(("p",) + k for k in measures))}
+    for depth, (rank, label, detail) in enumerate(levels):
+        rank = frame[rank].to_numpy()[order]
+        new_group = new_group.copy()
+        new_group[1:] |= rank[1:] != rank[:-1]
+        starts = np.flatnonzero(new_group)
+        rows = order[starts]
+        parts["start"].append(starts)
+        parts["level"].append(np.full(len(starts), depth))
+        parts["label"].append(frame[label].to_numpy(dtype=object)[rows])
+        parts["detail"].append(frame[detail].to_numpy(dtype=object)[rows] if detail
+                               else np.full(len(starts), "", dtype=object))
+        for k in measures:
+            parts[("p",) + k].append(sums[k][group_of_row[starts]])
+        sums = {k: np.add.reduceat(v, starts) for k, v in measures.items()}
+        for k in measures:
+            parts[k].append(sums[k])
+        group_of_row = np.cumsum(new_group) - 1
+    shown = np.lexsort((np.concatenate(parts["level"]), np.concatenate(parts["start"])))
+    tree = {name: np.concatenate(arrays)[shown] for name, arrays in parts.items()}
+    out = {"Level": tree["level"], label_name: tree["label"], detail_name: tree["detail"]}
     for st in statuses:
+        n, c = tree["n", st], tree["c", st]
         prefix = prefixes[st]
-        n, c = tree[f"n_{st}"].astype("int64"), tree[f"c_{st}"].astype("int64")
-        none = (n == 0).to_numpy()
-        out[f"{prefix}: deals"] = n.to_numpy()
-        out[f"{prefix}: share of deals, %"] = _hundredths(
-            pd.Series(_half_up(n, tree[f"pn_{st}"])), none | (tree[f"pn_{st}"] == 0).to_numpy())
-        out[f"{prefix}: potential"] = _hundredths(c, pd.Series(False, index=c.index))
-        out[f"{prefix}: share of potential, %"] = _hundredths(
-            pd.Series(_half_up(c, tree[f"pc_{st}"])), none | (tree[f"pc_{st}"] == 0).to_numpy())
-    return out
-
-
-def _tree_section(rows, label_name, detail_name, cols):
-    if rows is None:
-        return pd.DataFrame(columns=cols)
-    return rows.rename(columns={"label": label_name, "detail": detail_name})[cols]
+        out[f"{prefix}: deals"] = n
+        out[f"{prefix}: share of deals, %"] = _share_column(n, tree["p", "n", st])
+        out[f"{prefix}: potential"] = _money_column(c)
+        out[f"{prefix}: share of potential, %"] = _share_column(np.where(n == 0, 0, c), tree["p", "c", st])
+    return pd.DataFrame(out, columns=columns)
 
 
 def efficiency(crm, as_of=None, detail=True, **params):
+    import numpy as np
     frame = _deal_rows(crm, params, as_of, "deals.efficiency")
-    by_status = []
-    cents = _cents(frame["potential"]) if len(frame) else frame["potential"]
-    for st in STATUSES:
-        mask = frame["status"] == st
-        total = int(cents[mask].sum()) if len(frame) else 0
-        by_status.append({"Status": _status_label(crm, st), COUNT: int(frame["n"][mask].sum()),
-                          POTENTIAL: (Decimal(total) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)})
+    status, cents = frame["status"].to_numpy(dtype=object), frame["cents"].to_numpy()
+    by_status = [{"Status": _status_label(crm, st), COUNT: int((status == st).sum()),
+                  POTENTIAL: Decimal(int(cents[status == st].sum())).scaleb(-2)} for st in STATUSES]
     sections = {"By status": pd.DataFrame(by_status, columns=["Status", COUNT, POTENTIAL])}
     if not detail:
         return sections
-    no_kind = translate("(no kind)", crm.lang)
-    frame["kind"] = frame["kind"].replace("", no_kind)
-    frame["kind_key"] = frame["kind"]
-    label1, label2 = "Deal kind / deal / client", "Responsible / agreement"
-    rows = _tree(frame, [("kind_key", "kind", None), ("deal_id", "deal", "responsible"),
-                         ("client_id", "client", "agreement")],
-                 ("in_work", "won"), {"in_work": "In work", "won": "Won"})
-    cols = ["Level", label1, label2] + [f"{p}: {c}" for p in ("In work", "Won")
-                                        for c in ("deals", "share of deals, %", "potential",
-                                                  "share of potential, %")]
-    sections["Deals in work and won"] = _tree_section(rows, label1, label2, cols)
-    lost = frame[frame["status"] == "lost"].copy()
-    lost["responsible_key"] = lost["responsible"]
-    label3, label4 = "Responsible / deal kind / deal / client", "Agreement with client"
-    rows = _tree(lost, [("responsible_key", "responsible", None), ("kind_key", "kind", None),
-                        ("deal_id", "deal", None), ("client_id", "client", "agreement")],
-                 ("lost",), {"lost": "Lost"})
-    cols = ["Level", label3, label4] + [f"Lost: {c}" for c in ("deals", "share of deals, %", "potential",
-                                                              "share of potential, %")]
-    sections["Lost deals"] = _tree_section(rows, label3, label4, cols)
+    frame["kind"], frame["kind_rank"] = _catalogue(frame["kind_id"], K, translate("(no kind)", crm.lang))
+    frame["responsible"], frame["responsible_rank"] = _catalogue(frame["responsible_id"], crm.model("core.user"), "")
+    frame["deal_rank"] = _sibling_rank(frame["deal"], frame["deal_id"])
+    frame["client_rank"] = _sibling_rank(frame["client"], frame["client_id"])
+    sections["Deals in work and won"] = _tree(
+        frame, [("kind_rank", "kind", None), ("deal_rank", "deal", "responsible"),
+                ("client_rank", "client", "agreement")],
+        ("in_work", "won"), {"in_work": "In work", "won": "Won"},
+        "Deal kind / deal / client", "Responsible / agreement")
+    sections["Lost deals"] = _tree(
+        frame[status == "lost"], [("responsible_rank", "responsible", None), ("kind_rank", "kind", None),
+                                  ("deal_rank", "deal", None), ("client_rank", "client", "agreement")],
+        ("lost",), {"lost": "Lost"}, "Responsible / deal kind / deal / client", "Agreement with client")
     return sections
 
 

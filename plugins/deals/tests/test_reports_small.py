@@ -72,6 +72,21 @@ def test_efficiency_and_segment_filter(crm, small):
                                                     (0, None, D("0.00"), None)]
 
 
+def test_efficiency_tree_without_kind_or_responsible(crm, small):
+    """Deals with no kind go under "(no kind)", those with no responsible
+    show an empty name; siblings of the same name stay apart, by id."""
+    made = [api.create(crm, {"name": "Тёзка", "client": small[client], "potential": pot, "currency": "USD",
+                             "start_date": "2016-02-01"}).id
+            for client, pot in (("shop", "5.00"), ("acme", "15.00"))]
+    frame = crm.report("deals.efficiency", date_from="2016-01-01")["Deals in work and won"]
+    assert [r[:6] for r in rows(frame)] == [
+        (0, "(no kind)", "", 2, D("100.00"), D("20.00")),
+        (1, "Тёзка", "", 1, D("50.00"), D("5.00")), (2, "Лавка", "", 1, D("100.00"), D("5.00")),
+        (1, "Тёзка", "", 1, D("50.00"), D("15.00")), (2, "Акме", "", 1, D("100.00"), D("15.00"))]
+    assert made[0] < made[1]
+    assert rows(frame)[0][6] == D("100.00")   # share of the potential: 20 of 20
+
+
 def test_loss_reasons_with_filters(crm, small):
     assert rows(crm.report("deals.loss_reasons", **YEAR).frame) == [
         ("Проигрыш конкуренту", 1, D("50.00")), ("Total", 1, D("50.00"))]
