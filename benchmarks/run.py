@@ -288,7 +288,7 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", choices=("full", "small"), default="full")
     parser.add_argument("--db", default=None, help="PostgreSQL server URL (default: SQLite files)")
     parser.add_argument("--only", action="append", default=[], help="run modules whose name contains this")
-    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (and PostgreSQL databases)")
     args = parser.parse_args(argv)
     if args.db and not args.db.startswith(("postgresql://", "postgres://")):
         parser.error("--db must be a postgresql:// URL (SQLite is the default)")
@@ -312,12 +312,12 @@ def main(argv=None) -> int:
         for name in modules:
             rows += run_module(name, Ctx(**{**ctx.__dict__, "extra": {}}), plugins, log)
     finally:
-        if args.db:
+        if args.keep:
+            log(f"scratch folder kept: {work}" + (f"; databases {prefix}_*" if args.db else ""))
+        elif args.db:
             dropped = drop_pg_databases(args.db, prefix)
             log(f"dropped {len(dropped)} scratch database(s)")
-        if args.keep:
-            log(f"scratch folder kept: {work}")
-        else:
+        if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     total = time.perf_counter() - started
     report = {"when": dt.datetime.now().isoformat(timespec="seconds"), "scale": args.scale,

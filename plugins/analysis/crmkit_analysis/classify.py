@@ -218,10 +218,8 @@ def xyz_classes(long, bucket_keys, x, y):
     import pandas as pd
     if not len(long):
         return pd.DataFrame({"cv": pd.Series(dtype=float), "xyz": pd.Series(dtype=object)})
-    col_of = {k: i for i, k in enumerate(bucket_keys)}
-    cols = long["bucket"].astype(str).map(col_of)
-    long = long[cols.notna()]
-    cols = cols[cols.notna()].astype(int).to_numpy()
+    cols = pd.Categorical(long["bucket"].astype(str), categories=bucket_keys).codes   # -1: outside
+    long, cols = long[cols >= 0], cols[cols >= 0]
     items, rows = np.unique(long["item"].to_numpy(), return_inverse=True)
     matrix = np.zeros((len(items), len(bucket_keys)))
     np.add.at(matrix, (rows, cols), long["value"].astype(float).to_numpy())

@@ -15,8 +15,9 @@ from .kinds import CLASS_KINDS, CLASSES  # noqa: F401
 class Sale(BaseModel):
     document = pw.CharField(max_length=40, index=True)
     date = pw.DateField(index=True)
-    partner = pw.ForeignKeyField(Partner, on_delete="RESTRICT")
-    product = pw.ForeignKeyField(Product, on_delete="RESTRICT")
+    # indexed by (partner, date) and (product, date) below, not alone
+    partner = pw.ForeignKeyField(Partner, on_delete="RESTRICT", index=False)
+    product = pw.ForeignKeyField(Product, on_delete="RESTRICT", index=False)
     quantity = pw.DecimalField(max_digits=15, decimal_places=3, auto_round=True)
     revenue = MoneyField()
     cost = MoneyField(default=0)
@@ -66,7 +67,7 @@ class Run(BaseModel):
 
 
 class ItemClass(BaseModel):
-    run = pw.ForeignKeyField(Run, on_delete="CASCADE")
+    run = pw.ForeignKeyField(Run, on_delete="CASCADE", index=False)   # (run, item) is indexed
     as_of = pw.DateField()
     abc_class = pw.CharField(max_length=10)       # A B C potential lost
     xyz_class = pw.CharField(max_length=10)       # X Y Z potential lost
@@ -79,7 +80,7 @@ class ItemClass(BaseModel):
 
 
 class ClientClass(ItemClass):
-    partner = pw.ForeignKeyField(Partner, on_delete="CASCADE")
+    partner = pw.ForeignKeyField(Partner, on_delete="CASCADE", index=False)   # (partner, as_of) is indexed
 
     class Meta:
         table_name = "analysis_client_class"
@@ -87,7 +88,7 @@ class ClientClass(ItemClass):
 
 
 class ProductClass(ItemClass):
-    product = pw.ForeignKeyField(Product, on_delete="CASCADE")
+    product = pw.ForeignKeyField(Product, on_delete="CASCADE", index=False)   # (product, as_of) is indexed
 
     class Meta:
         table_name = "analysis_product_class"

@@ -187,3 +187,18 @@ def test_segment_rule_on_the_current_class(crm):
     with pytest.raises(ValidationError):
         crm.create("core.segment", {"name": "bad", "kind": "partner", "method": "rule",
                                     "rule": '{"field": "abc_klass", "op": "eq", "value": "A"}'})
+
+
+def test_each_lookup_has_one_index_and_no_redundant_one(crm):
+    """Sales and class rows are written in bulk: every index costs each row a
+    write, so a column already leading a composite index has none of its own."""
+    expected = {"analysis_sale": {"analysis_sale_partner_id_date", "analysis_sale_product_id_date",
+                                  "analysis_sale_date", "analysis_sale_document", "analysis_sale_deal_id",
+                                  "analysis_sale_manager_id"},
+                "analysis_client_class": {"analysis_client_class_run_id_partner_id",
+                                          "analysis_client_class_partner_id_as_of"},
+                "analysis_product_class": {"analysis_product_class_run_id_product_id",
+                                           "analysis_product_class_product_id_as_of"}}
+    for table, names in expected.items():
+        found = {i.name for i in crm.db.get_indexes(table) if not i.name.endswith("pkey")}
+        assert found == names, table
