@@ -111,3 +111,22 @@ def test_cli_paths_filtered(world, cli):
     assert "secret" not in out.output
     out = cli("partner", "history", str(world["own"].id), "--format", "json", user="volkov")
     assert json.loads(out.output) == []
+
+
+def test_reference_probe_is_per_user_and_follows_new_groups(world, crm, open_crm):
+    """The reference check's SQL is reused per user: one user's access never
+    answers for another's, and a user given a group sees its partners next
+    time the user is loaded."""
+    hidden, own = world["hidden"].id, world["own"].id
+    orlov, volkov = world["orlov"], world["volkov"]
+    for _ in range(2):                      # the second time from the reused statement
+        assert orlov.create("core.contact", {"partner": hidden, "name": "свой"}).partner_id == hidden
+        with pytest.raises(ValidationError) as exc:
+            volkov.create("core.contact", {"partner": hidden, "name": "чужой"})
+        assert list(exc.value.errors) == ["partner"]
+        assert volkov.create("core.contact", {"partner": own, "name": "свой"}).partner_id == own
+        with pytest.raises(ValidationError):
+            orlov.create("core.contact", {"partner": own, "name": "чужой"})
+    wholesale = crm.get("core.partner", hidden).access_group_id
+    crm.create("core.user_access", {"user": crm.get("core.user", "volkov").id, "access_group": wholesale})
+    assert open_crm(user="volkov").create("core.contact", {"partner": hidden, "name": "теперь свой"}).id

@@ -73,6 +73,21 @@ def require(actor, roles, verb, name):
         raise AccessDenied(f"user {actor.login!r} may not {verb} {name}")
 
 
+def filter_is_static(spec, registry, depth=0) -> bool:
+    """True when ``visible_filter`` of ``spec`` depends on nothing but the
+    actor's admin flag and access groups (no plugin row filter on the way),
+    so the SQL built from it can be reused for the same actor."""
+    if spec.row_filter is not None or depth > 5:
+        return False
+    if spec.partner_path and spec.partner_path != "self":
+        paths = (spec.partner_path,) if isinstance(spec.partner_path, str) else spec.partner_path
+        for path in paths:
+            target = registry.spec_of_model(getattr(spec.model, path).rel_model)
+            if target is not None and not filter_is_static(target, registry, depth + 1):
+                return False
+    return True
+
+
 def visible_filter(actor: Actor, spec, registry, depth=0):
     """A peewee expression selecting the rows of ``spec.model`` the actor may
     see, or None when every row is visible."""

@@ -60,6 +60,9 @@ def _copy_text(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+_PROBE_SQL: dict = {}    # (registry, entity, actor, param style) -> (SELECT of a visible key, its other params)
+_INSERT_SQL: dict = {}   # (model, columns, param style, RETURNING?) -> INSERT statement
+
 _COPY_AS_STR = {int, float, decimal.Decimal, dt.date}   # str() is already COPY text (not bool, not datetime)
 
 
@@ -375,12 +378,7 @@ class Crm:
             if isinstance(field, pw.ForeignKeyField) and value is not None:
                 target = self.registry.spec_of_model(field.rel_model)
                 if target is not None:
-                    q = target.model.select(target.model._meta.primary_key).where(
-                        target.model._meta.primary_key == value)
-                    cond = access.visible_filter(self.actor, target, self.registry)
-                    if cond is not None:
-                        q = q.where(cond)
-                    ok = q.exists()
+                    ok = self._visible_exists(target, value)
                 else:
                     ok = field.rel_model.select().where(field.rel_model._meta.primary_key == value).exists()
                 if not ok:
@@ -391,6 +389,24 @@ class Crm:
             except (NotFound, AccessDenied):
                 errors["subject"] = [f"{doc['subject_type']}:{doc['subject_id']} does not exist"]
         return errors
+
+    def _visible_exists(self, target, value) -> bool:
+        """Is ``value`` the key of a ``target`` row the user may see? The
+        probe's SQL is written once per target and actor when the access
+        filter depends on the actor alone (compiling it anew was a third of
+        a create's time); the key is its first parameter."""
+        pk = target.model._meta.primary_key
+        static = access.filter_is_static(target, self.registry)
+        key = (id(self.registry), target.name, self.actor, self.db.param)
+        if not static or key not in _PROBE_SQL:
+            q = target.model.select(pk).where(pk == value)
+            cond = access.visible_filter(self.actor, target, self.registry)
+            sql, params = (q.where(cond) if cond is not None else q).limit(1).sql()
+            if not static:
+                return self.db.execute_sql(sql, params).fetchone() is not None
+            _PROBE_SQL[key] = (sql, params[1:])
+        sql, rest = _PROBE_SQL[key]
+        return self.db.execute_sql(sql, [pk.db_value(value), *rest]).fetchone() is not None
 
     def _check_unique(self, spec, doc, record):
         errors = {}
@@ -484,7 +500,7 @@ class Crm:
                     if "created_by" in model._meta.fields and self.actor.id is not None:
                         doc["created_by"] = self.actor.id
                     record = model(**doc)
-                    record.save(force_insert=True)
+                    self._insert(model, record)
                     changes = {k: (None, v) for k, v in doc.items()}
                 else:
                     changes = {}
@@ -511,6 +527,29 @@ class Crm:
         except pw.IntegrityError as exc:
             raise ValidationError({"_": f"the database refused the write: {exc}"}, entity) from None
         return record
+
+    def _insert(self, model, record):
+        """``record.save(force_insert=True)`` with plain SQL: the statement
+        for a model and column set is written once (peewee compiled it anew
+        for every create, a fifth of the time of one)."""
+        pk = model._meta.primary_key
+        if not pk or model._meta.composite_key:
+            record.save(force_insert=True)
+            return
+        data = {k: v for k, v in record.__data__.items() if not (k == pk.name and v is None)}
+        fields = [model._meta.fields[k] for k in data]
+        key = (model, tuple(data), self.db.param, self.db.returning_clause)
+        sql = _INSERT_SQL.get(key)
+        if sql is None:
+            columns = ", ".join('"%s"' % f.column_name for f in fields)
+            sql = (f'INSERT INTO "{model._meta.table_name}" ({columns}) '
+                   f'VALUES ({", ".join([self.db.param] * len(fields))})'
+                   + (f' RETURNING "{pk.column_name}"' if self.db.returning_clause else ""))
+            _INSERT_SQL[key] = sql
+        cursor = self.db.execute_sql(sql, [f.db_value(v) for f, v in zip(fields, data.values())])
+        if pk.name not in data:
+            record._pk = cursor.fetchone()[0] if self.db.returning_clause else cursor.lastrowid
+        record._dirty.clear()
 
     @staticmethod
     def _action(changes):
