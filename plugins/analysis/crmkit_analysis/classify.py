@@ -325,8 +325,8 @@ def _parse_as_of(value):
 
 
 def _store(crm, model, field, run_id, as_of, classes, now):
-    """The run's rows through crm.bulk_insert (executemany on SQLite, multi-row
-    VALUES pages on PostgreSQL), built column by column."""
+    """The run's rows through crm.bulk_insert (executemany on SQLite, COPY
+    on PostgreSQL), built column by column."""
     n = len(classes)
     if not n:
         return
