@@ -25,7 +25,7 @@ MANUAL = ["Первичный контакт", "Квалификация кли�
 REASONS = ["Проигрыш конкуренту", "Высокая цена", "Клиент отказался от покупки"]
 DEAL_COLUMNS = ("id", "name", "code", "client_id", "responsible_id", "start_date", "end_date", "potential",
                 "currency", "probability", "probability_method", "status", "loss_reason_id", "kind_id",
-                "stage_id", "comment", "closed_at", "deletion_mark", "created_at", "changed_at")
+                "stage_id", "comment", "closed_at", "deletion_mark", "created_at", "changed_at", "agreement_id")
 HISTORY_COLUMNS = ("deal_id", "stage_id", "status", "passage", "entered_at", "left_at", "days", "user_id")
 
 
@@ -85,7 +85,7 @@ def setup(ctx):
         deals.append((i + 1, f"Сделка {i + 1}", f"D-{i + 1:08d}", int(client[i]), int(responsible[i]),
                       str(start[i]), str((start[i] + 60)), float(potential[i]), "RUB", 50, "manual", status,
                       int(reason[i]) if status == "lost" else None, int(kind[i]), passed[-1],
-                      "", closed, False, now, now))
+                      "", closed, False, now, now, None if agreement[i] is None else int(agreement[i])))
     con = ctx.connect_bare("main")
     saved = without_indexes(con, "deals_stage_history") + without_indexes(con, "deals_deal")
     insert_rows(con, "deals_deal", DEAL_COLUMNS, deals, ctx.param)

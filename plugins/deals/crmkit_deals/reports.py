@@ -183,8 +183,8 @@ def _money_column(cents):
     """Whole cents -> Decimals with two places. Sums repeat a lot (zeros, a
     deal's sums on its client's row), so each distinct one is made once."""
     import numpy as np
-    distinct, at = np.unique(cents, return_inverse=True)
-    return np.array([Decimal(v).scaleb(-2) for v in distinct.tolist()], dtype=object)[at.reshape(-1)]
+    at, distinct = pd.factorize(cents)
+    return np.array([Decimal(v).scaleb(-2) for v in distinct.tolist()], dtype=object)[at]
 
 
 @functools.cache
@@ -201,19 +201,20 @@ def _share_column(part, whole):
     return _percents()[np.where((part == 0) | (whole == 0), 10001, _half_up(part, whole))]
 
 
-def _sibling_rank(labels, keys=None):
+def _sibling_rank(labels, keys):
     """Integer rank of each row's (label, key) among all rows: siblings are
     shown by label, then by key (a subset of the rows keeps its order).
-    Only the distinct labels are sorted, by Python's string order."""
+    ``keys`` (ids) determine ``labels``, so only the distinct keys are
+    ranked: sorted by key, then stably by label in Python's string order."""
     import numpy as np
-    codes, distinct = pd.factorize(labels.fillna("").to_numpy(dtype=object))
+    codes, distinct = pd.factorize(keys)
+    first_row = np.empty(len(distinct), dtype="int64")
+    first_row[codes[::-1]] = np.arange(len(codes))[::-1]      # the first row of each key wins
+    label_of = labels.fillna("").to_numpy(dtype=object)[first_row]
+    by_key = np.argsort(np.asarray(distinct), kind="stable").tolist()
     position = np.empty(len(distinct), dtype="int64")
-    position[sorted(range(len(distinct)), key=distinct.__getitem__)] = np.arange(len(distinct))
-    rank = position[codes]
-    if keys is not None and len(rank):
-        key_code = pd.factorize(keys, sort=True)[0].astype("int64")
-        rank = rank * (int(key_code.max()) + 1) + key_code
-    return rank
+    position[sorted(by_key, key=label_of.__getitem__)] = np.arange(len(distinct))
+    return position[codes]
 
 
 def _catalogue(ids, model, blank):
@@ -289,11 +290,12 @@ def _tree(frame, levels, statuses, prefixes, label_name, detail_name):
         out[f"{prefix}: share of deals, %"] = _share_column(n, tree["p", "n", st])
         out[f"{prefix}: potential"] = _money_column(c)
         out[f"{prefix}: share of potential, %"] = _share_column(np.where(n == 0, 0, c), tree["p", "c", st])
-    return pd.DataFrame(out, columns=columns)
+    # object columns as they are: no scan of 100,000s of values for a dtype
+    return pd.DataFrame({name: pd.Series(values, dtype=object if values.dtype == object else None, copy=False)
+                         for name, values in out.items()}, columns=columns)
 
 
 def efficiency(crm, as_of=None, detail=True, **params):
-    import numpy as np
     frame = _deal_rows(crm, params, as_of, "deals.efficiency")
     status, cents = frame["status"].to_numpy(dtype=object), frame["cents"].to_numpy()
     by_status = [{"Status": _status_label(crm, st), COUNT: int((status == st).sum()),
