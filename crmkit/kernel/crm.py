@@ -77,7 +77,6 @@ def _copy_column(values) -> list[str]:
     return list(map(_copy_text, values))
 
 
-
 class Crm:
     """A session of one user on one database, with one set of plugins."""
 
@@ -402,7 +401,7 @@ class Crm:
             q = target.model.select(pk).where(pk == value)
             cond = access.visible_filter(self.actor, target, self.registry)
             sql, params = (q.where(cond) if cond is not None else q).limit(1).sql()
-            if not static:
+            if not static or not params or params[0] != pk.db_value(value):
                 return self.db.execute_sql(sql, params).fetchone() is not None
             _PROBE_SQL[key] = (sql, params[1:])
         sql, rest = _PROBE_SQL[key]
