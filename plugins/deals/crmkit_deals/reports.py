@@ -201,34 +201,37 @@ def _share_column(part, whole):
     return _percents()[np.where((part == 0) | (whole == 0), 10001, _half_up(part, whole))]
 
 
+def _positions(names, keys):
+    """Position of each distinct key when sorted by name, then by key."""
+    import numpy as np
+    by_key = np.argsort(np.asarray(keys), kind="stable").tolist()
+    position = np.empty(len(keys), dtype="int64")
+    position[sorted(by_key, key=names.__getitem__)] = np.arange(len(keys))
+    return position
+
+
 def _sibling_rank(labels, keys):
     """Integer rank of each row's (label, key) among all rows: siblings are
     shown by label, then by key (a subset of the rows keeps its order).
     ``keys`` (ids) determine ``labels``, so only the distinct keys are
-    ranked: sorted by key, then stably by label in Python's string order."""
+    ranked, not every row's string hashed."""
     import numpy as np
     codes, distinct = pd.factorize(keys)
     first_row = np.empty(len(distinct), dtype="int64")
     first_row[codes[::-1]] = np.arange(len(codes))[::-1]      # the first row of each key wins
-    label_of = labels.fillna("").to_numpy(dtype=object)[first_row]
-    by_key = np.argsort(np.asarray(distinct), kind="stable").tolist()
-    position = np.empty(len(distinct), dtype="int64")
-    position[sorted(by_key, key=label_of.__getitem__)] = np.arange(len(distinct))
-    return position[codes]
+    return _positions(labels.fillna("").to_numpy(dtype=object)[first_row], distinct)[codes]
 
 
 def _catalogue(ids, model, blank):
     """Names and sibling ranks for a column of ids of a short catalogue
-    (kinds, users): the distinct ids are named in one query and ranked by
-    name, then id; missing ids are named ``blank``."""
+    (kinds, users): the distinct ids are named in one query; missing ids
+    (0: ids start at 1) are named ``blank``."""
     import numpy as np
     codes, distinct = pd.factorize(ids.fillna(0).astype("int64"))
-    distinct = [int(i) for i in distinct]
-    found = dict(model.select(model.id, model.name).where(model.id.in_(distinct)).tuples()) if distinct else {}
-    names = [found.get(i, blank) for i in distinct]
-    position = np.empty(len(distinct), dtype="int64")
-    position[sorted(range(len(distinct)), key=lambda i: (names[i], distinct[i]))] = np.arange(len(distinct))
-    return np.array(names, dtype=object)[codes], position[codes]
+    keys = [int(i) for i in distinct]
+    found = dict(model.select(model.id, model.name).where(model.id.in_(keys)).tuples()) if keys else {}
+    names = np.array([found.get(i, blank) for i in keys], dtype=object)
+    return names[codes], _positions(names, distinct)[codes]
 
 
 def _tree(frame, levels, statuses, prefixes, label_name, detail_name):
