@@ -75,8 +75,7 @@ class ItemClass(BaseModel):
     share = pw.FloatField(null=True)              # % of the total measure
     cumulative_share = pw.FloatField(null=True)   # % up to and including this item
     cv = pw.FloatField(null=True)                 # coefficient of variation, %
-    created_at = UtcDateTimeField(default=utcnow)
-    changed_at = UtcDateTimeField(default=utcnow)
+    # no stamps of its own: the rows are written once, at their run's computed_at
 
 
 class ClientClass(ItemClass):

@@ -72,3 +72,29 @@ def bucket_expression(db, unit: str, field):
             return fn.printf("%s-%02d-01", fn.strftime("%Y", field), (month - 1) / 3 * 3 + 1)
         return fn.strftime({"month": "%Y-%m-01", "year": "%Y-01-01"}[unit], field)
     return fn.to_char(fn.date_trunc(unit, field), "YYYY-MM-DD")
+
+
+def bucket_position(db, unit: str, starts: list[dt.date], field):
+    """A peewee expression of the 0-based position of a date column's
+    sub-period in ``starts`` (the buckets' first days, ascending).
+
+    PostgreSQL: ``width_bucket`` over the array of starts, an integer that
+    groups faster than a formatted key. SQLite has no ``width_bucket``: the
+    ``YYYY-MM-DD`` key of :func:`bucket_expression`, which :func:`positions`
+    turns into positions in pandas.
+    """
+    import peewee as pw
+    if isinstance(db, pw.SqliteDatabase):
+        return bucket_expression(db, unit, field)
+    return pw.fn.width_bucket(field, pw.SQL("%s::date[]", [list(starts)])) - 1
+
+
+def positions(column, starts: list[dt.date]):
+    """What :func:`bucket_position` returned, as 0-based positions (numpy
+    int array; -1 for a key outside ``starts``)."""
+    import numpy as np
+    import pandas as pd
+    if column.dtype.kind in "iu":
+        return column.to_numpy(dtype=np.int64)
+    return np.asarray(pd.Categorical(column.astype(str), categories=[d.isoformat() for d in starts]).codes,
+                      dtype=np.int64)

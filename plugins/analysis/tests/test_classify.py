@@ -2,6 +2,7 @@
 import datetime as dt
 
 import pandas as pd
+import peewee as pw
 import pytest
 
 from crmkit import AccessDenied, ValidationError
@@ -50,7 +51,8 @@ def test_abc_thresholds_are_configurable():
 
 
 def _xyz(rows, keys, x=10, y=25):
-    long = pd.DataFrame(rows, columns=["item", "bucket", "value"])
+    long = pd.DataFrame([(item, keys.index(key), value) for item, key, value in rows],
+                        columns=["item", "bucket", "value"])
     return xyz_classes(long, keys, x, y)
 
 
@@ -200,5 +202,9 @@ def test_each_lookup_has_one_index_and_no_redundant_one(crm):
                 "analysis_product_class": {"analysis_product_class_run_id_product_id",
                                            "analysis_product_class_product_id_as_of"}}
     for table, names in expected.items():
-        found = {i.name for i in crm.db.get_indexes(table) if not i.name.endswith("pkey")}
-        assert found == names, table
+        if isinstance(crm.db, pw.SqliteDatabase):
+            found = {i.name for i in crm.db.get_indexes(table)}
+        else:  # pg_indexes also lists a partitioned table's indexes (peewee's get_indexes does not)
+            found = {name for (name,) in crm.db.execute_sql(
+                "SELECT indexname FROM pg_indexes WHERE tablename = %s", (table,)).fetchall()}
+        assert {name for name in found if not name.endswith("pkey")} == names, table
