@@ -96,6 +96,22 @@ def _copy_column(values) -> list[str]:
     return list(map(_copy_text, values))
 
 
+class _CopySource:
+    """Rows as COPY text for ``copy_expert``, made a chunk at a time: the
+    server parses one chunk while the next is being made."""
+
+    CHUNK = 1000
+
+    def __init__(self, rows):
+        self._chunks = (rows[i:i + self.CHUNK] for i in range(0, len(rows), self.CHUNK))
+
+    def read(self, size=-1) -> str:
+        rows = next(self._chunks, None)
+        if rows is None:
+            return ""
+        return "\n".join(map("\t".join, zip(*map(_copy_column, zip(*rows))))) + "\n"
+
+
 class Crm:
     """A session of one user on one database, with one set of plugins."""
 
@@ -329,13 +345,7 @@ class Crm:
         if db.is_sqlite(self.db):
             cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({", ".join("?" * len(fields))})', rows)
         else:  # COPY: the server's own bulk path, several times faster than INSERTs
-            import io
-            buf = io.StringIO()
-            rows = list(rows)
-            if rows:
-                buf.write("\n".join(map("\t".join, zip(*map(_copy_column, zip(*rows))))) + "\n")
-            buf.seek(0)
-            cursor.copy_expert(f'COPY "{table}" ({names}) FROM STDIN', buf)
+            cursor.copy_expert(f'COPY "{table}" ({names}) FROM STDIN', _CopySource(list(rows)))
 
     def display(self, entity, record) -> str:
         spec = self.registry.entity(entity)
