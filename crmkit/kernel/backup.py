@@ -1,8 +1,9 @@
 """Backup and restore, with an integrity check after restore.
 
 SQLite: the online backup API copies a consistent snapshot while others
-write. PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot) and
-``pg_restore --clean``. A JSON manifest beside the file records the row
+write. PostgreSQL: ``pg_dump --format=custom`` (one consistent snapshot), and for
+restore the archive's tables dropped and the archive replayed in one psql
+transaction. A JSON manifest beside the file records the row
 count of every table; after a restore the counts and the database's own
 integrity checks must agree, or the restore is reported as failed.
 """
@@ -105,8 +106,7 @@ def restore(url, source) -> dict:
             raise BackupError(f"foreign key problems after restore: {problems[:5]}")
         exact = True
     else:
-        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              "--dbname", url, str(source)])
+        _restore_postgresql(url, source)
         database = db.connect(url)
         counts = _counts(database)
         exact = False
@@ -116,6 +116,35 @@ def restore(url, source) -> dict:
             if got is None or (got != expected if exact else got < expected):
                 raise BackupError(f"table {table}: {got} rows after restore, {expected} in the backup")
     return {"tables": len(counts), "rows": sum(counts.values()), "checked": bool(manifest)}
+
+
+def _restore_postgresql(url, source):
+    """Replace the archive's objects in the database, in one transaction.
+
+    ``pg_restore --clean`` cannot drop a partition's own primary key (it
+    belongs to the partitioned table's), so the archive's tables are dropped
+    whole first, in one statement (partitions, keys and indexes go with
+    them; a table outside the archive that refers to one stops it), then its
+    sequences, and the archive is replayed after, by psql in one
+    transaction: a failure leaves the database as it was.
+    """
+    import tempfile
+    names = {"TABLE": [], "SEQUENCE": []}
+    for line in _run(["pg_restore", "--list", str(source)]).splitlines():
+        parts = line.split()   # "287; 1259 326618 TABLE public analysis_run postgres"
+        if len(parts) == 7 and parts[3] in names:
+            names[parts[3]].append(f"{_quote(parts[4])}.{_quote(parts[5])}")
+    drops = "".join(f"DROP {kind} IF EXISTS {', '.join(found)};\n" for kind, found in names.items() if found)
+    with tempfile.TemporaryDirectory() as folder:
+        clean, script = Path(folder, "clean.sql"), Path(folder, "restore.sql")
+        clean.write_text(drops, encoding="utf-8")
+        _run(["pg_restore", "--no-owner", "--file", str(script), str(source)])
+        _run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+              "-f", str(clean), "-f", str(script), "-d", url])
+
+
+def _quote(name) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _pg_url(database) -> str:
@@ -135,3 +164,4 @@ def _run(cmd):
         raise BackupError(f"{cmd[0]} is not installed (PostgreSQL client tools are needed)") from None
     if result.returncode != 0:
         raise BackupError(f"{cmd[0]} failed: {result.stderr.strip()[:500]}")
+    return result.stdout
