@@ -10,6 +10,9 @@ Fixtures:
   the same database (other users).
 - ``cli``: ``cli("report", "list", user="orlov")`` runs the ``crmkit``
   command against the same database and returns click's Result.
+- ``browser`` (session) and ``page``: a headless Chromium driven by
+  Playwright, skipped with the reason where none is installed;
+  ``screenshot(page, name)`` saves a PNG into ``screenshots/``.
 """
 from __future__ import annotations
 
@@ -141,3 +144,47 @@ def cli(request, db_url, crm):
         return runner.invoke(root, [*opts, *map(str, args)], input=input, catch_exceptions=False)
 
     return run
+
+
+# -- browser tests -------------------------------------------------------
+CHROMIUM = os.environ.get("CRMKIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = os.environ.get("CRMKIT_SCREENSHOTS", "screenshots")   # git-ignored
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the system's, driven by Playwright) for the
+    whole session; skipped, saying why, where none is installed."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests: the playwright package is not installed (make install)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"browser tests: no Chromium at {CHROMIUM} (.ci/run installs Debian's chromium)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context (own cookies) and page per test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+    tab = context.new_page()
+    tab.set_default_timeout(10_000)
+    yield tab
+    context.close()
+
+
+def screenshot(tab, name):
+    """Save a PNG of the page under ``$CRMKIT_SCREENSHOTS`` (default
+    ``screenshots/``, git-ignored) and return its path."""
+    from pathlib import Path
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    tab.screenshot(path=str(path), full_page=True)
+    return path

@@ -215,6 +215,27 @@ def user_revoke(crm, login, access_group):
     click.echo(f"revoked {n}")
 
 
+@user.command("password")
+@click.argument("login")
+@pass_crm
+def user_password(crm, login):
+    """Set a user's password (asked twice, never taken from the command line)."""
+    from .passwords import MIN_LENGTH, set_password
+    password = click.prompt(f"New password for {login} (at least {MIN_LENGTH} characters)",
+                            hide_input=True, confirmation_prompt=True)
+    set_password(crm, login, password)
+    click.echo(f"{login}: password set")
+
+
+@user.command("unlock")
+@click.argument("login")
+@pass_crm
+def user_unlock(crm, login):
+    """Lift a login's lockout after repeated failed sign-ins."""
+    from .passwords import unlock
+    click.echo(f"{login}: unlocked" if unlock(crm, login) else f"{login}: was not locked")
+
+
 @click.group()
 def privacy():
     """Personal data: erasure and subject access export."""

@@ -31,9 +31,37 @@ class User(RecordModel):
     phone = pw.CharField(max_length=32, default="")
     roles = pw.CharField(max_length=200, default="readonly")   # comma-separated role names
     is_active = pw.BooleanField(default=True)
+    lang = pw.CharField(max_length=8, default="", choices=choices(("", "en", "ru")))   # "" = the browser's
+    time_zone = pw.CharField(max_length=64, default="")   # IANA name; "" = the operator's zone
 
     class Meta:
         table_name = "core_user"
+
+
+class UserPassword(BaseModel):
+    """A user's password, as an argon2id hash (never the password). Not an
+    entity: no list, card, export or import can read or set it; only
+    ``crmkit.core.passwords`` does."""
+
+    user = pw.ForeignKeyField(User, unique=True, on_delete="CASCADE")
+    hash = pw.CharField(max_length=255)
+    changed_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "core_user_password"
+
+
+class LoginFailure(BaseModel):
+    """Failed sign-ins per login (known or not, so a lockout tells nobody
+    which logins exist), and the time until which the login is locked."""
+
+    login = pw.CharField(max_length=64, unique=True)
+    failures = pw.IntegerField(default=0)
+    last_failed_at = UtcDateTimeField(null=True)
+    locked_until = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "core_login_failure"
 
 
 class UserAccess(BaseModel):
