@@ -19,7 +19,7 @@ _WHERE = {
     "BaseModel": "db", "RecordModel": "db", "choices": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "utcnow": "db",
     "CrmError": "errors", "ValidationError": "errors", "AccessDenied": "errors", "NotFound": "errors",
     "StartupError": "errors", "Busy": "errors",
-    "format_value": "i18n", "translate": "i18n",
+    "format_value": "i18n", "translate": "i18n", "operator_zone": "i18n",
     "PermanentFailure": "outbox", "TemporaryFailure": "outbox",
     "hookimpl": "plugins", "make_plugin_manager": "plugins",
     "ReportResult": "reports", "neutralise": "reports",

@@ -63,8 +63,9 @@ def operator_zone():
     return dt.datetime.now().astimezone().tzinfo
 
 
-def format_value(value, lang="en") -> str:
-    """A cell as a person reads it in ``lang``."""
+def format_value(value, lang="en", zone=None) -> str:
+    """A cell as a person reads it in ``lang``; aware times in ``zone``
+    (a ``tzinfo``; default the operator's, ``$CRMKIT_TZ``)."""
     if value is None or value is getattr(_pandas_nat(), "NaT", object()):
         return ""
     if isinstance(value, float) and value != value:
@@ -80,7 +81,7 @@ def format_value(value, lang="en") -> str:
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(operator_zone()).replace(tzinfo=None)
+            value = value.astimezone(zone or operator_zone()).replace(tzinfo=None)
         if lang == "ru":
             return value.strftime("%d.%m.%Y %H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) \
                 else value.strftime("%d.%m.%Y")

@@ -167,11 +167,14 @@ class ReportResult:
         book.close()
         return buf.getvalue()
 
-    def _render_html(self, lang):
+    def html_sections(self, lang=None):
+        """Each section as a page shows it: its translated name, its inline
+        SVG charts, column names, which columns are numbers, and the cells
+        as text (the HTML page and the web pages both use this)."""
         from .charts import svg_chart
-        from .i18n import format_value, translate
-        from .templates import trusted_environment
-        title, names = self._titles(lang)
+        from .i18n import format_value
+        lang = lang or self.lang
+        _, names = self._titles(lang)
         sections = []
         for name, frame in self.sections.items():
             charts = [svg_chart(c, frame, lang) for c in self.spec.charts if c.section == name]
@@ -180,6 +183,13 @@ class ReportResult:
                              "columns": [str(c) for c in local.columns],
                              "numeric": [frame[c].dtype.kind in "iuf" for c in frame.columns],
                              "rows": [[format_value(v, lang) for v in row] for row in local.itertuples(index=False)]})
+        return sections
+
+    def _render_html(self, lang):
+        from .i18n import format_value, translate
+        from .templates import trusted_environment
+        title, _ = self._titles(lang)
+        sections = self.html_sections(lang)
         dirs = [Path(__file__).parent / "templates_html"]
         env = trusted_environment(dirs)
         template = env.get_template(self.spec.template or "report.html")

@@ -103,3 +103,11 @@ def crmkit_register_commands(cli):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_register_pages(register):
+    """The partner card's classification history (only when the web plugin
+    is installed)."""
+    from .web import register_pages
+    register_pages(register)

@@ -117,3 +117,11 @@ def crmkit_collect_personal_data(crm, partner_id, contact_ids):
 def crmkit_erase_personal_data(crm, partner_id, contact_ids):
     from .personal import erase
     erase(crm, partner_id, contact_ids)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_register_pages(register):
+    """The claim's work plan panel and the partner's Claims tab (only when
+    the web plugin is installed)."""
+    from .web import register_pages
+    register_pages(register)

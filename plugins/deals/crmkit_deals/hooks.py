@@ -101,3 +101,11 @@ def crmkit_register_commands(cli):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_register_pages(register):
+    """The deal card's route map, the partner's Deals tab and the pipeline
+    board (only when the web plugin is installed)."""
+    from .web import register_pages
+    register_pages(register)

@@ -125,3 +125,11 @@ def crmkit_outbox_retention(crm):
     """notify_email's ``crmkit outbox purge`` keeps mailing messages for their group's N days."""
     from .mailings import retention
     return retention(crm)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_register_pages(register):
+    """A mailing's preview and delivery status, a template's live preview,
+    an event's participants (only when the web plugin is installed)."""
+    from .web import register_pages
+    register_pages(register)

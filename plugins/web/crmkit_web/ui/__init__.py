@@ -1,0 +1,72 @@
+"""The web pages at ``/``: server-rendered jinja2, acting as the signed-in user.
+
+``init_app(app)`` (called by ``crmkit_web.app.create_app``) adds the
+``ui`` blueprint: sign-in and sessions (``auth``), CSRF and the
+Content-Security-Policy (``guard``), generic pages for every entity
+(``entities``), report pages (``reports``), lead-capture forms (``leads``),
+and the pages, menu entries and card tabs plugins register through
+``crmkit_register_pages`` (``registry``).
+
+What a plugin's page uses (the public API of the web pages)::
+
+    from crmkit_web.ui import CardTab, MenuEntry, Page, crm, render, render_fragment, record_url
+"""
+from __future__ import annotations
+
+from .specs import CardTab, MenuEntry, Page  # noqa: F401
+
+__all__ = ["CardTab", "MenuEntry", "Page", "crm", "render", "render_fragment", "record_url", "list_url",
+           "init_app", "flash_errors"]
+
+
+def crm():
+    """The request's ``Crm``, acting as the signed-in user."""
+    from flask import g
+    return g.crm
+
+
+def render(template, **context):
+    """Render a page template (it extends ``web/base.html``)."""
+    from flask import render_template
+    return render_template(template, **context)
+
+
+def render_fragment(template, **context):
+    """Render a part of a page (a card tab) to HTML."""
+    from flask import render_template
+    from markupsafe import Markup
+    return Markup(render_template(template, **context))
+
+
+def record_url(entity, key):
+    from flask import url_for
+    return url_for("ui.card", entity=entity, key=key)
+
+
+def list_url(entity, **filters):
+    from flask import url_for
+    return url_for("ui.list", entity=entity, **filters)
+
+
+def flash_errors(exc):
+    """A ``ValidationError``'s messages per field, translated."""
+    from flask import g
+    from crmkit import translate
+    return {field: [translate(str(m), g.crm.lang) for m in msgs] for field, msgs in exc.errors.items()}
+
+
+def init_app(app):
+    from flask import Blueprint
+    from . import auth, entities, guard, leads, locale, registry, reports, views
+    bp = Blueprint("ui", __name__)
+    guard.install(bp)
+    auth.install(bp)
+    for module in (views, entities, reports, leads):
+        module.add_routes(bp)
+    pages = registry.collect(app.extensions["crmkit"])
+    for page in pages.pages:
+        bp.add_url_rule(page.rule, page.endpoint, page.view, methods=list(page.methods))
+    app.extensions["crmkit_pages"] = pages
+    app.register_blueprint(bp)
+    locale.install(app)
+    registry.install_loader(app)

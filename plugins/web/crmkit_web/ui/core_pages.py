@@ -1,0 +1,97 @@
+"""The core plugin's pages (core ships in the crmkit distribution, which
+does not depend on the web plugin, so its pages live here): the partner
+card's tabs (contacts and contact information, the interactions timeline,
+the holding tree, notes), my tasks, reminders due, segments with members.
+Other plugins add their own (crmkit_deals/web.py ...) through the same hook.
+"""
+from __future__ import annotations
+
+from crmkit import utcnow
+
+from . import CardTab, MenuEntry, render_fragment
+from .entities import table
+
+TIMELINE = 100     # newest interactions on the card; the rest in the list
+
+
+def contacts_tab(crm, partner):
+    from crmkit.core import models as m
+    contacts = crm.find("core.contact", partner=partner.id, order_by="name")
+    infos = list(crm.query("core.contact_info").where(
+        (m.ContactInfo.partner == partner.id) | (m.ContactInfo.contact.in_([c.id for c in contacts] or [0])))
+        .order_by(m.ContactInfo.kind, m.ContactInfo.id))
+    by_contact = {}
+    for info in infos:
+        by_contact.setdefault(info.contact_id, []).append(info)
+    return render_fragment("web/core/contacts.html", partner=partner, contacts=contacts, infos=by_contact,
+                           can_create=crm.can("create", "core.contact"),
+                           can_create_info=crm.can("create", "core.contact_info"))
+
+
+def interactions_tab(crm, partner):
+    from crmkit.core import models as m
+    from crmkit.core.partners import holding_ids
+    ids = holding_ids(crm, partner.id)
+    I = m.Interaction
+    query = crm.query("core.interaction").where(I.partner.in_(ids))
+    rows = list(query.order_by(I.date.desc(), I.id.desc()).limit(TIMELINE))
+    total = query.count() if len(rows) == TIMELINE else len(rows)
+    spec = crm.registry.entity("core.interaction")
+    return render_fragment("web/core/timeline.html", partner=partner, total=total,
+                           rows=table(crm, spec, rows, ["date", "kind", "direction", "topic", "partner",
+                                                        "contact", "responsible"]),
+                           whole=len(ids) > 1, can_create=crm.can("create", "core.interaction"))
+
+
+def holding_tab(crm, partner):
+    from crmkit.core.partners import tree
+    return render_fragment("web/core/holding.html", partner=partner, tree=tree(crm, partner.id))
+
+
+def notes_tab(crm, partner):
+    spec = crm.registry.entity("core.note")
+    rows = crm.find("core.note", partner=partner.id, order_by="-id", limit=100)
+    return render_fragment("web/core/related.html", entity="core.note", partner=partner,
+                           rows=table(crm, spec, rows, ["title", "colour", "author", "private"]),
+                           columns=["title", "colour", "author", "private"], new_args={"partner": partner.id},
+                           can_create=crm.can("create", "core.note"))
+
+
+def tasks_tab(crm, partner):
+    spec = crm.registry.entity("core.task")
+    rows = crm.find("core.task", partner=partner.id, order_by="-id", limit=100)
+    cols = ["number", "title", "performer", "due", "state"]
+    return render_fragment("web/core/related.html", entity="core.task", partner=partner,
+                           rows=table(crm, spec, rows, cols), columns=cols, new_args={"partner": partner.id},
+                           can_create=crm.can("create", "core.task"))
+
+
+def members_tab(crm, segment):
+    from crmkit.core.segments import members_query
+    q = members_query(crm, segment.id)
+    kind = "core.partner" if segment.kind == "partner" else "core.product"
+    spec = crm.registry.entity(kind)
+    rows = list(q.limit(500))
+    cols = [n for n in spec.list_fields if n in ("code", "name", "kind", "manager", "region", "group")]
+    return render_fragment("web/core/related.html", entity=kind, partner=None, rows=table(crm, spec, rows, cols),
+                           columns=cols, new_args=None, can_create=False, note=f"{len(rows)}")
+
+
+def register_pages(register):
+    for tab in (CardTab("core.partner", "contacts", "Contacts", contacts_tab, order=10, entity_read="core.contact"),
+                CardTab("core.partner", "interactions", "Interactions", interactions_tab, order=20,
+                        entity_read="core.interaction"),
+                CardTab("core.partner", "holding", "Holding", holding_tab, order=30),
+                CardTab("core.partner", "tasks", "Tasks", tasks_tab, order=60, entity_read="core.task"),
+                CardTab("core.partner", "notes", "Notes", notes_tab, order=70, entity_read="core.note"),
+                CardTab("core.segment", "members", "Members", members_tab, order=10)):
+        register(tab)
+    register(MenuEntry("Work", "My tasks", "entity:core.task", entity="core.task", order=10,
+                       filters=lambda crm: {"performer": crm.actor.id or "", "state": "active"}))
+    register(MenuEntry("Work", "Reminders due", "entity:core.reminder", entity="core.reminder", order=20,
+                       filters=lambda crm: {"user": crm.actor.id or "", "done": "false",
+                                            "remind_at__le": utcnow().isoformat(timespec="minutes")}))
+    register(MenuEntry("Work", "My notes", "entity:core.note", entity="core.note", order=30,
+                       filters=lambda crm: {"author": crm.actor.id or ""}))
+    register(MenuEntry("Work", "Partners", "entity:core.partner", entity="core.partner", order=5))
+    register(MenuEntry("Work", "Segments", "entity:core.segment", entity="core.segment", order=40))

@@ -1,0 +1,165 @@
+"""Fields of an entity as a page shows and edits them, from the model and
+the acting user's schema (``crm.schema``): inputs, form values back to a
+payload, and values as text with references as links."""
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import peewee as pw
+
+HIDDEN = {"id", "created_at", "changed_at", "deletion_mark"}
+MAX_SELECT = 200     # a reference with more visible targets is typed (code, login or id)
+
+
+@attrs.frozen
+class FormField:
+    name: str
+    label: str
+    widget: str                 # text, textarea, number, decimal, date, datetime, checkbox, select, reference
+    required: bool = False
+    readonly: bool = False
+    choices: tuple = ()         # ((value, label), ...)
+    maxlength: int | None = None
+    target: str | None = None   # referenced entity
+
+
+def label(crm, spec, name):
+    from crmkit import translate
+    return translate(spec.field_labels.get(name) or name, crm.lang)
+
+
+def references(spec):
+    return {n: f for n, f in spec.model._meta.fields.items() if isinstance(f, pw.ForeignKeyField)}
+
+
+def form_fields(crm, spec, creating=True):
+    from crmkit import translate
+    schema = crm.schema(spec.name)
+    out = []
+    for name, field in spec.model._meta.fields.items():
+        rules = schema.get(name, {})
+        if name in HIDDEN or rules.get("readonly"):
+            continue
+        required = bool(rules.get("required")) and not (spec.code_prefix and name == spec.code_field)
+        kw = {"required": required, "maxlength": rules.get("maxlength")}
+        if isinstance(field, pw.ForeignKeyField):
+            target = crm.registry.spec_of_model(field.rel_model)
+            choices = ()
+            if target is not None and crm.can("read", target.name) and crm.count(target.name) <= MAX_SELECT:
+                choices = tuple((r.get_id(), crm.display(target.name, r)) for r in crm.find(target.name))
+                widget = "select"
+            else:
+                widget = "reference"
+            out.append(FormField(name, label(crm, spec, name), widget, choices=choices,
+                                 target=target.name if target else None, **kw))
+        elif rules.get("allowed"):
+            out.append(FormField(name, label(crm, spec, name), "select",
+                                 choices=tuple((v, translate(str(v), crm.lang) if v else "—") for v in rules["allowed"]),
+                                 **kw))
+        elif isinstance(field, pw.BooleanField):
+            out.append(FormField(name, label(crm, spec, name), "checkbox", required=False))
+        elif isinstance(field, pw.DateTimeField):
+            out.append(FormField(name, label(crm, spec, name), "datetime", **kw))
+        elif isinstance(field, pw.DateField):
+            out.append(FormField(name, label(crm, spec, name), "date", **kw))
+        elif isinstance(field, pw.DecimalField) or isinstance(field, pw.FloatField):
+            out.append(FormField(name, label(crm, spec, name), "decimal", **kw))
+        elif isinstance(field, pw.IntegerField):
+            out.append(FormField(name, label(crm, spec, name), "number", **kw))
+        elif isinstance(field, pw.TextField):
+            out.append(FormField(name, label(crm, spec, name), "textarea", **kw))
+        else:
+            out.append(FormField(name, label(crm, spec, name), "text", **kw))
+    return out
+
+
+def input_value(field: FormField, value, zone=None):
+    """A stored value as an input shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, pw.Model):
+        value = value.get_id()
+    if field.widget == "datetime" and isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            from crmkit import operator_zone
+            value = value.astimezone(zone or operator_zone())
+        return value.strftime("%Y-%m-%dT%H:%M")
+    if field.widget == "date" and isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def record_values(spec, record, fields, zone=None):
+    return {f.name: input_value(f, record.__data__.get(f.name) if f.widget in ("select", "reference")
+                                and f.target else getattr(record, f.name), zone)
+            for f in fields} if record is not None else {}
+
+
+def payload(crm, spec, fields, form, zone=None):
+    """Form values as a write payload: blanks of nullable fields are None,
+    check boxes are booleans, local times become aware in the user's zone;
+    everything else stays text for the schema to coerce (and to refuse,
+    naming the field)."""
+    from crmkit import operator_zone
+    model_fields = spec.model._meta.fields
+    data = {}
+    for f in fields:
+        if f.widget == "checkbox":
+            data[f.name] = form.getlist(f.name)[-1:] == ["1"]
+            continue
+        if f.name not in form:
+            continue
+        raw = form.get(f.name, "").strip() if f.widget != "textarea" else form.get(f.name, "")
+        column = model_fields[f.name]
+        if raw == "" and (column.null or f.target):
+            data[f.name] = None
+            continue
+        if f.widget == "datetime" and raw:
+            try:
+                local = dt.datetime.fromisoformat(raw)
+            except ValueError:
+                data[f.name] = raw   # the schema names the field
+                continue
+            data[f.name] = local.replace(tzinfo=zone or operator_zone()) if local.tzinfo is None else local
+            continue
+        data[f.name] = raw
+    return data
+
+
+def display_map(crm, spec, rows, names):
+    """``{field: {id: (entity, text)}}`` for the reference fields ``names``
+    of ``rows``: one query per field, through the user's access (a row they
+    may not see shows as its bare id, unlinked)."""
+    refs = references(spec)
+    out = {}
+    for name in names:
+        field = refs.get(name)
+        if field is None:
+            continue
+        target = crm.registry.spec_of_model(field.rel_model)
+        ids = {r.__data__.get(name) for r in rows} - {None}
+        out[name] = {}
+        if target is None or not ids or not crm.can("read", target.name):
+            continue
+        pk = target.model._meta.primary_key
+        for row in crm.query(target.name, include_marked=True).where(pk.in_(sorted(ids))):
+            out[name][row.get_id()] = (target.name, crm.display(target.name, row))
+    return out
+
+
+def cell(crm, record, name, refs, zone=None):
+    """``(text, link entity, link id)`` of one value."""
+    from crmkit import format_value, translate
+    if name in refs:
+        value = record.__data__.get(name)
+        if value is None:
+            return "", None, None
+        found = refs[name].get(value)
+        if found is None:
+            return f"#{value}", None, None
+        return found[1], found[0], value
+    value = getattr(record, name)
+    if isinstance(value, str) and value and type(record)._meta.fields[name].choices:
+        return translate(value, crm.lang), None, None     # a choice: "won", "call"
+    return format_value(value, crm.lang, zone), None, None

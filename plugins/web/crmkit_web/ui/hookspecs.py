@@ -1,0 +1,25 @@
+"""Hooks the web pages offer to other plugins (published through
+``crmkit_add_hookspecs``). A plugin that must also work without the web
+plugin installed marks its implementation ``@hookimpl(optionalhook=True)``.
+"""
+import pluggy
+
+hookspec = pluggy.HookspecMarker("crmkit")
+
+
+@hookspec
+def crmkit_register_pages(register):
+    """Add pages, menu entries and card tabs to the web interface.
+
+    Called once when the application is built. Every page acts as the
+    signed-in user (``crmkit_web.ui.crm()``), so lists, cards and actions
+    pass the same access as the API and the CLI; a button that changes
+    something calls an action (``crm.act``) rather than holding logic.
+
+    :param register: ``register(Page(...))`` for a page at a URL,
+        ``register(MenuEntry(...))`` for a link in the side menu,
+        ``register(CardTab(...))`` for a tab on an entity's card (the
+        partner card's Deals and Claims tabs come from those plugins).
+        Specs are in ``crmkit_web.ui``; a duplicate page endpoint or URL
+        fails at start-up, naming both plugins.
+    """

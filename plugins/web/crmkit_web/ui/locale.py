@@ -1,0 +1,62 @@
+"""Language and time zone of a page, and the helpers every template gets.
+
+The language is the user's own (``core.user.lang``), else the browser's
+``Accept-Language`` (en or ru); the time zone is the user's
+(``core.user.time_zone``), else the operator's (``CRMKIT_TZ``). Texts come
+from crmkit's catalogues (``translate``), values from ``format_value``.
+"""
+from __future__ import annotations
+
+LANGS = ("en", "ru")
+
+
+def browser_lang(request, default="en"):
+    return request.accept_languages.best_match(list(LANGS), default=default if default in LANGS else "en")
+
+
+def zone_of(name):
+    if not name:
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):
+        return None
+
+
+def apply(crm, session, request):
+    from flask import g
+    crm.lang = session.lang if session.lang in LANGS else browser_lang(request, crm.lang)
+    g.zone = zone_of(session.time_zone)
+
+
+def install(app):
+    from flask import g, request
+    from markupsafe import Markup
+
+    from crmkit import format_value, translate
+
+    def lang():
+        crm = g.get("crm")
+        return crm.lang if crm is not None and g.get("web_session") else browser_lang(request)
+
+    def _(text, **values):
+        out = translate(text, lang())
+        return out.format(**values) if values else out
+
+    def fmt(value):
+        return format_value(value, lang(), g.get("zone"))
+
+    def csrf_token():
+        row = g.get("web_session")
+        return row.csrf if row is not None else ""
+
+    def csrf_field():
+        return Markup('<input type="hidden" name="csrf_token" value="%s">') % csrf_token()
+
+    def menu():
+        from .views import menu_sections
+        return menu_sections(g.crm) if g.get("web_session") else []
+
+    app.jinja_env.globals.update(_=_, fmt=fmt, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
+                                 page_lang=lang)

@@ -1,0 +1,112 @@
+"""The home page, the side menu, and actions as buttons and forms.
+
+An action button posts to ``/e/<entity>/<key>/act/<name>``, which calls
+``crm.act`` — the same function the CLI's commands and the API call — and
+shows what it refuses (a ValidationError's fields, an AccessDenied) on the
+card, with nothing written.
+"""
+from __future__ import annotations
+
+from crmkit import AccessDenied, CrmError, ValidationError, translate
+
+from . import params as P
+
+PLUGIN_TITLES = {"core": "Partners and contacts", "deals": "Sales", "marketing": "Marketing",
+                 "claims": "Claims", "analysis": "Analysis", "notify_email": "Email", "notify_sms": "SMS",
+                 "web": "Web"}
+
+
+def menu_sections(crm):
+    """``[(title, [(text, url, active)])]``: registered entries first, then
+    the list of every entity the user may read, plugin by plugin."""
+    from flask import request, url_for
+    from .entities import current_pages
+    sections: dict[str, list] = {}
+    path = request.path
+    entries = sorted(current_pages().menu, key=lambda e: (e.order, e.title))
+    for e in entries:
+        if e.entity and not crm.can("read", e.entity):
+            continue
+        url = entry_url(crm, e)
+        sections.setdefault(translate(e.section, crm.lang), []).append((translate(e.title, crm.lang), url,
+                                                                         path == url))
+    for plugin in crm.plugins:
+        title = translate(PLUGIN_TITLES.get(plugin.name, plugin.name), crm.lang)
+        for spec in crm.registry.entities.values():
+            if spec.plugin == plugin.name and crm.can("read", spec.name):
+                url = url_for("ui.list", entity=spec.name)
+                sections.setdefault(title, []).append((translate(spec.label or spec.name, crm.lang), url,
+                                                       path.startswith(url)))
+    reports = [r for r in crm.registry.reports.values() if crm.can("read", r.id)]
+    if reports:
+        sections.setdefault(translate("Reports", crm.lang), []).append(
+            (translate("All reports", crm.lang), url_for("ui.reports"), path == url_for("ui.reports")))
+    return list(sections.items())
+
+
+def entry_url(crm, e):
+    from flask import url_for
+    if e.endpoint.startswith("entity:"):
+        return url_for("ui.list", entity=e.endpoint[7:], **(e.filters(crm) if e.filters else {}))
+    return url_for("ui." + e.endpoint)
+
+
+def action_forms(crm, entity, record):
+    """The actions of ``entity`` this user may run, each with its form."""
+    out = []
+    for spec in crm.actions(entity):
+        if not spec.on_record:
+            continue
+        out.append({"name": spec.name, "title": translate(spec.title or spec.name, crm.lang),
+                    "description": translate(spec.description, crm.lang) if spec.description else "",
+                    "fields": P.param_fields(crm, spec.params)})
+    return out
+
+
+def run_action(entity, key, name):
+    """POST of an action form: run it, then back to the card; a refusal is
+    shown on the card (422) or, for the board's scripts, as JSON."""
+    from flask import g, jsonify, redirect, request, url_for
+    crm = g.crm
+    spec = crm.registry.action(name)
+    if spec.entity != entity or not spec.on_record:
+        from crmkit import NotFound
+        raise NotFound(f"no action {name!r} on {entity}")
+    values = P.read(P.param_fields(crm, spec.params), request.form)
+    wants_json = request.accept_mimetypes.best == "application/json"
+    try:
+        crm.act(name, key, **values)
+    except (ValidationError, AccessDenied, CrmError) as exc:
+        errors = exc.errors if isinstance(exc, ValidationError) else {"_": [str(exc)]}
+        errors = {k: [translate(str(m), crm.lang) for m in v] for k, v in errors.items()}
+        if wants_json:
+            return jsonify({"ok": False, "errors": errors}), 422
+        return _card_with_errors(entity, key, name, errors)
+    if wants_json:
+        return jsonify({"ok": True})
+    target = request.form.get("back")
+    from .guard import safe_next
+    return redirect(safe_next(target, url_for("ui.card", entity=entity, key=key)))
+
+
+def _card_with_errors(entity, key, name, errors):
+    from flask import g
+    from . import render
+    from .entities import card_context
+    ctx = card_context(g.crm, entity, key, "main")
+    ctx["action_errors"] = {"name": name, "errors": errors}
+    return render("web/card.html", **ctx), 422
+
+
+def add_routes(bp):
+    from flask import g
+
+    from . import render
+
+    @bp.get("/", endpoint="home")
+    def home():
+        crm = g.crm
+        from .entities import current_pages
+        links = [(translate(e.title, crm.lang), entry_url(crm, e)) for e in current_pages().menu
+                 if not e.entity or crm.can("read", e.entity)]
+        return render("web/home.html", title=translate("Home", crm.lang), links=links)

@@ -1,0 +1,217 @@
+"""The web pages in a real headless Chromium against a real server process
+on loopback, over the demo base: a sales manager's day (sign in, find a
+partner, open its card, log a call, create a deal, drag it across the
+board to won, see the funnel change, download the funnel as XLSX and read
+it back), a marketer's mailing preview and test copy, a claim registered;
+a restricted user; CSRF and XSS attempts. Screenshots go to screenshots/.
+
+One server and one database for the module, one browser for the session
+(SQLite only: the HTTP tests cover PostgreSQL)."""
+from __future__ import annotations
+
+import io
+
+import pytest
+
+import crmkit
+from crmkit.testing import screenshot
+from crmkit_web.ui.testing import PASSWORD, load_demo
+
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, start_server, browser):
+    url = f"sqlite:///{tmp_path_factory.mktemp('ui') / 'ui.db'}"
+    load_demo(url)
+    crm = crmkit.open(url, migrate=False)
+    evil = crm.create("core.partner", {"name": XSS, "access_group": crm.find("core.access_group",
+                                                                             name="Оптовые покупатели")[0].id})
+    crm.close()
+    server = start_server(url)
+    return {"url": url, "base": server.base, "evil": evil.id}
+
+
+def crm_of(site, login=None):
+    crm = crmkit.open(site["url"], migrate=False)
+    return crm.as_user(login) if login else crm
+
+
+def sign_in(page, site, login):
+    page.goto(site["base"] + "/signin")
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(site["base"] + "/")
+
+
+def test_a_sales_managers_day(page, site):
+    base = site["base"]
+    sign_in(page, site, "orlov")
+    screenshot(page, "home")
+    # find a partner and open its card
+    page.get_by_placeholder("Find a partner").fill("Протон")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Протон").first.click()
+    assert page.locator("h1").inner_text().endswith("Протон")
+    screenshot(page, "partner-card")
+    partner_url = page.url
+    # log a call from the interactions tab
+    page.get_by_role("link", name="Interactions").click()
+    page.get_by_role("link", name="Log a call").click()
+    page.get_by_label("topic").fill("Звонок: условия поставки")
+    page.get_by_role("button", name="Save").click()
+    assert "Звонок: условия поставки" in page.locator("main").inner_text()
+    page.goto(partner_url + "?tab=interactions")
+    assert "Звонок: условия поставки" in page.locator(".timeline").inner_text()
+    screenshot(page, "partner-interactions")
+    # create a deal of the manual kind
+    crm = crm_of(site, "orlov")
+    partner = crm.find("core.partner", name="Протон")[0]
+    kind = crm.find("deals.kind", name="Произвольная продажа")[0]
+    won_before = _won(crm)
+    page.goto(f"{base}/e/deals.deal/new?client={partner.id}")
+    page.get_by_label("name", exact=True).fill("Телевизоры для Протона")
+    page.get_by_label("kind", exact=True).select_option(str(kind.id))
+    page.get_by_label("start_date").fill("2026-11-30")
+    page.get_by_role("button", name="Save").click()
+    assert "Телевизоры для Протона" in page.locator("h1").inner_text()
+    screenshot(page, "deal-card")
+    deal = crm.find("deals.deal", name="Телевизоры для Протона")[0]
+    # drag it across the board: to the next stage, then to won
+    page.goto(f"{base}/deals/board?kind={kind.id}")
+    card = page.locator(f"#deal-{deal.id}")
+    columns = page.locator(".board .column")
+    stage_columns = [columns.nth(i) for i in range(columns.count())]
+    here = card.locator("xpath=ancestor::section[1]").get_attribute("data-key")
+    keys = [c.get_attribute("data-key") for c in stage_columns]
+    target = stage_columns[keys.index(here) + 1]
+    _drag(page, card, target)
+    page.wait_for_function(f"document.querySelector('#deal-{deal.id}').dataset.moved === "
+                           f"'{target.get_attribute('data-key')}'")
+    assert crm_of(site).get("deals.deal", deal.id).stage_id == int(target.get_attribute("data-stage"))
+    _drag(page, page.locator(f"#deal-{deal.id}"), page.locator('.board .column[data-key="won"]'))
+    page.wait_for_function(f"document.querySelector('#deal-{deal.id}').dataset.moved === 'won'")
+    assert crm_of(site).get("deals.deal", deal.id).status == "won"
+    screenshot(page, "board")
+    # the funnel changed, and its XLSX says what the report says
+    assert _won(crm) == won_before + 1
+    page.goto(f"{base}/reports/deals.funnel")
+    screenshot(page, "funnel")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="XLSX").click()
+    import openpyxl
+    book = openpyxl.load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))
+    sheet = book[book.sheetnames[0]]
+    header = [c.value for c in sheet[1]]
+    won_col = header.index("Stages won")
+    assert sum(row[won_col] or 0 for row in sheet.iter_rows(min_row=2, values_only=True)
+               if isinstance(row[won_col], (int, float))) == won_before + 1
+    crm.close()
+
+
+def _won(crm):
+    frame = crm.report("deals.funnel").sections["Sales funnel"]
+    return int(frame["Stages won"].sum())
+
+
+def _drag(page, card, column):
+    """Sortable's fallback drag, with real mouse moves."""
+    box, to = card.bounding_box(), column.locator("ul.cards").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2 + 10, box["y"] + box["height"] / 2 + 10, steps=4)
+    page.mouse.move(to["x"] + to["width"] / 2, to["y"] + 15, steps=12)
+    page.mouse.up()
+
+
+def test_the_board_refuses_what_the_action_refuses(page, site):
+    """Dropping on Lost with no loss reason: the action refuses, the card goes back."""
+    crm = crm_of(site, "orlov")
+    kind = crm.find("deals.kind", name="Произвольная продажа")[0]
+    deal = next(d for d in crm.find("deals.deal", kind=kind.id, status="in_work"))
+    sign_in(page, site, "orlov")
+    page.goto(f"{site['base']}/deals/board?kind={kind.id}")
+    page.once("dialog", lambda d: d.accept("no such reason"))
+    home = page.locator(f"#deal-{deal.id}").locator("xpath=ancestor::section[1]").get_attribute("data-key")
+    _drag(page, page.locator(f"#deal-{deal.id}"), page.locator('.board .column[data-key="lost"]'))
+    page.wait_for_selector(f"#deal-{deal.id}.refused")
+    assert page.locator(f"#deal-{deal.id}").locator("xpath=ancestor::section[1]").get_attribute("data-key") == home
+    assert "reason" in page.locator("#board-message").inner_text()
+    assert crm_of(site).get("deals.deal", deal.id).status == "in_work"
+    crm.close()
+
+
+def test_a_marketers_mailing_preview_and_test_copy(page, site):
+    crm = crm_of(site)
+    mailing = crm.find("marketing.mailing")[0]
+    template = mailing.template
+    sign_in(page, site, "sokolov")
+    page.goto(f"{site['base']}/e/marketing.mailing/{mailing.id}")
+    assert "Preview" in page.locator("main").inner_text()
+    screenshot(page, "mailing")
+    before = crm.outbox.counts(source=f"marketing.mailing-test:{mailing.id}")
+    form = page.locator('form[data-action="marketing.test_send"]')
+    form.get_by_label("address").fill("test@crmkit.example")
+    form.get_by_role("button").click()
+    page.wait_for_load_state()
+    after = crm.outbox.counts(source=f"marketing.mailing-test:{mailing.id}")
+    assert sum(after.values()) == sum(before.values()) + 1
+    # the template's live preview follows typing, rendered in the sandbox
+    page.goto(f"{site['base']}/e/marketing.template/{template.id}?tab=preview")
+    page.get_by_label("subject").fill("Здравствуйте, {{ partner.name }}!")
+    frame = page.frame_locator("#preview-frame")
+    frame.locator("h3.subject").filter(has_text="Здравствуйте,").wait_for()
+    screenshot(page, "template-preview")
+    crm.close()
+
+
+def test_register_a_claim(page, site):
+    crm = crm_of(site)
+    partner = crm.find("core.partner", name="Протон")[0]
+    sign_in(page, site, "volkov")
+    page.goto(f"{site['base']}/e/claims.claim/new?client={partner.id}")
+    page.get_by_label("name", exact=True).fill("Брак телевизора")
+    page.get_by_label("description").fill("Не включается после доставки")
+    page.get_by_role("button", name="Save").click()
+    assert "Брак телевизора" in page.locator("h1").inner_text()
+    assert "Work plan" in page.locator("main").inner_text()
+    screenshot(page, "claim")
+    assert crm.find("claims.claim", name="Брак телевизора")[0].client_id == partner.id
+    crm.close()
+
+
+def test_a_restricted_user_sees_only_their_groups(page, site):
+    sign_in(page, site, "lazurenko")
+    page.goto(f"{site['base']}/e/core.partner/")
+    text = page.locator("main").inner_text()
+    assert "Протон" in text and "Электромаркет" not in text
+    page.goto(f"{site['base']}/deals/board")
+    assert "Электромаркет" not in page.content()
+    crm = crm_of(site)
+    hidden = crm.find("core.partner", name="Электромаркет")[0]
+    crm.close()
+    response = page.goto(f"{site['base']}/e/core.partner/{hidden.id}")
+    assert response.status == 404
+
+
+def test_xss_does_not_run_and_csrf_from_another_site_fails(page, site):
+    sign_in(page, site, "orlov")
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(f"{site['base']}/e/core.partner/{site['evil']}")
+    assert XSS in page.locator("h1").inner_text()          # shown as text
+    assert page.evaluate("window.__xss") is None and not dialogs
+    page.goto(f"{site['base']}/e/core.partner/?q=onerror")
+    assert page.evaluate("window.__xss") is None
+    # a page of another site posting a form to crmkit with the user's cookies
+    crm = crm_of(site)
+    before = crm.count("core.partner")
+    evil = page.context.new_page()
+    evil.set_content(f'<form id="f" method="post" action="{site["base"]}/e/core.partner/new">'
+                     '<input name="name" value="CSRF partner"></form>')
+    with evil.expect_navigation():
+        evil.evaluate("document.getElementById('f').submit()")
+    assert crm.count("core.partner") == before
+    assert not crm.find("core.partner", name="CSRF partner")
+    crm.close()
