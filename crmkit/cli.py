@@ -297,20 +297,7 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
 
 
 def _typed_filters(crm, spec, raw):
-    from .kernel.validation import schema_for, CrmValidator
-    schema = schema_for(spec)
-    out = {}
-    for key, value in raw.items():
-        name, _, op = key.partition("__")
-        rules = {k: v for k, v in schema.get(name, {}).items() if k in ("type", "coerce")}
-        if op == "in":
-            out[key] = [CrmValidator({"v": rules}).normalized({"v": v})["v"] for v in value.split(",")]
-        elif op == "isnull" or not rules:
-            out[key] = value if op != "isnull" else value.lower() in ("1", "true", "yes")
-        else:
-            doc = CrmValidator({"v": rules}).normalized({"v": value})
-            out[key] = doc["v"] if doc else value
-    return out
+    return crm.parse_filters(spec.name, raw)
 
 
 @cli.command("show")

@@ -14,7 +14,7 @@ import os
 import peewee as pw
 
 from . import access, db, subjects
-from .errors import AccessDenied, NotFound, ValidationError
+from .errors import AccessDenied, Conflict, NotFound, ValidationError
 from .models import Change, Sequence
 from .outbox import Outbox
 from .plugins import make_plugin_manager
@@ -240,6 +240,48 @@ class Crm:
                                             f"operators: {', '.join(FILTER_OPS)}"}, entity)
             query = query.where(FILTER_OPS[op](field, value))
         return query
+
+    def schema(self, entity) -> dict:
+        """The cerberus schema a write of ``entity`` by the acting user is
+        checked against (read-only and, for non-administrators, admin-only
+        fields marked ``readonly``)."""
+        from .validation import schema_for
+        return schema_for(self.registry.entity(entity), admin=self.actor.is_admin)
+
+    def parse_filters(self, entity, raw: dict) -> dict:
+        """Filters given as text (``--where``, a query string) typed by the
+        entity's schema: ``{"registered_on__ge": "2015-01-01"}`` -> a date;
+        ``__in`` takes a comma-separated list, ``__isnull`` yes/no. A value
+        of the wrong type is a ValidationError naming the filter; unknown
+        fields and operators are refused by ``where``."""
+        from .validation import CrmValidator, field_rules
+        fields = self.model(entity)._meta.fields
+        out, errors = {}, {}
+        for key, value in raw.items():
+            name, _, op = key.partition("__")
+            column = fields.get(name)
+            rules = {k: v for k, v in (field_rules(column) if column is not None else {}).items()
+                     if k in ("type", "coerce")}
+            rules["nullable"] = True
+            if op == "isnull":
+                out[key] = str(value).lower() in ("1", "true", "yes")
+                continue
+            values = str(value).split(",") if op == "in" else [value]
+            typed = []
+            for item in values:
+                if len(rules) == 1 or not isinstance(item, str):
+                    typed.append(item)
+                    continue
+                checker = CrmValidator({"v": rules})
+                if not checker.validate({"v": item}):
+                    errors[key] = [f"{item!r} is not a valid {rules.get('type', 'value')}"]
+                    break
+                typed.append(checker.document["v"])
+            if key not in errors:
+                out[key] = typed if op == "in" else typed[0]
+        if errors:
+            raise ValidationError(errors, entity)
+        return out
 
     def order(self, entity, query, order_by):
         model = self.model(entity)
@@ -529,7 +571,10 @@ class Crm:
         prepared = self._prepare(spec, data, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
-        errors.update(self._check_unique(spec, doc, record))
+        taken = self._check_unique(spec, doc, record)
+        if taken and not errors:
+            raise Conflict(taken, entity)
+        errors.update(taken)
         if errors:
             raise ValidationError(errors, entity)
         if spec.partner_path == "self" and not self.actor.is_admin and doc.get("access_group") is not None \
@@ -579,7 +624,7 @@ class Crm:
                     self.pm.hook.crmkit_entity_saved(crm=self, entity=entity, record=record,
                                                      created=creating, changes=changes)
         except pw.IntegrityError as exc:
-            raise ValidationError({"_": f"the database refused the write: {exc}"}, entity) from None
+            raise Conflict({"_": f"the database refused the write: {exc}"}, entity) from None
         return record
 
     def _insert(self, model, record):
@@ -652,6 +697,44 @@ class Crm:
         record = self.get(entity, key)
         return list(Change.select().where((Change.entity == entity) & (Change.record_id == record.get_id()))
                     .order_by(Change.at, Change.id))
+
+    # -- actions ---------------------------------------------------------
+    def actions(self, entity=None):
+        """The actions on ``entity`` (None: those on no entity) the acting
+        user may run."""
+        return [a for a in self.registry.actions_of(entity) if self.may_act(a)]
+
+    def may_act(self, action) -> bool:
+        spec = self.registry.action(action) if isinstance(action, str) else action
+        if spec.admin_only and not self.actor.is_admin:
+            return False
+        return spec.entity is None and self.actor.is_admin or \
+            spec.entity is not None and self.can(spec.verb, spec.entity)
+
+    def act(self, name, key=None, /, **params):
+        """Run action ``name`` (``deals.win``) on the record ``key`` (id,
+        code or record) as the acting user: the parameters are checked
+        against the action's schema (every problem at once), the user must
+        see the record and hold the action's verb on its entity, then the
+        action runs in one transaction (a failure leaves nothing written).
+        """
+        from .validation import check_params
+        spec = self.registry.action(name)
+        if not self.may_act(spec):
+            raise AccessDenied(f"user {self.actor.login!r} may not run {name}")
+        clean = check_params(spec, params)
+        record = None
+        if spec.on_record:
+            if key is None:
+                raise ValidationError({"id": "the action needs a record"}, spec.entity)
+            # a record given is looked up again: it must be one this user sees
+            record = self.get(spec.entity, key.get_id() if isinstance(key, pw.Model) else key)
+        elif key is not None:
+            raise ValidationError({"id": "the action takes no record"}, spec.entity)
+        if not spec.transaction:
+            return spec.run(self, record, **clean)
+        with db.transaction():
+            return spec.run(self, record, **clean)
 
     # -- reports, templates, import/export ------------------------------
     def report(self, report_id, **params):

@@ -45,7 +45,7 @@ def outbox_deliver(crm, channel, limit):
     from .smtp import close_connections
     _admin(crm, "outbox deliver")
     try:
-        counts = crm.outbox.deliver(channel=channel, limit=limit)
+        counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
@@ -57,7 +57,7 @@ def outbox_deliver(crm, channel, limit):
 def outbox_retry(crm, ids):
     """Put failed messages (all, or these ids) back in the queue."""
     _admin(crm, "outbox retry")
-    click.echo(f"requeued {crm.outbox.retry(list(ids) or None)} messages")
+    click.echo(f"requeued {crm.act('core.retry_outbox', ids=list(ids) or None)['requeued']} messages")
 
 
 @outbox.command("purge")

@@ -1,0 +1,165 @@
+"""The demo base through a real server: the access matrix (every user of
+the demo, every entity and every report gives over HTTP exactly what
+``crmkit.open(url, user=...)`` gives in process), and actions reached
+from HTTP and from the CLI alike."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import crmkit
+from crmkit_web.testing import Client, make_token
+
+USERS = ("orlov", "fedorov", "lazurenko", "volkov", "sokolov", "petrov_s", "analyst")
+
+
+@pytest.fixture(scope="module")
+def demo(web_url, start_server):
+    crm = crmkit.open(web_url)
+    with crm.transaction():
+        for _ in crm.call_in_order("crmkit_load_demo", crm=crm):
+            pass
+    crm.create("core.user", {"login": "boss", "name": "Boss", "roles": "administrator"})
+    tokens = {login: make_token(crm, login) for login in (*USERS, "boss")}
+    registry = crm.registry
+    crm.close()
+    server = start_server(web_url)
+    base = f"{server.base}/api/v1"
+    return {"url": web_url, "registry": registry, "server": server,
+            "clients": {login: Client(base, token) for login, token in tokens.items()}}
+
+
+def _all_ids(client, entity):
+    ids, url = [], f"/{entity}?limit=500&fields=id&include_marked=true"
+    while url:
+        r = client.get(url)
+        if r.status != 200:
+            return r.status
+        ids += [d["id"] for d in r.json["data"]]
+        url = r.json["next"]
+    return ids
+
+
+def test_every_entity_lists_what_the_kernel_shows_each_user(demo):
+    registry = demo["registry"]
+    crm = crmkit.open(demo["url"], migrate=False)
+    try:
+        for login in USERS:
+            user = crm.as_user(login)
+            for entity in sorted(registry.entities):
+                got = _all_ids(demo["clients"][login], entity)
+                if not user.can("read", entity):
+                    assert got == 403, (login, entity)
+                    continue
+                pk = registry.entity(entity).model._meta.primary_key
+                expected = [r.get_id() for r in user.query(entity, pk, include_marked=True)]
+                assert sorted(got) == sorted(expected), (login, entity)
+                assert len(got) == len(set(got)), (login, entity)   # pages neither repeat nor skip
+    finally:
+        crm.close()
+
+
+def test_hidden_rows_are_404_for_every_entity(demo):
+    """volkov (claims officer, groups 1 and 2) and petrov_s (read-only, no
+    group): a row the kernel hides is a 404 on GET, PATCH and DELETE."""
+    registry = demo["registry"]
+    crm = crmkit.open(demo["url"], migrate=False)
+    checked = {"petrov_s": 0, "volkov": 0}
+    try:
+        for login in ("petrov_s", "volkov"):
+            user = crm.as_user(login)
+            client = demo["clients"][login]
+            for entity in sorted(registry.entities):
+                if not user.can("read", entity):
+                    continue
+                pk = registry.entity(entity).model._meta.primary_key
+                shown = {r.get_id() for r in user.query(entity, pk, include_marked=True)}
+                hidden = [r.get_id() for r in crm.query(entity, pk) if r.get_id() not in shown][:3]
+                for key in hidden:
+                    checked[login] += 1
+                    assert client.get(f"/{entity}/{key}").status == 404, (login, entity, key)
+                    assert client.patch(f"/{entity}/{key}", {"comment": "x"}).status in (403, 404), (login, entity)
+                    assert client.delete(f"/{entity}/{key}").status in (403, 404), (login, entity)
+        assert checked["petrov_s"] > 20 and checked["volkov"] > 5, checked   # the demo hides rows from both
+    finally:
+        crm.close()
+
+
+def test_every_report_gives_each_user_what_the_kernel_gives(demo):
+    registry = demo["registry"]
+    crm = crmkit.open(demo["url"], migrate=False)
+    try:
+        for login in USERS:
+            user = crm.as_user(login)
+            client = demo["clients"][login]
+            listed = {r["id"] for r in client.get("/reports").json["data"]}
+            assert listed == {r for r in registry.reports if user.can("read", r)}, login
+            for report_id in sorted(registry.reports):
+                r = client.get(f"/reports/{report_id}", params={"format": "json"})
+                if not user.can("read", report_id):
+                    assert r.status == 403, (login, report_id)
+                    continue
+                try:
+                    expected = json.loads(user.report(report_id).render("json"))
+                except crmkit.ValidationError as exc:
+                    assert r.status == 422 and r.json["errors"] == exc.errors, (login, report_id)
+                    continue
+                except crmkit.AccessDenied:
+                    assert r.status == 403, (login, report_id)
+                    continue
+                assert r.status == 200, (login, report_id, r)
+                assert r.json == expected, (login, report_id)
+    finally:
+        crm.close()
+
+
+def test_report_formats(demo):
+    client = demo["clients"]["boss"]
+    for fmt, media in (("csv", "text/csv"), ("html", "text/html"),
+                       ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")):
+        r = client.get("/reports/deals.funnel", params={"format": fmt, "date_from": "2015-01-01"})
+        assert r.status == 200 and r.header("content-type").startswith(media), (fmt, r)
+    r = client.get("/reports/deals.funnel", headers={"Accept": "text/csv"})
+    assert r.header("content-type").startswith("text/csv")
+    assert "script-src" not in client.get("/reports/deals.funnel?format=html").header("content-security-policy")
+    r = client.get("/reports/deals.funnel", params={"date_from": "вчера"})
+    assert r.status == 422 and "date_from" in r.json["errors"]
+    assert client.get("/reports/deals.funnel", params={"format": "pdf"}).status == 422
+    assert client.get("/reports/no.such").status == 404
+    described = {r["id"]: r for r in client.get("/reports").json["data"]}
+    assert described["deals.funnel"]["params"]["properties"]["date_from"]["format"] == "date"
+
+
+def test_actions_from_http_and_from_the_cli(demo):
+    orlov = demo["clients"]["orlov"]
+    actions = {a["name"]: a for a in orlov.get("/actions").json["data"]}
+    assert {"deals.move", "deals.win", "deals.lose"} <= set(actions)
+    assert "core.deliver_outbox" not in actions              # administrators only
+    assert actions["deals.lose"]["params"]["required"] == ["reason"]
+    kinds = orlov.get("/deals.kind", params={"name": "Произвольная продажа"}).json["data"]
+    deal = orlov.post("/deals.deal", {"name": "Поставка по API", "client": "00-00000036", "kind": kinds[0]["id"],
+                                      "responsible": "orlov", "potential": "1500.00", "currency": "USD"})
+    assert deal.status == 201, deal
+    code = deal.json["code"]
+    moved = orlov.post(f"/deals.deal/{code}/actions/deals.move", {"stage": "next"})
+    assert moved.status == 200, moved
+    assert moved.json["result"]["record"]["stage"] != deal.json["stage"]
+    bad = orlov.post(f"/deals.deal/{code}/actions/deals.lose", {"reason": "", "bogus": 1})
+    assert bad.status == 422 and set(bad.json["errors"]) == {"reason", "bogus"}
+    assert orlov.get(f"/deals.deal/{code}").json["status"] == "in_work"      # nothing written
+    lost = orlov.post(f"/deals.deal/{code}/actions/deals.lose", {"reason": "Проигрыш конкуренту"})
+    assert lost.status == 200 and lost.json["result"]["record"]["status"] == "lost", lost
+    assert orlov.post(f"/deals.deal/{code}/actions/deals.nothing", {}).status == 404
+    assert orlov.post(f"/deals.deal/{code}/actions/claims.resolve", {"status": "in_work"}).status == 404
+    reader = demo["clients"]["petrov_s"]
+    assert reader.post(f"/deals.deal/{code}/actions/deals.reopen", {}).status in (403, 404)
+    # the CLI runs the same action
+    from click.testing import CliRunner
+    from crmkit.cli import build_cli
+    out = CliRunner().invoke(build_cli(), ["--db", demo["url"], "--user", "orlov", "deals", "reopen", code])
+    assert out.exit_code == 0, out.output
+    assert orlov.get(f"/deals.deal/{code}").json["status"] == "in_work"
+    won = orlov.post(f"/deals.deal/{code}/actions/deals.win", {}, headers={"Idempotency-Key": "win-once"})
+    again = orlov.post(f"/deals.deal/{code}/actions/deals.win", {}, headers={"Idempotency-Key": "win-once"})
+    assert won.status == again.status == 200 and again.header("idempotent-replayed") == "true"
