@@ -7,7 +7,7 @@ action, a test copy ``marketing.test_send``: the card's buttons."""
 from __future__ import annotations
 
 from crmkit import ValidationError
-from crmkit_web.ui import CardTab, MenuEntry, Page, crm as current_crm, render_fragment
+from crmkit_web.ui import CardTab, MenuEntry, Page, crm as current_crm, page_url, render_fragment
 from crmkit_web.ui.entities import table
 
 from . import mailings, models as m
@@ -26,9 +26,8 @@ def mailing_panel(crm, mailing):
 
 
 def template_preview_tab(crm, template):
-    from flask import url_for
     return render_fragment("marketing/web/template_preview.html", template=template,
-                           url=url_for("ui.marketing.template_preview", key=template.id))
+                           url=page_url("marketing.template_preview", key=template.id))
 
 
 def template_preview(key):

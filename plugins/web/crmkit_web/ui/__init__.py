@@ -9,13 +9,13 @@ and the pages, menu entries and card tabs plugins register through
 
 What a plugin's page uses (the public API of the web pages)::
 
-    from crmkit_web.ui import CardTab, MenuEntry, Page, crm, render, render_fragment, record_url
+    from crmkit_web.ui import CardTab, MenuEntry, Page, crm, page_url, render, render_fragment, record_url
 """
 from __future__ import annotations
 
 from .specs import CardTab, MenuEntry, Page  # noqa: F401
 
-__all__ = ["CardTab", "MenuEntry", "Page", "crm", "render", "render_fragment", "record_url", "list_url",
+__all__ = ["CardTab", "MenuEntry", "Page", "crm", "render", "render_fragment", "record_url", "list_url", "page_url",
            "init_app", "flash_errors"]
 
 
@@ -25,22 +25,33 @@ def crm():
     return g.crm
 
 
-def render(template, **context):
+def render(name, /, **context):
     """Render a page template (it extends ``web/base.html``)."""
     from flask import render_template
-    return render_template(template, **context)
+    return render_template(name, **context)
 
 
-def render_fragment(template, **context):
+def render_fragment(name, /, **context):
     """Render a part of a page (a card tab) to HTML."""
     from flask import render_template
     from markupsafe import Markup
-    return Markup(render_template(template, **context))
+    return Markup(render_template(name, **context))
 
 
 def record_url(entity, key):
     from flask import url_for
     return url_for("ui.card", entity=entity, key=key)
+
+
+def flask_endpoint(endpoint):
+    """A page's endpoint (``deals.board``) as Flask names it (no dots)."""
+    return endpoint.replace(".", "__")
+
+
+def page_url(endpoint, **values):
+    """The URL of a registered page: ``page_url("deals.board", kind=2)``."""
+    from flask import url_for
+    return url_for("ui." + flask_endpoint(endpoint), **values)
 
 
 def list_url(entity, **filters):
@@ -65,7 +76,7 @@ def init_app(app):
         module.add_routes(bp)
     pages = registry.collect(app.extensions["crmkit"])
     for page in pages.pages:
-        bp.add_url_rule(page.rule, page.endpoint, page.view, methods=list(page.methods))
+        bp.add_url_rule(page.rule, flask_endpoint(page.endpoint), page.view, methods=list(page.methods))
     app.extensions["crmkit_pages"] = pages
     app.register_blueprint(bp)
     locale.install(app)

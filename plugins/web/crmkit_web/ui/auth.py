@@ -134,7 +134,7 @@ def install(bp):
                 resp.delete_cookie(guard.LOGIN_CSRF_COOKIE, path="/signin")
                 return resp
         token = guard.new_token()
-        resp = make_response(render_template("web/signin.html", csrf_token=token, next=target, error=error,
+        resp = make_response(render_template("web/signin.html", signin_token=token, next=target, error=error,
                                              login=request.form.get("login", ""), lang=lang), status)
         resp.set_cookie(guard.LOGIN_CSRF_COOKIE, token, max_age=3600, path="/signin", httponly=True,
                         samesite="Strict", secure=request.is_secure)

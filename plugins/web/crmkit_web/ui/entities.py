@@ -152,6 +152,7 @@ def add_routes(bp):
                       next_url=(url_for("ui.list", entity=entity) + "?" + urlencode({**args, "cursor": nxt}))
                       if nxt else None,
                       filters=filter_options(crm, spec), can_create=crm.can("create", entity),
+                      link_columns={spec.display, spec.lookup, spec.code_field} - {None},
                       title=translate(spec.label or entity, crm.lang),
                       sort_url=lambda n: url_for("ui.list", entity=entity) + "?" + urlencode(
                           {**{k: v for k, v in args.items()}, "sort": ("-" + n) if args.get("sort") == n else n}))
@@ -167,11 +168,13 @@ def add_routes(bp):
         crm.require("update" if record is not None else "create", entity)
         fields = F.form_fields(crm, spec, creating=record is None)
         values = F.record_values(spec, record, fields, g.get("zone"))
-        if record is None:   # prefilled from the query string: "new contact of this partner"
+        if record is None:   # the model's defaults, then the query string: "new contact of this partner"
+            values = F.defaults(spec, fields)
             values.update({f.name: request.args[f.name] for f in fields if f.name in request.args})
+            values.update(F.required_now(fields, values, g.get("zone")))
         errors, status = {}, 200
         if request.method == "POST":
-            data = F.payload(crm, spec, fields, request.form, g.get("zone"))
+            data = F.payload(crm, spec, fields, request.form, g.get("zone"), creating=record is None)
             values = {f.name: request.form.get(f.name, "") for f in fields}
             try:
                 data = resolve_references(crm, spec, data)

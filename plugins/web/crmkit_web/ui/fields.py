@@ -25,8 +25,12 @@ class FormField:
 
 
 def label(crm, spec, name):
+    """The field's label in the user's language; a bare field name with no
+    catalogue entry reads as words ("start_date" -> "Start date")."""
     from crmkit import translate
-    return translate(spec.field_labels.get(name) or name, crm.lang)
+    text = spec.field_labels.get(name) or name
+    out = translate(text, crm.lang)
+    return out.replace("_", " ").capitalize() if out == name else out
 
 
 def references(spec):
@@ -90,13 +94,40 @@ def input_value(field: FormField, value, zone=None):
     return str(value)
 
 
+def defaults(spec, fields):
+    """A new record's inputs: the model's plain default values."""
+    out = {}
+    for f in fields:
+        default = spec.model._meta.fields[f.name].default
+        if default is not None and not callable(default) and f.widget != "checkbox":
+            out[f.name] = str(default)
+        elif isinstance(default, bool):
+            out[f.name] = str(default)
+    return out
+
+
+def required_now(fields, values, zone=None):
+    """Today / now (in the user's zone) for required date fields left empty
+    on a new record: an interaction logged now, a deal started today."""
+    from crmkit import operator_zone
+    now = dt.datetime.now(zone or operator_zone())
+    out = {}
+    for f in fields:
+        if f.required and not values.get(f.name):
+            if f.widget == "datetime":
+                out[f.name] = now.strftime("%Y-%m-%dT%H:%M")
+            elif f.widget == "date":
+                out[f.name] = now.date().isoformat()
+    return out
+
+
 def record_values(spec, record, fields, zone=None):
     return {f.name: input_value(f, record.__data__.get(f.name) if f.widget in ("select", "reference")
                                 and f.target else getattr(record, f.name), zone)
             for f in fields} if record is not None else {}
 
 
-def payload(crm, spec, fields, form, zone=None):
+def payload(crm, spec, fields, form, zone=None, creating=False):
     """Form values as a write payload: blanks of nullable fields are None,
     check boxes are booleans, local times become aware in the user's zone;
     everything else stays text for the schema to coerce (and to refuse,
@@ -115,6 +146,8 @@ def payload(crm, spec, fields, form, zone=None):
         if raw == "" and (column.null or f.target):
             data[f.name] = None
             continue
+        if raw == "" and creating and column.default is not None and f.widget not in ("text", "textarea"):
+            continue    # left empty on a new record: the model's default
         if f.widget == "datetime" and raw:
             try:
                 local = dt.datetime.fromisoformat(raw)
@@ -161,5 +194,6 @@ def cell(crm, record, name, refs, zone=None):
         return found[1], found[0], value
     value = getattr(record, name)
     if isinstance(value, str) and value and type(record)._meta.fields[name].choices:
-        return translate(value, crm.lang), None, None     # a choice: "won", "call"
+        text = translate(value, crm.lang)                  # a choice: "won", "in_work"
+        return (text.replace("_", " ") if text == value else text), None, None
     return format_value(value, crm.lang, zone), None, None

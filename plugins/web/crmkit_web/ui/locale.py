@@ -47,6 +47,11 @@ def install(app):
     def fmt(value):
         return format_value(value, lang(), g.get("zone"))
 
+    def label(name):
+        """A column or field name as people read it, in the page's language."""
+        out = translate(name, lang())
+        return out.replace("_", " ").capitalize() if out == name else out
+
     def csrf_token():
         row = g.get("web_session")
         return row.csrf if row is not None else ""
@@ -56,7 +61,7 @@ def install(app):
 
     def menu():
         from .views import menu_sections
-        return menu_sections(g.crm) if g.get("web_session") else []
+        return menu_sections(g.crm) if g.get("web_session") else ([], [])
 
-    app.jinja_env.globals.update(_=_, fmt=fmt, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
+    app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang)

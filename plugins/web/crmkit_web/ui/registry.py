@@ -13,6 +13,7 @@ from .specs import CardTab, MenuEntry, Page
 class Pages:
     pages: list = attrs.field(factory=list)
     menu: list = attrs.field(factory=list)
+    menu_plugins: list = attrs.field(factory=list)   # who registered each entry (sections keep plugin order)
     tabs: dict = attrs.field(factory=dict)     # entity -> [CardTab]
     owners: dict = attrs.field(factory=dict)   # endpoint or rule -> plugin
 
@@ -40,6 +41,7 @@ def collect(host) -> Pages:
                 out.pages.append(item)
             elif isinstance(item, MenuEntry):
                 out.menu.append(item)
+                out.menu_plugins.append(_plugin)
             elif isinstance(item, CardTab):
                 out.tabs.setdefault(item.entity, []).append(item)
             else:

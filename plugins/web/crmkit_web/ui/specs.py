@@ -11,7 +11,7 @@ class Page:
     """A page at ``rule`` (a Flask URL rule, e.g. ``/deals/board``).
 
     :param endpoint: unique name, ``<plugin>.<page>`` (``deals.board``);
-        ``url_for("ui.deals.board")`` finds it.
+        ``crmkit_web.ui.page_url("deals.board")`` finds it.
     :param view: a Flask view function; it reads ``crmkit_web.ui.crm()`` and
         returns ``render(template, ...)`` or a response.
     :param methods: ``("GET",)``, or ``("GET", "POST")`` for a page with a

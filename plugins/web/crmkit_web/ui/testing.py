@@ -6,7 +6,7 @@ from __future__ import annotations
 import http.client
 import re
 from http.cookies import SimpleCookie
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]*)"')
 PASSWORD = "demo password 2015"
@@ -49,7 +49,7 @@ class WebClient:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
-            conn.request(method, path, body=body, headers=headers)
+            conn.request(method, quote(path, safe="/?&=%:+,;@#~!$'()*"), body=body, headers=headers)
             resp = conn.getresponse()
             raw_headers = resp.getheaders()
             page = Page(resp.status, {k.lower(): v for k, v in raw_headers}, resp.read())
@@ -86,6 +86,7 @@ class WebClient:
     def sign_in(self, login, password=PASSWORD, next_path=None):
         page = self.get("/signin" + (f"?next={next_path}" if next_path else ""))
         form = {"csrf_token": page.csrf(), "login": login, "password": password}
+        next_path = unquote(next_path) if next_path else next_path
         if next_path:
             form["next"] = next_path
         return self.request("POST", "/signin", form=form, follow=False)

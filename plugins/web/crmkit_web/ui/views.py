@@ -17,38 +17,43 @@ PLUGIN_TITLES = {"core": "Partners and contacts", "deals": "Sales", "marketing":
 
 
 def menu_sections(crm):
-    """``[(title, [(text, url, active)])]``: registered entries first, then
-    the list of every entity the user may read, plugin by plugin."""
+    """``(sections, lists)``: the registered entries by section (sections in
+    plugin order: core's Work first), and every entity list the user may
+    read, plugin by plugin (shown folded)."""
     from flask import request, url_for
     from .entities import current_pages
+    pages = current_pages()
+    path = request.full_path.rstrip("?")
+    rank = {p.name: i for i, p in enumerate(crm.plugins)}
+    entries = sorted(zip(pages.menu, pages.menu_plugins), key=lambda ep: (rank.get(ep[1], 99), ep[0].order,
+                                                                          ep[0].title))
     sections: dict[str, list] = {}
-    path = request.path
-    entries = sorted(current_pages().menu, key=lambda e: (e.order, e.title))
-    for e in entries:
+    for e, _plugin in entries:
         if e.entity and not crm.can("read", e.entity):
             continue
         url = entry_url(crm, e)
         sections.setdefault(translate(e.section, crm.lang), []).append((translate(e.title, crm.lang), url,
-                                                                         path == url))
-    for plugin in crm.plugins:
-        title = translate(PLUGIN_TITLES.get(plugin.name, plugin.name), crm.lang)
-        for spec in crm.registry.entities.values():
-            if spec.plugin == plugin.name and crm.can("read", spec.name):
-                url = url_for("ui.list", entity=spec.name)
-                sections.setdefault(title, []).append((translate(spec.label or spec.name, crm.lang), url,
-                                                       path.startswith(url)))
+                                                                         path == url or request.path == url))
     reports = [r for r in crm.registry.reports.values() if crm.can("read", r.id)]
     if reports:
         sections.setdefault(translate("Reports", crm.lang), []).append(
-            (translate("All reports", crm.lang), url_for("ui.reports"), path == url_for("ui.reports")))
-    return list(sections.items())
+            (translate("All reports", crm.lang), url_for("ui.reports"), request.path.startswith(url_for("ui.reports"))))
+    lists = []
+    for plugin in crm.plugins:
+        links = [(translate(spec.label or spec.name, crm.lang), url_for("ui.list", entity=spec.name),
+                  request.path.startswith(url_for("ui.list", entity=spec.name)))
+                 for spec in crm.registry.entities.values() if spec.plugin == plugin.name and crm.can("read", spec.name)]
+        if links:
+            lists.append((translate(PLUGIN_TITLES.get(plugin.name, plugin.name), crm.lang), links))
+    return list(sections.items()), lists
 
 
 def entry_url(crm, e):
     from flask import url_for
     if e.endpoint.startswith("entity:"):
         return url_for("ui.list", entity=e.endpoint[7:], **(e.filters(crm) if e.filters else {}))
-    return url_for("ui." + e.endpoint)
+    from . import page_url
+    return page_url(e.endpoint)
 
 
 def action_forms(crm, entity, record):
