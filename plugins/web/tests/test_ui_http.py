@@ -263,6 +263,8 @@ def test_report_downloads(site):
     import json
     import openpyxl
     c = client(site, "orlov")
+    page = c.get("/reports/deals.funnel")
+    assert "<svg" in page.text and "Первичный контакт" in page.text and 'class="num"' in page.text
     x = c.get("/reports/deals.funnel?format=xlsx")
     assert x.status == 200 and x.header("content-type").startswith("application/vnd.openxml")
     book = openpyxl.load_workbook(io.BytesIO(x.body))
@@ -278,3 +280,92 @@ def test_every_report_has_a_page(site):
     for report_id in sorted(site["registry"].reports):
         r = c.get(f"/reports/{report_id}")
         assert r.status in (200, 422), (report_id, r)   # 422: a report whose parameters are required
+
+
+# -- languages ------------------------------------------------------------------
+def test_russian_from_the_browser_or_the_users_own_setting(site):
+    c = client(site, "orlov")
+    en = c.get("/e/core.partner/4")
+    ru = c.get("/e/core.partner/4", headers={"Accept-Language": "ru-RU,ru;q=0.9"})
+    assert "Records that refer to it" in en.text and "Ссылающиеся записи" in ru.text
+    assert "15.01.2015" in ru.text and "2015-01-15" in en.text           # dates in the locale
+    crm = open_as(site)
+    crm.update("core.user", "fedorov", {"lang": "ru", "time_zone": "Asia/Vladivostok"})
+    crm.close()
+    f = client(site, "fedorov")                                            # the user's own language wins
+    assert "Ссылающиеся записи" in f.get("/e/core.partner/4", headers={"Accept-Language": "en"}).text
+
+
+# -- lead capture forms -----------------------------------------------------------
+def _lead_form(site, slug="contact-us", **extra):
+    c = client(site, "boss")
+    r = c.submit("/e/web.lead_form/new", fields={"slug": slug, "title": "Заявка с сайта", "fields": "name,comment",
+                                                  "ask_email": "1", "ask_phone": "1", "interaction_kind": "email",
+                                                  "owner": "orlov", "is_published": "1", **extra})
+    return r
+
+
+def _post_lead(site, slug, fields, age=10):
+    from crmkit_web.ui import leads
+    import time as _time
+    crm = open_as(site)
+    token = leads.time_token(slug, _time.time() - age)
+    crm.close()
+    c = WebClient(site["base"])
+    c.get(f"/f/{slug}")
+    return c.request("POST", f"/f/{slug}", form={"t": token, **fields})
+
+
+def test_a_published_lead_form_creates_partner_contact_info_interaction_and_interest(site):
+    crm = open_as(site)
+    channel = crm.find("marketing.channel", impact_type="event")[0]
+    event = crm.find("marketing.event")[0]
+    crm.close()
+    assert 'id="err-source"' in _lead_form(site, "lead-nosource", channel=channel.name).text
+    r = _lead_form(site, "lead-ok", channel=channel.name, source=f"marketing.event:{event.id}")
+    assert r.status == 200, r
+    assert WebClient(site["base"]).get("/f/lead-ok").status == 200           # no session needed
+    r = _post_lead(site, "lead-ok", {"name": "Иванов Пётр", "email": "ivanov@lead.example", "phone": "",
+                                     "message": "Нужны телевизоры", "comment": "с сайта"})
+    assert r.status == 200 and "Thank you" in r.text, re.findall(r"role=\"alert\">([^<]*)<", r.text)
+    crm = open_as(site)
+    partner = crm.find("core.partner", name="Иванов Пётр")[0]
+    assert partner.comment == "с сайта" and partner.kind == "individual"
+    assert [i.value for i in crm.find("core.contact_info", partner=partner.id)] == ["ivanov@lead.example"]
+    call = crm.find("core.interaction", partner=partner.id)[0]
+    assert call.text == "Нужны телевизоры" and call.responsible.login == "orlov"
+    interest = crm.find("marketing.primary_interest", subject_type="core.partner", subject_id=partner.id)
+    assert interest and interest[0].channel_id == channel.id
+    crm.close()
+
+
+def test_lead_form_refuses_bots_floods_and_bad_input_writing_nothing(site):
+    assert _lead_form(site, "lead-guard").status == 200
+    crm = open_as(site)
+    before = crm.count("core.partner")
+    crm.close()
+    honeypot = _post_lead(site, "lead-guard", {"name": "Бот", "email": "bot@x.example", "website": "http://spam"})
+    assert honeypot.status == 200                                   # looks accepted to the bot
+    fast = _post_lead(site, "lead-guard", {"name": "Быстрый", "email": "f@x.example"}, age=0)
+    assert fast.status == 400 and "too fast" in fast.text
+    forged = WebClient(site["base"]).request("POST", "/f/lead-guard", form={"t": "1.forged", "name": "Подделка",
+                                                                            "email": "p@x.example"})
+    assert forged.status == 400
+    bad = _post_lead(site, "lead-guard", {"name": "", "email": "not an email"})
+    assert bad.status == 422 and "field-error" in bad.text
+    crm = open_as(site)
+    assert crm.count("core.partner") == before                      # nothing written by any of them
+    crm.close()
+    statuses = [_post_lead(site, "lead-guard", {"name": f"Поток {i}", "email": f"flood{i}@x.example"}).status
+                for i in range(7)]
+    assert statuses[-1] == 429 and statuses.count(200) <= 5          # five from one address in ten minutes
+
+
+def test_lead_form_fields_must_be_ones_a_stranger_may_fill(site):
+    r = _lead_form(site, "lead-bad", fields="name,access_group,manager")
+    assert r.status == 422 and 'id="err-fields"' in r.text
+    crm = open_as(site)
+    assert not crm.find("web.lead_form", slug="lead-bad")
+    crm.close()
+    assert WebClient(site["base"]).get("/f/lead-bad").status == 404
+    assert WebClient(site["base"]).get("/e/web.lead_form/", follow=False).status == 302   # lists need a session

@@ -6,7 +6,7 @@ partner from the form's chosen ``core.partner`` fields (validated by the
 partner's schema, so a bad value is refused naming the field and nothing is
 written), its email and phone as contact information when asked, an
 interaction with the message, and — with marketing installed and a channel
-named — the interaction's primary interest (channel and source), through
+named — the new partner's primary interest (channel and source), through
 the ``marketing.set_interest`` action.
 
 Against bots and floods: a honeypot field that people never see, a signed
@@ -54,6 +54,15 @@ def check_form(crm, data, record):
     owner = data.get("owner", record.owner if record is not None else None)
     if owner is not None and not User.select().where((User.login == owner) & (User.is_active == True)).exists():  # noqa: E712
         errors["owner"] = [f"no active user {owner!r}"]
+    channel = data.get("channel", record.channel if record is not None else "")
+    source = data.get("source", record.source if record is not None else "")
+    if channel:
+        if "marketing.channel" not in crm.registry.entities:
+            errors["channel"] = ["primary interests need the marketing plugin"]
+        elif not crm.find("marketing.channel", name=channel):
+            errors["channel"] = [f"no advertising channel {channel!r}"]
+        elif not source or ":" not in source:
+            errors["source"] = ["a channel's interest needs its source, entity:id (marketing.event:3)"]
     kind = data.get("interaction_kind")
     if kind is not None and kind not in INTERACTION_KINDS:
         errors["interaction_kind"] = [f"one of {', '.join(INTERACTION_KINDS)}"]
@@ -145,7 +154,7 @@ def submit(crm, form, values: dict):
             channel = owner.find("marketing.channel", name=form.channel)
             if not channel:
                 raise ValidationError({"channel": f"no advertising channel {form.channel!r}"}, "web.lead_form")
-            params = {"subject": f"core.interaction:{call.id}", "channel": channel[0].id}
+            params = {"subject": f"core.partner:{partner.id}", "channel": channel[0].id}
             if form.source:
                 params["source"] = form.source
             owner.act("marketing.set_interest", None, **params)

@@ -26,7 +26,7 @@ class LeadForm(RecordModel):
     creates a partner with the chosen ``fields`` of ``core.partner`` (comma
     separated), its email and phone when asked, and an interaction of
     ``interaction_kind`` with the message; with marketing installed and a
-    ``channel`` named, the interaction's primary interest (channel and
+    ``channel`` named, the partner's primary interest (channel and
     ``source``, ``entity:id``). Writes act as the ``owner`` user."""
 
     slug = pw.CharField(max_length=64, unique=True)
