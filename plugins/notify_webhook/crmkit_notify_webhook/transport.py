@@ -145,6 +145,7 @@ class _Connection(http.client.HTTPConnection):
         super().__init__(target.host, target.port, timeout=connect_timeout)
         self.target, self.context = target, context
         self.deadline = [time.monotonic()]
+        self.held: list | None = None      # writes held back to go out as one (see post)
 
     def connect(self):
         left = self.deadline[0] - time.monotonic()
@@ -159,19 +160,30 @@ class _Connection(http.client.HTTPConnection):
         if self.target.scheme == "https":
             sock = (self.context or ssl.create_default_context()).wrap_socket(
                 sock, server_hostname=self.target.host)
-        self.sock = _Socket(sock, self.deadline)
+        self.sock = _Socket(sock, self.deadline, self)
+
+    def send_held(self):
+        """Send the request line, headers and body held back as one write:
+        http.client writes the head and the body separately, which costs the
+        receiver a second wake-up (or a delayed ACK) per request."""
+        held, self.held = self.held, None
+        if held and self.sock is not None:
+            self.sock.sendall(b"".join(held))
 
 
 class _Socket:
     """The socket http.client sees: its file reads through the deadline."""
 
-    def __init__(self, sock, deadline):
-        self._sock, self._deadline = sock, deadline
+    def __init__(self, sock, deadline, conn):
+        self._sock, self._deadline, self._conn = sock, deadline, conn
 
     def makefile(self, mode="rb", *args, **kwargs):
         return io.BufferedReader(_DeadlineReader(self._sock, self._deadline), 65536)
 
     def sendall(self, data):
+        if self._conn.held is not None:
+            self._conn.held.append(bytes(data))
+            return None
         left = self._deadline[0] - time.monotonic()
         if left <= 0:
             raise TimedOut("no time left to send")
@@ -200,7 +212,9 @@ class Pool:
                 conn = _Connection(target, connect_timeout)
             conn.deadline[0] = time.monotonic() + timeout
             try:
+                conn.held = []
                 conn.request("POST", target.path, body=body, headers=headers)
+                conn.send_held()
                 resp = conn.getresponse()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 conn.close()
