@@ -31,6 +31,7 @@ FILTER_OPS = {
     "isnull": lambda f, v: f.is_null(bool(v)),
 }
 KERNEL_PLUGIN_NAME = "kernel"
+SUBJECT_FIELDS = ("subject", "subject_type", "subject_id")
 
 
 class _KernelMigrations:
@@ -599,8 +600,14 @@ class Crm:
         creating = key is None
         self.require("create" if creating else "update", entity)
         record = None if creating else self.get(entity, key)
-        prepared = self._prepare(spec, data, record)
+        try:
+            prepared, early = self._prepare(spec, data, record), {}
+        except ValidationError as exc:   # a malformed subject: still report every other field's problems
+            given = [f for f in SUBJECT_FIELDS if f in data] if isinstance(data, dict) else []
+            early = {f: exc.errors.get("subject", []) for f in given} or exc.errors
+            prepared = self._prepare(spec, {k: v for k, v in data.items() if k not in SUBJECT_FIELDS}, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
+        errors.update(early)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
         taken = self._check_unique(spec, doc, record)
         if taken and not errors:

@@ -15,3 +15,17 @@ def crmkit_marketing_build_message(crm, processing, template, context):
         ``record`` as read-only views, plus the caller's values).
     :return: ``{"subject", "text", "html", "sms"}`` or None.
     """
+
+
+@hookspec
+def crmkit_mailing_finished(crm, mailing, counts):
+    """A mailing's send run finished: every recipient was queued in the
+    outbox or skipped (with its reason), and the mailing's state became
+    ``sent``. Called inside the send's transaction: a handler that raises
+    undoes the whole send. Deliveries happen later, through the outbox.
+
+    :param crm: the acting ``Crm``.
+    :param mailing: the ``marketing.mailing`` record, state ``sent``.
+    :param counts: the mailing's status: ``recipients``, ``queued``,
+        ``sent``, ``failed``, ``skipped`` and skip ``reasons``.
+    """

@@ -170,7 +170,9 @@ def send(crm, key) -> dict:
             m.MailingRecipient.insert_many(rows).execute()
         m.Mailing.update(state="sent", sent_at=utcnow(), sent_by=crm.actor.login).where(
             m.Mailing.id == mailing.id).execute()
-    return status(crm, mailing.id)
+        result = status(crm, mailing.id)
+        crm.pm.hook.crmkit_mailing_finished(crm=crm, mailing=crm.get(ENTITY, mailing.id), counts=result)
+    return result
 
 
 def status(crm, key) -> dict:

@@ -238,3 +238,49 @@ def test_notify_forced_group_tells_the_partner_itself(base, sent):
     assert "list_unsubscribe" not in json.loads(messages[0].meta)  # a service message, not a mailing
     crm.outbox.deliver()
     assert [m.recipient for m in sent] == ["proton@proton.example"]
+
+
+def test_mailing_finished_is_announced_inside_the_send(base, open_crm, sent):
+    """``crmkit_mailing_finished`` (offered by marketing) is called once per
+    send, with the counts, inside its transaction: a handler that fails
+    undoes the whole send."""
+    import types
+    from crmkit import ChannelSpec, PluginMeta, hookimpl
+    from crmkit_marketing import mailings
+    crm, p, group, template, mailing = base
+    calls = []
+    listener = types.ModuleType("mailing_listener")
+    listener.PLUGIN = PluginMeta(name="mailing_listener", requires=("marketing",))
+
+    @hookimpl
+    def crmkit_mailing_finished(crm, mailing, counts):
+        calls.append((mailing.state, counts["queued"]))
+        if mailing.name == "Сломанная":
+            raise RuntimeError("the listener failed")
+
+    @hookimpl
+    def crmkit_register_channels(register):
+        register(ChannelSpec("email", lambda crm, message: sent.append(message), address_kind="email"))
+
+    listener.crmkit_mailing_finished = crmkit_mailing_finished
+    listener.crmkit_register_channels = crmkit_register_channels
+    heard = open_crm(extra=[listener])
+    mailings.send(heard, mailing.id)
+    assert calls == [("sent", 2)]
+    broken = heard.create("marketing.mailing", {"name": "Сломанная", "group": group.id, "template": template.id,
+                                                "audience": "subscribers"})
+    with pytest.raises(RuntimeError):
+        mailings.send(heard, broken.id)
+    assert heard.get("marketing.mailing", broken.id).state == "draft"
+    assert heard.outbox.counts(source=f"marketing.mailing:{broken.id}") == {}
+
+
+def test_list_unsubscribe_points_at_the_public_one_click_endpoint(base, sent, monkeypatch):
+    from crmkit_marketing import mailings
+    crm, p, group, template, mailing = base
+    monkeypatch.setenv("CRMKIT_PUBLIC_URL", "https://crm.example.org/")
+    mailings.send(crm, mailing.id)
+    crm.outbox.deliver()
+    meta = json.loads(next(m for m in sent if m.source == f"marketing.mailing:{mailing.id}").meta)
+    assert meta["list_unsubscribe"].startswith("<https://crm.example.org/u/")
+    assert meta["list_unsubscribe_post"] == "List-Unsubscribe=One-Click"
