@@ -19,13 +19,13 @@ def crmkit_marketing_build_message(crm, processing, template, context):
 
 @hookspec
 def crmkit_mailing_finished(crm, mailing, counts):
-    """A mailing's send run finished: every recipient was queued in the
-    outbox or skipped (with its reason), and the mailing's state became
-    ``sent``. Called inside the send's transaction: a handler that raises
-    undoes the whole send. Deliveries happen later, through the outbox.
+    """Every message of a mailing has its outcome: none is queued, being
+    sent, or of unknown outcome any more (sent, failed or skipped each).
 
-    :param crm: the acting ``Crm``.
-    :param mailing: the ``marketing.mailing`` record, state ``sent``.
-    :param counts: the mailing's status: ``recipients``, ``queued``,
-        ``sent``, ``failed``, ``skipped`` and skip ``reasons``.
+    Called once per mailing, right after its last outcome is recorded (or at
+    the send, when nothing was queued at all).
+
+    :param crm: a ``Crm`` acting as the system user.
+    :param mailing: the ``marketing.mailing`` record.
+    :param counts: ``{"recipients", "sent", "failed", "skipped"}``.
     """
