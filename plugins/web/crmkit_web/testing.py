@@ -60,7 +60,7 @@ class Client:
             path += ("&" if "?" in path else "?") + urlencode(params)
         data = raw
         if body is not None:
-            data = json.dumps(body, ensure_ascii=False).encode()
+            data = json.dumps(body).encode()   # \u escapes: a lone surrogate travels as JSON allows
             headers.setdefault("Content-Type", "application/json")
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:

@@ -82,8 +82,7 @@ def create_record(entity):
     spec = _spec(entity)
 
     def view():
-        data = records.resolve_references(crm, spec, body.json_object(request))
-        record = crm.create(entity, data)
+        record = records.write(crm, spec, body.json_object(request), lambda data: crm.create(entity, data))
         location = f"{request.base_url}/{record.get_id()}"
         return _one(crm, spec, record, status=201, headers={"Location": location})
 
@@ -135,7 +134,7 @@ def update_record(entity, key):
         crm.require("update", entity)
         record = _locked(crm, entity, key)
         _check_if_match(spec, record)
-        record = crm.update(entity, record.get_id(), records.resolve_references(crm, spec, data))
+        record = records.write(crm, spec, data, lambda clean: crm.update(entity, record.get_id(), clean))
     return _one(crm, spec, crm.get(entity, record.get_id()))
 
 

@@ -76,10 +76,12 @@ def expand(crm, spec, docs, names):
     return docs
 
 
-def resolve_references(crm, spec, data: dict) -> dict:
-    """Reference values given by lookup (a code, a login) become ids; every
-    one not found is reported at once, naming its field."""
-    out, errors = dict(data), {}
+def resolve_references(crm, spec, data: dict):
+    """Reference values given by lookup (a code, a login) become ids.
+    Returns ``(data, unresolved)``: ``unresolved`` names each reference
+    given by a lookup that matches no visible record (its value is left as
+    given, which the kernel refuses with the other fields' problems)."""
+    out, unresolved = dict(data), {}
     for name, field in references(spec).items():
         value = out.get(name)
         if isinstance(value, dict) and set(value) == {"id"}:   # an expanded reference sent back
@@ -92,7 +94,21 @@ def resolve_references(crm, spec, data: dict) -> dict:
         try:
             out[name] = crm.get(target.name, value.strip()).get_id()
         except (NotFound, AccessDenied):
-            errors[name] = [f"{value!r} does not exist"]
-    if errors:
-        raise ValidationError(errors, spec.name)
-    return out
+            unresolved[name] = [f"{value!r} does not exist"]
+    return out, unresolved
+
+
+def write(crm, spec, data: dict, do):
+    """``do(data)`` with references resolved, in one transaction; every
+    field's problems, unresolved references included, in one error."""
+    data, unresolved = resolve_references(crm, spec, data)
+    try:
+        with crm.transaction():
+            record = do(data)
+            if unresolved:   # the kernel refuses a lookup left as text; never keep a write that had one
+                raise ValidationError(unresolved, spec.name)
+            return record
+    except ValidationError as exc:
+        if not unresolved:
+            raise
+        raise ValidationError({**exc.errors, **unresolved}, spec.name) from None
