@@ -1,0 +1,208 @@
+"""Server time of the web pages (the application answering one request,
+measured in-process through Flask's test client, so the network is not in
+the figure) against the same data read by bare SQL, and each page's size:
+
+- the deal list: 50 of 200,000 deals, filtered (in work) and sorted by
+  potential, with its references shown by name;
+- a partner card's interactions tab with 1,000 interactions;
+- the pipeline board of a kind with 5,000 open deals (per-column counts and
+  sums, the largest deals of each column).
+
+The data is ``bench_deals``'s 200,000 deals; setup adds the 1,000
+interactions and trims the manual kind to 5,000 open deals. The pages run as
+an administrator, so the bare SQL (which applies no access filter) reads
+the same rows.
+"""
+from __future__ import annotations
+
+import statistics
+
+from common import Figure, Stopwatch, open_crm
+
+import bench_deals
+
+TITLE = "Web pages: deal list, partner card, pipeline board"
+REQUIRES = ("deals", "web")
+PLUGINS = ("deals", "web")
+REPEAT = 5
+PASSWORD = "benchmark password"
+MAX_HTML = 200 * 1024
+
+
+def setup(ctx):
+    sizes = bench_deals.setup(ctx)
+    import datetime as dt
+    from crmkit.core.passwords import set_password
+    crm = open_crm(ctx, "main", plugins=PLUGINS)
+    crm.create("core.user", {"login": "benchadmin", "name": "Bench", "roles": "administrator"})
+    set_password(crm, "benchadmin", PASSWORD)
+    crm.close()
+    con = ctx.connect_bare("main")
+    cur = con.cursor()
+    p = ctx.param
+    cur.execute("SELECT id FROM core_partner ORDER BY id LIMIT 1")
+    partner = cur.fetchone()[0]
+    cur.execute("SELECT id FROM core_user WHERE login = 'manager1'")
+    user = cur.fetchone()[0]
+    start = dt.datetime(2023, 1, 1, 9, 0)
+    rows = [(f"I-{i:08d}", "call", "outgoing", start + dt.timedelta(hours=7 * i), f"Звонок {i}", user, partner,
+             True, False, start, start) for i in range(1000)]
+    cur.executemany("INSERT INTO core_interaction (number, kind, direction, date, topic, responsible_id, partner_id, "
+                    "done, deletion_mark, created_at, changed_at, duration, text, how) "
+                    f"VALUES ({', '.join([p] * 11)}, 0, '', '')", rows)
+    cur.execute("SELECT id FROM deals_kind WHERE name = 'Произвольная продажа'")
+    kind = cur.fetchone()[0]
+    cur.execute(f"SELECT id FROM deals_deal WHERE kind_id = {p} AND status = 'in_work' ORDER BY id", (kind,))
+    extra = [r[0] for r in cur.fetchall()][5000:]
+    for i in range(0, len(extra), 5000):
+        chunk = extra[i:i + 5000]
+        cur.execute(f"UPDATE deals_deal SET status = 'lost' WHERE id IN ({', '.join(map(str, chunk))})")
+    cur.execute("ANALYZE")
+    if ctx.db:
+        con.commit()
+    con.close()
+    return {**sizes, "partner": partner, "kind": kind, "interactions": 1000, "open_on_board": 5000}
+
+
+def _app(ctx):
+    import re
+    from crmkit_web.app import create_app
+    app = create_app(ctx.url("main"), plugins=list(PLUGINS), migrate=False)
+    client = app.test_client()
+    page = client.get("/signin")
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page.text).group(1)
+    r = client.post("/signin", data={"csrf_token": token, "login": "benchadmin", "password": PASSWORD})
+    assert r.status_code == 302, r.status_code
+    return client
+
+
+def _page(ctx, path):
+    import pandas  # noqa: F401  -- loaded in any running server; not part of the figure
+    client = _app(ctx)
+    client.get(path)                      # warm: templates compiled, statements prepared
+    times, body = [], b""
+    for _ in range(REPEAT):
+        with Stopwatch() as sw:
+            r = client.get(path)
+        assert r.status_code == 200, (path, r.status_code)
+        times.append(sw.seconds)
+        body = r.data
+    return statistics.median(times), len(body)
+
+
+def _floor(ctx, statements):
+    con = ctx.connect_bare("main")
+    cur = con.cursor()
+    for sql in statements:                # warm
+        cur.execute(sql)
+        cur.fetchall()
+    times = []
+    for _ in range(REPEAT):
+        with Stopwatch() as sw:
+            for sql in statements:
+                cur.execute(sql)
+                cur.fetchall()
+        times.append(sw.seconds)
+    con.close()
+    return statistics.median(times)
+
+
+def _false(ctx):
+    return "0" if ctx.backend == "sqlite" else "false"
+
+
+LIST_PATH = "/e/deals.deal/?status=in_work&sort=-potential"
+def list_sql(ctx):
+    return [f"SELECT d.*, p.name, u.name, k.name, s.name, l.name, a.name FROM deals_deal d "
+            "JOIN core_partner p ON p.id = d.client_id LEFT JOIN core_user u ON u.id = d.responsible_id "
+            "LEFT JOIN deals_kind k ON k.id = d.kind_id LEFT JOIN deals_stage s ON s.id = d.stage_id "
+            "LEFT JOIN deals_loss_reason l ON l.id = d.loss_reason_id LEFT JOIN deals_agreement a "
+            "ON a.id = d.agreement_id "
+            f"WHERE d.status = 'in_work' AND d.deletion_mark = {_false(ctx)} "
+            "ORDER BY d.potential DESC, d.id LIMIT 51"]
+
+
+def card_path(ctx):
+    return f"/e/core.partner/{ctx.extra['partner']}?tab=interactions"
+
+
+def card_sql(ctx):
+    pid = ctx.extra["partner"]
+    return [f"SELECT * FROM core_partner WHERE id = {pid}",
+            "SELECT i.*, c.name, u.name FROM core_interaction i LEFT JOIN core_contact c ON c.id = i.contact_id "
+            f"LEFT JOIN core_user u ON u.id = i.responsible_id WHERE i.partner_id = {pid} "
+            f"AND i.deletion_mark = {_false(ctx)} ORDER BY i.date DESC, i.id DESC LIMIT 100",
+            f"SELECT COUNT(*) FROM core_interaction WHERE partner_id = {pid} AND deletion_mark = {_false(ctx)}"]
+
+
+def board_path(ctx):
+    return f"/deals/board?kind={ctx.extra['kind']}"
+
+
+def board_sql(ctx):
+    kind, f = ctx.extra["kind"], _false(ctx)
+    out = [f"SELECT stage_id, COUNT(id), SUM(potential) FROM deals_deal WHERE kind_id = {kind} "
+           f"AND status = 'in_work' AND deletion_mark = {f} GROUP BY stage_id",
+           f"SELECT status, COUNT(id), SUM(potential) FROM deals_deal WHERE kind_id = {kind} "
+           f"AND status <> 'in_work' AND deletion_mark = {f} GROUP BY status"]
+    for stage in ctx.extra.get("stages", []):
+        out.append(f"SELECT * FROM deals_deal WHERE kind_id = {kind} AND status = 'in_work' AND stage_id = {stage} "
+                   f"AND deletion_mark = {f} ORDER BY potential DESC, id LIMIT 40")
+    for status in ("won", "lost"):
+        out.append(f"SELECT * FROM deals_deal WHERE kind_id = {kind} AND status = '{status}' "
+                   f"AND deletion_mark = {f} ORDER BY closed_at DESC, id DESC LIMIT 40")
+    return out
+
+
+def _stages(ctx):
+    con = ctx.connect_bare("main")
+    cur = con.cursor()
+    cur.execute(f"SELECT stage_id FROM deals_kind_stage WHERE kind_id = {ctx.extra['kind']} ORDER BY sequence")
+    ctx.extra["stages"] = [r[0] for r in cur.fetchall()]
+    con.close()
+
+
+def floor_list(ctx):
+    return {"floor": _floor(ctx, list_sql(ctx))}
+
+
+def crmkit_list(ctx):
+    seconds, size = _page(ctx, LIST_PATH)
+    return {"crmkit": seconds, "info": {"html_kb": round(size / 1024, 1)}}
+
+
+def floor_card(ctx):
+    return {"floor": _floor(ctx, card_sql(ctx))}
+
+
+def crmkit_card(ctx):
+    seconds, size = _page(ctx, card_path(ctx))
+    return {"crmkit": seconds, "info": {"html_kb": round(size / 1024, 1)}}
+
+
+def floor_board(ctx):
+    _stages(ctx)
+    return {"floor": _floor(ctx, board_sql(ctx))}
+
+
+def crmkit_board(ctx):
+    seconds, size = _page(ctx, board_path(ctx))
+    return {"crmkit": seconds, "info": {"html_kb": round(size / 1024, 1)}}
+
+
+def html_sizes(ctx):
+    client = _app(ctx)
+    sizes = {path: len(client.get(path).data) for path in (LIST_PATH, card_path(ctx), board_path(ctx))}
+    return {"ok": all(s < MAX_HTML for s in sizes.values()),
+            "info": {"html_kb": {p: round(s / 1024, 1) for p, s in sizes.items()}}}
+
+
+FIGURES = [
+    Figure("web_deal_list", "Deal list page: 50 of {deals} deals, in work, by potential", "time", 2,
+           "the same SELECT with its joins, bare", ("floor_list", "crmkit_list")),
+    Figure("web_partner_card", "Partner card, interactions tab: {interactions} interactions", "time", 2,
+           "partner, newest 100 and count, bare", ("floor_card", "crmkit_card")),
+    Figure("web_board", "Pipeline board: {open_on_board} open deals of one kind", "time", 2,
+           "per-column GROUP BY and top 40, bare", ("floor_board", "crmkit_board")),
+    Figure("web_html_size", "Each of those pages' HTML under 200 KB", "check", None, "", ("html_sizes",)),
+]
