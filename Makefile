@@ -6,7 +6,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench clean serve
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db demo --book report-book
+
+# The web pages and the HTTP API over the demo base at http://127.0.0.1:8000 (asks for orlov's password once).
+serve: $(STAMP)
+	test -f crmkit-demo.db || $(MAKE) demo
+	$(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db user password orlov --if-missing
+	$(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db serve --port 8000
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

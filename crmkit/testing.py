@@ -174,7 +174,7 @@ def page(browser):
     """A fresh browser context (own cookies) and page per test."""
     context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
     tab = context.new_page()
-    tab.set_default_timeout(10_000)
+    tab.set_default_timeout(30_000)   # a loaded CI machine answers slowly; a failure still fails
     yield tab
     context.close()
 

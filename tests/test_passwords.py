@@ -133,3 +133,9 @@ def test_cli_prompts_twice_and_unlocks(users, cli):
 def test_cli_refuses_a_weak_password_naming_the_field(users, cli):
     result = cli("user", "password", "volkov", input="short\nshort\n")
     assert result.exit_code != 0 and "password" in result.output and "at least" in result.output
+
+
+def test_cli_if_missing_keeps_an_existing_password(users, cli):
+    result = cli("user", "password", "orlov", "--if-missing")
+    assert result.exit_code == 0 and "has a password" in result.output
+    assert passwords.authenticate(users, "orlov", GOOD).login == "orlov"

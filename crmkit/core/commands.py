@@ -222,10 +222,14 @@ def user_revoke(crm, login, access_group):
 
 @user.command("password")
 @click.argument("login")
+@click.option("--if-missing", is_flag=True, help="Only when the user has no password yet (make serve).")
 @pass_crm
-def user_password(crm, login):
+def user_password(crm, login, if_missing):
     """Set a user's password (asked twice, never taken from the command line)."""
-    from .passwords import MIN_LENGTH, set_password
+    from .passwords import MIN_LENGTH, has_password, set_password
+    if if_missing and has_password(login):
+        click.echo(f"{login}: has a password")
+        return
     password = click.prompt(f"New password for {login} (at least {MIN_LENGTH} characters)",
                             hide_input=True, confirmation_prompt=True)
     set_password(crm, login, password)

@@ -18,8 +18,8 @@ def _complete(crm, deal, result="", at=None):
     return api.complete_stage(crm, deal.id, result=result or "", at=at)
 
 
-def _win(crm, deal, at=None):
-    return api.win(crm, deal.id, at=at)
+def _win(crm, deal, agreement=None, at=None):
+    return api.win(crm, deal.id, at=at, agreement=agreement)
 
 
 def _lose(crm, deal, reason, at=None):
@@ -47,7 +47,9 @@ ACTIONS = [
     ActionSpec("deals.complete", "deals.deal", _complete, title="Complete the stage",
                description="Complete the current stage's tasks of a process-driven deal; the process moves it on.",
                params={"result": {"type": "string", "nullable": True, "maxlength": 2000}, **AT}),
-    ActionSpec("deals.win", "deals.deal", _win, title="Win", description="Mark the deal won.", params=AT),
+    ActionSpec("deals.win", "deals.deal", _win, title="Win",
+               description="Mark the deal won, with the agreement it ended in (name or id, optional).",
+               params={"agreement": {"type": ["string", "integer"], "nullable": True}, **AT}),
     ActionSpec("deals.lose", "deals.deal", _lose, title="Lose",
                description="Mark the deal lost, with its loss reason (name or id).",
                params={"reason": REF, **AT}),

@@ -107,9 +107,14 @@ def complete_stage(crm, deal, result="", at=None):
     return get_deal(crm, deal.id)
 
 
-def win(crm, deal, at=None):
+def win(crm, deal, at=None, agreement=None):
+    """Win a deal; ``agreement`` (id or name of an agreement with the client)
+    is recorded on it in the same write (1C: the deal ends in an agreement)."""
+    data = {"status": "won"}
+    if agreement not in (None, ""):
+        data["agreement"] = resolve(crm, "deals.agreement", agreement, "agreement")
     with context.acting(at=_at(crm, at)):
-        return crm.update("deals.deal", get_deal(crm, deal).id, {"status": "won"})
+        return crm.update("deals.deal", get_deal(crm, deal).id, data)
 
 
 def lose(crm, deal, reason, at=None):

@@ -369,3 +369,23 @@ def test_lead_form_fields_must_be_ones_a_stranger_may_fill(site):
     crm.close()
     assert WebClient(site["base"]).get("/f/lead-bad").status == 404
     assert WebClient(site["base"]).get("/e/web.lead_form/", follow=False).status == 302   # lists need a session
+
+
+def test_win_with_an_agreement_from_the_card(site):
+    crm = open_as(site)
+    kind = crm.find("deals.kind", name="Произвольная продажа")[0]
+    proton, altair = crm.find("core.partner", name="Протон")[0], crm.find("core.partner", name="Альтаир")[0]
+    own = crm.create("deals.agreement", {"name": "Договор Протон 2026", "client": proton.id})
+    other = crm.create("deals.agreement", {"name": "Договор Альтаир 2026", "client": altair.id})
+    deal = crm.create("deals.deal", {"name": "Поставка по договору", "client": proton.id, "kind": kind.id,
+                                     "start_date": "2026-11-01"})
+    c = client(site, "orlov")
+    card = f"/e/deals.deal/{deal.id}"
+    refused = c.submit(card, action=f"{card}/act/deals.win", fields={"agreement": str(other.id)})
+    assert refused.status == 422 and "another client" in refused.text
+    assert crm.get("deals.deal", deal.id).status == "in_work"
+    done = c.submit(card, action=f"{card}/act/deals.win", fields={"agreement": own.name})
+    assert done.status == 200
+    won = crm.get("deals.deal", deal.id)
+    assert won.status == "won" and won.agreement_id == own.id
+    crm.close()

@@ -18,7 +18,7 @@ import peewee as pw
 from crmkit import AccessDenied, CrmError, NotFound, ValidationError, translate
 
 from ..api import paging
-from ..api.records import resolve_references
+from ..api.records import write   # the API's write: references by code, every problem at once
 from . import fields as F
 
 RESERVED = {"q", "sort", "cursor", "include_marked", "tab"}
@@ -29,6 +29,12 @@ def _spec(crm, entity):
     spec = crm.registry.entity(entity)
     crm.require("read", entity)
     return spec
+
+
+def record_key(key):
+    """A URL's key: an id when it is digits (our links are ids: one query,
+    not a lookup by code first), else the entity's lookup (a code)."""
+    return int(key) if isinstance(key, str) and key.isdigit() else key
 
 
 def columns_of(spec):
@@ -164,7 +170,7 @@ def add_routes(bp):
     def form_page(entity, key=None):
         crm = g.crm
         spec = _spec(crm, entity)
-        record = crm.get(entity, key) if key is not None else None
+        record = crm.get(entity, record_key(key)) if key is not None else None
         crm.require("update" if record is not None else "create", entity)
         fields = F.form_fields(crm, spec, creating=record is None)
         values = F.record_values(spec, record, fields, g.get("zone"))
@@ -177,8 +183,8 @@ def add_routes(bp):
             data = F.payload(crm, spec, fields, request.form, g.get("zone"), creating=record is None)
             values = {f.name: request.form.get(f.name, "") for f in fields}
             try:
-                data = resolve_references(crm, spec, data)
-                saved = crm.update(entity, record.get_id(), data) if record is not None else crm.create(entity, data)
+                saved = write(crm, spec, data, (lambda d: crm.update(entity, record.get_id(), d))
+                              if record is not None else (lambda d: crm.create(entity, d)))
             except ValidationError as exc:
                 from . import flash_errors
                 errors, status = flash_errors(exc), 422
@@ -201,7 +207,7 @@ def add_routes(bp):
     def mark_view(entity, key):
         crm = g.crm
         _spec(crm, entity)
-        record = crm.get(entity, key)
+        record = crm.get(entity, record_key(key))
         crm.mark_deleted(entity, record.get_id(), mark=request.form.get("mark", "1") == "1")
         return redirect(url_for("ui.card", entity=entity, key=record.get_id()))
 
@@ -231,7 +237,7 @@ def card_context(crm, entity, key, active="main"):
     from flask import abort
     from .views import action_forms
     spec = _spec(crm, entity)
-    record = crm.get(entity, key)
+    record = crm.get(entity, record_key(key))
     shown = [t for t in current_pages().tabs_of(entity) if not t.entity_read or crm.can("read", t.entity_read)]
     tabs = [t for t in shown if not t.panel]
     panels = [t.render(crm, record) for t in shown if t.panel] if active == "main" else []

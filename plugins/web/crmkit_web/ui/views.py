@@ -38,14 +38,27 @@ def menu_sections(crm):
     if reports:
         sections.setdefault(translate("Reports", crm.lang), []).append(
             (translate("All reports", crm.lang), url_for("ui.reports"), request.path.startswith(url_for("ui.reports"))))
-    lists = []
-    for plugin in crm.plugins:
-        links = [(translate(spec.label or spec.name, crm.lang), url_for("ui.list", entity=spec.name),
-                  request.path.startswith(url_for("ui.list", entity=spec.name)))
-                 for spec in crm.registry.entities.values() if spec.plugin == plugin.name and crm.can("read", spec.name)]
-        if links:
-            lists.append((translate(PLUGIN_TITLES.get(plugin.name, plugin.name), crm.lang), links))
+    lists = [(title, [(text, url, request.path.startswith(url)) for text, url in links])
+             for title, links in _entity_lists(crm, url_for("ui.list", entity="_")[:-2])]
     return list(sections.items()), lists
+
+
+_LISTS: dict = {}
+
+
+def _entity_lists(crm, prefix):
+    """Every entity list the user's roles may read, plugin by plugin; the
+    same for everyone with the same roles and language, so made once."""
+    key = (crm.actor.roles, crm.actor.is_admin, crm.lang, prefix, id(crm.registry))
+    if key not in _LISTS:
+        by_plugin: dict[str, list] = {}
+        for spec in crm.registry.entities.values():
+            if crm.can("read", spec.name):
+                by_plugin.setdefault(spec.plugin, []).append(
+                    (translate(spec.label or spec.name, crm.lang), f"{prefix}{spec.name}/"))
+        _LISTS[key] = [(translate(PLUGIN_TITLES.get(p.name, p.name), crm.lang), by_plugin[p.name])
+                       for p in crm.plugins if p.name in by_plugin]
+    return _LISTS[key]
 
 
 def entry_url(crm, e):
