@@ -603,8 +603,7 @@ class Crm:
         try:
             prepared, early = self._prepare(spec, data, record), {}
         except ValidationError as exc:   # a malformed subject: still report every other field's problems
-            given = [f for f in SUBJECT_FIELDS if f in data] if isinstance(data, dict) else []
-            early = {f: exc.errors.get("subject", []) for f in given} or exc.errors
+            early = exc.errors
             prepared = self._prepare(spec, {k: v for k, v in data.items() if k not in SUBJECT_FIELDS}, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
         errors.update(early)

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from crmkit import ValidationError
+from conftest import make_channel_plugin   # at collection, when "conftest" is this folder's (as test_interest does)
 
 pytestmark = pytest.mark.plugins("marketing")
 
@@ -245,7 +246,6 @@ def finished(open_crm, sent):
     """A session whose listener records every crmkit_mailing_finished."""
     import types
     from crmkit import PluginMeta, hookimpl
-    from conftest import make_channel_plugin
     seen = []
     listener = types.ModuleType("mailing_listener")
     listener.PLUGIN = PluginMeta(name="mailing_listener", requires=("marketing",))
