@@ -104,7 +104,10 @@ def meta_of(message) -> dict:
 def skip_reason(crm, message):
     """Messages of a disabled, deleted or orphaned subscription are skipped."""
     from .subscriptions import disable
-    meta = meta_of(message)
+    try:
+        meta = meta_of(message)
+    except PermanentFailure:
+        return None                   # deliver() fails it, naming the problem
     with _current_run(crm) as run:
         sub = run.subscriber(meta["subscription"])
         if sub is None:
