@@ -92,12 +92,17 @@ def _current_run(crm):
 
 
 def meta_of(message) -> dict:
+    """The message's webhook meta (parsed once: the skip check and the delivery both need it)."""
+    found = getattr(message, "_webhook_meta", None)
+    if found is not None:
+        return found
     try:
         meta = json.loads(message.meta or "{}")
     except ValueError:
         meta = {}
     if not isinstance(meta, dict) or not isinstance(meta.get("subscription"), int) or not meta.get("webhook_id"):
         raise PermanentFailure("meta: not a webhook message (no subscription or webhook_id)")
+    message._webhook_meta = meta
     return meta
 
 
