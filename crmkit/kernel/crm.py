@@ -368,7 +368,7 @@ class Crm:
         label = spec.label or entity
         if isinstance(spec.display, str) and spec.display in spec.model._meta.fields:
             field = spec.model._meta.fields[spec.display]
-            rows = self.query(entity, pk, field, include_marked=True).where(db.among(pk, keys)).tuples()
+            rows = self.db.execute(self.query(entity, pk, field, include_marked=True).where(db.among(pk, keys)))
             return {rid: str(value) if value not in (None, "") else f"{label} {rid}" for rid, value in rows}
         records = self.query(entity, include_marked=True).where(db.among(pk, keys))
         return {record.get_id(): self.display(entity, record) for record in records}
