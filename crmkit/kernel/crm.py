@@ -355,6 +355,13 @@ class Crm:
         value = getattr(record, spec.display, None)
         return str(value) if value not in (None, "") else f"{spec.label or entity} {record.get_id()}"
 
+    def paged(self, query, page, page_size, columns=None):
+        """A page of a paged report's query (see ``ReportSpec.page_size``):
+        ``(frame, rows)``, ``rows`` a one-row section with the total and how
+        to get the rest."""
+        from .reports import paged
+        return paged(self, query, page, page_size, columns)
+
     def names(self, entity, keys) -> dict:
         """What the user sees of many records at once: ``{id: display}``
         for the visible ones among ``keys`` (ids), in one query (a display
