@@ -309,7 +309,7 @@ def deal_profit(crm, date_from=None, date_to=None):
         D, U = crm.model("deals.deal"), crm.model("core.user")
         info = crm.frame(crm.query("deals.deal", D.id, D.code, D.name, D.status, U.name)
                          .join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
-                         .where(D.id.in_([int(i) for i in frame["deal_id"]])),
+                         .where(D.id.in_(S.select(S.deal_id).where(S.deal_id.is_null(False)))),
                          columns=["deal_id", "deal_code", "deal", "status", "responsible"])
         frame = frame.merge(info, on="deal_id", how="inner")   # deals the user may not see drop out
         columns = ["deal_code", "deal", "status", "responsible"] + columns[1:]
