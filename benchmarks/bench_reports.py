@@ -401,19 +401,58 @@ def _cli(ctx, report_id, login):
     return seconds if proc.returncode == 0 else None, proc.stderr.strip().splitlines()[-1:] if proc.returncode else []
 
 
+def _statements(crm, report_id):
+    """The SQL statements one run of the report sends, with their parameters."""
+    seen = []
+    original = crm.db.execute_sql
+
+    def traced(sql, params=None, *args, **kwargs):
+        seen.append((sql, params))
+        return original(sql, params, *args, **kwargs)
+    crm.db.execute_sql = traced
+    try:
+        crm.report(report_id)
+    finally:
+        crm.db.execute_sql = original
+    return [(sql, params) for sql, params in seen if sql.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+def full_scans(crm, statements) -> set:
+    """Tables the statements read whole (no index narrowing them), from
+    ``EXPLAIN``: SQLite's ``SCAN t`` without an index, PostgreSQL's
+    ``Seq Scan on t``."""
+    import re
+    out = set()
+    sqlite = crm.db.__class__.__name__.startswith("Sqlite")
+    for sql, params in statements:
+        if sqlite:
+            aliases = dict((a, t) for t, a in re.findall(r'"(\w+)" AS "(t\d+)"', sql))
+            for row in crm.db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall():
+                found = re.match(r"SCAN (\w+)( USING (COVERING )?INDEX (\w+))?", row[-1])
+                if found and not found.group(2):
+                    out.add(aliases.get(found.group(1), found.group(1)))
+        else:
+            for (line,) in crm.db.execute_sql("EXPLAIN " + sql, params).fetchall():
+                found = re.search(r"Seq Scan on (\w+)", line)
+                if found:
+                    out.add(found.group(1))
+    return out & set(crm.db.get_tables())       # not the reports' own subqueries
+
+
 def time_report(ctx, report_id):
     """Both users: the floor before and after, the report three times
     (median), the CLI once. The administrator's figures are kept in a file
     for the figure that shows them."""
     import pandas  # noqa: F401  -- loaded in any running service; not part of the figure
     import crmkit
-    out = {}
+    out, scans = {}, {}
     for role, login, groups in (("manager", ctx.extra["manager_login"], ctx.extra["manager_groups"]),
                                 ("admin", ctx.extra["admin_login"], None)):
         sql = floors(ctx, groups).get(report_id)
         floor = _bare_timed(ctx, sql) if sql else None
         crm = crmkit.open(ctx.url("main"), user=login)
         crm.report(report_id)              # first run: imports of the report's modules, warm cache
+        scans[role] = full_scans(crm, _statements(crm, report_id))
         times, sizes = [], {}
         for _ in range(RUNS):
             with Stopwatch() as sw:
@@ -428,6 +467,13 @@ def time_report(ctx, report_id):
                      "info": {"runs_s": [round(x, 4) for x in times], "sections": sizes,
                               "cli_s": None if cli is None else round(cli, 3), "cli_error": error,
                               "detail": f"CLI {cli:.2f} s" if cli is not None else f"CLI failed: {error}"}}
+    # the row filter must not turn a read the administrator makes by an index into a scan
+    worse = sorted(scans["manager"] - scans["admin"])
+    for role in out:
+        out[role]["info"]["full_scans"] = sorted(scans[role])
+    out["manager"]["info"]["filter_scans"] = worse
+    out["manager"]["info"]["detail"] += "; plans: " + (f"the row filter scans {', '.join(worse)}" if worse
+                                                       else "the row filter adds no table scan")
     Path(ctx.work, f"report-{report_id}.json").write_text(json.dumps(out["admin"]))
     return out["manager"]
 
