@@ -1,9 +1,9 @@
 """The WSGI application: ``create_app()`` builds it.
 
-The application holds no state between requests: each request opens the
-database connection it uses and closes it at the end (each gunicorn worker
-process has its own), and acts as its own user through a ``Crm`` made for
-it (``g.crm``). What is built once per process is configuration: the
+The application holds no state between requests: each request takes the
+process's database connection (each gunicorn worker process has its own,
+opened after the fork) and leaves it with no transaction open, and acts as
+its own user through a ``Crm`` made for it (``g.crm``). What is built once per process is configuration: the
 plugin manager, the registries, the OpenAPI document.
 
 Parts of the application are Flask blueprints: the API (``/api/v1``), the
@@ -35,8 +35,25 @@ class Host:
         return self._crm.registry
 
     def connect(self):
-        if self._crm.db.is_closed():
-            self._crm.db.connect()
+        """The process's connection for this request: opened on the first
+        request of the process (after gunicorn's fork, never before), and
+        reopened when the database dropped it."""
+        db = self._crm.db
+        if db.is_closed():
+            db.connect()
+        elif not _alive(db):
+            db.close()
+            db.connect()
+
+    def release(self):
+        """End the request's use of the connection: nothing it began stays
+        open (a transaction left by an error is rolled back). The connection
+        itself is kept for the next request of this process, a pool of one
+        per sync worker: opening a SQLite file (WAL set-up, the checkpoint
+        at close) or a PostgreSQL session costs more than most requests."""
+        db = self._crm.db
+        if not db.is_closed() and db.in_transaction():
+            db.rollback()
 
     def disconnect(self):
         if not self._crm.db.is_closed():
@@ -53,6 +70,14 @@ class Host:
         if request is not None:
             crm.lang = request.accept_languages.best_match(["en", "ru"], default=self._crm.lang)
         return crm
+
+
+def _alive(db) -> bool:
+    """Whether a PostgreSQL connection still works (a server restart or an
+    idle timeout closes it); SQLite files do not go away."""
+    conn = db.connection()
+    closed = getattr(conn, "closed", 0)   # psycopg2: non-zero once closed
+    return not closed
 
 
 def create_app(db_url=None, *, plugins=None, config=None, migrate=True):
@@ -86,8 +111,8 @@ def create_app(db_url=None, *, plugins=None, config=None, migrate=True):
         host.connect()
 
     @app.teardown_request
-    def _disconnect(exc):
-        host.disconnect()
+    def _release(exc):
+        host.release()
 
     from . import security
     security.init_app(app)

@@ -9,6 +9,7 @@ import json
 import pytest
 
 import crmkit
+from web_fixtures import start_server, web_url  # noqa: F401  (fixtures)
 from crmkit_web.testing import Client, make_token
 
 USERS = ("orlov", "fedorov", "lazurenko", "volkov", "sokolov", "petrov_s", "analyst")
@@ -232,6 +233,8 @@ def test_poison_values_refused_for_every_entity_and_nothing_written(demo):
                     tag = boss.get(url).header("etag") if method == "PATCH" else None
                     r = boss.request(method, url, body=body)
                     named = set((r.json or {}).get("errors") or {}) if r.status in (400, 409, 422) else set()
+                    if "subject" in named:   # the kernel names a bad subject reference once, as "subject"
+                        named |= {"subject_type", "subject_id"}
                     missing = set(body) - named - ({"id"} if method == "PATCH" else set())
                     if r.status not in (400, 403, 409, 422) or missing:
                         problems.append((method, entity, r.status, sorted(missing), str(r.body[:200])))

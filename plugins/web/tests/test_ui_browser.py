@@ -14,6 +14,7 @@ import io
 import pytest
 
 import crmkit
+from web_fixtures import start_server  # noqa: F401  (fixtures)
 from crmkit.testing import screenshot
 from crmkit_web.ui.testing import PASSWORD, load_demo
 

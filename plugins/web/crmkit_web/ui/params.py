@@ -30,8 +30,9 @@ def param_fields(crm, schema: dict, admin_only=("at",)):
         if name in admin_only and not crm.actor.is_admin:
             continue   # "when it happened" is for loading history
         types = _types(rules)
-        lab = translate(rules.get("meta", {}).get("label", name) if isinstance(rules.get("meta"), dict) else name,
-                        crm.lang)
+        text = rules["meta"].get("label", name) if isinstance(rules.get("meta"), dict) else name
+        lab = translate(text, crm.lang)
+        lab = lab.replace("_", " ").capitalize() if lab == name else lab
         kw = {"required": bool(rules.get("required")), "default": rules.get("default")}
         if rules.get("allowed"):
             out.append(ParamField(name, lab, "select",

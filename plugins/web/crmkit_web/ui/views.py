@@ -25,6 +25,7 @@ def menu_sections(crm):
     pages = current_pages()
     path = request.full_path.rstrip("?")
     rank = {p.name: i for i, p in enumerate(crm.plugins)}
+    rank["web"] = -1      # the web plugin registers core's pages (Work): they come first
     entries = sorted(zip(pages.menu, pages.menu_plugins), key=lambda ep: (rank.get(ep[1], 99), ep[0].order,
                                                                           ep[0].title))
     sections: dict[str, list] = {}

@@ -1,4 +1,5 @@
-"""A real server for the API tests: ``crmkit serve`` (gunicorn) started
+"""Fixtures of the API tests (imported by each test module: a module named
+conftest would shadow the other plugins' "from conftest import"): ``crmkit serve``
 on a free loopback port against a database of its own, and a real HTTP
 client (``http.client``). One server per test module and backend."""
 from __future__ import annotations
