@@ -359,9 +359,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
     doomed = False
-    atomic = crm.db.atomic("IMMEDIATE") if db.is_sqlite() else crm.db.atomic()
     try:
-        with atomic as txn:
+        with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
             for frame in frames:
                 offset = total
                 total += len(frame)
