@@ -18,7 +18,7 @@ _WHERE = {
     "Actor": "access",
     "BaseModel": "db", "RecordModel": "db", "choices": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "utcnow": "db",
     "CrmError": "errors", "ValidationError": "errors", "AccessDenied": "errors", "NotFound": "errors",
-    "StartupError": "errors", "Busy": "errors",
+    "StartupError": "errors", "Busy": "errors", "StorageError": "errors",
     "format_value": "i18n", "translate": "i18n",
     "PermanentFailure": "outbox", "TemporaryFailure": "outbox",
     "hookimpl": "plugins", "make_plugin_manager": "plugins",

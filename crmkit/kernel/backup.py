@@ -152,8 +152,8 @@ def backup(crm, target) -> dict:
             raise BackupError(f"cannot write {target}: {exc}") from None
         raise
     finally:
-        data.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
+        for part in target.parent.glob(f"{base.name}*"):   # the data, its journal, the tar
+            part.unlink(missing_ok=True)
     return manifest
 
 
@@ -519,8 +519,25 @@ class _CopyData:
         return self.read(size)
 
 
-def _restore_postgresql(url, archive, manifest, source):
+def _restore_postgresql(url, archive, manifest, source, attempts=8):
+    """One transaction; a deadlock with a writer (it held a row, we wanted
+    its table) rolls it back and tries again."""
+    import time
+
+    import psycopg2.errors
+    for attempt in range(attempts):
+        try:
+            return _restore_postgresql_once(url, archive, manifest, source)
+        except (psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable):
+            if attempt == attempts - 1:
+                raise BackupError(f"the database stayed busy (writers hold its tables): try again{UNCHANGED}") \
+                    from None
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _restore_postgresql_once(url, archive, manifest, source):
     import psycopg2
+    import psycopg2.errors
     conn = psycopg2.connect(url)
     try:
         cur = conn.cursor()
@@ -538,6 +555,7 @@ def _restore_postgresql(url, archive, manifest, source):
         partitions = [p for (p,) in cur.fetchall()]
         if partitions:
             cur.execute("DROP TABLE " + ", ".join(_quote(p) for p in partitions))
+        cur.execute("LOCK TABLE " + ", ".join(_quote(t) for t in data_tables) + " IN ACCESS EXCLUSIVE MODE")
         cur.execute("TRUNCATE " + ", ".join(_quote(t) for t in data_tables) + " RESTART IDENTITY CASCADE")
         _load_pg_data(cur, archive, entries, live, source)
         facts = _facts(lambda sql: (cur.execute(sql), cur.fetchall())[1],
@@ -547,6 +565,9 @@ def _restore_postgresql(url, archive, manifest, source):
         _compare({**manifest, "tables": expected},
                  {**facts, "tables": {t: n for t, n in facts["tables"].items() if t not in migration}}, source)
         conn.commit()
+    except (psycopg2.errors.DeadlockDetected, psycopg2.errors.LockNotAvailable):
+        conn.rollback()
+        raise
     except psycopg2.Error as exc:
         conn.rollback()
         raise BackupError(f"restore failed: {_pg_message(exc)}{UNCHANGED}") from None
@@ -713,5 +734,8 @@ def _run(cmd, env=None):
         proc.wait()
         raise
     if proc.returncode != 0:
-        raise BackupError(f"{cmd[0]} failed: {_first_error(err.decode('utf-8', 'replace'))}")
+        message = _first_error(err.decode("utf-8", "replace"))
+        if "No space left on device" in message:
+            raise BackupError(f"cannot write the backup: the disk is full ({cmd[0]}: no space left on device)")
+        raise BackupError(f"{cmd[0]} failed: {message}")
     return out.decode("utf-8", "replace")

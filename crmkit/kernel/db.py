@@ -14,7 +14,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from .errors import Busy
+from .errors import Busy, StorageError
 
 database = pw.DatabaseProxy()
 UTC = dt.timezone.utc
@@ -158,6 +158,29 @@ def busy_reason(exc) -> str | None:
     return None
 
 
+STORAGE = {"database or disk is full": "the disk is full", "readonly database": "the database is read-only",
+           "read-only file system": "the database's file system is read-only",
+           "no space left on device": "the disk is full", "disk i/o error": "the disk failed (I/O error)",
+           "could not extend file": "the database server's disk is full"}
+
+
+def storage_reason(exc) -> str | None:
+    """A full disk or a read-only database behind ``exc`` (or behind the
+    "cannot rollback - no transaction is active" that SQLite's own rollback
+    of a full-disk write makes peewee raise), or None."""
+    seen = 0
+    while exc is not None and seen < 5:
+        text = str(exc).lower()
+        for needle, reason in STORAGE.items():
+            if needle in text:
+                return reason
+        if getattr(exc, "pgcode", None) in ("53100", "25006"):
+            return "the database server's disk is full" if exc.pgcode == "53100" else "the database is read-only"
+        exc, seen = exc.__context__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException)
+                                        else None), seen + 1
+    return None
+
+
 @contextmanager
 def transaction():
     """A write transaction (yields peewee's transaction object).
@@ -172,13 +195,16 @@ def transaction():
         with (db.atomic("IMMEDIATE") if is_sqlite(db) and not db.in_transaction()
               else db.atomic()) as txn:
             yield txn
-    except Busy:
+    except (Busy, StorageError):
         raise
     except Exception as exc:
         reason = busy_reason(exc)
-        if reason is None:
-            raise
-        raise Busy(reason) from exc
+        if reason is not None:
+            raise Busy(reason) from exc
+        reason = storage_reason(exc)
+        if reason is not None:
+            raise StorageError(f"{reason}: nothing was written") from exc
+        raise
 
 
 # -- migrations ----------------------------------------------------------
