@@ -226,7 +226,7 @@ def db_backup(crm, target):
 @click.option("--yes", is_flag=True, help="Confirm that the database is replaced.")
 @click.pass_obj
 def db_restore(state, source, yes):
-    """Replace the database with a backup, then check its integrity."""
+    """Check a backup on a scratch copy, then replace the database with it."""
     from .kernel.backup import restore
     from .kernel.db import DEFAULT_URL
     if not yes:
