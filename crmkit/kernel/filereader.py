@@ -22,6 +22,7 @@ from .errors import ValidationError
 MAX_ROW_BYTES = 4 << 20      # one record: 4 MiB (a cell may hold 100,000 characters)
 CHUNK_BYTES = 8 << 20        # parsed at a time
 CHUNK_ROWS = 100_000
+JSON_CHUNK_ROWS = 50_000     # a row parsed from JSON is a dict: twice the memory of a CSV row
 MAX_RATIO = 100              # decompressed : compressed
 RATIO_FLOOR = 4 << 20        # ... checked once this much has come out
 MAX_FIELD = 100_000          # characters in one cell
@@ -219,9 +220,18 @@ def _record_ends(buf: bytes, delim: int):
             inside = False
             toggles.append(p)
     breaks = np.flatnonzero(arr == 10)
+    delims = np.flatnonzero(arr == delim)
     if toggles:
-        breaks = breaks[np.searchsorted(np.array(toggles), breaks) % 2 == 0]
-    return breaks, inside
+        marks = np.array(toggles)
+        breaks = breaks[np.searchsorted(marks, breaks) % 2 == 0]
+        delims = delims[np.searchsorted(marks, delims) % 2 == 0]
+    return breaks, inside, delims
+
+
+def _cells(ends, delims):
+    """Cells of each record: its delimiters outside quotes, plus one."""
+    import numpy as np
+    return np.bincount(np.searchsorted(ends, delims), minlength=len(ends) + 1)[:len(ends)] + 1
 
 
 def csv_records(source, delim: str, first: bytes = b"", rows=CHUNK_ROWS):
@@ -230,7 +240,7 @@ def csv_records(source, delim: str, first: bytes = b"", rows=CHUNK_ROWS):
     record is held past MAX_ROW_BYTES: a longer one is an error naming it."""
     import numpy as np
     sep = ord(delim) if len(delim) == 1 and ord(delim) < 128 else 44
-    carry, pending, pending_size, pending_rows, row, header_done = b"", [], 0, 0, 0, False
+    carry, pending, pending_size, pending_rows, row, header_done, width = b"", [], 0, 0, 0, False, None
     block = first or source.read(BLOCK)
     while True:
         buf = carry + block
@@ -238,24 +248,35 @@ def csv_records(source, delim: str, first: bytes = b"", rows=CHUNK_ROWS):
             if not buf:
                 break
             if _record_ends(buf, sep)[1]:
-                raise _error("the file ends inside a quoted cell (is it cut short?)", row + 1)
+                raise _error("the file ends inside a quoted cell (is it cut short?)", row + pending_rows + 1)
             buf += b"\n"
-        ends, _ = _record_ends(buf, sep)
+        ends, _, delims = _record_ends(buf, sep)
         too_long = f"too long: more than {MAX_ROW_BYTES} bytes, the limit of one row"
         if len(ends) == 0:
             carry = buf
             if len(carry) > MAX_ROW_BYTES:
-                raise _error(too_long, row + 1)
+                raise _error(too_long, row + pending_rows + 1)
             block = source.read(BLOCK)
             continue
         lengths = np.diff(np.concatenate(([-1], ends)))
         if int(lengths.max()) > MAX_ROW_BYTES:
-            raise _error(too_long, row + int(np.argmax(lengths > MAX_ROW_BYTES)) + int(header_done))
+            raise _error(too_long, row + pending_rows + int(np.argmax(lengths > MAX_ROW_BYTES)) + int(header_done))
         cut = int(ends[-1]) + 1
         complete, carry = buf[:cut], buf[cut:]
         if len(carry) > MAX_ROW_BYTES:
-            raise _error(too_long, row + len(ends) + 1)
+            raise _error(too_long, row + pending_rows + len(ends) + int(header_done))
         n = len(ends)
+        cells = _cells(ends, delims)
+        if width is None:
+            width = int(cells[0])
+        blank = lengths <= 2            # "\n" or "\r\n": pandas skips it
+        blank[0] = blank[0] and header_done
+        wrong = np.flatnonzero((cells != width) & ~blank)
+        if len(wrong) and (header_done or int(wrong[0]) > 0):
+            k = int(wrong[0])
+            got = int(cells[k])
+            raise _error(f"has {got} cells, {'more' if got > width else 'fewer'} than the header's {width}"
+                         + (" (is the file cut short?)" if got < width else ""), row + pending_rows + k + int(header_done))
         if not header_done:
             head = int(ends[0]) + 1
             yield complete[:head], 0, 0
@@ -362,7 +383,7 @@ def _text_blocks(source, enc):
 
 def read_json_chunks(source, enc, mapping=None, lines=False, rows=CHUNK_ROWS):
     """Objects of a JSON array (or of JSON Lines), CHUNK_ROWS or CHUNK_BYTES at a time."""
-    batch, size, row, limit = [], 0, 0, rows
+    batch, size, row, limit = [], 0, 0, min(rows, JSON_CHUNK_ROWS)
     objects = _json_lines(source, enc) if lines else _json_array(source, enc)
     for obj, nbytes in objects:
         row += 1
@@ -450,6 +471,8 @@ def _json_array(source, enc):
                 raise _error(f"invalid JSON: expected ',' or ']' after the object, found {buf[pos]!r}", row)
             pos += 1
             skip_ws()
+            if pos >= len(buf):
+                raise _error("invalid JSON: the file ends inside the list (is it cut short?)", row + 1)
         first = False
         row += 1
         while True:
