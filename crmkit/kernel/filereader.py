@@ -277,18 +277,24 @@ def csv_records(source, delim: str, first: bytes = b"", rows=CHUNK_ROWS):
             got = int(cells[k])
             raise _error(f"has {got} cells, {'more' if got > width else 'fewer'} than the header's {width}"
                          + (" (is the file cut short?)" if got < width else ""), row + pending_rows + k + int(header_done))
+        rel = ends + 1                   # where each record ends, in ``complete``
         if not header_done:
-            head = int(ends[0]) + 1
+            head = int(rel[0])
             yield complete[:head], 0, 0
-            complete, header_done, n = complete[head:], True, n - 1
-        if complete:
-            pending.append(complete)
-            pending_size += len(complete)
-            pending_rows += n
-        if pending_size >= CHUNK_BYTES or pending_rows >= rows:
-            yield b"".join(pending), row + 1, pending_rows
-            row += pending_rows
-            pending, pending_size, pending_rows = [], 0, 0
+            complete, header_done, n, rel = complete[head:], True, n - 1, rel[1:] - head
+        done = 0
+        while done < n:                  # at most ``rows`` records, about CHUNK_BYTES, per chunk
+            take = min(rows - pending_rows, n - done)
+            start = int(rel[done - 1]) if done else 0
+            part = complete[start:int(rel[done + take - 1])]
+            pending.append(part)
+            pending_size += len(part)
+            pending_rows += take
+            done += take
+            if pending_size >= CHUNK_BYTES or pending_rows >= rows:
+                yield b"".join(pending), row + 1, pending_rows
+                row += pending_rows
+                pending, pending_size, pending_rows = [], 0, 0
         if not block:
             break
         block = source.read(BLOCK)
