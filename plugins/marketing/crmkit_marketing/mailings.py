@@ -110,8 +110,12 @@ def _context(crm, mailing, row):
 
 
 def preview(crm, key, limit=5) -> list[dict]:
-    """The first recipients and what each would get; nothing is queued."""
+    """The first recipients and what each would get; nothing is queued.
+
+    A preview shows each recipient's working unsubscribe link, so it needs
+    the right to send the mailing (update), as ``send`` and ``test`` do."""
     mailing = crm.get(ENTITY, key)
+    crm.require("update", ENTITY)
     out = []
     rows = sorted(recipients(crm, mailing), key=lambda r: bool(r["reason"]))  # who gets it first
     for row in rows[:limit] if limit else rows:
