@@ -199,3 +199,23 @@ def test_a_mailbox_of_hostile_messages_never_blocks(crm, base, tmp_path):
     assert unknown.sender == "stranger@nowhere.example" and unknown.text == "unknown  sender"
     assert _fetch_all(crm, box) == {"registered": 6, "unknown": 1, "malformed": 2}   # cur/ again: nothing new
     assert len(crm.find("core.interaction", direction="incoming")) == 6
+
+
+def test_an_imap_mailbox_with_a_hostile_message_is_read_on(crm, base):
+    """Over IMAP: the message that cannot be registered is remembered as
+    ``failed``, flagged and marked seen; the messages after it are read."""
+    from crmkit_notify_email.mailreader import fetch_imap
+    from crmkit_notify_email.settings import ImapSettings
+    from fakeimap import FakeImap
+    good = _mail("smirnov@dalstroy.example", b"Good", b"fine", "<imap-good@x>")
+    after = _mail("smirnov@dalstroy.example", b"After", b"also fine", "<imap-after@x>")
+    with FakeImap([good, _deep(), HOSTILE["01-nul-body"], after]) as imap:
+        settings = ImapSettings(host="127.0.0.1", port=imap.port, security="plain", user="crm",
+                                password="secret", timeout=5)
+        assert fetch_imap(crm, settings) == {"registered": 3, "failed": 1}
+        assert imap.flags == {1: {"\\Seen"}, 2: {"\\Flagged", "\\Seen"}, 3: {"\\Seen"}, 4: {"\\Seen"}}
+        assert fetch_imap(crm, settings) == {}                 # all seen: nothing read twice
+    from crmkit_notify_email.incoming import visible_inbound
+    [failed] = visible_inbound(crm, "failed")
+    assert failed.source == "imap:INBOX:2" and "RecursionError" in failed.error
+    assert _by_mid(crm, "<imap-after@x>").text == "also fine"
