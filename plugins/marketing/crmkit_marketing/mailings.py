@@ -202,6 +202,9 @@ def send(crm, key) -> dict:
                          "recipient_key": key}
         if rows:  # the unique (mailing, recipient_key) makes a repeated insert a no-op
             m.MailingRecipient.insert_many(list(rows.values())).on_conflict_ignore().execute()
+        if not any(r["state"] == "queued" for r in rows.values()):   # nothing to wait for: finished now
+            from .finished import finish
+            finish(crm.as_user(None), mailing.id)
     return status(crm, mailing.id)
 
 
