@@ -23,7 +23,7 @@ _WHERE = {
     "PermanentFailure": "outbox", "TemporaryFailure": "outbox",
     "hookimpl": "plugins", "make_plugin_manager": "plugins",
     "ReportResult": "reports", "neutralise": "reports",
-    "ChannelSpec": "specs", "ChartSpec": "specs", "EntitySpec": "specs", "PluginMeta": "specs",
+    "ChannelSpec": "specs", "ChartSpec": "specs", "DuplicateRule": "specs", "EntitySpec": "specs", "PluginMeta": "specs",
     "ReportSpec": "specs", "RoleSpec": "specs", "SegmentField": "specs", "TemplateParameter": "specs",
     "Subject": "subjects",
     "lazy_module": "lazy",
