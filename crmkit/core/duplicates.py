@@ -38,13 +38,9 @@ def name_tokens(text: str):
     return [w for w in dict.fromkeys(text.split()) if len(w) >= 3 or w.isdigit()]
 
 
-def name_score(a: str, b: str, **kwargs) -> float:
-    """Similarity of two normalised names, 0..100; names whose numbers
-    differ (Магазин 1, Магазин 2) are different partners."""
-    from rapidfuzz import fuzz
-    if [w for w in a.split() if w.isdigit()] != [w for w in b.split() if w.isdigit()]:
-        return 0.0
-    return fuzz.token_sort_ratio(a, b, **kwargs)
+def same_numbers(a: str, b: str) -> bool:
+    """Names whose numbers differ (Магазин 1, Магазин 2) are different partners."""
+    return [w for w in a.split() if w.isdigit()] == [w for w in b.split() if w.isdigit()]
 
 
 # Key functions return (record id, key) or (record id, key, text) rows; they
@@ -165,8 +161,9 @@ RULES = [
     DuplicateRule("core.partner", "inn_kpp", inn_kpp_keys, inn_kpp_probe, label="same INN and KPP"),
     DuplicateRule("core.partner", "email_domain", domain_keys, domain_probe, label="same email domain"),
     DuplicateRule("core.partner", "phone", phone_keys, phone_probe, label="same phone"),
+    # words shared by more than 50 partners (строй, торг) are no block of their own
     DuplicateRule("core.partner", "name", name_keys, name_probe, label="similar name", fuzzy=True,
-                  threshold=90.0, scorer=name_score),
+                  threshold=90.0, accept=same_numbers, block_limit=50),
     DuplicateRule("core.contact", "email", contact_email_keys, contact_email_probe, label="same email"),
     DuplicateRule("core.contact", "phone", contact_phone_keys, phone_probe, label="same phone"),
 ]

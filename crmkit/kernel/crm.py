@@ -242,7 +242,7 @@ class Crm:
                 spec.model._meta.primary_key == int(key)).first()
         if found is None:
             raise NotFound(f"{entity} {key!r} not found")
-        if follow_merges and getattr(found, "deletion_mark", False):
+        if follow_merges and getattr(found, "deletion_mark", True):   # merged records are marked
             from .merge import survivor_of
             survivor = survivor_of(entity, found.get_id())
             if survivor != found.get_id():

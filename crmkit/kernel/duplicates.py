@@ -93,34 +93,49 @@ def reindex(crm, entity, ids=None):
     return written
 
 
-def _visible_ids(crm, entity):
-    spec = crm.registry.entity(entity)
-    return crm.query(entity, spec.model._meta.primary_key)
+def _keys_of_visible(crm, entity, rule, *fields):
+    """The rule's keys of the records the user may see: the entity's access
+    query joined to the index (a key look-up per visible record, no list of
+    every visible id)."""
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    return (crm.query(entity, *fields).join(MatchKey, on=(MatchKey.record_id == pk))
+            .where((MatchKey.entity == entity) & (MatchKey.rule == rule.name)))
+
+
+def _visible_among(crm, entity, ids):
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    return {i for (i,) in crm.query(entity, pk).where(pk.in_(sorted(ids))).tuples()} if ids else set()
 
 
 def _score(rule, texts_a, texts_b):
     from rapidfuzz import fuzz, process
-    return process.cdist(texts_a, texts_b, scorer=rule.scorer or fuzz.token_sort_ratio, workers=1)
+    return process.cdist(texts_a, texts_b, scorer=fuzz.token_sort_ratio, workers=1,
+                         score_cutoff=rule.threshold * 0.5)
+
+
+def _accepted(rule, pairs_text):
+    """Which scored pairs the rule's own check keeps (all without one)."""
+    if rule.accept is None:
+        return [True] * len(pairs_text)
+    return [bool(rule.accept(a, b)) for a, b in pairs_text]
 
 
 def candidate_pairs(crm, entity, rule_names=None):
     """Every candidate pair among the records the user may see, as a
-    DataFrame ``a, b, rule, key, score`` (``a < b``)."""
+    DataFrame ``a, b, rule, key, score`` (``a < b``). Blocks are found by a
+    GROUP BY in the database, over visible records only, so nothing hidden
+    changes what a user gets (not even which blocks are too large)."""
     import numpy as np
     import pandas as pd
     out = []
     for rule, setting in rules(crm, entity):
         if rule_names and rule.name not in rule_names:
             continue
-        visible = _visible_ids(crm, entity)
-        base = (MatchKey.select(MatchKey.key).where(
-            (MatchKey.entity == entity) & (MatchKey.rule == rule.name) & MatchKey.record_id.in_(visible))
-            .group_by(MatchKey.key)
-            .having((pw_count() >= 2) & (pw_count() <= rule.block_limit)))
-        q = (MatchKey.select(MatchKey.key, MatchKey.record_id, MatchKey.text)
-             .where((MatchKey.entity == entity) & (MatchKey.rule == rule.name)
-                    & MatchKey.key.in_(base) & MatchKey.record_id.in_(visible)))
-        members = crm.frame(q, ["key", "id", "text"])
+        count = pw_count()
+        blocks = (_keys_of_visible(crm, entity, rule, MatchKey.key).group_by(MatchKey.key)
+                  .having((count >= 2) & (count <= rule.block_limit)))
+        members = crm.frame(_keys_of_visible(crm, entity, rule, MatchKey.key, MatchKey.record_id, MatchKey.text)
+                            .where(MatchKey.key.in_(blocks)), ["key", "id", "text"])
         if members.empty:
             continue
         members = members.drop_duplicates(["key", "id"])
@@ -131,21 +146,26 @@ def candidate_pairs(crm, entity, rule_names=None):
                                      "rule": rule.name, "key": pairs["key"].to_numpy(), "score": 100.0}))
             continue
         threshold = _threshold(rule, setting)
-        found_a, found_b, found_key, found_score = [], [], [], []
-        for key, block in members.groupby("key", sort=False):
-            ids = block["id"].to_numpy()
-            scores = _score(rule, block["text"].tolist(), block["text"].tolist())
+        found = []
+        members = members.sort_values(["key", "id"])
+        keys, ids, texts = members["key"].to_numpy(), members["id"].to_numpy(), members["text"].tolist()
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        ends = np.r_[starts[1:], len(keys)]
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            block = texts[start:end]
+            scores = _score(rule, block, block)
             ia, ib = np.nonzero(np.triu(scores >= threshold, k=1))
             if len(ia):
-                found_a.append(ids[ia])
-                found_b.append(ids[ib])
-                found_score.append(scores[ia, ib])
-                found_key.append(np.full(len(ia), key, dtype=object))
-        if found_a:
-            a, b = np.concatenate(found_a), np.concatenate(found_b)
-            out.append(pd.DataFrame({"a": np.minimum(a, b), "b": np.maximum(a, b), "rule": rule.name,
-                                     "key": np.concatenate(found_key),
-                                     "score": np.concatenate(found_score).astype(float)}))
+                found.append((ids[start + ia], ids[start + ib], scores[ia, ib], keys[start],
+                              [(block[x], block[y]) for x, y in zip(ia.tolist(), ib.tolist())]))
+        if found:
+            a = np.concatenate([f[0] for f in found])
+            b = np.concatenate([f[1] for f in found])
+            frame = pd.DataFrame({"a": np.minimum(a, b), "b": np.maximum(a, b), "rule": rule.name,
+                                  "key": np.concatenate([np.full(len(f[0]), f[3], dtype=object) for f in found]),
+                                  "score": np.concatenate([f[2] for f in found]).astype(float)})
+            keep = _accepted(rule, [pair for f in found for pair in f[4]])
+            out.append(frame[np.array(keep, dtype=bool)])
     if not out:
         return pd.DataFrame({"a": pd.Series(dtype="int64"), "b": pd.Series(dtype="int64"),
                              "rule": pd.Series(dtype=object), "key": pd.Series(dtype=object),
@@ -183,38 +203,52 @@ def groups(pairs):
 
 def matches(crm, entity, data, exclude_id=None):
     """Records the user may see that look like ``data`` (a record about to
-    be written): ``[{"id", "rule", "score", "mode"}]``, best first."""
-    found = {}
+    be written): ``[{"id", "rule", "score", "mode"}]``, best first. One
+    index query for every rule's keys, one visibility check of the hits:
+    every create of a partner asks this."""
+    import operator
+    from functools import reduce
+    wanted = {}
     for rule, setting in rules(crm, entity):
-        mode = _mode(rule, setting)
-        if mode == "off":
+        if _mode(rule, setting) == "off":
             continue
-        probes = [(k, t) for k, t in (rule.probe(crm, data) or []) if k]
-        if not probes:
-            continue
-        keys = sorted({k for k, _ in probes})
-        q = (MatchKey.select(MatchKey.record_id, MatchKey.text)
-             .where((MatchKey.entity == entity) & (MatchKey.rule == rule.name) & MatchKey.key.in_(keys)
-                    & MatchKey.record_id.in_(_visible_ids(crm, entity))))
-        if exclude_id is not None:
-            q = q.where(MatchKey.record_id != exclude_id)
-        rows = list(q.tuples().limit(rule.block_limit * len(keys)))
-        if not rows:
+        probes = [(str(k)[:320], t) for k, t in (rule.probe(crm, data) or []) if k]
+        if probes:
+            wanted[rule.name] = (rule, setting, probes)
+    if not wanted:
+        return []
+    def lookup(name, probes):   # one SELECT per rule keeps each on the (entity, rule, key) index
+        q = MatchKey.select(MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
+            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted({k for k, _ in probes})))
+        return q.where(MatchKey.record_id != exclude_id) if exclude_id is not None else q
+
+    q = reduce(operator.add, [lookup(name, probes) for name, (_, _, probes) in wanted.items()])   # UNION ALL
+    rows = list(dict.fromkeys(q.tuples()))
+    hits = []
+    for name, (rule, setting, probes) in wanted.items():
+        found = [(rid, text) for r, rid, text in rows if r == name]
+        if not found:
             continue
         if rule.fuzzy:
-            texts = [t for _, t in probes if t]
-            if not texts:
+            text = next((t for _, t in probes if t), "")
+            if not text:
                 continue
-            scores = _score(rule, texts[:1], [t for _, t in rows])[0]
-            hits = [(rid, float(s)) for (rid, _), s in zip(rows, scores) if s >= _threshold(rule, setting)]
+            scores = _score(rule, [text], [t for _, t in found])[0]
+            hits += [(rule, setting, rid, float(sc)) for (rid, t), sc in zip(found, scores)
+                     if sc >= _threshold(rule, setting) and _accepted(rule, [(text, t)])[0]]
         else:
-            hits = [(rid, 100.0) for rid, _ in rows]
-        for rid, score in hits:
-            best = found.get(rid)
-            if best is None or score > best["score"] or (mode == "strict" and best["mode"] != "strict"):
-                found[rid] = {"id": rid, "rule": rule.name, "score": score, "mode": mode,
-                              "label": rule.label or rule.name}
-    return sorted(found.values(), key=lambda m: (-m["score"], m["id"]))
+            hits += [(rule, setting, rid, 100.0) for rid, _ in found]
+    visible = _visible_among(crm, entity, {rid for _, _, rid, _ in hits})
+    best: dict = {}
+    for rule, setting, rid, score in hits:
+        if rid not in visible:
+            continue
+        mode = _mode(rule, setting)
+        old = best.get(rid)
+        if old is None or score > old["score"] or (mode == "strict" and old["mode"] != "strict"):
+            best[rid] = {"id": rid, "rule": rule.name, "score": score, "mode": mode,
+                         "label": rule.label or rule.name}
+    return sorted(best.values(), key=lambda m: (-m["score"], m["id"]))
 
 
 def candidate_groups(crm, entity, rule_names=None):
@@ -224,7 +258,7 @@ def candidate_groups(crm, entity, rule_names=None):
     pairs = candidate_pairs(crm, entity, rule_names)
     spec = crm.registry.entity(entity)
     lookup = spec.lookup or "id"
-    columns = ["group", "id", lookup, "name", "reasons", "score"]
+    columns = ["group", "id", *([lookup] if lookup != "id" else []), "name", "reasons", "score"]
     if pairs.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     number = groups(pairs)

@@ -215,8 +215,10 @@ class DuplicateRule:
         an administrator overrides it per rule.
     :param block_limit: blocks larger than this are skipped (a key shared by
         half the base, like a common word, tells nothing).
-    :param scorer: ``scorer(a, b, **kwargs) -> 0..100`` for a fuzzy rule
-        (rapidfuzz's scorer protocol); rapidfuzz's ``token_sort_ratio`` by default.
+    :param accept: ``accept(text_a, text_b) -> bool``, a fuzzy rule's own
+        check of a pair that reached the threshold (names whose numbers
+        differ are different companies); pairs are scored with rapidfuzz's
+        ``token_sort_ratio``.
     """
 
     entity: str
@@ -228,4 +230,4 @@ class DuplicateRule:
     threshold: float = 90.0
     mode: str = "warn"
     block_limit: int = 200
-    scorer: Callable | None = None
+    accept: Callable | None = None

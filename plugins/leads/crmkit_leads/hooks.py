@@ -62,9 +62,10 @@ def crmkit_register_reports(register):
 
 @hookimpl
 def crmkit_register_roles(register):
-    # marketers capture leads, managers qualify and convert them
+    # marketers capture leads, managers qualify and convert them; capturing
+    # one records its primary interest
     for role in ("manager", "marketer"):
-        register(RoleSpec(role, {"leads.*": "rcu"}))
+        register(RoleSpec(role, {"leads.*": "rcu", "marketing.primary_interest": "rcu"}))
 
 
 @hookimpl
