@@ -165,3 +165,17 @@ def crmkit_register_pages(register):
     an event's participants (only when the web plugin is installed)."""
     from .web import register_pages
     register_pages(register)
+
+
+@hookimpl
+def crmkit_merge_records(crm, entity, survivor, merged):
+    # one participation per event, partner and contact: the survivor's stays
+    if entity not in ("core.partner", "core.contact"):
+        return
+    from .models import Participant as P
+    field = P.partner if entity == "core.partner" else P.contact
+    other = P.contact if entity == "core.partner" else P.partner
+    taken = P.select(P.event, other).where(field == survivor.id)
+    for event, other_id in list(taken.tuples()):
+        P.delete().where((field == merged.id) & (P.event == event)
+                         & (other.is_null() if other_id is None else other == other_id)).execute()
