@@ -132,6 +132,11 @@ class ActionSpec:
         return self.name
 
     @property
+    def schema(self) -> dict:
+        """The parameters' schema (``check_params`` reads it, as for reports)."""
+        return self.params
+
+    @property
     def plugin(self) -> str:
         return self.name.split(".", 1)[0]
 
