@@ -156,7 +156,8 @@ def validate_demand(data, record):
         errors["quantity"] = "must be positive"
     if price is not None and price < 0:
         errors["price"] = "cannot be negative"
-    if not errors and ("quantity" in data or "price" in data or record is None):
+    if not errors and quantity is not None and price is not None \
+            and ("quantity" in data or "price" in data or record is None):
         from decimal import ROUND_HALF_UP, Decimal
         price = Decimal(price).quantize(Decimal("0.01"), ROUND_HALF_UP)   # as it will be stored
         if "price" in data:
