@@ -218,10 +218,39 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "jso
                              show_default=True, help="Output format.")
 
 
+class TerminalSafe:
+    """A text stream that shows control characters as escapes
+    (``terminal_safe``): whatever a command prints, a stored name cannot
+    retitle, clear or rewrite the terminal. ``-o FILE`` writes data as it is."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        from .kernel.values import terminal_safe
+        return self._stream.write(terminal_safe(text) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        if name == "buffer":  # click would write to the bytes below us
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
 class CrmGroup(click.Group):
-    """Turns crmkit errors into clear messages and exit code 1."""
+    """Turns crmkit errors into clear messages and exit code 1; prints
+    through ``TerminalSafe``."""
 
     def invoke(self, ctx):
+        if isinstance(sys.stdout, TerminalSafe):
+            return self._invoke(ctx)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+        try:
+            return self._invoke(ctx)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
