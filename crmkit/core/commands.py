@@ -129,8 +129,19 @@ def reminder_due(crm, at, fmt):
         moment = dt.datetime.fromisoformat(at)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
     records = crm.find("core.reminder", remind_at__le=moment, done=False)
-    emit([{**record_row(crm, "core.reminder", r), "about": crm.describe(f"{r.subject_type}:{r.subject_id}")
-           if r.subject_type else ""} for r in records], fmt, lang=crm.lang)
+    emit([{**record_row(crm, "core.reminder", r), "about": _about(crm, r)} for r in records], fmt, lang=crm.lang)
+
+
+def _about(crm, record):
+    """What a record is about; empty when its subject is gone (one stale
+    reminder must not stop the others from being shown)."""
+    from crmkit import NotFound
+    if not record.subject_type:
+        return ""
+    try:
+        return crm.describe(f"{record.subject_type}:{record.subject_id}")
+    except NotFound:
+        return ""
 
 
 @click.group()

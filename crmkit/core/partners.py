@@ -5,40 +5,45 @@ from __future__ import annotations
 from . import models as m
 
 
-def root_of(partner_id) -> int:
+def root_of(crm, partner_id) -> int:
+    """The top of ``partner_id``'s holding as the user sees it: heads are
+    followed while they are visible (a hidden head company ends the climb,
+    and is never named)."""
+    P = m.Partner
     seen, current = set(), partner_id
     while True:
-        head = m.Partner.select(m.Partner.head).where(m.Partner.id == current).scalar()
-        if head is None or head in seen:
+        head = P.select(P.head).where(P.id == current).scalar()
+        if head is None or head in seen or not crm.query("core.partner", P.id).where(P.id == head).exists():
             return current
         seen.add(current)
         current = head
 
 
-def tree_ids_query(root_id):
-    """A recursive CTE of the ids of ``root_id`` and everything under it."""
+def tree_ids_query(crm, root_id):
+    """A recursive CTE of the ids of ``root_id`` and everything under it
+    that the user sees through visible heads only."""
     P = m.Partner
+    visible = crm.query("core.partner", P.id, include_marked=True)
     base = P.select(P.id).where(P.id == root_id).cte("tree", recursive=True, columns=("id",))
     child = P.alias("child")
-    recursive = child.select(child.id).join(base, on=(child.head == base.c.id))
+    recursive = child.select(child.id).join(base, on=(child.head == base.c.id)).where(child.id.in_(visible))
     cte = base.union_all(recursive)
     return cte
 
 
 def holding_ids(crm, partner_key, whole=True) -> list[int]:
-    """Ids of the partner's holding (from its top head down) the user may see."""
+    """Ids of the partner's holding (from its top visible head down) the user may see."""
     partner = crm.get("core.partner", partner_key)
-    root = root_of(partner.id) if whole else partner.id
-    cte = tree_ids_query(root)
+    root = root_of(crm, partner.id) if whole else partner.id
+    cte = tree_ids_query(crm, root)
     ids = [r[0] for r in cte.select_from(cte.c.id).tuples()]
-    visible = crm.query("core.partner", m.Partner.id).where(m.Partner.id.in_(ids))
-    return [r[0] for r in visible.tuples()]
+    return [r[0] for r in crm.query("core.partner", m.Partner.id).where(m.Partner.id.in_(ids)).tuples()]
 
 
 def tree(crm, partner_key):
     """``[(depth, partner)]`` of the whole holding, depth-first, visible only."""
     partner = crm.get("core.partner", partner_key)
-    root = root_of(partner.id)
+    root = root_of(crm, partner.id)
     ids = set(holding_ids(crm, root))
     rows = {p.id: p for p in crm.query("core.partner", include_marked=True).where(m.Partner.id.in_(list(ids)))}
     children: dict = {}

@@ -75,17 +75,38 @@ def matching_ids(crm, segment) -> set[int]:
         expr = compile_rule(crm, segment.kind, rule)
     except ValueError as exc:
         raise ValidationError({"rule": str(exc)}, "core.segment") from None
-    q = model.select(model.id).where(expr & (model.deletion_mark == False))  # noqa: E712
+    q = crm.query(f"core.{segment.kind}", model.id).where(expr)
     return {row[0] for row in q.tuples()}
 
 
-def current_members(segment_id) -> set[int]:
+def _in_view(crm, kind):
+    """The ids of ``kind`` the acting user sees (marked ones too), as a
+    subquery; None when the user sees every row."""
+    if crm.visible(f"core.{kind}") is None:
+        return None
+    model = MODELS[kind]
+    return crm.query(f"core.{kind}", model.id, include_marked=True)
+
+
+def current_members(segment_id, crm=None, kind="partner") -> set[int]:
+    """Current members; with ``crm``, only those the acting user sees."""
     SM = m.SegmentMember
-    return {r[0] for r in SM.select(SM.member_id).where((SM.segment == segment_id) & SM.removed_at.is_null()).tuples()}
+    q = SM.select(SM.member_id).where((SM.segment == segment_id) & SM.removed_at.is_null())
+    view = _in_view(crm, kind) if crm is not None else None
+    if view is not None:
+        q = q.where(SM.member_id.in_(view))
+    return {r[0] for r in q.tuples()}
 
 
 def compute(crm, key) -> dict:
-    """Recompute a rule segment's membership; joins and leaves are dated."""
+    """Recompute a rule segment's membership; joins and leaves are dated.
+
+    A segment may be shared by users of several access groups. Each user's
+    compute evaluates the rule over the partners that user sees, and adds
+    or removes only those: members outside the user's view are neither
+    counted, nor removed, nor confirmed. An administrator's compute covers
+    every partner. The counts returned are of the user's view.
+    """
     segment = crm.get("core.segment", key)
     crm.require("update", "core.segment")
     if segment.method != "rule":
@@ -93,7 +114,7 @@ def compute(crm, key) -> dict:
     now = utcnow()
     with crm.transaction():
         new = matching_ids(crm, segment)
-        old = current_members(segment.id)
+        old = current_members(segment.id, crm, segment.kind)
         added, removed = new - old, old - new
         SM = m.SegmentMember
         if removed:
@@ -117,7 +138,7 @@ def add_members(crm, key, ids):
     if missing:
         raise ValidationError({"member_id": f"unknown {segment.kind}(s): {sorted(missing)}"}, "core.segment")
     with crm.transaction():
-        new = set(ids) - current_members(segment.id)
+        new = set(ids) - current_members(segment.id, crm, segment.kind)
         if new:
             m.SegmentMember.insert_many([{"segment": segment.id, "member_id": i, "added_at": utcnow()}
                                          for i in sorted(new)]).execute()
@@ -125,12 +146,20 @@ def add_members(crm, key, ids):
 
 
 def remove_members(crm, key, ids):
+    """Remove members the user sees; others (hidden, or not members) count
+    for nothing, exactly as if they were not there."""
     segment = crm.get("core.segment", key)
     crm.require("update", "core.segment")
+    if segment.method != "manual":
+        raise ValidationError({"method": "members of a rule segment come from its rule"}, "core.segment")
     SM = m.SegmentMember
+    q = SM.update(removed_at=utcnow()).where((SM.segment == segment.id) & SM.removed_at.is_null()
+                                             & SM.member_id.in_(list(ids)))
+    view = _in_view(crm, segment.kind)
+    if view is not None:
+        q = q.where(SM.member_id.in_(view))
     with crm.transaction():
-        return SM.update(removed_at=utcnow()).where((SM.segment == segment.id) & SM.removed_at.is_null()
-                                                    & SM.member_id.in_(list(ids))).execute()
+        return q.execute()
 
 
 def members_query(crm, key):

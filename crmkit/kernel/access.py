@@ -3,7 +3,9 @@
 Roles grant verbs (r c u d) per entity or report pattern. Row-level access
 follows partners: a record belongs to a partner through
 ``EntitySpec.partner_path`` (a reference field, followed recursively), and a
-partner is visible when it has no access group or one of the user's.
+partner is visible when it has no access group or one of the user's. A
+record about a subject (``subject_type``/``subject_id``, the types in the
+registry's subject types) is visible only when its subject is.
 Administrators see everything. The same filter serves get, find, update,
 delete, reports, exports and the CLI, because all of them query through it.
 """
@@ -28,6 +30,10 @@ BUILTIN_ROLES = {
     "analyst": {"*": "r", "analysis.*": "rcud", "core.segment*": "rcud"},
     "readonly": {"*": "r"},
 }
+# How far a chain of subjects is followed: a note about a task about a
+# deal is hidden with the deal; past that, a subject's visibility is its
+# partner's (each level multiplies the subqueries of every list and report).
+SUBJECT_DEPTH = 2
 # Who may change who may do what: only administrators, whatever roles say.
 ADMIN_ONLY_ENTITIES = {"core.user", "core.user_access", "core.access_group"}
 
@@ -73,24 +79,47 @@ def require(actor, roles, verb, name):
         raise AccessDenied(f"user {actor.login!r} may not {verb} {name}")
 
 
-def filter_is_static(spec, registry, depth=0) -> bool:
+def _paths(spec):
+    if not spec.partner_path or spec.partner_path == "self":
+        return ()
+    return (spec.partner_path,) if isinstance(spec.partner_path, str) else spec.partner_path
+
+
+def has_subject(model) -> bool:
+    """Whether rows of ``model`` carry a subject reference (subject_type/subject_id)."""
+    return "subject_type" in model._meta.fields and "subject_id" in model._meta.fields
+
+
+def filter_is_static(spec, registry, depth=0, path=()) -> bool:
     """True when ``visible_filter`` of ``spec`` depends on nothing but the
-    actor's admin flag and access groups (no plugin row filter on the way),
-    so the SQL built from it can be reused for the same actor."""
+    actor's admin flag and access groups (no plugin row filter on the way,
+    through partner paths or subject types), so the SQL built from it can
+    be reused for the same actor."""
     if spec.row_filter is not None or depth > 5:
         return False
-    if spec.partner_path and spec.partner_path != "self":
-        paths = (spec.partner_path,) if isinstance(spec.partner_path, str) else spec.partner_path
-        for path in paths:
-            target = registry.spec_of_model(getattr(spec.model, path).rel_model)
-            if target is not None and not filter_is_static(target, registry, depth + 1):
+    for path_field in _paths(spec):
+        target = registry.spec_of_model(getattr(spec.model, path_field).rel_model)
+        if target is not None and not filter_is_static(target, registry, depth + 1, path):
+            return False
+    if has_subject(spec.model) and spec.name not in path and len(path) < SUBJECT_DEPTH:
+        for name in sorted(registry.subject_types):
+            if not filter_is_static(registry.entity(name), registry, depth + 1, path + (spec.name,)):
                 return False
     return True
 
 
-def visible_filter(actor: Actor, spec, registry, depth=0):
+def visible_filter(actor: Actor, spec, registry, depth=0, path=()):
     """A peewee expression selecting the rows of ``spec.model`` the actor may
-    see, or None when every row is visible."""
+    see, or None when every row is visible.
+
+    A row is visible when every reference on its partner path that is set
+    points at a visible row, its own row filter admits it, and, when it has
+    a subject reference, the subject is visible too (for every registered
+    subject type, recursively). ``path`` holds the entities whose subject is
+    being followed: a subject of a type already on it, or past
+    ``SUBJECT_DEPTH`` levels, is checked by its partner path only, so
+    cycles (a task about an interaction about a task) end.
+    """
     if actor.is_admin or depth > 5:
         return None
     model = spec.model
@@ -99,21 +128,70 @@ def visible_filter(actor: Actor, spec, registry, depth=0):
         group = model.access_group
         conds.append(group.is_null() | group.in_(sorted(actor.access_groups)) if actor.access_groups
                      else group.is_null())
-    elif spec.partner_path:
+    for path_field in _paths(spec):
         # every reference on the path(s) that is set must point at a visible row
-        paths = (spec.partner_path,) if isinstance(spec.partner_path, str) else spec.partner_path
-        for path in paths:
-            field = getattr(model, path)
-            target = registry.spec_of_model(field.rel_model)
-            inner = visible_filter(actor, target, registry, depth + 1) if target else None
-            if inner is not None:
-                visible = field.rel_model.select(field.rel_model._meta.primary_key).where(inner)
-                conds.append(field.is_null() | field.in_(visible))
+        field = getattr(model, path_field)
+        target = registry.spec_of_model(field.rel_model)
+        inner = visible_filter(actor, target, registry, depth + 1, path) if target else None
+        if inner is not None:
+            visible = field.rel_model.select(field.rel_model._meta.primary_key).where(inner)
+            conds.append(field.is_null() | field.in_(visible))
+    if has_subject(model) and spec.name not in path and len(path) < SUBJECT_DEPTH:
+        conds.extend(_subject_conditions(actor, spec, registry, depth, path))
     if spec.row_filter is not None:
-        conds.append(spec.row_filter(actor, model))
+        cond = _call_row_filter(spec.row_filter, actor, model, registry)
+        if cond is not None:
+            conds.append(cond)
+    return _flat(conds, "AND")
+
+
+def _flat(conds, glue):
+    """``c1 AND c2 AND ...`` as one flat list: chaining ``&`` nests a level
+    of parentheses per condition, and SQLite's parser has a depth limit."""
     if not conds:
         return None
-    expr = conds[0]
-    for c in conds[1:]:
-        expr &= c
-    return expr
+    if len(conds) == 1:
+        return conds[0]
+    import peewee as pw
+    return pw.NodeList(conds, glue=f" {glue} ", parens=True)
+
+
+def _call_row_filter(rule, actor, model, registry):
+    """``rule(actor, model)``, or ``rule(actor, model, visible_ids)`` when it
+    takes three arguments: ``visible_ids(entity)`` is a select of the keys of
+    ``entity`` the actor sees, or None when they see every row, for rules
+    that follow a relation the partner path cannot express (an address)."""
+    import inspect
+    try:
+        arity = len(inspect.signature(rule).parameters)
+    except (TypeError, ValueError):
+        arity = 2
+    if arity < 3:
+        return rule(actor, model)
+
+    def visible_ids(entity):
+        target = registry.entity(entity)
+        inner = visible_filter(actor, target, registry)
+        if inner is None:
+            return None
+        return target.model.select(target.model._meta.primary_key).where(inner)
+
+    return rule(actor, model, visible_ids)
+
+
+def _subject_conditions(actor, spec, registry, depth, path):
+    """A row about a subject is visible only with its subject: for each
+    subject type whose rows are filtered, a row of that type must point
+    at a visible one."""
+    model = spec.model
+    filtered, allowed = [], []
+    for name in sorted(registry.subject_types):
+        target = registry.entity(name)
+        inner = visible_filter(actor, target, registry, depth + 1, path + (spec.name,))
+        if inner is not None:
+            filtered.append(name)
+            visible = target.model.select(target.model._meta.primary_key).where(inner)
+            allowed.append(_flat([model.subject_type == name, model.subject_id.in_(visible)], "AND"))
+    if not filtered:
+        return []
+    return [_flat([model.subject_type.is_null(), model.subject_type.not_in(filtered), *allowed], "OR")]

@@ -198,6 +198,8 @@ class Crm:
         spec = self.registry.entity(entity)
         self.require("read", entity)
         model = spec.model
+        if spec.whole_base and not self.sees_everything():
+            fields = self._withhold(spec, fields)
         q = model.select(*fields)
         cond = access.visible_filter(self.actor, spec, self.registry)
         if cond is not None:
@@ -205,6 +207,19 @@ class Crm:
         if not include_marked and "deletion_mark" in model._meta.fields:
             q = q.where(model.deletion_mark == False)  # noqa: E712
         return q
+
+    def sees_everything(self) -> bool:
+        """Whether no row is hidden from the acting user (administrators)."""
+        root = self.access_root()
+        return root is None or access.visible_filter(self.actor, root, self.registry) is None
+
+    @staticmethod
+    def _withhold(spec, fields):
+        """The selected fields with ``spec.whole_base`` ones read as null."""
+        model = spec.model
+        withheld = {model._meta.fields[n] for n in spec.whole_base}
+        fields = fields or tuple(model._meta.sorted_fields)
+        return tuple(pw.Value(None).alias(f.name) if f in withheld else f for f in fields)
 
     def _lookup_expr(self, spec, key):
         model = spec.model
@@ -475,6 +490,22 @@ class Crm:
                     errors[name] = [f"{value!r} is already used"]
         return errors
 
+    def _check_access_group(self, spec, doc, record):
+        """The field that decides who sees a partner: a non-administrator
+        may put a partner only in one of their own access groups, and may
+        never take a partner out of its group (that would show it to every
+        group). Every other field that decides visibility is a reference
+        (partner path, subject), checked by ``_check_references`` to point
+        at a visible record, and the saved record must stay visible."""
+        if spec.partner_path != "self" or self.actor.is_admin or "access_group" not in doc:
+            return {}
+        group = doc["access_group"]
+        if group is not None and group not in self.actor.access_groups:
+            return {"access_group": ["you may only use your own access groups"]}
+        if group is None and record is not None and record.access_group_id is not None:
+            return {"access_group": ["only an administrator may clear a partner's access group"]}
+        return {}
+
     def _derive_partner(self, spec, doc, record):
         """A record about a subject hangs off the subject's partner too."""
         path = spec.partner_path if not isinstance(spec.partner_path, tuple) else spec.partner_path[0]
@@ -567,9 +598,7 @@ class Crm:
         errors.update(self._check_unique(spec, doc, record))
         if errors:
             raise ValidationError(errors, entity)
-        if spec.partner_path == "self" and not self.actor.is_admin and doc.get("access_group") is not None \
-                and doc["access_group"] not in self.actor.access_groups:
-            errors.setdefault("access_group", []).append("you may only use your own access groups")
+        errors.update(self._check_access_group(spec, doc, record))
         for result in self.pm.hook.crmkit_validate_record(crm=self, entity=entity, data=doc, record=record):
             for field, msgs in (result or {}).items():
                 errors.setdefault(field, []).extend(msgs if isinstance(msgs, (list, tuple)) else [msgs])

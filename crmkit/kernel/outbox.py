@@ -273,7 +273,7 @@ class Outbox:
         q = OutboxMessage.select(*fields, pw.fn.COUNT(OutboxMessage.id).alias("n")).group_by(*fields)
         if source:
             q = q.where(OutboxMessage.source == source)
-        rows = q.tuples()
+        rows = self._visible(q).tuples()   # messages about hidden partners are not counted either
         if len(by) == 1:
             return {row[0]: row[1] for row in rows}
         return {tuple(row[:-1]): row[-1] for row in rows}

@@ -55,6 +55,10 @@ class EntitySpec:
     :param list_fields: columns shown by list commands and exports.
     :param order_by: default sort fields.
     :param row_filter: extra visibility rule, see below.
+    :param whole_base: fields computed over every partner (a share of the
+        whole base, a count of all items): withheld (read as null) from
+        users whose view is restricted, because their value depends on rows
+        those users may not see.
     """
 
     name: str
@@ -73,10 +77,15 @@ class EntitySpec:
     list_fields: tuple[str, ...] = ()
     order_by: tuple[str, ...] = ("id",)
     row_filter: Any = None
+    whole_base: tuple[str, ...] = ()
 
     # row_filter: optional ``row_filter(actor, model) -> expression`` that
     # narrows what non-administrators see beyond the partner rule
-    # (private notes, own reminders).
+    # (private notes, own reminders); ``row_filter(actor, model,
+    # visible_ids)`` also gets ``visible_ids(entity)``, a select of the keys
+    # of ``entity`` the actor sees (None: all), to follow a relation that is
+    # not a reference (a consent's address to its contact information).
+    # Returning None adds no condition.
 
     @property
     def plugin(self) -> str:

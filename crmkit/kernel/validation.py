@@ -253,6 +253,17 @@ def field_rules(field) -> dict:
     return out
 
 
+def assigned_unique_fields(spec) -> set:
+    """Unique fields of an entity under row-level access, which only an
+    administrator may set. A user choosing such a value would learn from
+    "is already used" that a record they may not see holds it; so for
+    everyone else the value is assigned (the code series numbers it)."""
+    if not (spec.partner_path or spec.row_filter):
+        return set()
+    return {name for name, field in spec.model._meta.fields.items()
+            if field.unique and not isinstance(field, pw.AutoField)}
+
+
 def schema_for(spec, admin=True) -> dict:
     """The full cerberus schema of an entity for the given kind of user."""
     schema = {}
@@ -268,6 +279,8 @@ def schema_for(spec, admin=True) -> dict:
         # the series is crmkit's: a user who took its next code would block every numbered create
         schema[spec.code_field] = {**schema[spec.code_field], "series": spec.code_prefix}
     locked = set(ALWAYS_READ_ONLY) | set(spec.read_only) | (set() if admin else set(spec.admin_only))
+    if not admin:
+        locked |= assigned_unique_fields(spec)
     for name in locked:
         if name in schema or name == "id":
             schema[name] = {"readonly": True}

@@ -14,14 +14,18 @@ def entities():
                    list_fields=("id", "document", "date", "partner", "product", "quantity", "revenue", "cost",
                                 "currency", "manager", "deal_id")),
         EntitySpec("analysis.run", m.Run, label="Classification run", display=lambda r: f"{r.kind} {r.as_of}",
-                   order_by=("-as_of", "-id"),
+                   order_by=("-as_of", "-id"), whole_base=("items",),
                    list_fields=("id", "kind", "as_of", "measure", "abc_from", "abc_to", "xyz_from", "xyz_to",
                                 "items", "computed_at")),
         EntitySpec("analysis.client_class", m.ClientClass, label="Client classification", partner_path="partner",
                    display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "partner"),
+                   # a client's own value and CV are its own; its share and class rank it among all clients
+                   whole_base=("share", "cumulative_share", "abc_class"),
                    list_fields=("id", "as_of", "partner", *CLASS_FIELDS[2:])),
         EntitySpec("analysis.product_class", m.ProductClass, label="Product classification",
                    display=lambda r: f"{r.abc_class}{r.xyz_class}", order_by=("-as_of", "product"),
+                   # a product's figures sum the sales to every client
+                   whole_base=("value", "share", "cumulative_share", "abc_class", "cv", "xyz_class"),
                    list_fields=("id", "as_of", "product", *CLASS_FIELDS[2:])),
     ]
 

@@ -34,6 +34,38 @@ def previous_run(crm, run):
             .order_by(R.as_of.desc(), R.id.desc()).first())
 
 
+def view_classes(crm, kind, run):
+    """A run's classification as the acting user may see it: a frame of
+    item_id, code, name, value, share, cumulative_share, abc, cv, xyz.
+
+    The stored run ranks every client among all clients. Its shares,
+    cumulative shares and ABC classes (and, for products, every figure,
+    since a product's sales are sales to all clients) depend on clients a
+    restricted user may not see; for such a user the run is classified
+    again, live, with its own date and settings, over the sales that user
+    sees. An administrator reads the stored run.
+    """
+    from .classify import aggregate, check_settings, classify_frame, universe_of
+    columns = ["item_id", "code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
+    model, _, _, item_entity = KINDS[kind]
+    if crm.sees_everything():
+        return crm.frame(_item_query(crm, kind, run.id, model.value, model.share, model.cumulative_share,
+                                     model.abc_class, model.cv, model.xyz_class), columns=columns)
+    import numpy as np
+    settings = check_settings(json.loads(run.settings))
+    data = aggregate(crm, kind, settings, run.as_of)
+    sold = np.concatenate([data["first"].index.to_numpy(), data["xyz"]["item"].to_numpy(),
+                           data["abc"].index.to_numpy()])
+    classes = classify_frame(universe_of(crm, kind, sold), data, settings)
+    item = crm.model(item_entity)
+    names = crm.frame(crm.query(item_entity, item.id, item.name).where(item.id.in_(classes.index.tolist())),
+                      columns=["item_id", "name"])
+    frame = classes.rename_axis("item_id").reset_index()
+    frame = frame.merge(names, on="item_id", how="inner")
+    frame["value"] = frame["value"].astype(float).round(2)
+    return frame[columns]
+
+
 def _item_query(crm, kind, run_id, *extra):
     model, field, entity, item_entity = KINDS[kind]
     item = crm.model(item_entity)
@@ -58,10 +90,7 @@ def _classification(crm, kind, as_of=None, measure=None):
     columns = ["code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
     if run is None:
         return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None)}
-    model = KINDS[kind][0]
-    frame = crm.frame(_item_query(crm, kind, run.id, model.value, model.share, model.cumulative_share,
-                                  model.abc_class, model.cv, model.xyz_class),
-                      columns=["item_id", "code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"])
+    frame = view_classes(crm, kind, run)
     frame["order"] = frame["abc"].map({c: i for i, c in enumerate(ABC_ORDER)})
     frame["sort_value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(float("-inf"))
     frame = frame.sort_values(["order", "sort_value", "code"], ascending=[True, False, True])
@@ -84,8 +113,14 @@ def abc_xyz_products(crm, as_of=None, measure=None):
 
 
 def class_cells(crm, kind, run_id):
-    """Counts and measure sums per (abc, xyz), grouped in SQL."""
+    """Counts and measure sums per (abc, xyz), grouped in SQL (for a
+    restricted user, over the live classification of their view)."""
     model, field, entity, _ = KINDS[kind]
+    if not crm.sees_everything():
+        frame = view_classes(crm, kind, crm.get("analysis.run", run_id))
+        frame["value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(0)
+        return (frame.groupby(["abc", "xyz"], as_index=False)
+                .agg(count=("item_id", "size"), value=("value", "sum"))[["abc", "xyz", "count", "value"]])
     q = (crm.query(entity, model.abc_class, model.xyz_class, pw.fn.COUNT(model.id),
                    pw.fn.COALESCE(pw.fn.SUM(model.value), 0))
          .where(model.run == run_id).group_by(model.abc_class, model.xyz_class))
@@ -139,9 +174,14 @@ def _changes(crm, dimension, kind, as_of):
     moved = pd.DataFrame(columns=["code", label, "previous", "current", "change"])
     cells = pd.DataFrame(columns=["previous", "current", "count", "change"])
     if run is not None and before is not None:
-        current = crm.frame(_item_query(crm, kind, run.id, column), columns=["item_id", "code", label, "current"])
-        prev = crm.frame(crm.query(entity, getattr(model, field), column).where(model.run == before.id),
-                         columns=["item_id", "previous"])
+        if crm.sees_everything():
+            current = crm.frame(_item_query(crm, kind, run.id, column), columns=["item_id", "code", label, "current"])
+            prev = crm.frame(crm.query(entity, getattr(model, field), column).where(model.run == before.id),
+                             columns=["item_id", "previous"])
+        else:   # classes of the user's view, run by run (see view_classes)
+            current = view_classes(crm, kind, run)[["item_id", "code", "name", dimension]].rename(
+                columns={"name": label, dimension: "current"})
+            prev = view_classes(crm, kind, before)[["item_id", dimension]].rename(columns={dimension: "previous"})
         both = current.merge(prev, on="item_id", how="left")
         both["previous"] = both["previous"].fillna("potential")   # not there yet: nothing sold before
         both = both[~((both["previous"] == "potential") & (both["current"] == "potential"))]
@@ -178,7 +218,22 @@ def history(crm, partner=None):
     if partner:
         q = q.where((P.code == partner) | (P.name == partner))
     frame = crm.frame(q, columns=["code", "partner", "as_of", "measure", "abc", "xyz", "value", "cv"])
+    if not crm.sees_everything() and len(frame):
+        frame = _history_of_view(crm, q, frame)
     frame["cv"] = pd.to_numeric(frame["cv"], errors="coerce").round(2)
+    return frame
+
+
+def _history_of_view(crm, q, frame):
+    """``history`` for a restricted user: each run's ABC class as their view
+    classifies it (the stored one ranks the client among all clients)."""
+    CC = m.ClientClass
+    run_ids = [r for (r,) in q.select(CC.run).tuples()]   # same order as frame's rows
+    abc = {}
+    for run in crm.query("analysis.run").where(m.Run.id.in_(sorted(set(run_ids)))):
+        view = view_classes(crm, "partner", run)
+        abc.update({(code, run.id): cls for code, cls in zip(view["code"], view["abc"])})
+    frame["abc"] = [abc.get((code, rid), "potential") for code, rid in zip(frame["code"], run_ids)]
     return frame
 
 

@@ -7,6 +7,7 @@ PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
 
 def entities():
     from . import models as m  # here, not at import: the CLI starts without peewee
+    from .access import address_rule
     return [
         EntitySpec("marketing.channel", m.Channel, label="Advertising channel", subject=True, order_by=("name",),
                    schema={"name": {"empty": False}}, list_fields=("id", "name", "impact_type", "comment")),
@@ -30,10 +31,12 @@ def entities():
                    list_fields=("id", "code", "name", "group", "based_on")),
         EntitySpec("marketing.template", m.Template, label="Notification template",
                    list_fields=("id", "name", "purpose", "kind", "group", "method", "email", "sms", "subject")),
-        EntitySpec("marketing.subscription", m.Subscription, label="Subscription", partner_path="partner",
+        EntitySpec("marketing.subscription", m.Subscription, label="Subscription",
+                   partner_path=("partner", "contact"), row_filter=address_rule,
                    display=lambda r: f"{r.group.name}: {r.channel} {r.address or r.partner_id}",
                    list_fields=("id", "group", "kind", "partner", "contact", "channel", "address", "active")),
-        EntitySpec("marketing.consent", m.Consent, label="Consent", partner_path="partner", read_only=("given_by",),
+        EntitySpec("marketing.consent", m.Consent, label="Consent", partner_path=("partner", "contact"),
+                   row_filter=address_rule, read_only=("given_by",),
                    schema={"method": {"empty": False}},
                    display=lambda r: f"{r.action} {r.channel} {r.address or r.partner_id} {r.at:%Y-%m-%d}",
                    order_by=("-at", "-id"),
@@ -43,7 +46,8 @@ def entities():
                    schema={"name": {"empty": False}},
                    list_fields=("id", "name", "group", "template", "audience", "segment", "event", "state", "sent_at")),
         EntitySpec("marketing.mailing_recipient", m.MailingRecipient, label="Mailing recipient",
-                   partner_path="partner", display=lambda r: f"{r.channel}:{r.address}",
+                   partner_path=("partner", "contact"), row_filter=address_rule,
+                   display=lambda r: f"{r.channel}:{r.address}",
                    list_fields=("id", "mailing", "partner", "contact", "channel", "address", "state", "reason")),
     ]
 
@@ -64,6 +68,9 @@ def crmkit_register_entities(register):
 def crmkit_register_roles(register):
     # managers record the primary interest of the clients and deals they register
     register(RoleSpec("manager", {"marketing.primary_interest": "rcu"}))
+    # sees the ledger rows of addresses that belong to no one in the base
+    register(RoleSpec("marketing_admin", {"marketing.*": "rcud", "core.segment*": "rcud"},
+                      label="Marketing administrator"))
 
 
 @hookimpl
@@ -111,7 +118,25 @@ def crmkit_entity_saved(crm, entity, record, created, changes):
 @hookimpl
 def crmkit_outbox_skip_reason(crm, message):
     from .consent import skip_reason
-    return skip_reason(crm, message)
+    reason = skip_reason(crm, message)
+    if reason and message.source.startswith("marketing.mailing:"):
+        from .finished import check
+        check(crm, message, leaving=message.id)
+    return reason
+
+
+@hookimpl
+def crmkit_outbox_delivered(crm, message):
+    if message.source.startswith("marketing.mailing:"):
+        from .finished import check
+        check(crm, message)
+
+
+@hookimpl
+def crmkit_outbox_failed(crm, message, error, permanent):
+    if permanent and message.source.startswith("marketing.mailing:"):
+        from .finished import check
+        check(crm, message)
 
 
 @hookimpl

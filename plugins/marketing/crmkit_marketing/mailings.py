@@ -98,8 +98,12 @@ def _context(crm, mailing, row):
 
 
 def preview(crm, key, limit=5) -> list[dict]:
-    """The first recipients and what each would get; nothing is queued."""
+    """The first recipients and what each would get; nothing is queued.
+
+    A preview shows each recipient's working unsubscribe link, so it needs
+    the right to send the mailing (update), as ``send`` and ``test`` do."""
     mailing = crm.get(ENTITY, key)
+    crm.require("update", ENTITY)
     out = []
     rows = sorted(recipients(crm, mailing), key=lambda r: bool(r["reason"]))  # who gets it first
     for row in rows[:limit] if limit else rows:
@@ -166,6 +170,9 @@ def send(crm, key) -> dict:
             m.MailingRecipient.insert_many(rows).execute()
         m.Mailing.update(state="sent", sent_at=utcnow(), sent_by=crm.actor.login).where(
             m.Mailing.id == mailing.id).execute()
+        if not any(r["state"] == "queued" for r in rows):   # nothing to wait for: finished now
+            from .finished import finish
+            finish(crm.as_user(None), mailing.id)
     return status(crm, mailing.id)
 
 
