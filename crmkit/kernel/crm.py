@@ -741,6 +741,13 @@ class Crm:
         views = {k: RecordView(self, v) if isinstance(v, pw.Model) else v for k, v in context.items()}
         return render_user_template(source, {**views, "p": params}, html=html, field=field)
 
+    def check_template(self, source, html=False, field="template"):
+        """Refuse at save time (ValidationError naming ``field``) a user
+        template that breaks the sandbox's bounds in any context the probes
+        reach (``templates.check_user_template``)."""
+        from .templates import check_user_template
+        check_user_template(source or "", html=html, field=field)
+
     def import_file(self, entity, path, **options):
         from .importer import import_file
         return import_file(self, entity, path, **options)

@@ -130,9 +130,12 @@ def validate_kind_stage(crm, data, record):
         for line in data["tasks"].splitlines():
             if line.strip():
                 try:
-                    crm.render_template(line, {"deal": "", "client": "", "stage": "", "route_point": ""})
+                    crm.check_template(line, field="tasks")
+                    crm.render_template(line, {"deal": "", "client": "", "stage": "", "route_point": ""},
+                                        field="tasks")
                 except CrmError as exc:
-                    errors["tasks"] = str(exc)
+                    errors["tasks"] = "; ".join(m for ms in getattr(exc, "errors", {}).values()
+                                                for m in (ms if isinstance(ms, list) else [ms])) or str(exc)
     if record is None and data.get("sequence") is None and kind is not None:
         last = m.KindStage.select(m.KindStage.sequence).where(m.KindStage.kind == kind) \
             .order_by(m.KindStage.sequence.desc()).scalar()
