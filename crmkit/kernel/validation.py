@@ -426,7 +426,7 @@ def check_params(spec, params: dict) -> dict:
     ValidationError with every problem at once."""
     key = (spec.id, id(spec))
     schema = {name: {**(KIND_BOUNDS.get(rules["type"], {}) if isinstance(rules.get("type"), str) else {}), **rules}
-              for name, rules in spec.params.items()}
+              for name, rules in spec.schema.items()}
     if key not in _fast:
         _fast[key] = FastSchema(schema) if FastSchema.fits(schema) else None
     fast = _fast[key]

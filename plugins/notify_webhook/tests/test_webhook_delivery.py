@@ -7,7 +7,7 @@ import pytest
 from crmkit_notify_webhook import models as m
 from crmkit_notify_webhook import signing
 
-from webhook_fixtures import later, subscribe
+from webhook_fixtures import later, receiver, subscribe  # noqa: F401 (receiver: a fixture)
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 
@@ -205,3 +205,13 @@ def test_a_subscription_of_an_owner_who_lost_the_administrator_role_stops(open_c
     assert crm.outbox.deliver(channel="webhook")["skipped"] == 1
     assert receiver.requests == []
     assert "no longer an active administrator" in crm.get(ENTITY, sub.id).disabled_reason
+
+
+def test_a_malformed_webhook_message_fails_alone(crm, receiver):
+    subscribe(crm, receiver, "core.partner.created")
+    crm.outbox.queue("webhook", "http://127.0.0.1/x", subject="x", text="{}", key="bad", meta={"nothing": 1})
+    partner(crm)
+    counts = crm.outbox.deliver(channel="webhook")
+    assert counts["failed"] == 1 and counts["sent"] == 1
+    assert "not a webhook message" in [x for x in crm.outbox.messages(channel="webhook") if x.state == "failed"][0] \
+        .last_error

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from webhook_fixtures import subscribe
+from webhook_fixtures import receiver, subscribe  # noqa: F401 (receiver: a fixture)
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 
