@@ -119,7 +119,8 @@ def test_partner_named_like_a_template_is_shown_literally(base, sent):
     crm.outbox.deliver()
     message = next(m for m in sent if m.recipient == "info@dalstroy.example")
     assert message.subject == "{{7*7}} <b>, приглашаем на юбилей"
-    assert "49" not in message.body_text and "{{7*7}} <b>" in message.body_text
+    greeting = message.body_text.split("Отписаться")[0]   # the random token after it may hold "49"
+    assert "49" not in greeting and "{{7*7}} <b>" in greeting
     assert "{{7*7}} &lt;b&gt;" in message.body_html
 
 
