@@ -35,7 +35,7 @@ DESTRUCTIVE = {
     "outbox purge": ("notify_email", "deletes sent messages"),
     "marketing mailing purge": ("marketing", "deletes the mailings' sent messages"),
 }
-# command -> (plugin, why the role grants govern it rather than the guard)
+# command -> (plugin, why it needs no guard: the role grants govern it, or it destroys nothing)
 RECORD_LEVEL = {
     "delete": ("core", "one record, already marked for deletion (1C's two steps), by the role's d grant"),
     "mark-deleted": ("core", "sets or clears the deletion mark of one record; nothing is lost"),
@@ -44,6 +44,7 @@ RECORD_LEVEL = {
     "user revoke": ("core", "removes one membership of an access group; administrators only"),
     "deals kind remove-stage": ("deals", "one stage of one deal kind, by the role's d grant"),
     "analysis classify": ("analysis", "re-computes a classification from the sales: derived data"),
+    "db verify": ("core", "checks a backup file without restoring it; the database is not touched"),
 }
 WORDS = re.compile(r"(?<!\.)\b(delete[sd]?|deleting|remov(?:e|es|ed|ing|al)|eras\w*|restor\w*|purg\w*|"
                    r"drop\w*|truncat\w*|unlink\w*|wip(?:e|es|ed|ing)|replac\w*|overwrit\w*|fresh)\b"
