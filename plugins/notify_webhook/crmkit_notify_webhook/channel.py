@@ -163,7 +163,7 @@ def _post(run, sub, webhook_id, body, settings):
         resp = run.pool.post(target, body, headers, connect_timeout=min(settings.connect_timeout, timeout),
                              timeout=timeout, max_response=settings.max_response)
     except TimedOut as exc:
-        raise TemporaryFailure(f"timeout after {timeout:g} s: {exc}") from None
+        raise TemporaryFailure(f"timeout after {timeout:.2g} s: {exc}") from None
     except (OSError, Exception) as exc:  # connection refused, reset, TLS, a malformed answer
         if isinstance(exc, (TemporaryFailure, PermanentFailure)):
             raise

@@ -215,3 +215,26 @@ def test_a_malformed_webhook_message_fails_alone(crm, receiver):
     assert counts["failed"] == 1 and counts["sent"] == 1
     assert "not a webhook message" in [x for x in crm.outbox.messages(channel="webhook") if x.state == "failed"][0] \
         .last_error
+
+
+def test_the_outbox_message_deadline_bounds_a_request(crm, receiver, monkeypatch):
+    import time
+    monkeypatch.setenv("CRMKIT_WEBHOOK_TIMEOUT", "10")
+    monkeypatch.setenv("CRMKIT_OUTBOX_MESSAGE_DEADLINE", "0.5")
+    subscribe(crm, receiver, "core.partner.created")
+    partner(crm)
+    receiver.script = [{"sleep": 2}]
+    started = time.monotonic()
+    assert crm.outbox.deliver(channel="webhook")["retry"] == 1
+    assert time.monotonic() - started < 1.8
+    assert "timeout after 0.5" in crm.outbox.messages(channel="webhook")[0].last_error
+
+
+def test_one_receiver_down_does_not_stop_the_others(crm, receiver):
+    dead = subscribe(crm, receiver, "core.partner.created", path="/dead")
+    crm.update("notify_webhook.subscription", dead.id, {"url": "http://127.0.0.1:9/dead"})   # nothing listens
+    subscribe(crm, receiver, "core.partner.created")
+    for name in "ABCDE":
+        partner(crm, name)
+    counts = crm.outbox.deliver(channel="webhook")
+    assert counts["retry"] == 5 and counts["sent"] == 5      # no circuit breaker across subscriptions
