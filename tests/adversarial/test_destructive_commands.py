@@ -44,6 +44,7 @@ RECORD_LEVEL = {
     "user revoke": ("core", "removes one membership of an access group; administrators only"),
     "deals kind remove-stage": ("deals", "one stage of one deal kind, by the role's d grant"),
     "analysis classify": ("analysis", "re-computes a classification from the sales: derived data"),
+    "duplicates reindex": ("core", "rebuilds the derived duplicate-search index from the records"),
     "db verify": ("core", "checks a backup file without restoring it; the database is not touched"),
 }
 WORDS = re.compile(r"(?<!\.)\b(delete[sd]?|deleting|remov(?:e|es|ed|ing|al)|eras\w*|restor\w*|purg\w*|"
