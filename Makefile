@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml $(PLUGINS)
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db demo --book report-book
+	CRMKIT_USER= $(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db demo --book report-book --yes  # the demo file is ours to replace
 
 # The web pages and the HTTP API over the demo base at http://127.0.0.1:8000 (asks for orlov's password once).
 serve: $(STAMP)

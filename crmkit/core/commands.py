@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
 
 from .kinds import INTERACTION_KINDS
 
@@ -292,15 +292,18 @@ def privacy():
     """Personal data: erasure and subject access export."""
 
 
+def _erased_person(state, entity, key, **params):
+    return database_url(state), True  # a person's data is never empty
+
+
+@destructive("erasure of personal data cannot be undone", _erased_person)
 @privacy.command("erase")
 @click.argument("entity", type=click.Choice(["core.partner", "core.contact"]))
 @click.argument("key")
 @click.option("--yes", is_flag=True, help="Confirm: erasure cannot be undone.")
 @pass_crm
 def privacy_erase(crm, entity, key, yes):
-    """Anonymise an individual partner or a contact person everywhere."""
-    if not yes:
-        raise click.UsageError("erasure cannot be undone: add --yes")
+    """Anonymise an individual partner or a contact person everywhere (administrators only)."""
     touched = crm.act("core.erase" if entity == "core.partner" else "core.erase_contact", key)
     click.echo("erased: " + ", ".join(f"{k} {v}" for k, v in touched.items()))
 

@@ -19,7 +19,7 @@ from .models import Change, Sequence
 from .outbox import Outbox
 from .plugins import make_plugin_manager
 from .registry import Registry
-from .validation import check
+from .validation import check, series_number
 from .values import plain
 
 FILTER_OPS = {
@@ -536,7 +536,7 @@ class Crm:
                     ok = field.rel_model.select().where(field.rel_model._meta.primary_key == value).exists()
                 if not ok:
                     errors[name] = [f"{value!r} does not exist"]
-        if doc.get("subject_type"):
+        if doc.get("subject_type") and "subject_id" in doc:  # a refused id is already an error
             try:
                 self.get(doc["subject_type"], doc["subject_id"])
             except (NotFound, AccessDenied):
@@ -616,25 +616,60 @@ class Crm:
         """The next code of an entity's series, e.g. ``00-00000037``.
 
         Taken inside the write's transaction: the sequence row is locked
-        until commit, so concurrent creators never get the same number.
+        until commit, so concurrent creators never get the same number. A
+        code already stored (given by an administrator, or written before
+        the series existed) is skipped: the series moves past the highest
+        stored one, so no record can block numbering for everyone.
         """
-        name = spec.name
-        param = self.db.param
-        row = self.db.execute_sql(
-            f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()
-        if row is not None:
-            return f"{spec.code_prefix}{row[0]:08d}"
-        # the first code of a series: start after the highest code already stored
+        code = self._take_code(spec)
         field = getattr(spec.model, spec.code_field)
-        start = 0
+        if spec.model.select(field).where(field == code).exists():
+            self.advance_series(spec, self._highest_in_series(spec))
+            code = self._take_code(spec)
+        return code
+
+    def _take_code(self, spec, count=1) -> str:
+        name, param = spec.name, self.db.param
+        sql = f"UPDATE kernel_sequence SET value = value + {int(count)} WHERE name = {param} RETURNING value"
+        row = self.db.execute_sql(sql, (name,)).fetchone()
+        if row is None:  # the first code of a series: start after the highest code already stored
+            Sequence.insert(name=name, value=self._highest_in_series(spec)).on_conflict_ignore().execute()
+            row = self.db.execute_sql(sql, (name,)).fetchone()
+        return f"{spec.code_prefix}{row[0] - count + 1:08d}"
+
+    def _highest_in_series(self, spec) -> int:
+        from .validation import series_number
+        field = getattr(spec.model, spec.code_field)
+        top = 0
         for (code,) in spec.model.select(field).where(field.startswith(spec.code_prefix)).tuples():
-            tail = code[len(spec.code_prefix):]
-            if tail.isdigit():
-                start = max(start, int(tail))
-        Sequence.insert(name=name, value=start).on_conflict_ignore().execute()
-        value = self.db.execute_sql(
-            f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()[0]
-        return f"{spec.code_prefix}{value:08d}"
+            number = series_number(spec.code_prefix, code)
+            if number is not None:
+                top = max(top, number)
+        return top
+
+    def reserve_codes(self, spec, count) -> list[str]:
+        """``count`` fresh codes of the series at once (a bulk import), none
+        of them stored already."""
+        from .validation import series_number
+        if count <= 0:
+            return []
+        first = self._take_code(spec, count)
+        start = series_number(spec.code_prefix, first)
+        field = getattr(spec.model, spec.code_field)
+        last = f"{spec.code_prefix}{start + count - 1:08d}"
+        if spec.model.select(field).where(field.between(first, last)).exists():
+            self.advance_series(spec, self._highest_in_series(spec))
+            first = self._take_code(spec, count)
+            start = series_number(spec.code_prefix, first)
+        return [f"{spec.code_prefix}{i:08d}" for i in range(start, start + count)]
+
+    def advance_series(self, spec, number):
+        """Move the series past ``number`` (a code an administrator gave)."""
+        if number is None:
+            return
+        param = self.db.param
+        self.db.execute_sql(f"UPDATE kernel_sequence SET value = {param} WHERE name = {param} AND value < {param}",
+                            (int(number), spec.name, int(number)))
 
     def _write(self, entity, key, data):
         spec = self.registry.entity(entity)
@@ -683,6 +718,8 @@ class Crm:
                 if creating:
                     if spec.code_prefix and not doc.get(spec.code_field):
                         doc[spec.code_field] = self.next_code(spec)
+                    elif spec.code_prefix:
+                        self.advance_series(spec, series_number(spec.code_prefix, doc[spec.code_field]))
                     for stamp in ("created_at", "changed_at"):
                         if stamp in model._meta.fields:
                             doc[stamp] = now
@@ -699,6 +736,8 @@ class Crm:
                         if plain(old) != plain(value):
                             changes[name] = (old, value)
                             setattr(record, name, value)
+                    if spec.code_prefix and spec.code_field in changes:
+                        self.advance_series(spec, series_number(spec.code_prefix, doc[spec.code_field]))
                     if changes:
                         if "changed_at" in model._meta.fields:
                             record.changed_at = now
@@ -868,6 +907,13 @@ class Crm:
         # parameters get the records; the template only read-only views of them
         views = {k: RecordView(self, v) if isinstance(v, pw.Model) else v for k, v in context.items()}
         return render_user_template(source, {**views, "p": params}, html=html, field=field)
+
+    def check_template(self, source, html=False, field="template"):
+        """Refuse at save time (ValidationError naming ``field``) a user
+        template that breaks the sandbox's bounds in any context the probes
+        reach (``templates.check_user_template``)."""
+        from .templates import check_user_template
+        check_user_template(source or "", html=html, field=field)
 
     def import_file(self, entity, path, **options):
         from .importer import import_file

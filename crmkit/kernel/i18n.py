@@ -97,4 +97,5 @@ def format_value(value, lang="en", zone=None) -> str:
         if lang == "ru":
             return text.replace(",", " ").replace(".", ",")
         return text
-    return str(value)
+    from .values import terminal_safe
+    return terminal_safe(str(value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
 
 from crmkit import lazy_module
 
@@ -321,6 +321,7 @@ def _print_status(result):
         click.echo(f"  skipped {n}: {reason}")
 
 
+@destructive("purge deletes the mailings' sent messages", lambda state, **params: (database_url(state), True))
 @mailing.command("purge")
 @pass_crm
 def mailing_purge(crm):

@@ -163,7 +163,7 @@ def test_actions_from_http_and_from_the_cli(demo):
     assert orlov.get(f"/deals.deal/{code}").json["status"] == "in_work"
     won = orlov.post(f"/deals.deal/{code}/actions/deals.win", {}, headers={"Idempotency-Key": "win-once"})
     again = orlov.post(f"/deals.deal/{code}/actions/deals.win", {}, headers={"Idempotency-Key": "win-once"})
-    assert won.status == again.status == 200 and again.header("idempotent-replayed") == "true"
+    assert won.status == again.status == 200 and again.header("idempotent-replayed") == "true", demo["server"].log()[-3000:]
 
 
 

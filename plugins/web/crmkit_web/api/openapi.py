@@ -135,7 +135,7 @@ def _action_item(crm, action, parameters):
 
 
 def _report_item(spec):
-    params = object_schema(spec.params)
+    params = object_schema(spec.schema)
     required = set(params.get("required", ()))
     query = [_param(n, "query", s, required=n in required) for n, s in params["properties"].items()]
     query.append(_param("format", "query", {"type": "string", "enum": list(MEDIA)}))

@@ -24,7 +24,7 @@ HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-
 def describe(crm, spec) -> dict:
     return {"id": spec.id, "title": translate(spec.title, crm.lang),
             "description": translate(spec.description, crm.lang) if spec.description else "",
-            "params": object_schema(spec.params, require=True), "formats": list(MEDIA)}
+            "params": object_schema(spec.schema, require=True), "formats": list(MEDIA)}
 
 
 @blueprint.get("/reports")
