@@ -156,11 +156,27 @@ def _flat(conds, glue):
     return pw.NodeList(conds, glue=f" {glue} ", parens=True)
 
 
+class RowView:
+    """What a three-argument row filter gets besides the actor and model:
+    ``ids(entity)``, a select of the keys of ``entity`` the actor sees (None:
+    all of them), and the ``registry``."""
+
+    def __init__(self, actor, registry):
+        self.actor = actor
+        self.registry = registry
+
+    def ids(self, entity):
+        target = self.registry.entity(entity)
+        inner = visible_filter(self.actor, target, self.registry)
+        if inner is None:
+            return None
+        return target.model.select(target.model._meta.primary_key).where(inner)
+
+
 def _call_row_filter(rule, actor, model, registry):
-    """``rule(actor, model)``, or ``rule(actor, model, visible_ids)`` when it
-    takes three arguments: ``visible_ids(entity)`` is a select of the keys of
-    ``entity`` the actor sees, or None when they see every row, for rules
-    that follow a relation the partner path cannot express (an address)."""
+    """``rule(actor, model)``, or ``rule(actor, model, view)`` (a RowView)
+    when it takes three arguments, for rules that follow a relation the
+    partner path cannot express (an address)."""
     import inspect
     try:
         arity = len(inspect.signature(rule).parameters)
@@ -168,15 +184,7 @@ def _call_row_filter(rule, actor, model, registry):
         arity = 2
     if arity < 3:
         return rule(actor, model)
-
-    def visible_ids(entity):
-        target = registry.entity(entity)
-        inner = visible_filter(actor, target, registry)
-        if inner is None:
-            return None
-        return target.model.select(target.model._meta.primary_key).where(inner)
-
-    return rule(actor, model, visible_ids)
+    return rule(actor, model, RowView(actor, registry))
 
 
 def _subject_conditions(actor, spec, registry, depth, path):

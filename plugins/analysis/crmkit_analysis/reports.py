@@ -256,16 +256,18 @@ def _partner_segments(crm):
 
 def segments(crm, date_from=None, date_to=None):
     """Comparing client segments: clients, sales volume, gross profit, deals."""
-    S, SM = m.Sale, crm.model("core.segment_member")
+    from crmkit.core.segments import membership
+    S = m.Sale
     P = crm.model("core.partner")
-    member = (SM.removed_at.is_null())
+    SM = membership(crm).alias("members")   # as the user has them (ranked segments over their view)
+    member = SM.c.member_id.is_null(False)
     segs = _partner_segments(crm)
-    clients = crm.frame(crm.query("core.partner", SM.segment, pw.fn.COUNT(P.id))
-                        .join(SM, on=((SM.member_id == P.id) & member)).group_by(SM.segment),
+    clients = crm.frame(crm.query("core.partner", SM.c.segment, pw.fn.COUNT(P.id))
+                        .join(SM, on=((SM.c.member_id == P.id) & member)).group_by(SM.c.segment),
                         columns=["segment_id", "clients"])
-    sales = crm.frame(_period(crm.query("analysis.sale", SM.segment, pw.fn.SUM(S.revenue),
+    sales = crm.frame(_period(crm.query("analysis.sale", SM.c.segment, pw.fn.SUM(S.revenue),
                                         pw.fn.SUM(S.revenue - S.cost), pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
-                              .join(SM, on=((SM.member_id == S.partner) & member)).group_by(SM.segment),
+                              .join(SM, on=((SM.c.member_id == S.partner) & member)).group_by(SM.c.segment),
                               date_from, date_to),
                       columns=["segment_id", "revenue", "gross_profit", "documents"])
     out = segs.merge(clients, on="segment_id", how="left").merge(sales, on="segment_id", how="left")
@@ -276,8 +278,8 @@ def segments(crm, date_from=None, date_to=None):
     from .rules import deals_installed
     if deals_installed(crm):
         D = crm.model("deals.deal")
-        deals = crm.frame(crm.query("deals.deal", SM.segment, D.status, pw.fn.COUNT(D.id))
-                          .join(SM, on=((SM.member_id == D.client) & member)).group_by(SM.segment, D.status),
+        deals = crm.frame(crm.query("deals.deal", SM.c.segment, D.status, pw.fn.COUNT(D.id))
+                          .join(SM, on=((SM.c.member_id == D.client) & member)).group_by(SM.c.segment, D.status),
                           columns=["segment_id", "status", "deals"])
         if len(deals):
             wide = deals.pivot(index="segment_id", columns="status", values="deals").fillna(0).astype(int)
@@ -299,7 +301,7 @@ def assortment(crm, date_from=None, date_to=None, as_of=None):
     settings = stored_settings(crm, "product")
     run = pick_run(crm, "product")
     as_of = as_of or (run.as_of if run else dt.date.today())
-    SM = crm.model("core.segment_member")
+    from crmkit.core.segments import membership
     Prod = crm.model("core.product")
     products = dict(crm.query("core.product", Prod.id, Prod.code).tuples())
     rows = []
@@ -307,7 +309,8 @@ def assortment(crm, date_from=None, date_to=None, as_of=None):
     for name, seg_id in groups:
         restrict = None
         if seg_id is not None:
-            members = SM.select(SM.member_id).where((SM.segment == seg_id) & SM.removed_at.is_null())
+            members = membership(crm, [seg_id]).alias("members")
+            members = members.select_from(members.c.member_id)
             restrict = (lambda ids: lambda q: q.where(S.partner.in_(ids)))(members)
         data = aggregate(crm, "product", settings, as_of, restrict)
         sold = set(data["abc"].index) | set(data["xyz"]["item"]) if len(data["xyz"]) else set(data["abc"].index)

@@ -13,12 +13,12 @@ from __future__ import annotations
 MARKETING_ADMIN = "marketing_admin"
 
 
-def address_rule(actor, model, visible_ids):
+def address_rule(actor, model, view):
     if MARKETING_ADMIN in actor.roles:
         return None
     from crmkit.core.models import ContactInfo
     owned = model.partner.is_null(False) | model.contact.is_null(False)
-    infos = visible_ids("core.contact_info")
+    infos = view.ids("core.contact_info")
     known = ContactInfo.select(ContactInfo.normalized).where(ContactInfo.normalized != "")
     if infos is not None:
         known = known.where(ContactInfo.id.in_(infos))
