@@ -6,6 +6,13 @@ from .kinds import STATUSES
 CLAIM_FIELDS = ("id", "code", "registered_at", "actual_end", "status", "name", "client", "cause",
                 "responsible", "planned_end")
 
+
+@hookimpl
+def crmkit_add_hookspecs(pm):
+    from . import hookspecs
+    pm.add_hookspecs(hookspecs)
+
+
 def entities():
     from . import models as m  # here, not at import: the CLI starts without peewee
     return [

@@ -139,6 +139,7 @@ def claim_saved(crm, claim, created, changes):
         old, new = changes["status"]
         _record_status(crm, claim, old, new)
         notify_status_changed(crm, claim, old, new)
+        crm.pm.hook.crmkit_claim_status_changed(crm=crm, claim=claim, old_status=old, new_status=new)
 
 
 def _record_status(crm, claim, old, new):

@@ -262,3 +262,29 @@ def test_personal_data_is_collected_and_erased_keeping_the_figures(crm):
     assert crm.get("claims.claim", other.id).description == "чужая претензия"
     assert crm.find("claims.participant")[0].comment == ""
     assert crm.report("claims.by_cause")["compensation"]["compensation"].tolist() == [100]
+
+
+def test_status_changes_reach_other_plugins_inside_the_write(open_crm):
+    import types
+
+    import crmkit
+    seen = []
+    listener = types.ModuleType("claim_listener")
+    listener.PLUGIN = crmkit.PluginMeta(name="claim_listener", requires=("claims",))
+
+    @crmkit.hookimpl
+    def crmkit_claim_status_changed(crm, claim, old_status, new_status):
+        seen.append((claim.status, old_status, new_status))
+        if new_status == "not_satisfied":
+            raise RuntimeError("a listener refusing the change")
+
+    listener.crmkit_claim_status_changed = crmkit_claim_status_changed
+    crm = open_crm(extra=[listener])
+    ids = base(crm)
+    first = claim(crm, ids)
+    crm.update("claims.claim", first.id, {"status": "in_work"})
+    crm.update("claims.claim", first.id, {"name": "renamed"})           # no status change: no event
+    with pytest.raises(RuntimeError):
+        crm.update("claims.claim", first.id, {"status": "not_satisfied"})
+    assert seen == [("in_work", "registered", "in_work"), ("not_satisfied", "in_work", "not_satisfied")]
+    assert crm.get("claims.claim", first.id).status == "in_work"          # the refusal undid the write

@@ -1,0 +1,46 @@
+"""The signature checks docs/webhooks.md gives (Python and openssl) accept a
+real delivery and refuse a tampered one."""
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import subscribe
+
+pytestmark = pytest.mark.plugins("notify_webhook")
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "webhooks.md"
+
+
+def snippet(lang):
+    return re.search(rf"```{lang}\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S).group(1)
+
+
+@pytest.fixture
+def delivered(crm, receiver):
+    subscribe(crm, receiver, "core.partner.created")
+    crm.create("core.partner", {"name": "Дальстрой"})
+    assert crm.outbox.deliver(channel="webhook")["sent"] == 1
+    return receiver.secrets[0], receiver.requests[0]
+
+
+def test_the_python_check(delivered):
+    secret, req = delivered
+    scope = {}
+    exec(snippet("python"), scope)
+    headers = {k.lower(): v for k, v in req["headers"].items()}
+    assert scope["verify"](secret, headers, req["body"])
+    assert not scope["verify"](secret, headers, req["body"] + b" ")
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="no openssl")
+def test_the_openssl_one_liner(delivered, tmp_path):
+    secret, req = delivered
+    (tmp_path / "body.json").write_bytes(req["body"])
+    env = {"PATH": "/usr/bin:/bin", "SECRET": secret, "WEBHOOK_ID": req["headers"]["webhook-id"],
+           "WEBHOOK_TIMESTAMP": req["headers"]["webhook-timestamp"]}
+    out = subprocess.run(["sh", "-c", snippet("sh")], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert "v1," + out == req["headers"]["webhook-signature"]
