@@ -244,3 +244,33 @@ def test_fields_that_decide_visibility_cannot_widen_or_move_it(world):
     assert all(not isinstance(f, pw.ForeignKeyField) or f.rel_model is not crm.model("core.access_group")
                for name, spec in crm.registry.entities.items() if name not in ("core.partner", "core.user_access")
                for f in spec.model._meta.fields.values())
+
+
+# -- 9: analysis figures are of the user's view ---------------------------------------
+
+@pytest.mark.plugins("deals", "marketing", "claims", "analysis")
+def test_analysis_of_a_view_that_holds_everything_is_the_stored_run(crm, open_crm):
+    """Re-ranked for a restricted user, the classification is the stored one
+    when that user happens to see every partner; with one group, the shares
+    of the ranked clients are of that group alone (they sum to 100 %)."""
+    with crm.transaction():
+        for _ in crm.call_in_order("crmkit_load_demo", crm=crm):
+            pass
+    groups = [g.id for g in crm.find("core.access_group")]
+    for login, mine in (("all", groups), ("one", groups[:1])):
+        user = crm.create("core.user", {"login": login, "name": login, "roles": "analyst"})
+        for g in mine:
+            crm.create("core.user_access", {"user": user.id, "access_group": g})
+    everything, one = open_crm(user="all"), open_crm(user="one")
+    assert not everything.sees_everything()
+    for report in ("analysis.abc_xyz_clients", "analysis.abc_xyz_products", "analysis.matrix",
+                   "analysis.abc_changes", "analysis.xyz_changes", "analysis.history"):
+        assert everything.report(report).render("json") == crm.report(report).render("json"), report
+    frame = one.report("analysis.abc_xyz_clients").frame
+    ranked = frame[frame["abc"].isin(["A", "B", "C"]) & frame["share"].notna()]
+    assert len(ranked) and abs(ranked["share"].astype(float).sum() - 100) < 0.05
+    assert set(frame["code"]) < set(crm.report("analysis.abc_xyz_clients").frame["code"])
+    # the stored rows' whole-base fields are withheld, a client's own figures are not
+    row = one.find("analysis.client_class", limit=1)[0]
+    assert row.share is None and row.cumulative_share is None and row.abc_class is None
+    assert one.find("analysis.run", limit=1)[0].items is None

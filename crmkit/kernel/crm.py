@@ -217,9 +217,9 @@ class Crm:
     def _withhold(spec, fields):
         """The selected fields with ``spec.whole_base`` ones read as null."""
         model = spec.model
-        withheld = {model._meta.fields[n] for n in spec.whole_base}
+        withheld = {id(model._meta.fields[n]) for n in spec.whole_base}   # by identity: fields overload ==
         fields = fields or tuple(model._meta.sorted_fields)
-        return tuple(pw.Value(None).alias(f.name) if f in withheld else f for f in fields)
+        return tuple(pw.Value(None).alias(f.name) if id(f) in withheld else f for f in fields)
 
     def _lookup_expr(self, spec, key):
         model = spec.model

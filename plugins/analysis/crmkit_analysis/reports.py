@@ -41,29 +41,49 @@ def view_classes(crm, kind, run):
     The stored run ranks every client among all clients. Its shares,
     cumulative shares and ABC classes (and, for products, every figure,
     since a product's sales are sales to all clients) depend on clients a
-    restricted user may not see; for such a user the run is classified
-    again, live, with its own date and settings, over the sales that user
-    sees. An administrator reads the stored run.
+    restricted user may not see. For such a user the visible clients of the
+    run are ranked again among themselves, from their stored values (a
+    client's value, CV, XYZ class, potential or lost are its own sales);
+    products are classified again, live, with the run's date and settings,
+    over the sales the user sees. An administrator reads the stored run.
     """
-    from .classify import aggregate, check_settings, classify_frame, universe_of
     columns = ["item_id", "code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
     model, _, _, item_entity = KINDS[kind]
     if crm.sees_everything():
         return crm.frame(_item_query(crm, kind, run.id, model.value, model.share, model.cumulative_share,
                                      model.abc_class, model.cv, model.xyz_class), columns=columns)
-    import numpy as np
+    from .classify import abc_classes, check_settings
     settings = check_settings(json.loads(run.settings))
-    data = aggregate(crm, kind, settings, run.as_of)
+    if kind == "product":
+        return _products_of_view(crm, run, settings)[columns]
+    # the stored class only says whether the client was ranked at all (own sales in the window)
+    own = pw.Case(None, [(model.abc_class.in_(("potential", "lost")), model.abc_class)], "ranked")
+    frame = crm.frame(_item_query(crm, kind, run.id, model.value, own, model.cv, model.xyz_class),
+                      columns=["item_id", "code", "name", "value", "own", "cv", "xyz"])
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    ranked = frame["own"] == "ranked"
+    ranks = abc_classes(frame.loc[ranked, "value"].set_axis(frame.loc[ranked, "item_id"]),
+                        frame.loc[ranked, "code"].set_axis(frame.loc[ranked, "item_id"]),
+                        settings["a"], settings["b"], money=settings["measure"] != "documents")
+    frame = frame.merge(ranks[["share", "cumulative_share", "abc"]], left_on="item_id", right_index=True,
+                        how="left")
+    frame["abc"] = frame["abc"].where(ranked, frame["own"])
+    return frame[columns]
+
+
+def _products_of_view(crm, run, settings):
+    import numpy as np
+    from .classify import aggregate, classify_frame, universe_of
+    data = aggregate(crm, "product", settings, run.as_of)
     sold = np.concatenate([data["first"].index.to_numpy(), data["xyz"]["item"].to_numpy(),
                            data["abc"].index.to_numpy()])
-    classes = classify_frame(universe_of(crm, kind, sold), data, settings)
-    item = crm.model(item_entity)
-    names = crm.frame(crm.query(item_entity, item.id, item.name).where(item.id.in_(classes.index.tolist())),
+    classes = classify_frame(universe_of(crm, "product", sold), data, settings)
+    item = crm.model("core.product")
+    names = crm.frame(crm.query("core.product", item.id, item.name).where(item.id.in_(classes.index.tolist())),
                       columns=["item_id", "name"])
-    frame = classes.rename_axis("item_id").reset_index()
-    frame = frame.merge(names, on="item_id", how="inner")
+    frame = classes.rename_axis("item_id").reset_index().merge(names, on="item_id", how="inner")
     frame["value"] = frame["value"].astype(float).round(2)
-    return frame[columns]
+    return frame
 
 
 def _item_query(crm, kind, run_id, *extra):
