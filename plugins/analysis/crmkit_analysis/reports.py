@@ -60,9 +60,9 @@ def view_classes(crm, kind, run):
     own = pw.Case(None, [(model.abc_class.in_(("potential", "lost")), model.abc_class)], "ranked")
     frame = crm.frame(_item_query(crm, kind, run.id, model.value, own, model.cv, model.xyz_class),
                       columns=["item_id", "code", "name", "value", "own", "cv", "xyz"])
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    values = pd.to_numeric(frame["value"], errors="coerce")   # the shown value stays as stored
     ranked = frame["own"] == "ranked"
-    ranks = abc_classes(frame.loc[ranked, "value"].set_axis(frame.loc[ranked, "item_id"]),
+    ranks = abc_classes(values[ranked].set_axis(frame.loc[ranked, "item_id"]),
                         frame.loc[ranked, "code"].set_axis(frame.loc[ranked, "item_id"]),
                         settings["a"], settings["b"], money=settings["measure"] != "documents")
     frame = frame.merge(ranks[["share", "cumulative_share", "abc"]], left_on="item_id", right_index=True,
