@@ -45,17 +45,24 @@ def _catalogues(crm):
 
 
 def setup(ctx):
-    import numpy as np
     n_deals, partners = ctx.n(200_000, 20_000), ctx.n(50_000, 5_000)
     ids = seed_core(ctx, "main", partners, plugins=PLUGINS)
-    crm = open_crm(ctx, "main", plugins=PLUGINS)
+    return seed_deals(ctx, "main", n_deals, partners, ids["managers"])
+
+
+def seed_deals(ctx, name, n_deals, partners, managers, plugins=PLUGINS, everything=False, by_statistics=0.0):
+    """``n_deals`` deals of clients 1..``partners`` and their stage history,
+    inserted straight into the tables (catalogues through crmkit); a share
+    ``by_statistics`` of them takes its probability from the statistics."""
+    import numpy as np
+    crm = open_crm(ctx, name, plugins=plugins, everything=everything)
     routes, reasons, agreements = _catalogues(crm)
     crm.close()
     kinds = list(routes)
     r = rng(61)
     client = r.choice(partners, size=n_deals, p=pareto_weights(partners, 62)) + 1
     kind = r.choice(kinds, size=n_deals, p=[0.7, 0.2, 0.1])
-    responsible = r.choice(ids["managers"], size=n_deals)
+    responsible = r.choice(managers, size=n_deals)
     start = seasonal_dates(n_deals, dt.date(2023, 1, 1), 18, 63)
     potential = np.round(np.exp(r.normal(11.0, 1.2, n_deals)), -2)        # ~60,000, long tail
     outcome = r.choice(["won", "lost", "in_work"], size=n_deals, p=[0.25, 0.35, 0.40])
@@ -63,6 +70,7 @@ def setup(ctx):
     stage_days = r.gamma(2.0, 4.0, size=(n_deals, 8))
     agreement = r.choice(agreements + [None], size=n_deals)
     reason = r.choice(reasons, size=n_deals)
+    method = np.where(rng(64).random(n_deals) < by_statistics, "statistics", "manual")
     now = dt.datetime(2024, 7, 1, 12, 0)
     deals, history = [], []
     for i in range(n_deals):
@@ -83,10 +91,10 @@ def setup(ctx):
             closed = moment
             history.append((i + 1, passed[-1], status, False, moment, None, None, int(responsible[i])))
         deals.append((i + 1, f"Сделка {i + 1}", f"D-{i + 1:08d}", int(client[i]), int(responsible[i]),
-                      str(start[i]), str((start[i] + 60)), float(potential[i]), "RUB", 50, "manual", status,
+                      str(start[i]), str((start[i] + 60)), float(potential[i]), "RUB", 50, str(method[i]), status,
                       int(reason[i]) if status == "lost" else None, int(kind[i]), passed[-1],
                       "", closed, False, now, now, None if agreement[i] is None else int(agreement[i])))
-    con = ctx.connect_bare("main")
+    con = ctx.connect_bare(name)
     saved = without_indexes(con, "deals_stage_history") + without_indexes(con, "deals_deal")
     insert_rows(con, "deals_deal", DEAL_COLUMNS, deals, ctx.param)
     insert_rows(con, "deals_stage_history", HISTORY_COLUMNS, history, ctx.param)

@@ -52,6 +52,7 @@ class Figure:
     memory_of: str | None = None          # for kind="memory": the figure whose crmkit phase it reads
     crmkit_from: str | None = None        # take crmkit's time and memory from that figure (peers)
     timeout: float | None = None          # seconds a phase may take before it is stopped (a known slow path)
+    limit_s: float | None = None          # kind="time": crmkit must also answer within this many seconds
 
 
 @dataclass

@@ -42,9 +42,10 @@ PHASE_TIMEOUT_S = 3600
 def run_phase(module_name: str, func: str, ctx_file: str, out_file: str) -> int:
     ctx = Ctx.from_json(Path(ctx_file).read_text())
     module = importlib.import_module(module_name)
+    func, *args = func.split(":")          # "time_report:deals.funnel" -> time_report(ctx, "deals.funnel")
     started = time.perf_counter()
     try:
-        result = getattr(module, func)(ctx) or {}
+        result = getattr(module, func)(ctx, *args) or {}
         payload = {"ok": True, "result": result}
     except Exception as exc:  # reported in the table, not swallowed
         payload = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
@@ -93,7 +94,15 @@ def peer_available(module: str) -> bool:
 
 
 def evaluate(fig: Figure, crmkit_s, floor_s, crmkit_mb, check_ok):
-    """(ratio, holds) for a figure from its measured parts."""
+    """(ratio, holds) for a figure from its measured parts; a figure with a
+    ``limit_s`` holds only when crmkit also answers within it."""
+    ratio, holds = _evaluate(fig, crmkit_s, floor_s, crmkit_mb, check_ok)
+    if fig.limit_s is not None and crmkit_s is not None:
+        holds = crmkit_s < fig.limit_s and holds is not False
+    return ratio, holds
+
+
+def _evaluate(fig: Figure, crmkit_s, floor_s, crmkit_mb, check_ok):
     if fig.kind == "check":
         return None, bool(check_ok)
     if fig.kind == "memory":
@@ -113,7 +122,9 @@ def target_text(fig: Figure) -> str:
     if fig.kind == "check":
         return "yes"
     if fig.target is None:
-        return "(peer)"
+        return f"< {fig.limit_s:g} s" if fig.limit_s is not None else "(peer)"
+    if fig.kind == "time" and fig.limit_s is not None:
+        return f"< {fig.limit_s:g} s, ≤ {fig.target:g}×"
     if fig.kind == "time":
         return f"≤ {fig.target:g}×"
     if fig.kind == "speed":
@@ -163,6 +174,8 @@ def run_module(module_name: str, ctx: Ctx, plugins: set[str], log) -> list[dict]
         if not setup["ok"]:
             return [row(f, note=f"setup failed: {setup['error']}") for f in figures]
         ctx.extra = {**ctx.extra, **(setup.get("result") or {})}
+    if hasattr(module, "figures"):          # figures known once the base exists (every registered report)
+        figures = module.figures(ctx)
     by_id: dict[str, dict] = {}
     for fig in figures:
         if fig.kind == "memory":

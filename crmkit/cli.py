@@ -449,7 +449,7 @@ def report_list(crm, fmt):
     """Reports the acting user may run."""
     from .kernel.i18n import translate
     emit([{"id": s.id, "title": translate(s.title, crm.lang),
-           "params": ", ".join(s.params)} for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
+           "params": ", ".join(s.schema)} for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
           if crm.can("read", s.id)], fmt)
 
 
@@ -462,7 +462,9 @@ def report_list(crm, fmt):
 @pass_crm
 def report_run(crm, report_id, params, fmt, output):
     """Run a report: crmkit report run deals.funnel -p date_from=2015-01-01"""
-    result = crm.report(report_id, **parse_assignments(params))
+    from .kernel.reports import export_params
+    spec = crm.registry.report(report_id)
+    result = crm.report(report_id, **export_params(spec, parse_assignments(params), fmt))
     content = result.render(fmt)
     if output:
         mode = "wb" if isinstance(content, bytes) else "w"

@@ -22,12 +22,19 @@ def _period(query, field, date_from, date_to):
 
 
 def interactions(crm, date_from=None, date_to=None):
+    """Interactions by kind, direction and responsible. Counted per
+    responsible's id first, then named: the users are joined to the few
+    groups, not to every interaction."""
     I, U = m.Interaction, m.User
-    q = (crm.query("core.interaction", I.kind, I.direction, pw.fn.COALESCE(U.name, "").alias("responsible"),
-                   pw.fn.COUNT(I.id).alias("count"), pw.fn.COALESCE(pw.fn.SUM(I.duration), 0).alias("minutes"))
-         .join(U, pw.JOIN.LEFT_OUTER, on=(I.responsible == U.id))
-         .group_by(I.kind, I.direction, U.name).order_by(I.kind, I.direction, U.name))
-    frame = crm.frame(_period(q, I.date, date_from, date_to))
+    counts = _period(crm.query("core.interaction", I.kind, I.direction, I.responsible.alias("responsible_id"),
+                               pw.fn.COUNT(I.id).alias("n"), pw.fn.SUM(I.duration).alias("minutes"))
+                     .group_by(I.kind, I.direction, I.responsible), I.date, date_from, date_to).alias("counts")
+    q = (U.select(counts.c.kind, counts.c.direction, pw.fn.COALESCE(U.name, "").alias("responsible"),
+                  pw.Cast(pw.fn.SUM(counts.c.n), "BIGINT").alias("count"),
+                  pw.Cast(pw.fn.COALESCE(pw.fn.SUM(counts.c.minutes), 0), "BIGINT").alias("minutes"))
+         .from_(counts).join(U, pw.JOIN.LEFT_OUTER, on=(counts.c.responsible_id == U.id))
+         .group_by(counts.c.kind, counts.c.direction, U.name).order_by(counts.c.kind, counts.c.direction, U.name))
+    frame = crm.frame(q)
     frame["direction"] = frame["direction"].fillna("")
     by_kind = frame.groupby("kind", as_index=False)["count"].sum() if len(frame) else frame[["kind", "count"]]
     return {"by kind": by_kind, "detail": frame}

@@ -314,7 +314,7 @@ class Crm:
         wrapper.initialize()
         names = columns or [d[0] for d in cursor.description]
         frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
-        for i, convert in enumerate(wrapper.converters):
+        for i, convert in enumerate(getattr(wrapper, "converters", ())):   # a plain select has none
             if len(frame) and self._needs_conversion(convert):
                 frame[names[i]] = pd.Series([None if v is None else convert(v) for v in frame.iloc[:, i].tolist()],
                                             index=frame.index, dtype=object)
@@ -369,6 +369,31 @@ class Crm:
             return str(spec.display(record))
         value = getattr(record, spec.display, None)
         return str(value) if value not in (None, "") else f"{spec.label or entity} {record.get_id()}"
+
+    def paged(self, query, page, page_size, columns=None):
+        """A page of a paged report's query (see ``ReportSpec.page_size``):
+        ``(frame, rows)``, ``rows`` a one-row section with the total and how
+        to get the rest."""
+        from .reports import paged
+        return paged(self, query, page, page_size, columns)
+
+    def names(self, entity, keys) -> dict:
+        """What the user sees of many records at once: ``{id: display}``
+        for the visible ones among ``keys`` (ids), in one query (a display
+        by field reads only that column). Keys not visible or not found are
+        left out; the caller says what stands for them."""
+        spec = self.registry.entity(entity)
+        pk = spec.model._meta.primary_key
+        keys = [int(k) for k in keys if k is not None and k == k]
+        if not keys:
+            return {}
+        label = spec.label or entity
+        if isinstance(spec.display, str) and spec.display in spec.model._meta.fields:
+            field = spec.model._meta.fields[spec.display]
+            rows = self.db.execute(self.query(entity, pk, field, include_marked=True).where(db.among(pk, keys)))
+            return {rid: str(value) if value not in (None, "") else f"{label} {rid}" for rid, value in rows}
+        records = self.query(entity, include_marked=True).where(db.among(pk, keys))
+        return {record.get_id(): self.display(entity, record) for record in records}
 
     def subject(self, ref):
         """Resolve a subject reference to ``(entity, record)`` the user may see."""

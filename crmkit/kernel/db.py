@@ -122,6 +122,19 @@ def is_sqlite(db=None) -> bool:
     return isinstance(db, pw.SqliteDatabase)
 
 
+def among(field, values):
+    """``field IN (values)`` with the values sent as one parameter (a JSON
+    array read by ``json_each`` on SQLite, an array on PostgreSQL): a list
+    of tens of thousands of ids is not written into the SQL value by value
+    (peewee builds a node per value), nor does it meet SQLite's limit on
+    parameters."""
+    values = [v for v in dict.fromkeys(values) if v is not None]
+    if is_sqlite():
+        import json
+        return field.in_(pw.SQL("(SELECT value FROM json_each(?))", [json.dumps(values, default=str)]))
+    return pw.NodeList((field, pw.SQL("= ANY(%s)", [values])))
+
+
 @contextmanager
 def transaction():
     """A write transaction; on SQLite it takes the write lock at BEGIN

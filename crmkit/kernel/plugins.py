@@ -5,9 +5,11 @@ build their own with the plugins they choose.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
-from importlib.metadata import entry_points, version as dist_version, PackageNotFoundError
+import re
+import sys
 from pathlib import Path
 
 import attrs
@@ -28,11 +30,19 @@ class LoadedPlugin:
     meta: PluginMeta
     package: object
     hooks: object
-    version: str
+    given_version: str | None = None
 
     @property
     def name(self):
         return self.meta.name
+
+    @property
+    def version(self) -> str:
+        """The plugin's version: its PluginMeta's, else its distribution's
+        (read when asked: parsing every plugin's METADATA would slow start-up)."""
+        if self.given_version is not None:
+            return self.given_version
+        return _dist_version("crmkit" if self.name in BUILTINS else f"crmkit-{self.name.replace('_', '-')}")
 
     @property
     def migrations_dir(self) -> Path | None:
@@ -53,11 +63,54 @@ def disabled_from_env() -> set[str]:
     return {name.strip() for name in raw.split(",") if name.strip()}
 
 
+@functools.cache
+def _dist_version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "0"
+
+
+def entry_points(group: str) -> list[tuple[str, str]]:
+    """``(name, value)`` of the installed entry points of ``group``, as
+    ``importlib.metadata.entry_points(group=...)`` gives them (the first
+    distribution of a name on ``sys.path`` wins), read from the
+    distributions' ``entry_points.txt`` without importing importlib.metadata,
+    whose email, zipfile and csv modules were a fifth of ``crmkit --help``."""
+    found, seen = [], set()
+    for entry in sys.path:
+        try:
+            folders = sorted(os.listdir(entry or "."))
+        except OSError:            # a zip file or a folder that is not there
+            continue
+        for folder in folders:
+            if not folder.endswith((".dist-info", ".egg-info")):
+                continue
+            dist = re.sub(r"[-_.]+", "_", folder.rsplit(".", 1)[0].split("-")[0]).lower()
+            if dist in seen:
+                continue
+            seen.add(dist)
+            try:
+                text = Path(entry or ".", folder, "entry_points.txt").read_text(encoding="utf-8")
+            except OSError:
+                continue
+            section = None
+            for line in text.splitlines():
+                line = line.strip()
+                if line.startswith("[") and line.endswith("]"):
+                    section = line[1:-1].strip()
+                elif section == group and "=" in line and not line.startswith(("#", ";")):
+                    name, _, value = line.partition("=")
+                    found.append((name.strip(), value.strip()))
+    return found
+
+
 def discover() -> dict[str, str]:
     """Plugin name -> package name, built-ins first, then entry points."""
     found = dict(BUILTINS)
-    for ep in entry_points(group=GROUP):
-        found.setdefault(ep.name, ep.value.split(":")[0])
+    for name, value in entry_points(GROUP):
+        found.setdefault(name, value.split(":")[0])
     return found
 
 
@@ -69,14 +122,7 @@ def _load(name: str, package_name: str) -> LoadedPlugin:
     if meta.name != name:
         raise StartupError(f"plugin {name!r}: PLUGIN.name is {meta.name!r}")
     hooks = importlib.import_module(meta.hooks or f"{package_name}.hooks")
-    version = meta.version
-    if version is None:
-        try:
-            version = dist_version(f"crmkit-{name.replace('_', '-')}") if name not in BUILTINS \
-                else dist_version("crmkit")
-        except PackageNotFoundError:
-            version = "0"
-    return LoadedPlugin(meta, package, hooks, version)
+    return LoadedPlugin(meta, package, hooks, meta.version)
 
 
 def order_by_requires(plugins: dict[str, LoadedPlugin]) -> list[LoadedPlugin]:

@@ -20,6 +20,7 @@ from .validation import check_params
 from .values import plain
 
 FORMATS = ("table", "csv", "json", "xlsx", "html")
+EXPORTS = ("csv", "json", "xlsx")      # files: a paged report gives every row unless a page is asked for
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
@@ -193,6 +194,33 @@ def resolve_build(build):
         module, _, name = build.partition(":")
         return getattr(importlib.import_module(module), name)
     return build
+
+
+def export_params(spec, params: dict, fmt: str) -> dict:
+    """The parameters of ``spec`` rendered as ``fmt``: an export of a paged
+    report holds every row unless the caller asked for a page."""
+    if spec.page_size and fmt in EXPORTS and "page" not in params and "page_size" not in params:
+        return {**params, "page_size": 0}
+    return params
+
+
+def paged(crm, query, page, page_size, columns=None):
+    """One page of a report's rows and the section that says where it is.
+
+    :return: ``(frame, rows)``: the page (``page_size`` 0: every row) and a
+        one-row frame with the total, the rows shown, the page, the pages and
+        how to ask for the rest.
+    """
+    import pandas as pd
+    total = query.order_by().count() if page_size else None
+    frame = crm.frame(query.paginate(page, page_size) if page_size else query, columns=columns)
+    total = len(frame) if total is None else total
+    first = (page - 1) * page_size + 1 if page_size else 1
+    pages = -(-total // page_size) if page_size else 1
+    shown = f"{first}–{first + len(frame) - 1}" if len(frame) else "0"
+    more = f"page={page + 1}; page_size=0 for every row" if page_size and page < pages else ""
+    return frame, pd.DataFrame([{"rows": total, "shown": shown, "page": page if page_size else 1,
+                                 "pages": pages, "more": more}])
 
 
 def run_report(crm, report_id, params) -> ReportResult:

@@ -119,6 +119,11 @@ class ReportSpec:
     :param params: cerberus schema of the parameters (strings coerced).
     :param charts: ChartSpec hints for the HTML page.
     :param template: optional jinja2 template for the HTML page.
+    :param page_size: for a report listing many rows: the rows of its first
+        screen. The kernel then adds the parameters ``page`` (from 1) and
+        ``page_size`` (0: every row), passes both to ``build``, and exports
+        (CSV, XLSX, JSON) ask for every row; ``build`` pages its query with
+        ``crm.paged``.
     """
 
     id: str
@@ -128,6 +133,15 @@ class ReportSpec:
     charts: tuple = ()
     description: str = ""
     template: str | None = None
+    page_size: int | None = None
+
+    @property
+    def schema(self) -> dict:
+        """The parameters with the paging ones of a paged report."""
+        if not self.page_size:
+            return self.params
+        return {**self.params, "page": {"type": "integer", "coerce": "int", "min": 1, "default": 1},
+                "page_size": {"type": "integer", "coerce": "int", "min": 0, "default": self.page_size}}
 
     @property
     def plugin(self) -> str:

@@ -329,13 +329,14 @@ def check_params(spec, params: dict) -> dict:
     """A report's parameters, coerced and with defaults filled;
     ValidationError with every problem at once."""
     key = (spec.id, id(spec))
+    schema = spec.schema
     if key not in _fast:
-        _fast[key] = FastSchema(spec.params) if FastSchema.fits(spec.params) else None
+        _fast[key] = FastSchema(schema) if FastSchema.fits(schema) else None
     fast = _fast[key]
     if fast is not None:
         document, errors = fast.check(dict(params), update=False)
     else:
-        v = CrmValidator(spec.params, allow_unknown=False)
+        v = CrmValidator(schema, allow_unknown=False)
         document = v.document if v.validate(dict(params)) else None
         errors = {k: [_message(m) for m in msgs] for k, msgs in v.errors.items()}
     if errors:

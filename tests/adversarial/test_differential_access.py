@@ -58,6 +58,8 @@ READ_COMMANDS = {
     ("marketing", "template", "preview"): "marketing.template",   # --partner: the first visible one
     ("outbox", "list"): None, ("email", "unknown"): None, ("email", "settings"): None,
     ("sms", "status"): None, ("sms", "settings"): None, ("db", "status"): None,
+    ("webhook", "list"): None, ("webhook", "settings"): None,       # administrators only
+    ("webhook", "show"): "notify_webhook.subscription",
 }
 READ_NAMES = {"list", "show", "history", "tree", "members", "due", "mine", "overdue", "consents", "status",
               "preview", "unknown", "stages", "entities", "plugins", "settings", "plan"}
@@ -266,7 +268,7 @@ class Differential:
         spy = self.spy
         if entity == "subject":
             return [f"deals.deal:{d.id}" for d in spy.find("deals.deal", limit=limit)] if installed("deals") else []
-        if not spy.can("read", entity):
+        if entity not in spy.registry.entities or not spy.can("read", entity):
             return []
         return [r.get_id() for r in spy.find(entity, limit=limit)]
 

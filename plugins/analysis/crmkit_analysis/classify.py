@@ -147,6 +147,30 @@ def aggregate(crm, kind, settings, as_of, restrict=None):
         ``xyz`` (long frame item, bucket, value), ``buckets``, ``first``
         (Series: item id -> first sale date before the later window start), windows.
     """
+    return _aggregate(crm, kind, settings, as_of, restrict, None, [None])[None]
+
+
+def aggregate_segments(crm, kind, settings, as_of, segment_ids):
+    """``aggregate`` for the sales of each partner segment's current
+    members: ``{segment id: data}``. Each aggregate is one query for all the
+    segments (the sales joined to the distinct current memberships, grouped
+    by segment too), not one per segment."""
+    from crmkit.core.segments import membership
+    S = m.Sale
+    segment_ids = [int(i) for i in segment_ids]
+    # the memberships as the user has them (a segment ranked company-wide: over the user's view)
+    current = membership(crm, segment_ids or [0]).alias("current")
+    members = (current.select_from(current.c.segment.alias("segment_id"), current.c.member_id).distinct()
+               .alias("members"))
+
+    def restrict(q):
+        return q.join(members, on=(members.c.member_id == S.partner))
+    return _aggregate(crm, kind, settings, as_of, restrict, members.c.segment_id, segment_ids)
+
+
+def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
+    """``aggregate`` for each of ``groups`` (values of the expression
+    ``group``; None: one group, all the sales)."""
     import pandas as pd
     S = m.Sale
     key = S.partner if kind == "partner" else S.product
@@ -158,26 +182,39 @@ def aggregate(crm, kind, settings, as_of, restrict=None):
     # the exact sum, sent as a float: a Decimal made per group would cost more
     # than the sum (classes are computed on whole cents, see abc_classes)
     measure = pw.Cast(_measure(settings["measure"]), "DOUBLE PRECISION").alias("value")
+    lead = [group.alias("grp")] if group is not None else []
+    by = [group] if group is not None else []
 
-    xyz_q = (_sales(crm, xyz_from, xyz_to, restrict)(key.alias("item"), bucket, measure)
-             .group_by(key, pw.SQL("2")))
-    xyz = crm.frame(xyz_q, columns=["item", "bucket", "value"])
-    xyz["bucket"] = positions(xyz["bucket"], starts)
-    xyz["value"] = xyz["value"].astype(float)
+    def split(frame):
+        if group is None:
+            return {None: frame}
+        parts = {k: part.drop(columns="grp").reset_index(drop=True) for k, part in frame.groupby("grp", sort=False)}
+        return {g: parts.get(g, frame.iloc[:0].drop(columns="grp")) for g in groups}
+
+    xyz_q = (_sales(crm, xyz_from, xyz_to, restrict)(*lead, key.alias("item"), bucket, measure)
+             .group_by(*by, key, pw.SQL(str(len(lead) + 2))))
+    xyz_all = crm.frame(xyz_q, columns=["grp"] * bool(lead) + ["item", "bucket", "value"])
+    xyz_all["bucket"] = positions(xyz_all["bucket"], starts)
+    xyz_all["value"] = xyz_all["value"].astype(float)
+    xyz = split(xyz_all)
     if (abc_from, abc_to) == (xyz_from, xyz_to):
-        abc = xyz.groupby("item")["value"].sum()
+        abc = {g: frame.groupby("item")["value"].sum() for g, frame in xyz.items()}
     else:
-        abc_q = _sales(crm, abc_from, abc_to, restrict)(key.alias("item"), measure).group_by(key)
-        frame = crm.frame(abc_q, columns=["item", "value"])
-        abc = pd.Series(frame["value"].astype(float).to_numpy(), index=frame["item"].to_numpy(), dtype=float)
+        abc_q = _sales(crm, abc_from, abc_to, restrict)(*lead, key.alias("item"), measure).group_by(*by, key)
+        abc = {g: pd.Series(frame["value"].astype(float).to_numpy(), index=frame["item"].to_numpy(), dtype=float)
+               for g, frame in split(crm.frame(abc_q, columns=["grp"] * bool(lead) + ["item", "value"])).items()}
     later_start = max(abc_from, xyz_from)
-    first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict)(key.alias("item"), pw.fn.MIN(S.date))
-               .group_by(key))
-    first_frame = crm.frame(first_q, columns=["item", "first"])
-    first = pd.Series(pd.to_datetime(first_frame["first"].astype(str).str[:10]).to_numpy(),
-                      index=first_frame["item"].to_numpy()) if len(first_frame) else pd.Series(dtype="datetime64[ns]")
-    return {"abc": abc, "xyz": xyz, "buckets": [d.isoformat() for d in starts], "first": first,
-            "abc_window": (abc_from, abc_to), "xyz_window": (xyz_from, xyz_to)}
+    first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict)(*lead, key.alias("item"), pw.fn.MIN(S.date))
+               .group_by(*by, key))
+    first_frames = split(crm.frame(first_q, columns=["grp"] * bool(lead) + ["item", "first"]))
+    out = {}
+    for g in groups:
+        ff = first_frames[g]
+        first = pd.Series(pd.to_datetime(ff["first"].astype(str).str[:10]).to_numpy(), index=ff["item"].to_numpy()) \
+            if len(ff) else pd.Series(dtype="datetime64[ns]")
+        out[g] = {"abc": abc[g], "xyz": xyz[g], "buckets": [d.isoformat() for d in starts], "first": first,
+                  "abc_window": (abc_from, abc_to), "xyz_window": (xyz_from, xyz_to)}
+    return out
 
 
 # -- classification in pandas ------------------------------------------------

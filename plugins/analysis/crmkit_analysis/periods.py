@@ -70,7 +70,10 @@ def bucket_expression(db, unit: str, field):
         if unit == "quarter":
             month = pw.Cast(fn.strftime("%m", field), "INTEGER")
             return fn.printf("%s-%02d-01", fn.strftime("%Y", field), (month - 1) / 3 * 3 + 1)
-        return fn.strftime({"month": "%Y-%m-01", "year": "%Y-01-01"}[unit], field)
+        # dates are ISO text on SQLite: cutting the text groups about twice as fast as strftime
+        if unit == "month":
+            return fn.substr(field, 1, 7).concat("-01")
+        return fn.substr(field, 1, 4).concat("-01-01")
     return fn.to_char(fn.date_trunc(unit, field), "YYYY-MM-DD")
 
 

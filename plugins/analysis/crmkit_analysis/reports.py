@@ -228,8 +228,10 @@ def xyz_changes(crm, kind="partner", as_of=None):
     return _changes(crm, "xyz", kind, as_of)
 
 
-def history(crm, partner=None):
-    """A partner's classification history (the partner form's "История классификации")."""
+def history(crm, partner=None, page=1, page_size=1000):
+    """A partner's classification history (the partner form's "История
+    классификации"); over every partner, a page of it (``page_size`` 0:
+    every row, as exports ask) and the section "rows" with the total."""
     CC, R, P = m.ClientClass, m.Run, crm.model("core.partner")
     q = (crm.query("analysis.client_class", P.code, P.name, CC.as_of, R.measure, CC.abc_class, CC.xyz_class,
                    CC.value, CC.cv)
@@ -237,11 +239,12 @@ def history(crm, partner=None):
          .order_by(P.code, CC.as_of.desc(), R.id.desc()))
     if partner:
         q = q.where((P.code == partner) | (P.name == partner))
-    frame = crm.frame(q, columns=["code", "partner", "as_of", "measure", "abc", "xyz", "value", "cv"])
+    frame, rows = crm.paged(q, page, page_size, columns=["code", "partner", "as_of", "measure", "abc", "xyz",
+                                                         "value", "cv"])
     if not crm.sees_everything() and len(frame):
-        frame = _history_of_view(crm, q, frame)
+        frame = _history_of_view(crm, q.paginate(page, page_size) if page_size else q, frame)
     frame["cv"] = pd.to_numeric(frame["cv"], errors="coerce").round(2)
-    return frame
+    return {"main": frame, "rows": rows}
 
 
 def _history_of_view(crm, q, frame):
@@ -285,10 +288,19 @@ def segments(crm, date_from=None, date_to=None):
     clients = crm.frame(crm.query("core.partner", SM.c.segment, pw.fn.COUNT(P.id))
                         .join(SM, on=((SM.c.member_id == P.id) & member)).group_by(SM.c.segment),
                         columns=["segment_id", "clients"])
-    sales = crm.frame(_period(crm.query("analysis.sale", SM.c.segment, pw.fn.SUM(S.revenue),
-                                        pw.fn.SUM(S.revenue - S.cost), pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
-                              .join(SM, on=((SM.c.member_id == S.partner) & member)).group_by(SM.c.segment),
-                              date_from, date_to),
+    # summed per partner first, then per segment: the lines are grouped once,
+    # not joined to every membership before a COUNT(DISTINCT) per segment.
+    # A sales document belongs to one client, so the documents of a segment
+    # are the sum of its members' distinct documents.
+    per_partner = _period(crm.query("analysis.sale", S.partner.alias("partner_id"),
+                                    pw.fn.SUM(S.revenue).alias("revenue"),
+                                    pw.fn.SUM(S.revenue - S.cost).alias("profit"),
+                                    pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
+                          date_from, date_to).group_by(S.partner).alias("per_partner")
+    sales = crm.frame(SM.select_from(SM.c.segment, pw.fn.SUM(per_partner.c.revenue), pw.fn.SUM(per_partner.c.profit),
+                                     pw.fn.SUM(per_partner.c.documents))
+                      .join(per_partner, on=(per_partner.c.partner_id == SM.c.member_id)).where(member)
+                      .group_by(SM.c.segment),
                       columns=["segment_id", "revenue", "gross_profit", "documents"])
     out = segs.merge(clients, on="segment_id", how="left").merge(sales, on="segment_id", how="left")
     out["clients"] = out["clients"].fillna(0).astype(int)
@@ -315,26 +327,24 @@ def segments(crm, date_from=None, date_to=None):
 def assortment(crm, date_from=None, date_to=None, as_of=None):
     """ABC/XYZ of products by client segment, and the monthly dynamics of
     the assortment and sales."""
-    from .classify import aggregate, classify_frame, stored_settings
+    from .classify import aggregate, aggregate_segments, classify_frame, stored_settings
     from .periods import bucket_expression
     S = m.Sale
     settings = stored_settings(crm, "product")
     run = pick_run(crm, "product")
     as_of = as_of or (run.as_of if run else dt.date.today())
-    from crmkit.core.segments import membership
     Prod = crm.model("core.product")
-    products = dict(crm.query("core.product", Prod.id, Prod.code).tuples())
+    products = crm.frame(crm.query("core.product", Prod.id, Prod.code), columns=["id", "code"])
+    products = pd.Series(products["code"].to_numpy(), index=products["id"].to_numpy())
+    segs = _partner_segments(crm)
+    # two passes over the sales for every group: all clients, then every segment at once
+    data = {None: aggregate(crm, "product", settings, as_of),
+            **aggregate_segments(crm, "product", settings, as_of, segs["segment_id"].tolist())}
     rows = []
-    groups = [("all clients", None)] + list(zip(_partner_segments(crm)["segment"], _partner_segments(crm)["segment_id"]))
-    for name, seg_id in groups:
-        restrict = None
-        if seg_id is not None:
-            members = membership(crm, [seg_id]).alias("members")
-            members = members.select_from(members.c.member_id)
-            restrict = (lambda ids: lambda q: q.where(S.partner.in_(ids)))(members)
-        data = aggregate(crm, "product", settings, as_of, restrict)
-        sold = set(data["abc"].index) | set(data["xyz"]["item"]) if len(data["xyz"]) else set(data["abc"].index)
-        classes = classify_frame({k: v for k, v in products.items() if k in sold}, data, settings)
+    for name, seg_id in [("all clients", None)] + list(zip(segs["segment"], segs["segment_id"])):
+        part = data[seg_id]
+        sold = set(part["abc"].index) | set(part["xyz"]["item"]) if len(part["xyz"]) else set(part["abc"].index)
+        classes = classify_frame(products[products.index.isin(list(sold))].to_dict(), part, settings)
         counts = classes.groupby(["abc", "xyz"]).size()
         row = {"segment": name, "products": int(len(classes))}
         for a in ("A", "B", "C"):
@@ -376,7 +386,7 @@ def deal_profit(crm, date_from=None, date_to=None):
         D, U = crm.model("deals.deal"), crm.model("core.user")
         info = crm.frame(crm.query("deals.deal", D.id, D.code, D.name, D.status, U.name)
                          .join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
-                         .where(D.id.in_([int(i) for i in frame["deal_id"]])),
+                         .where(D.id.in_(S.select(S.deal_id).where(S.deal_id.is_null(False)))),
                          columns=["deal_id", "deal_code", "deal", "status", "responsible"])
         frame = frame.merge(info, on="deal_id", how="inner")   # deals the user may not see drop out
         columns = ["deal_code", "deal", "status", "responsible"] + columns[1:]

@@ -22,7 +22,7 @@ REPORTS = [
     ReportSpec("analysis.abc_changes", "ABC changes", R + "abc_changes", params={"kind": KIND, "as_of": DATE}),
     ReportSpec("analysis.xyz_changes", "XYZ changes", R + "xyz_changes", params={"kind": KIND, "as_of": DATE}),
     ReportSpec("analysis.history", "Classification history", R + "history",
-               params={"partner": {"type": "string", "nullable": True}}),
+               params={"partner": {"type": "string", "nullable": True}}, page_size=1000),
     ReportSpec("analysis.segments", "Comparing client segments", R + "segments", params=PERIOD,
                charts=(ChartSpec("bar", x="segment", y=("revenue", "gross_profit"), title="Sales by segment"),)),
     ReportSpec("analysis.assortment", "Assortment and sales dynamics", R + "assortment",

@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 import peewee as pw
 
@@ -80,6 +81,12 @@ def _money(value):
     if value is None or (isinstance(value, float) and value != value):
         return ZERO
     return Decimal(str(value)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _decimal(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return Decimal(0)
+    return Decimal(str(value))
 
 
 def _pct(part, whole):
@@ -358,32 +365,41 @@ def forecast(crm, **params):
          .group_by(U.name, D.end_date, D.probability_method, D.probability, D.stage, D.responsible,
                    D.client, D.kind, D.currency))
     frame = _one_currency(crm.frame(q), "deals.forecast")
-    statistics = stats.statistics(crm) if (frame["method"] == "statistics").any() else None
-    probabilities = []
-    for row in frame.itertuples(index=False):
-        p = row.probability
-        if row.method == "statistics":
-            _, computed = stats.breakdown(statistics, _key(row.stage), _key(row.manager),
-                                          _key(row.partner), _key(row.kind))
-            p = computed if computed is not None else p
-        probabilities.append(int(p))
-    frame["p"] = probabilities
-    frame["potential"] = [_money(v) for v in frame["potential"]]
-    frame["weighted"] = [(pot * p / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-                         for pot, p in zip(frame["potential"], frame["p"])]
+    probability = frame["probability"].to_numpy(dtype="int64", copy=True)
+    by_statistics = (frame["method"] == "statistics").to_numpy()
+    if by_statistics.any():
+        keys = frame.loc[by_statistics, ["stage", "manager", "partner", "kind"]].set_axis(
+            list(stats.FACTORS), axis=1)
+        computed = stats.probabilities(stats.statistics(crm), keys)
+        probability[by_statistics] = np.where(computed >= 0, computed, probability[by_statistics])
+    cents = _cents(frame["potential"])
+    weighted = np.sign(cents) * ((2 * np.abs(cents) * probability + 100) // 200)    # half up, in cents
     no_date = translate("(no date)", crm.lang)
-    frame["Month"] = [d.strftime("%Y-%m") if d is not None and d == d else no_date for d in frame["end_date"]]
+    month = _distinct_map(frame["end_date"], lambda d: d.strftime("%Y-%m") if d is not None and d == d else no_date)
+    measures = pd.DataFrame({"n": frame["n"].to_numpy(dtype="int64"), "cents": cents, "weighted": weighted})
 
-    def summary(key, label):
-        out = []
-        for value, grp in sorted(frame.groupby(key), key=lambda g: str(g[0])):
-            pot, weighted = sum(grp["potential"], ZERO), sum(grp["weighted"], ZERO)
-            out.append({label: value, COUNT: int(grp["n"].sum()), POTENTIAL: pot, "Weighted potential": weighted,
-                        "Average probability, %": _pct(weighted, pot)})
-        return pd.DataFrame(out, columns=[label, COUNT, POTENTIAL, "Weighted potential",
-                                          "Average probability, %"])
+    def summary(keys, label):
+        sums = measures.groupby(keys.to_numpy(dtype=object)).sum().sort_index()
+        pot, wei = _money_column(sums["cents"].to_numpy()), _money_column(sums["weighted"].to_numpy())
+        return pd.DataFrame({label: sums.index.to_numpy(dtype=object), COUNT: sums["n"].to_numpy(),
+                             POTENTIAL: pot, "Weighted potential": wei,
+                             "Average probability, %": [_pct(w, p) for w, p in zip(wei, pot)]},
+                            columns=[label, COUNT, POTENTIAL, "Weighted potential", "Average probability, %"])
 
-    return {"By close month": summary("Month", "Month"), "By responsible": summary("responsible", "Responsible")}
+    return {"By close month": summary(month, "Month"), "By responsible": summary(frame["responsible"], "Responsible")}
+
+
+def _distinct_map(values, fn):
+    """``fn`` of each value, computed once per distinct value."""
+    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=False)
+    return pd.Series(np.array([fn(v) for v in distinct], dtype=object)[codes], index=values.index, dtype=object)
+
+
+def _cents(values):
+    """Sums of money (floats on SQLite, Decimals on PostgreSQL) as whole
+    cents, rounded as ``_money`` rounds, each distinct value once."""
+    codes, distinct = pd.factorize(values.astype(object), use_na_sentinel=False)
+    return np.array([int(_money(v).scaleb(2)) for v in distinct], dtype="int64")[codes]
 
 
 def _key(value):
@@ -405,21 +421,35 @@ def primary_demand(crm, **params):
                  D.currency.alias("currency"), pw.fn.COUNT(pw.fn.DISTINCT(D.id)).alias("n"),
                  pw.fn.SUM(Dm.quantity).alias("quantity"), pw.fn.SUM(Dm.amount).alias("amount"))
          .group_by(Pr.code, Pr.name, D.status, D.currency))
-    frame = _one_currency(crm.frame(q), "deals.primary_demand")
-    rows = []
-    for (code, product), grp in sorted(frame.groupby(["code", "product"]), key=lambda g: g[0][1]):
-        part = {st: grp[grp["status"] == st] for st in STATUSES}
-        qty = {st: sum((Decimal(str(v)) for v in part[st]["quantity"]), Decimal(0)) for st in STATUSES}
-        amt = {st: sum((_money(v) for v in part[st]["amount"]), ZERO) for st in STATUSES}
-        total = sum(amt.values(), ZERO)
-        rows.append({"Product": product, COUNT: int(grp["n"].sum()), "Quantity": sum(qty.values(), Decimal(0)),
-                     "Amount": total, "Satisfied quantity": qty["won"], "Satisfied amount": amt["won"],
-                     "Unsatisfied quantity": qty["lost"], "Unsatisfied amount": amt["lost"],
-                     "Pending quantity": qty["in_work"], "Pending amount": amt["in_work"],
-                     "Satisfied, %": _pct(amt["won"], amt["won"] + amt["lost"])})
-    by_product = pd.DataFrame(rows, columns=["Product", COUNT, "Quantity", "Amount", "Satisfied quantity",
-                                             "Satisfied amount", "Unsatisfied quantity", "Unsatisfied amount",
-                                             "Pending quantity", "Pending amount", "Satisfied, %"])
+    frame = _one_currency(crm.frame(q), "deals.primary_demand").dropna(subset=["code", "product"])
+    columns = ["Product", COUNT, "Quantity", "Amount", "Satisfied quantity", "Satisfied amount",
+               "Unsatisfied quantity", "Unsatisfied amount", "Pending quantity", "Pending amount", "Satisfied, %"]
+    if len(frame):
+        # one row per (product, status): the statuses become columns, products sorted by name then code
+        frame["quantity"] = frame["quantity"].map(_decimal)
+        frame["amount"] = frame["amount"].map(_money)
+        wide = frame.set_index(["product", "code", "status"])[["n", "quantity", "amount"]].unstack("status").sort_index()
+
+        def part(column, status, zero):
+            if (column, status) not in wide.columns:
+                return pd.Series([zero] * len(wide), index=wide.index, dtype=object)
+            values = wide[(column, status)]
+            return values.astype(object).where(values.notna(), zero)
+
+        qty = {st: part("quantity", st, Decimal(0)) for st in STATUSES}
+        amt = {st: part("amount", st, ZERO) for st in STATUSES}
+        won_amount, lost_amount = amt["won"].tolist(), amt["lost"].tolist()
+        by_product = pd.DataFrame({
+            "Product": wide.index.get_level_values("product"),
+            COUNT: wide["n"].fillna(0).sum(axis=1).astype(int).to_numpy(),
+            "Quantity": (qty["in_work"] + qty["won"] + qty["lost"]).to_numpy(),
+            "Amount": (amt["in_work"] + amt["won"] + amt["lost"]).to_numpy(),
+            "Satisfied quantity": qty["won"].to_numpy(), "Satisfied amount": amt["won"].to_numpy(),
+            "Unsatisfied quantity": qty["lost"].to_numpy(), "Unsatisfied amount": amt["lost"].to_numpy(),
+            "Pending quantity": qty["in_work"].to_numpy(), "Pending amount": amt["in_work"].to_numpy(),
+            "Satisfied, %": [_pct(w, w + lo) for w, lo in zip(won_amount, lost_amount)]}, columns=columns)
+    else:
+        by_product = pd.DataFrame(columns=columns)
     P, R = crm.model("core.partner"), m.LossReason
     q = (crm.query("deals.demand").join(D, on=(Dm.deal == D.id)).join(P, on=(D.client == P.id))
          .switch(D).join(R, pw.JOIN.LEFT_OUTER, on=(D.loss_reason == R.id))
@@ -430,9 +460,11 @@ def primary_demand(crm, **params):
     deal_frame = crm.frame(q)
     answers = {"won": translate("yes", crm.lang), "lost": translate("no", crm.lang),
                "in_work": translate("not yet", crm.lang)}
-    by_deal = pd.DataFrame([{"Deal": d, "Client": c, "Status": _status_label(crm, s), "Demand amount": _money(a),
-                             "Satisfied": answers[s], "Loss reason": r}
-                            for d, c, s, r, a in deal_frame.itertuples(index=False)],
+    labels = {st: _status_label(crm, st) for st in STATUSES}
+    by_deal = pd.DataFrame({"Deal": deal_frame["deal"], "Client": deal_frame["client"],
+                            "Status": deal_frame["status"].map(labels),
+                            "Demand amount": deal_frame["amount"].map(_money),
+                            "Satisfied": deal_frame["status"].map(answers), "Loss reason": deal_frame["reason"]},
                            columns=["Deal", "Client", "Status", "Demand amount", "Satisfied", "Loss reason"])
     return {"By product": by_product, "By deal": by_deal}
 

@@ -158,3 +158,23 @@ def test_every_report_renders_in_every_format(crm, small):
         result = crm.report(report)
         for fmt in ("table", "csv", "json", "html", "xlsx"):
             assert result.render(fmt)
+
+
+def test_vectorised_probabilities_round_as_the_breakdown_does():
+    """stats.probabilities (the forecast's, for all deals at once) gives
+    breakdown's probability for every combination, ties of the half-up
+    rounding included (overall rates of 1/2, 1/3, 2/5 ...)."""
+    import random
+    import pandas as pd
+    from crmkit_deals import stats
+    rnd = random.Random(7)
+    for won_all, closed_all in ((1, 2), (1, 3), (2, 5), (7, 9), (0, 4), (5, 5), (37, 120), (0, 0)):
+        table = {f: {k: (w, w + rnd.randint(0, 6)) for k in range(1, 6) for w in [rnd.randint(0, 6)]}
+                 for f in stats.FACTORS}
+        table["overall"] = (won_all, closed_all)
+        keys = pd.DataFrame([{f: rnd.choice([None, 1, 2, 3, 4, 5, 9]) for f in stats.FACTORS} for _ in range(300)])
+        got = stats.probabilities(table, keys)
+        for row, value in zip(keys.to_dict("records"), got):
+            ids = [None if row[f] != row[f] else int(row[f]) for f in stats.FACTORS]   # NaN: no key
+            expected = stats.breakdown(table, *ids)[1]
+            assert value == (-1 if expected is None else expected), (won_all, closed_all, row)

@@ -118,7 +118,25 @@ def crmkit_entity_saved(crm, entity, record, created, changes):
 @hookimpl
 def crmkit_outbox_skip_reason(crm, message):
     from .consent import skip_reason
-    return skip_reason(crm, message)
+    reason = skip_reason(crm, message)
+    if reason and message.source.startswith("marketing.mailing:"):
+        from .finished import check
+        check(crm, message, leaving=message.id)
+    return reason
+
+
+@hookimpl
+def crmkit_outbox_delivered(crm, message):
+    if message.source.startswith("marketing.mailing:"):
+        from .finished import check
+        check(crm, message)
+
+
+@hookimpl
+def crmkit_outbox_failed(crm, message, error, permanent):
+    if permanent and message.source.startswith("marketing.mailing:"):
+        from .finished import check
+        check(crm, message)
 
 
 @hookimpl

@@ -170,6 +170,9 @@ def send(crm, key) -> dict:
             m.MailingRecipient.insert_many(rows).execute()
         m.Mailing.update(state="sent", sent_at=utcnow(), sent_by=crm.actor.login).where(
             m.Mailing.id == mailing.id).execute()
+        if not any(r["state"] == "queued" for r in rows):   # nothing to wait for: finished now
+            from .finished import finish
+            finish(crm.as_user(None), mailing.id)
     return status(crm, mailing.id)
 
 

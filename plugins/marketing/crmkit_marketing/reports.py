@@ -51,15 +51,22 @@ def _with_total(frame, label_col, crm, total):
     return pd.concat([frame, pd.DataFrame([total_row])], ignore_index=True)
 
 
-def source_names(crm, pairs) -> dict:
-    """``(entity, id)`` -> what the user sees of the source."""
-    out = {}
-    for entity, rid in pairs:
+def source_labels(crm, types, ids) -> list:
+    """The source of each row as the user sees it: one query per kind of
+    source (``crm.names``), however many sources there are. A source the
+    user may not see shows as ``entity:id``; an interest without a source
+    as "(no source)"."""
+    frame = pd.DataFrame({"type": list(types), "id": pd.array(list(ids), dtype="Int64")})
+    labels = pd.Series(translate("(no source)", crm.lang), index=frame.index, dtype=object)
+    known = frame[frame["type"].notna() & frame["id"].notna()]
+    for entity, part in known.groupby("type", sort=False):
         try:
-            out[(entity, rid)] = crm.display(entity, crm.get(entity, int(rid)))
+            names = crm.names(entity, part["id"].unique().tolist())
         except (NotFound, AccessDenied):
-            out[(entity, rid)] = f"{entity}:{rid}"
-    return out
+            names = {}
+        named = part["id"].map(names).astype(object)
+        labels[part.index] = named.where(named.notna(), entity + ":" + part["id"].astype(str))
+    return labels.tolist()
 
 
 CENT = decimal.Decimal("0.01")
@@ -117,8 +124,7 @@ def primary_interest(crm, date_from=None, date_to=None):
         money = crm.frame(_interest(crm, PI.source_type, PI.source_id, D.currency,
                                     pw.fn.SUM(D.potential).alias("won_potential"), **period)
                           .where(D.status == "won").group_by(PI.source_type, PI.source_id, D.currency))
-        names = source_names(crm, zip(by_source["source_type"], by_source["source_id"]))
-        by_source["primary interest source"] = [names[k] for k in zip(by_source["source_type"], by_source["source_id"])]
+        by_source["primary interest source"] = source_labels(crm, by_source["source_type"], by_source["source_id"])
         by_source = by_source.sort_values(["n_subjects", "primary interest source"], ascending=[False, True])
         by_source[WON] = by_source.pop("won").fillna(0).astype(int)
         by_source = _money_columns(by_source, money, ["source_type", "source_id"], crm)
@@ -142,8 +148,7 @@ def primary_interest(crm, date_from=None, date_to=None):
                                   pw.fn.COUNT(PI.subject_id.distinct()).alias("clients"),
                                   subject="core.partner", **period)
                         .group_by(PI.source_type, PI.source_id, C.name).order_by(C.name))
-    names = source_names(crm, zip(clients["source_type"], clients["source_id"]))
-    clients.insert(0, "primary interest source", [names[k] for k in zip(clients["source_type"], clients["source_id"])])
+    clients.insert(0, "primary interest source", source_labels(crm, clients["source_type"], clients["source_id"]))
     sections["New clients by source"] = clients.drop(columns=["source_type", "source_id"]).rename(
         columns={"name": "primary interest channel", "clients": "number of clients"})
     return sections

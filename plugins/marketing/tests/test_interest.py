@@ -121,3 +121,45 @@ def test_event_return(crm):
     other = frame[frame["event"] == 'Выставка "Электронный мир"'].iloc[0]
     assert (other["deals"], other["won deals"]) == (1, 0) and other["cost per won deal"] is None
     assert seed["events"]
+
+
+def test_interest_without_a_source_and_sources_out_of_sight(crm, open_crm):
+    """An interest stored without a source (an import, an old base) is
+    counted under "(no source)" instead of stopping the report; a source
+    partner the user may not see shows as its reference, never its name."""
+    from crmkit_marketing import models as m
+    seed = build_seed(crm)
+    hidden_group = crm.create("core.access_group", {"name": "Закрытые"}).id
+    crm.update("core.partner", seed["partners"]["Диваны и кровати (магазин)"], {"access_group": hidden_group})
+    extra = crm.create("deals.deal", {"name": "Без источника", "client": seed["partners"]["Протон"],
+                                      "start_date": "2015-05-05", "potential": "10", "currency": "USD"})
+    m.PrimaryInterest.create(subject_type="deals.deal", subject_id=extra.id, partner=seed["partners"]["Протон"],
+                             channel=seed["channels"]["Выставки"], date="2015-05-05")
+    m.PrimaryInterest.create(subject_type="core.partner", subject_id=seed["partners"]["Протон"],
+                             partner=seed["partners"]["Протон"], channel=seed["channels"]["Выставки"],
+                             date="2015-05-05")
+    result = crm.report("marketing.primary_interest", **PERIOD_2015)
+    by_source = _rows(result["By source"], "primary interest source")
+    assert by_source["(no source)"] == (1, 1) and by_source["Total"] == (7, 5)
+    assert by_source["Диваны и кровати (магазин)"] == (1, 1)
+    assert list(result["New clients by source"]["primary interest source"]) == ["(no source)"]
+    assert "(без источника)" in crm.report("marketing.primary_interest", **PERIOD_2015).render("table", lang="ru")
+    crm.create("core.user", {"login": "seller", "name": "Продавец", "roles": "manager"})
+    seller = open_crm(user="seller")
+    seen = _rows(seller.report("marketing.primary_interest", **PERIOD_2015)["By source"], "primary interest source")
+    hidden = f"core.partner:{seed['partners']['Диваны и кровати (магазин)']}"
+    assert hidden in seen and "Диваны и кровати (магазин)" not in seen
+
+
+def test_names_reads_many_records_in_one_query(crm, open_crm):
+    seed = build_seed(crm)
+    events = sorted(seed["events"].items(), key=lambda kv: kv[1])
+    ids = [rid for _, rid in events] + [10 ** 6, None]
+    assert crm.names("marketing.event", ids) == {rid: name for name, rid in events}
+    assert crm.names("marketing.event", []) == {}
+    group = crm.create("core.access_group", {"name": "Закрытые"}).id
+    partner = seed["partners"]["Протон"]
+    crm.update("core.partner", partner, {"access_group": group})
+    crm.create("core.user", {"login": "seller", "name": "Продавец", "roles": "manager"})
+    assert partner not in open_crm(user="seller").names("core.partner", [partner])
+    assert crm.names("core.partner", [partner]) == {partner: "Протон"}

@@ -238,3 +238,62 @@ def test_notify_forced_group_tells_the_partner_itself(base, sent):
     assert "list_unsubscribe" not in json.loads(messages[0].meta)  # a service message, not a mailing
     crm.outbox.deliver()
     assert [m.recipient for m in sent] == ["proton@proton.example"]
+
+
+@pytest.fixture
+def finished(open_crm, sent):
+    """A session whose listener records every crmkit_mailing_finished."""
+    import types
+    from crmkit import PluginMeta, hookimpl
+    from conftest import make_channel_plugin
+    seen = []
+    listener = types.ModuleType("mailing_listener")
+    listener.PLUGIN = PluginMeta(name="mailing_listener", requires=("marketing",))
+
+    @hookimpl
+    def crmkit_mailing_finished(crm, mailing, counts):
+        seen.append((mailing.id, counts))
+
+    listener.crmkit_mailing_finished = crmkit_mailing_finished
+    return open_crm(extra=[make_channel_plugin(sent, fail_for=("sales@altair.example",)), listener]), seen
+
+
+def _mailing(crm, partners, audience="subscribers"):
+    group = crm.create("marketing.mailing_group", {"name": "G", "mode": "subscription"})
+    template = crm.create("marketing.template", {"name": "T", "purpose": "mailing", "group": group.id,
+                                                 "subject": "S", "body_text": "B"})
+    from crmkit_marketing.api import subscribe
+    for pid, address in partners:
+        crm.create("core.contact_info", {"partner": pid, "kind": "email", "value": address})
+        subscribe(crm, group.id, "email", partner=pid, method="web form")
+    return crm.create("marketing.mailing", {"name": "M", "group": group.id, "template": template.id,
+                                            "audience": audience}), group
+
+
+def test_a_mailing_finishes_once_when_its_last_message_has_an_outcome(finished):
+    crm, seen = finished
+    from crmkit_marketing import mailings
+    from crmkit_marketing.api import opt_out
+    ps = [(crm.create("core.partner", {"name": n}).id, a) for n, a in
+          (("A", "a@a.example"), ("B", "sales@altair.example"), ("C", "c@c.example"))]
+    mailing, group = _mailing(crm, ps)
+    mailings.send(crm, mailing.id)
+    opt_out(crm, "email", partner=ps[2][0], group=group.id, method="phone call")   # the last is skipped
+    assert seen == []
+    counts = crm.outbox.deliver()
+    assert (counts["sent"], counts["failed"], counts["skipped"]) == (1, 1, 1)
+    assert seen == [(mailing.id, {"recipients": 3, "sent": 1, "failed": 1, "skipped": 1})]
+    crm.outbox.deliver()
+    assert len(seen) == 1
+
+
+def test_a_mailing_with_nothing_to_send_finishes_at_once(finished):
+    crm, seen = finished
+    from crmkit_marketing import mailings
+    group = crm.create("marketing.mailing_group", {"name": "G", "mode": "subscription"})
+    template = crm.create("marketing.template", {"name": "T", "purpose": "mailing", "group": group.id,
+                                                 "subject": "S", "body_text": "B"})
+    mailing = crm.create("marketing.mailing", {"name": "M", "group": group.id, "template": template.id,
+                                               "audience": "subscribers"})
+    mailings.send(crm, mailing.id)
+    assert seen == [(mailing.id, {"recipients": 0, "sent": 0, "failed": 0, "skipped": 0})]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 
 from crmkit import PermanentFailure, TemporaryFailure, utcnow
 
@@ -146,11 +147,15 @@ def _post(run, sub, webhook_id, body, settings):
         raise TemporaryFailure(str(exc)) from None
     headers = {"Content-Type": "application/json", "User-Agent": settings.user_agent,
                **signing.headers(sub.secrets, webhook_id, body)}
+    timeout = settings.timeout
+    deadline = _message_deadline()
+    if deadline is not None:           # the outbox's own deadline for this message, when it sets one
+        timeout = max(0.05, min(timeout, deadline - time.monotonic()))
     try:
-        resp = run.pool.post(target, body, headers, connect_timeout=settings.connect_timeout,
-                             timeout=settings.timeout, max_response=settings.max_response)
+        resp = run.pool.post(target, body, headers, connect_timeout=min(settings.connect_timeout, timeout),
+                             timeout=timeout, max_response=settings.max_response)
     except TimedOut as exc:
-        raise TemporaryFailure(f"timeout after {settings.timeout:g} s: {exc}") from None
+        raise TemporaryFailure(f"timeout after {timeout:g} s: {exc}") from None
     except (OSError, Exception) as exc:  # connection refused, reset, TLS, a malformed answer
         if isinstance(exc, (TemporaryFailure, PermanentFailure)):
             raise
@@ -169,6 +174,15 @@ def _post(run, sub, webhook_id, body, settings):
     if 400 <= resp.status < 500 and resp.status not in RETRYABLE_4XX:
         raise PermanentFailure(detail)
     raise TemporaryFailure(detail)
+
+
+def _message_deadline():
+    """``crmkit.delivery_deadline()`` where the kernel offers it (a monotonic moment), else None."""
+    try:
+        from crmkit import delivery_deadline
+    except ImportError:
+        return None
+    return delivery_deadline()
 
 
 class _Gone(PermanentFailure):

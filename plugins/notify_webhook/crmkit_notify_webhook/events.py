@@ -16,6 +16,7 @@ subscription would otherwise announce itself forever).
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import re
 import uuid
@@ -197,13 +198,16 @@ def subscribers(crm, name) -> list[tuple]:
     return [(sid, url) for sid, url, events in rows if matches(events, name)]
 
 
-def emit(crm, event, record=None, entity=None, data=None) -> int:
+def emit(crm, event, record=None, entity=None, data=None, key=None) -> int:
     """Write event ``event`` for every subscription that wants it, in the
     caller's transaction; returns how many messages were queued.
 
     :param record: the record the event is about (sent as ``data``'s record
         part), with ``entity`` its entity name.
     :param data: further JSON-able values merged into ``data``.
+    :param key: for an event that may be noticed twice (two workers finishing
+        a mailing's last messages): emitted again with the same key, it
+        queues nothing new.
     """
     if event not in catalogue(crm):
         raise ValidationError({"event": f"{event!r} is not a declared webhook event "
@@ -212,15 +216,15 @@ def emit(crm, event, record=None, entity=None, data=None) -> int:
     if not targets:
         return 0
     body_data = record_data(crm, entity, record) if record is not None else {}
-    for key, value in (data or {}).items():
-        body_data[key] = value
+    body_data.update(data or {})
     now = utcnow()
     body = json.dumps({"type": event, "timestamp": now.isoformat(), "actor": crm.actor.login,
                        "data": body_data}, ensure_ascii=False, default=plain, separators=(",", ":"))
     partner_id = _partner_of(crm, entity, record) if record is not None else None
     with crm.transaction():
         for sid, url in targets:
-            webhook_id = f"msg_{uuid.uuid4().hex}"
+            webhook_id = f"msg_{hashlib.sha256(f'{sid}:{key}'.encode()).hexdigest()[:32]}" if key \
+                else f"msg_{uuid.uuid4().hex}"
             crm.outbox.queue(CHANNEL, url[:320], subject=event, text=body, key=f"webhook:{sid}:{webhook_id}",
                              meta={"subscription": sid, "webhook_id": webhook_id, "event": event},
                              source=f"notify_webhook.subscription:{sid}", partner_id=partner_id)

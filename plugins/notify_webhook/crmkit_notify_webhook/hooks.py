@@ -89,7 +89,8 @@ def crmkit_claim_status_changed(crm, claim, old_status, new_status):
 @hookimpl(optionalhook=True)
 def crmkit_mailing_finished(crm, mailing, counts):
     from .events import emit
-    emit(crm, "marketing.mailing.finished", mailing, "marketing.mailing", {"counts": counts})
+    emit(crm, "marketing.mailing.finished", mailing, "marketing.mailing", {"counts": counts},
+         key=f"marketing.mailing.finished:{mailing.id}")
 
 
 @hookimpl

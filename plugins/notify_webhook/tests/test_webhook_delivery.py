@@ -7,7 +7,7 @@ import pytest
 from crmkit_notify_webhook import models as m
 from crmkit_notify_webhook import signing
 
-from conftest import later, subscribe
+from webhook_fixtures import later, subscribe
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import subscribe
+from webhook_fixtures import subscribe
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 

@@ -10,7 +10,7 @@ import crmkit
 from crmkit import AccessDenied, NotFound, ValidationError
 from crmkit_notify_webhook import events
 
-from conftest import subscribe
+from webhook_fixtures import subscribe
 
 ENTITY = "notify_webhook.subscription"
 
@@ -192,3 +192,37 @@ def test_delivery_bookkeeping_raises_no_events_of_its_own(crm, receiver):
     crm.create("core.partner", {"name": "P"})
     crm.outbox.deliver(channel="webhook")
     assert [name for name, _ in queued(crm)] == ["core.partner.created"]
+
+
+@pytest.mark.plugins("marketing", "notify_webhook")
+def test_mailing_finished_once(open_crm, receiver):
+    from crmkit import ChannelSpec, PluginMeta, hookimpl
+    from crmkit_marketing import mailings
+    from crmkit_marketing.api import subscribe as subscribe_to_group
+    from crmkit_notify_webhook.events import emit
+    mail = types.ModuleType("fake_mail")
+    mail.PLUGIN = PluginMeta(name="fake_mail")
+    mail.crmkit_register_channels = hookimpl(lambda register: register(ChannelSpec("email", lambda crm, m: None)))
+    crm = open_crm(extra=[mail])
+    subscribe(crm, receiver, "marketing.mailing.finished")
+    group = crm.create("marketing.mailing_group", {"name": "G", "mode": "subscription"})
+    template = crm.create("marketing.template", {"name": "T", "purpose": "mailing", "group": group.id,
+                                                 "subject": "S", "body_text": "B"})
+    for name in ("A", "B"):
+        pid = crm.create("core.partner", {"name": name}).id
+        crm.create("core.contact_info", {"partner": pid, "kind": "email", "value": f"{name}@x.example"})
+        subscribe_to_group(crm, group.id, "email", partner=pid, method="web form")
+    mailing = crm.create("marketing.mailing", {"name": "M", "group": group.id, "template": template.id,
+                                               "audience": "subscribers"})
+    mailings.send(crm, mailing.id)
+    assert queued(crm) == []
+    crm.outbox.deliver(channel="email")
+    ((name, body),) = queued(crm)
+    assert name == "marketing.mailing.finished"
+    assert body["data"]["counts"] == {"recipients": 2, "sent": 2, "failed": 0, "skipped": 0}
+    assert body["data"]["id"] == mailing.id
+    # noticed again (a second worker): nothing new is queued
+    emit(crm, "marketing.mailing.finished", mailing, "marketing.mailing", {"counts": {}},
+         key=f"marketing.mailing.finished:{mailing.id}")
+    assert len(queued(crm)) == 1
+    assert crm.outbox.deliver(channel="webhook")["sent"] == 1 and receiver.all_valid()

@@ -8,7 +8,7 @@ import pytest
 from crmkit import ValidationError
 from crmkit_notify_webhook.transport import Pool, Refused, resolve
 
-from conftest import subscribe
+from webhook_fixtures import subscribe
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 
