@@ -492,6 +492,7 @@ def _duckdb(ctx):
     ext = "sqlite_scanner" if not ctx.db else "postgres_scanner"
     path = Path(duckdb_ext.__path__[0], "extensions", f"v{version}", "linux_amd64", f"{ext}.duckdb_extension")
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"LOAD '{path}'")
     source = ctx.sqlite_path("main") if not ctx.db else pg_url(ctx.db, ctx.db_name("main"))
     con.execute(f"ATTACH '{source}' AS s (TYPE {kind}, READ_ONLY)")
@@ -541,8 +542,13 @@ def crmkit_abc_xyz(ctx):
 
 
 def _report_figures(ctx) -> list[Figure]:
+    """Every registered report; ``CRMKIT_BENCH_REPORTS=a,b`` keeps only those
+    (a run while working on a few; the full run times them all)."""
     out = []
+    chosen = {r for r in os.environ.get("CRMKIT_BENCH_REPORTS", "").split(",") if r}
     for report_id in ctx.extra.get("reports", []):
+        if chosen and report_id not in chosen:
+            continue
         has_floor = report_id in floors(ctx, None)
         label = "its main aggregate by hand" if has_floor else "no floor written for this report"
         out.append(Figure(f"{report_id}:manager", f"{report_id} as a manager", "time", 2.0 if has_floor else None,

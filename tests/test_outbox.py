@@ -122,3 +122,122 @@ def test_channel_session_opens_once_per_run(open_crm):
     assert crm.outbox.deliver()["sent"] == 3
     assert events == ["open", "send", "send", "send", "close"]
     assert crm.outbox.get(crm.outbox.messages()[0].id).state == "sent"
+
+
+def test_a_result_is_recorded_only_by_the_claims_owner(open_crm):
+    """Run A stalls inside a send past its lease; run B takes the message
+    over and records it. A's late result is refused (the claim token is a
+    fencing token): the message is sent, with B's single attempt."""
+    nested, started = [], []
+
+    def behaviour(message):
+        if not started:                 # A, stalled: B runs "10 minutes later"
+            started.append(True)
+            nested.append(crm.outbox.deliver(now=crmkit.utcnow() + dt.timedelta(minutes=10)))
+
+    mod = channel_plugin(behaviour)
+    crm = open_crm(extra=[mod])
+    msg = crm.outbox.queue("pigeon", "loft-1", text="t", key="k")
+    outer = crm.outbox.deliver()
+    assert nested == [{"sent": 1, "retry": 0, "failed": 0, "skipped": 0}]
+    assert outer == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lost": 1}
+    stored = crm.outbox.get(msg.id)
+    assert (stored.state, stored.attempts, stored.claim_token) == ("sent", 1, None)
+
+
+def test_a_taken_over_message_is_not_sent_by_the_old_owner(open_crm):
+    """Before sending, a run checks it still owns the message."""
+    crm = open_crm(extra=[channel_plugin(lambda m: None)])
+    from crmkit.kernel.models import OutboxMessage
+    first, second = (crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i)) for i in range(2))
+    mod_sent = crm.registry.channels["pigeon"]
+    calls = []
+
+    def deliver(crm_, message):
+        calls.append(message.id)
+        if message.id == first.id:   # meanwhile another run took the second message over
+            OutboxMessage.update(claim_token="other-run").where(OutboxMessage.id == second.id).execute()
+        mod_sent.deliver(crm_, message)
+
+    import attrs
+    crm.registry.channels["pigeon"] = attrs.evolve(mod_sent, deliver=deliver)
+    assert crm.outbox.deliver() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0, "lost": 1}
+    assert calls == [first.id]
+
+
+def test_suppression_is_checked_per_message_within_a_batch(open_crm):
+    """An address suppressed while a batch is being sent (a bounce recorded
+    for an earlier message) is not sent to later in the same batch."""
+    def behaviour(message):
+        if message.recipient == "loft-1":
+            crm.outbox.suppress("pigeon", "loft-2", "hard bounce a moment ago")
+
+    mod = channel_plugin(behaviour)
+    crm = open_crm(extra=[mod])
+    for i in (1, 2, 3):
+        crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i))
+    assert crm.outbox.deliver() == {"sent": 2, "retry": 0, "failed": 0, "skipped": 1}
+    assert mod.sent == ["loft-1", "loft-3"]
+
+
+@pytest.mark.sqlite_only
+def test_busy_database_during_delivery_leaves_nothing_sending_and_no_duplicate(open_crm, db_url):
+    """Another process holds SQLite's write lock (an import) for 1.5 s in the
+    middle of a run, longer than this connection waits: result writes are
+    retried, nothing is left ``sending``, nothing is sent twice."""
+    import sqlite3
+    import threading
+    import time
+    from crmkit.kernel.db import database
+    path = db_url.split(":///", 1)[1]
+    locker = []
+
+    def hold_the_lock():
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        locker.append("held")
+        time.sleep(1.5)
+        other.execute("COMMIT")
+        other.close()
+
+    def behaviour(message):
+        if message.recipient == "loft-3" and not locker:
+            thread = threading.Thread(target=hold_the_lock)
+            thread.start()
+            while not locker:
+                time.sleep(0.01)
+
+    mod = channel_plugin(behaviour)
+    crm = open_crm(extra=[mod])
+    for i in range(8):
+        crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i))
+    database.obj.execute_sql("PRAGMA busy_timeout = 50")
+    try:
+        counts = crm.outbox.deliver()
+    finally:
+        database.obj.execute_sql("PRAGMA busy_timeout = 15000")
+    assert counts == {"sent": 8, "retry": 0, "failed": 0, "skipped": 0}
+    assert crm.outbox.counts() == {"sent": 8}
+    assert sorted(mod.sent) == [f"loft-{i}" for i in range(8)]     # each once
+
+
+def test_unknown_outcome_is_kept_for_the_operator(open_crm):
+    def behaviour(message):
+        raise crmkit.UnknownOutcome("the connection broke after the final dot")
+
+    crm = open_crm(extra=[channel_plugin(behaviour)])
+    msg = crm.outbox.queue("pigeon", "loft-1", text="t", key="k")
+    assert crm.outbox.deliver() == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "unknown": 1}
+    assert crm.outbox.deliver(now=crmkit.utcnow() + dt.timedelta(days=1))["sent"] == 0
+    assert crm.outbox.retry() == 0 and crm.outbox.get(msg.id).state == "unknown"
+    assert crm.outbox.settle([msg.id], "sent") == 1
+    assert crm.outbox.get(msg.id).state == "sent"
+
+
+def test_delivery_is_for_administrators(open_crm):
+    crm = open_crm(extra=[channel_plugin(lambda m: None)])
+    crm.create("core.user", {"login": "mk", "name": "Marketer", "roles": "manager"})
+    with pytest.raises(crmkit.AccessDenied):
+        crm.as_user("mk").outbox.deliver()
+    with pytest.raises(crmkit.AccessDenied):
+        crm.as_user("mk").outbox.deliver(source="marketing.mailing:1")

@@ -231,14 +231,24 @@ class Crm:
             return getattr(model, spec.lookup) == key
         raise NotFound(f"{spec.name}: {key!r} is not an id" + (f" or a {spec.lookup}" if spec.lookup else ""))
 
-    def get(self, entity, key, include_marked=True):
-        """One visible record by id (or by its lookup field, e.g. code)."""
+    def get(self, entity, key, include_marked=True, for_update=False):
+        """One visible record by id (or by its lookup field, e.g. code).
+
+        ``for_update``: inside a transaction, read it under its write lock
+        (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE
+        transaction already holds the lock), so what is validated on it is
+        what the write changes."""
         spec = self.registry.entity(entity)
         expr = self._lookup_expr(spec, key)
-        found = self.query(entity, include_marked=include_marked).where(expr).first()
+
+        def first(cond):
+            q = self.query(entity, include_marked=include_marked).where(cond)
+            if for_update and not db.is_sqlite(self.db):
+                q = q.for_update(of=spec.model)
+            return q.first()
+        found = first(expr)
         if found is None and spec.lookup and isinstance(key, str) and key.isdigit():
-            found = self.query(entity, include_marked=include_marked).where(
-                spec.model._meta.primary_key == int(key)).first()
+            found = first(spec.model._meta.primary_key == int(key))
         if found is None:
             raise NotFound(f"{entity} {key!r} not found")
         return found
@@ -437,10 +447,10 @@ class Crm:
         """Delete a record for good; it must carry a deletion mark first."""
         spec = self.registry.entity(entity)
         self.require("delete", entity)
-        record = self.get(entity, key)
-        if getattr(record, "deletion_mark", True) is False:
-            raise ValidationError({"deletion_mark": "mark the record for deletion before deleting it"}, entity)
         with db.transaction():
+            record = self.get(entity, key, for_update=True)
+            if getattr(record, "deletion_mark", True) is False:
+                raise ValidationError({"deletion_mark": "mark the record for deletion before deleting it"}, entity)
             try:
                 record.delete_instance()
             except pw.IntegrityError:
@@ -581,7 +591,17 @@ class Crm:
         spec = self.registry.entity(entity)
         creating = key is None
         self.require("create" if creating else "update", entity)
-        record = None if creating else self.get(entity, key)
+        if creating:
+            return self._save(spec, entity, None, self._validated(spec, entity, data, None))
+        with db.transaction():
+            # an update reads the record under its write lock and validates it
+            # there: a concurrent write cannot change it between check and save
+            record = self.get(entity, key, for_update=True)
+            return self._save(spec, entity, record, self._validated(spec, entity, data, record))
+
+    def _validated(self, spec, entity, data, record) -> dict:
+        """The checked document of a write, or a ValidationError with every problem."""
+        creating = record is None
         prepared = self._prepare(spec, data, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
@@ -595,10 +615,14 @@ class Crm:
         if errors:
             raise ValidationError(errors, entity)
         self._derive_partner(spec, doc, record)
+        return doc
+
+    def _save(self, spec, entity, record, doc):
+        creating = record is None
         model = spec.model
         now = db.utcnow()
-        try:
-            with db.transaction():
+        with db.transaction():
+            try:
                 if creating:
                     if spec.code_prefix and not doc.get(spec.code_field):
                         doc[spec.code_field] = self.next_code(spec)
@@ -632,8 +656,8 @@ class Crm:
                     self._log(spec, record.get_id(), "create" if creating else self._action(changes), changes)
                     self.pm.hook.crmkit_entity_saved(crm=self, entity=entity, record=record,
                                                      created=creating, changes=changes)
-        except pw.IntegrityError as exc:
-            raise ValidationError({"_": f"the database refused the write: {exc}"}, entity) from None
+            except pw.IntegrityError as exc:
+                raise ValidationError({"_": f"the database refused the write: {exc}"}, entity) from None
         return record
 
     def _insert(self, model, record):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from .errors import Busy
+from .errors import Busy, StorageError
 
 database = pw.DatabaseProxy()
 UTC = dt.timezone.utc
@@ -27,6 +27,20 @@ SQLITE_PRAGMAS = {
     "busy_timeout": BUSY_TIMEOUT_S * 1000,
     "synchronous": "normal",
 }
+# PostgreSQL's SQLSTATEs that mean "another transaction was in the way":
+# lock_timeout, statement cancelled, serialization failure, deadlock, and a
+# unique key taken by a concurrent transaction between our check and insert
+BUSY_SQLSTATES = {"55P03": "busy", "57014": "busy", "40001": "busy", "40P01": "busy", "23505": "race"}
+BUSY = "the database is busy: try again"
+RACE = "a concurrent write stored the same key first: try again"
+
+
+def busy_timeout() -> float:
+    """Seconds a write waits for a lock before Busy (``CRMKIT_BUSY_TIMEOUT``, default 15)."""
+    try:
+        return max(0.1, float(os.environ.get("CRMKIT_BUSY_TIMEOUT", BUSY_TIMEOUT_S)))
+    except ValueError:
+        return BUSY_TIMEOUT_S
 
 
 class BaseModel(pw.Model):
@@ -105,11 +119,14 @@ def connect(url: str | None = None) -> pw.Database:
         path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
         if path not in ("", ":memory:"):
             Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        db = pw.SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS,
-                               timeout=BUSY_TIMEOUT_S)
+        timeout = busy_timeout()
+        db = pw.SqliteDatabase(path or ":memory:", pragmas={**SQLITE_PRAGMAS, "busy_timeout": int(timeout * 1000)},
+                               timeout=timeout)
     elif url.startswith(("postgres://", "postgresql://")):
         from playhouse import db_url
-        db = db_url.connect(url.replace("postgres://", "postgresql://", 1))
+        # a statement waits at most the busy timeout for a lock (then Busy), as SQLite does
+        db = db_url.connect(url.replace("postgres://", "postgresql://", 1),
+                            options=f"-c lock_timeout={int(busy_timeout() * 1000)}")
     else:
         raise ValueError(f"database URL {url!r}: only sqlite:/// and postgresql:// are supported")
     database.initialize(db)
@@ -120,6 +137,48 @@ def connect(url: str | None = None) -> pw.Database:
 def is_sqlite(db=None) -> bool:
     db = db or database.obj
     return isinstance(db, pw.SqliteDatabase)
+
+
+def busy_reason(exc) -> str | None:
+    """Why ``exc`` is a concurrency error (the message of its Busy), or None.
+
+    SQLite says "database is locked" / "busy" after its busy timeout;
+    PostgreSQL gives a SQLSTATE (on the driver's exception, which peewee
+    wraps as its first argument)."""
+    if isinstance(exc, Busy):
+        return str(exc)
+    text = str(exc)
+    if isinstance(exc, pw.OperationalError) and ("database is locked" in text or "database is busy" in text
+                                                 or "database table is locked" in text):
+        return BUSY
+    for candidate in (exc, *getattr(exc, "args", ())[:1], exc.__cause__, exc.__context__):
+        code = getattr(candidate, "pgcode", None)
+        if code in BUSY_SQLSTATES:
+            return BUSY if BUSY_SQLSTATES[code] == "busy" else RACE
+    return None
+
+
+STORAGE = {"database or disk is full": "the disk is full", "readonly database": "the database is read-only",
+           "read-only file system": "the database's file system is read-only",
+           "no space left on device": "the disk is full", "disk i/o error": "the disk failed (I/O error)",
+           "could not extend file": "the database server's disk is full"}
+
+
+def storage_reason(exc) -> str | None:
+    """A full disk or a read-only database behind ``exc`` (or behind the
+    "cannot rollback - no transaction is active" that SQLite's own rollback
+    of a full-disk write makes peewee raise), or None."""
+    seen = 0
+    while exc is not None and seen < 5:
+        text = str(exc).lower()
+        for needle, reason in STORAGE.items():
+            if needle in text:
+                return reason
+        if getattr(exc, "pgcode", None) in ("53100", "25006"):
+            return "the database server's disk is full" if exc.pgcode == "53100" else "the database is read-only"
+        exc, seen = exc.__context__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException)
+                                        else None), seen + 1
+    return None
 
 
 def among(field, values):
@@ -137,16 +196,27 @@ def among(field, values):
 
 @contextmanager
 def transaction():
-    """A write transaction; on SQLite it takes the write lock at BEGIN
-    (IMMEDIATE), so concurrent writers wait instead of deadlocking."""
+    """A write transaction (yields peewee's transaction object).
+
+    On SQLite it takes the write lock at BEGIN (IMMEDIATE), so concurrent
+    writers wait instead of deadlocking. Whatever concurrency makes of it
+    (a lock not had within the busy timeout, a deadlock, a serialization
+    failure, a unique key a concurrent transaction stored first) comes out
+    as ``Busy``: the one error concurrency may raise."""
     db = database.obj
     try:
         with (db.atomic("IMMEDIATE") if is_sqlite(db) and not db.in_transaction()
-              else db.atomic()):
-            yield
-    except pw.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise Busy("the database is busy: try again") from exc
+              else db.atomic()) as txn:
+            yield txn
+    except (Busy, StorageError):
+        raise
+    except Exception as exc:
+        reason = busy_reason(exc)
+        if reason is not None:
+            raise Busy(reason) from exc
+        reason = storage_reason(exc)
+        if reason is not None:
+            raise StorageError(f"{reason}: nothing was written") from exc
         raise
 
 
@@ -171,7 +241,11 @@ def migration_lock():
         with db.atomic("IMMEDIATE"):
             yield
     else:
-        db.execute_sql("SELECT pg_advisory_lock(7283001)")
+        db.execute_sql("SET lock_timeout = 0")   # a migration waits for the one before it, however long
+        try:
+            db.execute_sql("SELECT pg_advisory_lock(7283001)")
+        finally:
+            db.execute_sql("RESET lock_timeout")
         try:
             yield
         finally:

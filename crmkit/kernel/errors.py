@@ -40,3 +40,7 @@ class NotFound(CrmError):
 
 class Busy(CrmError):
     """The database stayed locked past the timeout: try again."""
+
+
+class StorageError(CrmError):
+    """The disk is full, or the database is read-only: nothing was written."""

@@ -1,6 +1,7 @@
 """Bulk import and export of any registered entity.
 
-Import reads CSV (encoding and delimiter detected) or JSON in chunks,
+Import reads CSV (encoding and delimiter detected), JSON or JSON Lines in
+chunks bounded by bytes (``filereader``),
 validates each chunk with the entity's schema vectorised
 (``validate_frame``), resolves references by id or lookup code among the
 rows the user may see, and writes everything in one transaction: either all
@@ -25,88 +26,25 @@ from .validation import validate_frame
 
 CHUNK = 100_000
 MAX_REPORTED = 1000   # row errors kept in the exception; the reject file has all
-MAX_FIELD = 100_000   # characters in one CSV field
-
-
-def detect_encoding(head: bytes, encoding=None) -> str:
-    if encoding:
-        return encoding
-    if b"\x00" in head:
-        raise ValidationError({"file": "looks binary (NUL bytes); expected a CSV or JSON text file"})
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start > len(head) - 4:   # a character cut at the end of the sample
-            return "utf-8"
-    try:
-        text = head.decode("cp1251")
-    except UnicodeDecodeError:
-        raise ValidationError({"file": "not UTF-8 and not cp1251: give --encoding"}) from None
-    # cp1251 when the non-ASCII letters are mostly Cyrillic and none sits
-    # inside a Latin word (Latin-1 "Müller" decodes to "Mьller")
-    letters = [ch for ch in text if ord(ch) > 127 and ch.isalpha()]
-    cyrillic = [ch for ch in letters if "а" <= ch.lower() <= "я" or ch.lower() == "ё"]
-    import re
-    if cyrillic and len(cyrillic) >= 0.9 * len(letters) and not re.search(r"[A-Za-z][а-яёА-ЯЁ]|[а-яёА-ЯЁ][A-Za-z]", text):
-        return "cp1251"
-    raise ValidationError({"file": "not UTF-8 (and not clearly cp1251): give --encoding"})
-
-
-def detect_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
 
 
 def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
-    """Yield DataFrames of strings from a CSV/JSON file (gzip allowed)."""
-    import gzip
-
-    import pandas as pd
+    """Yield DataFrames of strings from a CSV, JSON or JSON Lines file (gzip
+    allowed), in chunks bounded by bytes as well as by ``chunk`` rows
+    (``filereader``: memory does not depend on the file)."""
+    from . import filereader
     path = Path(path)
-    if not path.exists():
-        raise ValidationError({"file": f"{path} does not exist"})
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        head = fh.read(65536)
-    if not head.strip():
-        raise ValidationError({"file": "is empty"})
-    enc = detect_encoding(head, encoding)
+    source, enc = filereader.open_source(path, encoding)
     name = path.name.removesuffix(".gz")
-    if name.endswith(".json"):
-        with opener(path, "rt", encoding=enc) as fh:
-            try:
-                data = json.load(fh)
-            except json.JSONDecodeError as exc:
-                raise ValidationError({"file": f"invalid JSON: {exc}"}) from None
-        if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise ValidationError({"file": "JSON must be a list of objects"})
-        frame = pd.DataFrame(data)
-        frame = frame.astype(object).where(frame.notna(), None)
-        yield frame.rename(columns=mapping or {})
-        return
-    text_head = head.decode(enc, errors="ignore")
-    delim = delimiter or detect_delimiter(text_head.splitlines()[0] if text_head else "")
-    import warnings
     try:
-        with warnings.catch_warnings():
-            # a row with more cells than the header would shift its values: refuse it
-            warnings.simplefilter("error", pd.errors.ParserWarning)
-            reader = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=delim,
-                                 chunksize=chunk, engine="c", compression="infer", index_col=False)
-            for frame in reader:
-                frame.columns = [str(c).strip() for c in frame.columns]
-                long = [c for c in frame.columns if frame[c].str.len().max() > MAX_FIELD] if len(frame) else []
-                if long:
-                    raise ValidationError({long[0]: f"a cell is too long: more than {MAX_FIELD} characters"})
-                yield frame.rename(columns=mapping or {})
-    except pd.errors.ParserWarning:
-        raise ValidationError({"file": "a row has more cells than the header"}) from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError({"file": f"cannot be read as CSV: {str(exc).splitlines()[0]}"}) from None
+        if name.endswith((".jsonl", ".ndjson")):
+            yield from filereader.read_json_chunks(source, enc, mapping, lines=True, rows=chunk)
+        elif name.endswith(".json"):
+            yield from filereader.read_json_chunks(source, enc, mapping, rows=chunk)
+        else:
+            yield from filereader.read_csv_chunks(source, enc, delimiter, mapping, rows=chunk)
+    finally:
+        source.close()
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
@@ -382,9 +320,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
     doomed = False
-    atomic = crm.db.atomic("IMMEDIATE") if db.is_sqlite() else crm.db.atomic()
     try:
-        with atomic as txn:
+        with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
             for frame in frames:
                 offset = total
                 total += len(frame)

@@ -4,7 +4,7 @@ import peewee as pw
 
 from .db import BaseModel, UtcDateTimeField, utcnow
 
-OUTBOX_STATES = ("queued", "sending", "sent", "failed", "skipped", "cancelled")
+OUTBOX_STATES = ("queued", "sending", "sent", "failed", "unknown", "skipped", "cancelled")
 
 
 class Sequence(BaseModel):
@@ -35,6 +35,7 @@ class OutboxMessage(BaseModel):
     attempts = pw.IntegerField(default=0)
     next_attempt_at = UtcDateTimeField(default=utcnow, index=True)
     claimed_at = UtcDateTimeField(null=True)
+    claim_token = pw.CharField(max_length=32, null=True, index=True)   # the claiming run's fencing token
     last_error = pw.TextField(default="")
     created_at = UtcDateTimeField(default=utcnow)
     sent_at = UtcDateTimeField(null=True)

@@ -2,36 +2,90 @@
 
 A message is written (``queued``) in the caller's transaction before anything
 is sent; its idempotency key makes queueing twice a no-op. Delivery claims a
-message (``sending``), hands it to its channel, and records ``sent``, a retry
-with backoff (temporary failure), or ``failed`` (permanent failure or the
-retry cap). A process that dies between the server's acceptance and the
-``sent`` record leaves the message ``sending``; once its lease expires it is
-delivered again with the same identity (at-least-once, deduplicable by the
-Message-ID a channel derives from the message).
+few messages at a time (``sending``, with a claim token and a lease), hands
+each to its channel, and records the outcome -- only while the run still owns
+the claim (the token is a fencing token: a run whose claim was taken over
+records nothing). The outcomes: ``sent``; a retry with backoff (temporary
+failure); ``failed`` (permanent failure, the retry cap, or a message the
+channel cannot even build); ``unknown`` (the server may or may not have
+taken it: never retried blindly, an operator decides); ``skipped``.
+
+A heartbeat renews the lease while the run sends, so a slow server never lets
+a second run take over messages still in hand. A process that dies between
+the server's acceptance and the ``sent`` record leaves its claim; once the
+lease expires the message is delivered again with the same identity
+(at-least-once, deduplicable by the Message-ID a channel derives from it).
+
+Each run has a deadline, each message a deadline (channels read it with
+``delivery_deadline()``), and each channel a circuit breaker: after a few
+connection failures in a row the run stops using that channel and gives its
+claimed messages back untouched.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import os
+import re
+import threading
+import time
+import uuid
 
 import peewee as pw
 
 from . import db
-from .errors import ValidationError
+from .errors import AccessDenied, Busy, ValidationError
 from .models import OutboxMessage, Suppression
+
+log = logging.getLogger("crmkit.outbox")
 
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_S = 60          # 1, 2, 4, 8, 16 minutes ...
 BACKOFF_CAP_S = 6 * 3600
-LEASE_S = 300                # a "sending" claim older than this is retried
+CLAIM_MAX = 50               # messages claimed at once: a takeover or a stop touches few
+# Defaults of the CRMKIT_OUTBOX_* settings (seconds, or a count for the breaker).
+LEASE_S = 300                # a claim not renewed this long is taken over by another run
+RUN_DEADLINE_S = 270         # claim nothing new after this: a */5 cron run ends before the next
+MESSAGE_DEADLINE_S = 720     # one message, connection included (> the 10 min final-dot wait)
+BREAKER_FAILURES = 3         # connection failures in a row that stop a channel for the run
+RESULT_RETRY_S = 120         # how long a result write is retried while the database is busy
+
+# Every character str.splitlines() breaks a line at (LF, VT, FF, CR, FS, GS,
+# RS, NEL, LS, PS), and the other C0 controls and DEL: the email package
+# treats several of them as line ends, so none may reach a header.
+HEADER_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
 class TemporaryFailure(Exception):
     """Try again later (connection refused, 4xx)."""
 
 
+class ConnectionFailure(TemporaryFailure):
+    """The channel could not reach its server (refused, no greeting, timed
+    out before a session began). Counts towards the channel's circuit breaker."""
+
+
 class PermanentFailure(Exception):
-    """Do not try again (5xx bad recipient, invalid address)."""
+    """Do not try again (5xx bad recipient, invalid address, a message that cannot be built)."""
+
+
+class UnknownOutcome(Exception):
+    """The server may have taken the message: the connection broke, or the
+    deadline passed, after the whole message was handed over. Recorded as
+    ``unknown``, never retried by itself."""
+
+
+def check_header(name: str, value) -> str:
+    """``value`` as text, or ValidationError naming ``name`` when it holds a
+    line break or control character (a header injection, or a message the
+    email package cannot write)."""
+    text = str(value)
+    found = HEADER_UNSAFE.search(text)
+    if found:
+        raise ValidationError({name: f"must not contain line breaks or control characters "
+                                     f"(U+{ord(found.group()):04X} at position {found.start()})"})
+    return text
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -50,6 +104,75 @@ def normalize_address(channel: str, address: str) -> str:
     return str(address).strip().lower()
 
 
+_current = threading.local()
+
+
+def delivery_deadline() -> float | None:
+    """The ``time.monotonic()`` moment by which the message a channel is
+    delivering must be done (None outside a delivery run). Channels bound
+    their connection and network waits by it."""
+    return getattr(_current, "deadline", None)
+
+
+def _setting(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({name: f"{raw!r} is not a number of seconds"}) from None
+    if not value > 0:
+        raise ValidationError({name: "must be positive"})
+    return value
+
+
+def retry_busy(write, budget_s: float = RESULT_RETRY_S):
+    """Run ``write()`` (a short transaction), again and again while the
+    database is busy, for up to ``budget_s``; then let Busy through."""
+    ends, pause = time.monotonic() + budget_s, 0.05
+    while True:
+        try:
+            return write()
+        except Busy:
+            if time.monotonic() + pause > ends:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)
+
+
+class _Heartbeat:
+    """Renews a claim's lease from a thread of its own while the run sends
+    (a slow server, or the 10-minute wait for the final-dot reply, must not
+    let another run take the claimed messages)."""
+
+    def __init__(self, token: str, every_s: float):
+        self.token, self.every_s = token, every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"outbox-lease-{token[:8]}", daemon=True)
+
+    def _run(self):
+        try:
+            while not self.stop.wait(self.every_s):
+                try:
+                    with db.transaction():
+                        OutboxMessage.update(claimed_at=db.utcnow()).where(
+                            (OutboxMessage.claim_token == self.token)
+                            & (OutboxMessage.state == "sending")).execute()
+                except Exception as exc:  # busy now: the next beat tries again, well within the lease
+                    log.warning("could not renew the outbox lease: %s", exc)
+        finally:
+            db.database.obj.close()  # this thread's own connection
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
 class Outbox:
     """``crm.outbox``: queue, deliver, retry, purge, suppress."""
 
@@ -62,7 +185,8 @@ class Outbox:
         """Write one message for later delivery; returns the OutboxMessage.
 
         :param key: idempotency key; queueing the same key again returns the
-            message already queued instead of a second one.
+            message already queued instead of a second one (also when two
+            transactions queue it at the same moment).
         """
         if channel not in self.crm.registry.channels:
             raise ValidationError({"channel": f"no channel {channel!r}; installed: "
@@ -70,26 +194,32 @@ class Outbox:
         if not recipient:
             raise ValidationError({"recipient": "required"})
         for name, value in (("subject", subject), ("recipient", recipient), ("recipient_name", recipient_name)):
-            if "\r" in value or "\n" in value:
-                raise ValidationError({name: "must not contain line breaks (CR/LF)"})
-        key = key or f"{channel}:{source}:{recipient}:{db.utcnow().timestamp()}"
+            check_header(name, value)
+        for name, value in (("text", text), ("html", html)):
+            if value and "\x00" in value:   # PostgreSQL cannot store it; no channel can send it
+                raise ValidationError({name: "must not contain NUL characters"})
+        key = key or f"{channel}:{source}:{recipient}:{uuid.uuid4().hex}"
         with db.transaction():
             existing = OutboxMessage.get_or_none(OutboxMessage.idempotency_key == key)
             if existing:
                 return existing
-            return OutboxMessage.create(
+            # ON CONFLICT DO NOTHING: a concurrent queue of the same key waits for
+            # the other transaction and then finds its row, never a UniqueViolation
+            OutboxMessage.insert(
                 channel=channel, recipient=recipient, recipient_name=recipient_name,
                 subject=subject, body_text=text, body_html=html,
                 meta=json.dumps(meta or {}, ensure_ascii=False, default=str),
                 source=source, partner_id=partner_id, contact_id=contact_id,
-                idempotency_key=key)
+                idempotency_key=key, next_attempt_at=db.utcnow(), created_at=db.utcnow(),
+            ).on_conflict_ignore().execute()
+            return OutboxMessage.get(OutboxMessage.idempotency_key == key)
 
     # -- suppression -----------------------------------------------------
     def suppress(self, channel, address, reason=""):
         address = normalize_address(channel, address)
         with db.transaction():
-            if not Suppression.get_or_none(channel=channel, address=address):
-                Suppression.create(channel=channel, address=address, reason=reason)
+            Suppression.insert(channel=channel, address=address, reason=reason,
+                               created_at=db.utcnow()).on_conflict_ignore().execute()
         return address
 
     def unsuppress(self, channel, address):
@@ -103,60 +233,119 @@ class Outbox:
             & (Suppression.address == normalize_address(channel, address))).exists()
 
     # -- delivery --------------------------------------------------------
-    def _claim(self, channel, now, limit, after=0):
-        """Claim due messages (queued, or sending with an expired lease)."""
-        lease = now - dt.timedelta(seconds=LEASE_S)
+    def _claim(self, channel, now, limit, after, source, skip_channels, lease_s):
+        """Claim due messages (queued, or sending with an expired lease) under
+        a new token; returns (token, messages)."""
+        lease = now - dt.timedelta(seconds=lease_s)
         due = ((OutboxMessage.state == "queued") & (OutboxMessage.next_attempt_at <= now)) | \
               ((OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < lease))
         if channel:
             due &= OutboxMessage.channel == channel
+        if source:
+            due &= OutboxMessage.source.in_([source] if isinstance(source, str) else list(source))
+        if skip_channels:
+            due &= OutboxMessage.channel.not_in(sorted(skip_channels))
         if after:  # claims go up by id: a message is attempted once per deliver() run
             due &= OutboxMessage.id > after
-        with db.transaction():
-            query = OutboxMessage.select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
-            if not db.is_sqlite():
-                query = query.for_update(skip_locked=True)
-            ids = [row.id for row in query]
-            if ids:
-                OutboxMessage.update(state="sending", claimed_at=db.utcnow()).where(
-                    OutboxMessage.id.in_(ids)).execute()
-        return list(OutboxMessage.select().where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)) if ids else []
+        token = uuid.uuid4().hex
 
-    def deliver(self, channel=None, limit=1000, now=None) -> dict:
+        def claim():
+            with db.transaction():
+                query = OutboxMessage.select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+                if not db.is_sqlite():
+                    query = query.for_update(skip_locked=True)
+                ids = [row.id for row in query]
+                if ids:
+                    OutboxMessage.update(state="sending", claimed_at=db.utcnow(), claim_token=token).where(
+                        OutboxMessage.id.in_(ids)).execute()
+            return ids
+
+        ids = retry_busy(claim)
+        messages = list(OutboxMessage.select().where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)) \
+            if ids else []
+        return token, messages
+
+    def _require_deliver(self):
+        if not self.crm.actor.is_admin:
+            raise AccessDenied("delivering the outbox sends every user's messages: administrators only")
+
+    def deliver(self, channel=None, limit=1000, now=None, source=None, deadline_s=None) -> dict:
         """Deliver due messages; returns counts by outcome.
 
+        Administrators only: a plugin that lets a user deliver their own
+        messages (one mailing) checks that right and passes ``source``.
+
+        :param source: only messages of this exact source (``marketing.mailing:5``),
+            or of any of a list of sources.
+        :param deadline_s: claim nothing new after this many seconds
+            (default ``CRMKIT_OUTBOX_RUN_DEADLINE``, 270).
+
+        The counts always hold ``sent``, ``retry``, ``failed`` and
+        ``skipped``; ``unknown`` (outcome not known, see the docs),
+        ``released`` (claimed, then given back untouched at the deadline or
+        by an open circuit breaker) and ``lost`` (the claim was taken over:
+        nothing recorded) appear when not zero.
         A channel with a ``session`` gets it opened once per run (one SMTP
         connection for the whole run) and closed at the end, errors included.
         """
         from contextlib import ExitStack
+        self._require_deliver()
+        lease_s = _setting("CRMKIT_OUTBOX_LEASE", LEASE_S)
+        run_ends = time.monotonic() + (deadline_s or _setting("CRMKIT_OUTBOX_RUN_DEADLINE", RUN_DEADLINE_S))
+        per_message = _setting("CRMKIT_OUTBOX_MESSAGE_DEADLINE", MESSAGE_DEADLINE_S)
+        breaker_at = int(_setting("CRMKIT_OUTBOX_BREAKER", BREAKER_FAILURES))
         now = now or db.utcnow()
         counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+        failures: dict[str, int] = {}     # connection failures in a row, per channel
+        broken: set[str] = set()          # channels whose breaker opened in this run
         hook = self.crm.pm.hook
         after = 0
         with ExitStack() as stack:
             sessions = {}
-            while limit > 0:
-                batch = self._claim(channel, now, min(limit, 500), after)
+            while limit > 0 and time.monotonic() < run_ends:
+                token, batch = self._claim(channel, now, min(limit, CLAIM_MAX), after, source, broken, lease_s)
                 if not batch:
                     break
                 after = batch[-1].id
-                suppressed = self._suppressed_in(batch)
-                for message in batch:
-                    spec = self.crm.registry.channels.get(message.channel)
-                    if spec is not None and spec.session is not None and message.channel not in sessions:
-                        sessions[message.channel] = stack.enter_context(spec.session(self.crm))
-                    outcome = self._deliver_one(message, hook, suppressed)
-                    counts[outcome] += 1
-                    limit -= 1
+                untouched = {m.id for m in batch}
+                try:
+                    with _Heartbeat(token, lease_s / 3):
+                        for message in batch:
+                            if time.monotonic() >= run_ends or message.channel in broken:
+                                continue
+                            untouched.discard(message.id)
+                            spec = self.crm.registry.channels.get(message.channel)
+                            if spec is not None and spec.session is not None and message.channel not in sessions:
+                                sessions[message.channel] = stack.enter_context(spec.session(self.crm))
+                            outcome = self._deliver_one(message, token, hook, per_message, failures)
+                            counts[outcome] = counts.get(outcome, 0) + 1
+                            limit -= 1
+                            if failures.get(message.channel, 0) >= breaker_at:
+                                broken.add(message.channel)
+                                log.warning("outbox: %s stopped for this run after %d connection failures "
+                                            "in a row", message.channel, failures[message.channel])
+                finally:
+                    if untouched:
+                        counts["released"] = counts.get("released", 0) + self._release(token, untouched)
         return counts
 
-    def _suppressed_in(self, batch) -> set:
-        """(channel, address) pairs of a batch on the suppression list: one query."""
-        pairs = {(m.channel, normalize_address(m.channel, m.recipient)) for m in batch}
-        addresses = sorted({a for _, a in pairs})
-        rows = Suppression.select(Suppression.channel, Suppression.address).where(
-            Suppression.address.in_(addresses)).tuples() if addresses else []
-        return {pair for pair in rows if pair in pairs}
+    def _release(self, token, ids) -> int:
+        """Give claimed messages back untouched (state ``queued``, no attempt counted)."""
+        def release():
+            with db.transaction():
+                return OutboxMessage.update(state="queued", claim_token=None, claimed_at=None).where(
+                    (OutboxMessage.claim_token == token) & (OutboxMessage.state == "sending")
+                    & OutboxMessage.id.in_(sorted(ids))).execute()
+        try:
+            return retry_busy(release)
+        except Busy:  # never sent: once the lease expires another run takes them, no duplicate
+            log.warning("outbox: could not give back %d claimed messages (database busy)", len(ids))
+            return 0
+
+    def _owns(self, message, token) -> bool:
+        return OutboxMessage.select().where(
+            (OutboxMessage.id == message.id) & (OutboxMessage.claim_token == token)
+            & (OutboxMessage.state == "sending")).exists()
 
     def get(self, message_id):
         """One message by id, if it is about a partner the user may see."""
@@ -166,47 +355,83 @@ class Outbox:
             raise NotFound(f"outbox message {message_id} not found")
         return found[0]
 
-    def _finish(self, message, **fields):
-        with db.transaction():
-            OutboxMessage.update(**fields).where(OutboxMessage.id == message.id).execute()
+    def _finish(self, message, token, **fields) -> bool:
+        """Record a result if this run still owns the claim (retried while
+        the database is busy); False when another run took the message over."""
+        fields["claim_token"] = None
+
+        def write():
+            with db.transaction():
+                return OutboxMessage.update(**fields).where(
+                    (OutboxMessage.id == message.id) & (OutboxMessage.claim_token == token)
+                    & (OutboxMessage.state == "sending")).execute()
+        if not retry_busy(write):
+            log.warning("outbox: message %s was taken over by another run; its result is not recorded",
+                        message.id)
+            return False
         for k, v in fields.items():
             setattr(message, k, v)
+        return True
 
-    def _deliver_one(self, message, hook, suppressed=None) -> str:
+    def _attempt(self, message, hook, per_message, failures):
+        """Try one message: (outcome, fields to record, hook to call after)."""
         spec = self.crm.registry.channels.get(message.channel)
         if spec is None:
-            self._finish(message, state="queued", next_attempt_at=db.utcnow() + backoff(1),
-                         last_error=f"channel {message.channel!r} is not installed")
-            return "retry"
-        address = normalize_address(message.channel, message.recipient)
-        if ((message.channel, address) in suppressed) if suppressed is not None \
-                else self.is_suppressed(message.channel, message.recipient):
-            self._finish(message, state="skipped", last_error="address is on the suppression list")
-            return "skipped"
+            return "retry", dict(state="queued", next_attempt_at=db.utcnow() + backoff(1),
+                                 last_error=f"channel {message.channel!r} is not installed"), None
+        if self.is_suppressed(message.channel, message.recipient):  # per message: a bounce a moment ago counts
+            return "skipped", dict(state="skipped", last_error="address is on the suppression list"), None
         reason = hook.crmkit_outbox_skip_reason(crm=self.crm, message=message)
         if reason:
-            self._finish(message, state="skipped", last_error=str(reason))
-            return "skipped"
+            return "skipped", dict(state="skipped", last_error=str(reason)[:1000]), None
         attempts = message.attempts + 1
+        _current.deadline = time.monotonic() + per_message
         try:
             spec.deliver(self.crm, message)
         except PermanentFailure as exc:
-            self._finish(message, state="failed", attempts=attempts, last_error=str(exc))
-            hook.crmkit_outbox_failed(crm=self.crm, message=message, error=str(exc), permanent=True)
-            return "failed"
+            failures[message.channel] = 0
+            return "failed", dict(state="failed", attempts=attempts, last_error=str(exc)), \
+                ("failed", str(exc), True)
+        except UnknownOutcome as exc:
+            failures[message.channel] = 0
+            return "unknown", dict(state="unknown", attempts=attempts, last_error=str(exc)), None
         except (TemporaryFailure, OSError) as exc:
+            failures[message.channel] = failures.get(message.channel, 0) + 1 \
+                if isinstance(exc, (ConnectionFailure, ConnectionError)) else 0
             if attempts >= MAX_ATTEMPTS:
-                self._finish(message, state="failed", attempts=attempts,
-                             last_error=f"gave up after {attempts} attempts: {exc}")
-                hook.crmkit_outbox_failed(crm=self.crm, message=message, error=str(exc), permanent=True)
-                return "failed"
-            self._finish(message, state="queued", attempts=attempts, last_error=str(exc),
-                         next_attempt_at=db.utcnow() + backoff(attempts))
-            hook.crmkit_outbox_failed(crm=self.crm, message=message, error=str(exc), permanent=False)
-            return "retry"
-        self._finish(message, state="sent", attempts=attempts, sent_at=db.utcnow(), last_error="")
-        hook.crmkit_outbox_delivered(crm=self.crm, message=message)
-        return "sent"
+                error = f"gave up after {attempts} attempts: {exc}"
+                return "failed", dict(state="failed", attempts=attempts, last_error=error), \
+                    ("failed", str(exc), True)
+            return "retry", dict(state="queued", attempts=attempts, last_error=str(exc),
+                                 next_attempt_at=db.utcnow() + backoff(attempts)), ("failed", str(exc), False)
+        except Busy as exc:  # the channel's own write failed: it may have sent
+            return "unknown", dict(state="unknown", attempts=attempts,
+                                   last_error=f"the channel could not record the delivery: {exc}"), None
+        finally:
+            _current.deadline = None
+        failures[message.channel] = 0
+        return "sent", dict(state="sent", attempts=attempts, sent_at=db.utcnow(), last_error=""), ("delivered",)
+
+    def _deliver_one(self, message, token, hook, per_message, failures) -> str:
+        if not self._owns(message, token):
+            return "lost"
+        try:
+            outcome, fields, after = self._attempt(message, hook, per_message, failures)
+        except Exception as exc:  # a poison message (or a channel bug) fails alone, never the run
+            log.exception("outbox: message %s cannot be delivered", message.id)
+            outcome, after = "failed", None
+            fields = dict(state="failed", attempts=message.attempts + 1,
+                          last_error=f"cannot deliver: {type(exc).__name__}: {exc}"[:2000])
+        if not self._finish(message, token, **fields):
+            return "lost"
+        try:
+            if after and after[0] == "delivered":
+                hook.crmkit_outbox_delivered(crm=self.crm, message=message)
+            elif after:
+                hook.crmkit_outbox_failed(crm=self.crm, message=message, error=after[1], permanent=after[2])
+        except Exception:  # the outcome is recorded; a follower's error must not stop the queue
+            log.exception("outbox: a hook after message %s failed", message.id)
+        return outcome
 
     def erase_personal(self, partner_id=None, contact_ids=()) -> int:
         """Blank the recipients and bodies of a person's messages (erasure)."""
@@ -219,14 +444,32 @@ class Outbox:
                                     body_html=None, meta="{}").where(cond).execute()
 
     # -- operator verbs --------------------------------------------------
-    def retry(self, ids=None) -> int:
-        """Put failed messages (all, or the given ids) back in the queue."""
-        q = OutboxMessage.update(state="queued", next_attempt_at=db.utcnow(), attempts=0).where(
-            OutboxMessage.state == "failed")
+    def retry(self, ids=None, unknown=False) -> int:
+        """Put failed messages (all, or the given ids) back in the queue.
+
+        Messages whose outcome is ``unknown`` are requeued only when named by
+        id or with ``unknown=True``: the receiver may already have them (it
+        can drop the copy by its Message-ID, which stays the same).
+        """
+        states = ["failed", "unknown"] if (ids or unknown) else ["failed"]
+        q = OutboxMessage.update(state="queued", next_attempt_at=db.utcnow(), attempts=0,
+                                 claim_token=None).where(OutboxMessage.state.in_(states))
         if ids:
             q = q.where(OutboxMessage.id.in_(list(ids)))
         with db.transaction():
             return q.execute()
+
+    def settle(self, ids, state="sent") -> int:
+        """Record the outcome an operator found for ``unknown`` messages
+        (``sent`` once the receiver's log shows the Message-ID, else ``failed``)."""
+        if state not in ("sent", "failed"):
+            raise ValidationError({"state": "sent or failed"})
+        fields = {"state": state, "last_error": "settled by an operator"}
+        if state == "sent":
+            fields["sent_at"] = db.utcnow()
+        with db.transaction():
+            return OutboxMessage.update(**fields).where(
+                (OutboxMessage.state == "unknown") & OutboxMessage.id.in_(list(ids))).execute()
 
     def purge(self, older_than_days, source_prefix=None, source=None) -> int:
         """Delete sent and skipped messages older than N days (of one

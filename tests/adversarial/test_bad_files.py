@@ -37,7 +37,7 @@ def refused(crm, path, *fragments, **options):
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, ("binary",)),
     (b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 100, ("binary",)),          # an .xlsx given as CSV
     (bytes(range(1, 256)) * 64, ("encoding", "utf-8", "cp1251")),        # noise without NUL bytes
-    ("name\n\"unterminated\n", ("cannot be read",)),
+    ("name\n\"unterminated\n", ("ends inside a quoted cell",)),
     ("Протон,company\nСатурн,company\n", ("unknown field",)),              # header missing
     ("name;kind\nПротон;company\n", ("unknown field",)),                   # delimiter forced wrong below
     ("name,name\nA,B\n", ("unknown field", "duplicate")),

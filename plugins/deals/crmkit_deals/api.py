@@ -61,7 +61,12 @@ def create(crm, data, at=None):
 def move_to_stage(crm, deal, stage, at=None):
     """Move a deal of a manual kind to ``stage`` (id, name, or "next" /
     "previous"), forward or backward."""
-    deal = get_deal(crm, deal)
+    with crm.transaction():
+        # "next" and "previous" count from the stage the deal is in under its write lock
+        return _move(crm, crm.get("deals.deal", deal, for_update=True), stage, at)
+
+
+def _move(crm, deal, stage, at):
     stages = route(deal.kind_id)
     if not stages:
         raise ValidationError({"stage": "this deal's kind has no stages"}, "deals.deal")
@@ -89,7 +94,12 @@ def open_stage_tasks(crm, deal):
 def complete_stage(crm, deal, result="", at=None):
     """Complete the current stage's tasks of a process-driven deal; the
     process then moves it to the next stage. Returns the deal as it is now."""
-    deal = get_deal(crm, deal)
+    with crm.transaction():
+        # the deal's stage and its open tasks are read under the deal's write lock
+        return _complete(crm, crm.get("deals.deal", deal, for_update=True), result, at)
+
+
+def _complete(crm, deal, result, at):
     kind = m.Kind.get_or_none(m.Kind.id == deal.kind_id)
     if kind is None or kind.process != "process":
         raise ValidationError({"stage": "only deals of a process-driven kind have stage tasks; "

@@ -113,7 +113,10 @@ def task_saved(crm, task, changes):
     """A process task was completed: when the stage has none left, move on."""
     if "state" not in changes or task.state != "done" or task.subject_type != "deals.deal" or not task.route_point:
         return
-    deal = m.Deal.get_or_none(m.Deal.id == task.subject_id)
+    query = m.Deal.select().where(m.Deal.id == task.subject_id)
+    if crm.db.for_update:   # PostgreSQL: read the deal under its write lock (SQLite's transaction has it)
+        query = query.for_update()
+    deal = query.first()
     if deal is None or deal.status != "in_work" or deal.kind_id is None:
         return
     if m.Kind.select(m.Kind.process).where(m.Kind.id == deal.kind_id).scalar() != "process":

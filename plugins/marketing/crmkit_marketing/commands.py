@@ -285,24 +285,29 @@ def mailing_preview(crm, key, limit, fmt):
 @click.argument("address")
 @click.option("--channel", "channel_name", type=click.Choice(kinds.MESSAGE_CHANNELS), default="email")
 @click.option("--partner", default=None, help="Render for this partner.")
+@click.option("--deliver", is_flag=True, help="Deliver the mailing's test copies now.")
 @pass_crm
-def mailing_test(crm, key, address, channel_name, partner):
+def mailing_test(crm, key, address, channel_name, partner, deliver):
     """Queue one test copy to ADDRESS."""
-    from .mailings import test_send
+    from .mailings import deliver as deliver_mailing, test_send
     msg = test_send(crm, key, address, channel_name, partner)
     click.echo(f"queued test message {msg.id} to {msg.recipient}")
+    if deliver:
+        counts = deliver_mailing(crm, key)
+        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 @mailing.command("send")
 @click.argument("key")
-@click.option("--deliver", is_flag=True, help="Deliver the queue now as well.")
+@click.option("--deliver", is_flag=True, help="Deliver this mailing's messages now as well (only these: "
+                                             "the rest of the outbox is `outbox deliver`, for administrators).")
 @pass_crm
 def mailing_send(crm, key, deliver):
     """Queue the mailing for every recipient."""
-    from .mailings import send, status
+    from .mailings import deliver as deliver_mailing, send, status
     result = send(crm, key)
     if deliver:
-        crm.outbox.deliver()
+        deliver_mailing(crm, key)
         result = status(crm, key)
     _print_status(result)
 

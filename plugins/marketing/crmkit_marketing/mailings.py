@@ -24,6 +24,10 @@ def source_of(mailing) -> str:
     return f"marketing.mailing:{mailing.id}"
 
 
+def test_source_of(mailing) -> str:
+    return f"marketing.mailing-test:{mailing.id}"
+
+
 def channels(crm, mailing):
     group, template = mailing.group, mailing.template
     out = []
@@ -84,6 +88,14 @@ def recipients(crm, mailing) -> list[dict]:
     return out
 
 
+def recipient_key(row) -> str:
+    """One addressee of a mailing: the channel and address, or (skipped for
+    want of one) the channel and the partner and contact."""
+    if row["address"]:
+        return f"{row['channel']}:{row['address']}"[:400]
+    return f"{row['channel']}:partner:{row['partner'] or ''}:contact:{row['contact'] or ''}"
+
+
 def _context(crm, mailing, row):
     partner = m.Partner.get_or_none(m.Partner.id == row["partner"]) if row["partner"] else None
     contact = m.Contact.get_or_none(m.Contact.id == row["contact"]) if row["contact"] else None
@@ -131,7 +143,20 @@ def test_send(crm, key, address, channel="email", partner=None):
     rendered = render_message(crm, mailing.template, _context(crm, mailing, row))
     return queue_message(crm, channel, address, rendered,
                          key=f"marketing.mailing-test:{mailing.id}:{channel}:{address}:{utcnow().timestamp()}",
-                         source=f"marketing.mailing-test:{mailing.id}", group=None, partner_id=None)
+                         source=test_source_of(mailing), group=None, partner_id=None)
+
+
+def deliver(crm, key, limit=1_000_000) -> dict:
+    """Deliver this mailing's queued messages and test copies now.
+
+    Whoever may send the mailing may deliver it -- and nothing else: other
+    users' mailings, claims notices and the rest of the outbox wait for
+    ``outbox deliver`` (administrators), as in a CRM where a marketer's
+    "send now" sends their campaign, not the company's mail queue.
+    """
+    mailing = crm.get(ENTITY, key)
+    crm.require("update", ENTITY)
+    return crm.as_user(None).outbox.deliver(source=[source_of(mailing), test_source_of(mailing)], limit=limit)
 
 
 def send(crm, key) -> dict:
@@ -148,10 +173,18 @@ def send(crm, key) -> dict:
         raise ValidationError({"channel": f"channel(s) not installed: {', '.join(missing) or 'none chosen'}; "
                                           f"installed: {', '.join(sorted(crm.registry.channels)) or 'none'}"},
                               ENTITY)
-    rows = []
+    rows = {}
     with crm.transaction():
+        # the mailing is marked sent first, under its write lock: of two sends at
+        # once the second waits here and then finds it sent (never a second set)
+        if not m.Mailing.update(state="sent", sent_at=utcnow(), sent_by=crm.actor.login).where(
+                (m.Mailing.id == mailing.id) & (m.Mailing.state != "sent")).execute():
+            raise ValidationError({"state": f"mailing {mailing.name!r} was already sent"}, ENTITY)
         for row in recipients(crm, mailing):
             state, outbox_id = "skipped", None
+            key = recipient_key(row)
+            if key in rows:
+                continue
             if not row["reason"]:
                 try:
                     rendered = render_message(crm, mailing.template, _context(crm, mailing, row))
@@ -163,14 +196,13 @@ def send(crm, key) -> dict:
                     state, outbox_id = "queued", message.id
                 except ValidationError as exc:
                     row["reason"] = f"cannot render: {exc}"[:300]
-            rows.append({"mailing": mailing.id, "partner": row["partner"], "contact": row["contact"],
+            rows[key] = {"mailing": mailing.id, "partner": row["partner"], "contact": row["contact"],
                          "channel": row["channel"], "address": row["address"], "state": state,
-                         "reason": row["reason"][:300], "outbox_id": outbox_id, "created_at": utcnow()})
-        if rows:
-            m.MailingRecipient.insert_many(rows).execute()
-        m.Mailing.update(state="sent", sent_at=utcnow(), sent_by=crm.actor.login).where(
-            m.Mailing.id == mailing.id).execute()
-        if not any(r["state"] == "queued" for r in rows):   # nothing to wait for: finished now
+                         "reason": row["reason"][:300], "outbox_id": outbox_id, "created_at": utcnow(),
+                         "recipient_key": key}
+        if rows:  # the unique (mailing, recipient_key) makes a repeated insert a no-op
+            m.MailingRecipient.insert_many(list(rows.values())).on_conflict_ignore().execute()
+        if not any(r["state"] == "queued" for r in rows.values()):   # nothing to wait for: finished now
             from .finished import finish
             finish(crm.as_user(None), mailing.id)
     return status(crm, mailing.id)

@@ -192,9 +192,11 @@ class MailingRecipient(BaseModel):
     reason = pw.CharField(max_length=300, default="")
     outbox_id = pw.IntegerField(null=True, index=True)
     created_at = UtcDateTimeField(default=utcnow)
+    recipient_key = pw.CharField(max_length=400, null=True)   # mailings.recipient_key: unique per mailing
 
     class Meta:
         table_name = "marketing_mailing_recipient"
+        indexes = ((("mailing", "recipient_key"), True),)
 
 
 class Secret(BaseModel):

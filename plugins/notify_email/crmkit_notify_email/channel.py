@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 
-from crmkit import normalize_email, utcnow
+from crmkit import ConnectionFailure, ValidationError, normalize_email, utcnow
 
 from . import models as m
 from .compose import compose, message_id
@@ -27,8 +27,11 @@ def current_settings() -> SmtpSettings:
 
 
 def deliver(crm, message) -> None:
-    """Send one outbox message; raises TemporaryFailure / PermanentFailure."""
-    settings = current_settings()
+    """Send one outbox message; raises TemporaryFailure / PermanentFailure / UnknownOutcome."""
+    try:
+        settings = current_settings()
+    except ValidationError as exc:  # a settings problem: keep the queue until someone fixes them
+        raise ConnectionFailure(f"email settings: {exc.describe()}") from None
     send(settings, compose(message, settings))
 
 

@@ -23,7 +23,8 @@ def outbox():
 
 
 @outbox.command("list")
-@click.option("--state", "wanted", type=click.Choice(["queued", "sending", "sent", "failed", "skipped", "cancelled"]))
+@click.option("--state", "wanted", type=click.Choice(["queued", "sending", "sent", "failed", "unknown", "skipped",
+                                                      "cancelled"]))
 @click.option("--channel", default=None, help="email, sms ...")
 @click.option("--source", default=None, help="Exact source, e.g. marketing.mailing:5.")
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
@@ -53,11 +54,26 @@ def outbox_deliver(crm, channel, limit):
 
 @outbox.command("retry")
 @click.argument("ids", nargs=-1, type=int)
+@click.option("--unknown", is_flag=True, help="Every message whose outcome is unknown too (they may have "
+                                              "arrived: a resend keeps the Message-ID).")
 @pass_crm
-def outbox_retry(crm, ids):
-    """Put failed messages (all, or these ids) back in the queue."""
+def outbox_retry(crm, ids, unknown):
+    """Put failed messages (all, or these ids, failed or unknown) back in the queue."""
     _admin(crm, "outbox retry")
-    click.echo(f"requeued {crm.outbox.retry(list(ids) or None)} messages")
+    click.echo(f"requeued {crm.outbox.retry(list(ids) or None, unknown=unknown)} messages")
+
+
+@outbox.command("settle")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--sent", "outcome", flag_value="sent", help="The server's log shows it was accepted.")
+@click.option("--failed", "outcome", flag_value="failed", help="It was not, and is not to be sent again.")
+@pass_crm
+def outbox_settle(crm, ids, outcome):
+    """Record the outcome found for messages in state ``unknown``."""
+    _admin(crm, "outbox settle")
+    if outcome is None:
+        raise click.UsageError("give --sent or --failed")
+    click.echo(f"settled {crm.outbox.settle(list(ids), outcome)} messages as {outcome}")
 
 
 @outbox.command("purge")
@@ -131,7 +147,7 @@ INBOUND_COLUMNS = ("id", "received_at", "sent_at", "sender", "sender_name", "sub
 
 @email.command("unknown")
 @click.option("--state", "wanted", default="unknown", show_default=True,
-              type=click.Choice(["unknown", "registered", "assigned", "malformed"]))
+              type=click.Choice(["unknown", "registered", "assigned", "malformed", "failed"]))
 @click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
 @format_option
 @pass_crm

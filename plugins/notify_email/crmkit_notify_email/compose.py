@@ -22,7 +22,7 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 
-from crmkit import PermanentFailure, ValidationError, normalize_email
+from crmkit import PermanentFailure, ValidationError, check_header, normalize_email
 
 HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,75}$")
 # Headers the composer owns; meta["headers"] may not override them.
@@ -52,10 +52,9 @@ def load_meta(message) -> dict:
 
 
 def _clean(name: str, value) -> str:
-    text = str(value)
-    if "\r" in text or "\n" in text:
-        raise ValidationError({name: "must not contain line breaks (CR/LF)"})
-    return text
+    """A header value without any line break the email package knows (CR,
+    LF, VT, FF, FS, GS, RS, NEL, LS, PS) or other control character."""
+    return check_header(name, value)
 
 
 def _address(name: str, value) -> str:
@@ -146,7 +145,9 @@ def compose(message, settings) -> Message:
     Built with the classic ``email.mime`` classes: the newer header registry
     parses and refolds every header and cost more than the SMTP exchange
     itself when delivering thousands of messages. Every value is checked for
-    CR/LF first (``_clean``), which the classic classes would not do.
+    line breaks and control characters first (``_clean``), which the classic
+    classes would not do; anything else that goes wrong while building is
+    this message's permanent failure, never the delivery run's crash.
     """
     meta = load_meta(message)
     try:
@@ -169,7 +170,7 @@ def compose(message, settings) -> Message:
             mail = body
         sender = parseaddr(_address("from", meta.get("from") or settings.sender))
         recipient = parseaddr(_address("recipient", message.recipient))
-        mail["Message-ID"] = message_id(message, settings.domain)
+        mail["Message-ID"] = _clean("message_id", message_id(message, settings.domain))
         mail["Date"] = format_datetime(message.created_at)
         mail["From"] = _display(*sender)
         mail["To"] = _display(_clean("recipient_name", message.recipient_name or recipient[0]), recipient[1])
@@ -186,8 +187,8 @@ def compose(message, settings) -> Message:
             mail[str(name)] = _header_value(str(value))
     except ValidationError as exc:
         raise PermanentFailure(f"cannot build the email: {exc.describe()}") from None
-    except ValueError as exc:
-        raise PermanentFailure(f"cannot build the email: {exc}") from None
+    except Exception as exc:  # HeaderParseError, UnicodeError ...: the message is poison, not the run
+        raise PermanentFailure(f"cannot build the email: {type(exc).__name__}: {exc}") from None
     mail.envelope = (sender[1], [recipient[1]])
     return mail
 

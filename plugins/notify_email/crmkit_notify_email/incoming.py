@@ -27,6 +27,11 @@ from . import models as m
 
 MSGID = re.compile(r"<[^<>\s]+>")
 FALLBACK_CHARSETS = ("utf-8", "cp1251", "koi8-r", "latin-1")
+# NUL (which PostgreSQL text cannot hold) and the other control characters
+# but tab and line ends: nothing a reader needs, and terminal escapes.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+OLDEST_DATE = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+DATE_SLACK = dt.timedelta(days=2)   # clocks are wrong; a message from next year is not
 
 
 class MalformedMail(ValueError):
@@ -75,6 +80,28 @@ def _charset_hint(msg):
     return None
 
 
+def _clean_text(text: str) -> str:
+    return CONTROL.sub("", text)
+
+
+def _sent_at(date: str):
+    """The Date header as an aware UTC moment, or None when it is missing,
+    unreadable or implausible (year 9999 with a negative offset does not
+    even fit a datetime once turned to UTC)."""
+    if not date:
+        return None
+    try:
+        sent_at = parsedate_to_datetime(date)
+        if sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=dt.timezone.utc)
+        sent_at = sent_at.astimezone(dt.timezone.utc)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if not OLDEST_DATE <= sent_at <= utcnow() + DATE_SLACK:
+        return None
+    return sent_at
+
+
 def _damaged(text: str) -> bool:
     return "\ufffd" in text or any("\udc80" <= ch <= "\udcff" for ch in text)
 
@@ -98,7 +125,7 @@ def header_text(msg, name, raw_headers, hint) -> str:
                 text = str(make_header(decode_header(raw.decode("ascii"))))
             except (ValueError, LookupError, UnicodeDecodeError):
                 text = raw.decode("ascii", "replace")
-    return " ".join(text.split())
+    return " ".join(_clean_text(text).split())
 
 
 def _decode_part(part) -> str:
@@ -135,7 +162,7 @@ def _body(msg) -> str:
     text = _decode_part(body)
     if body.get_content_subtype() == "html":
         text = _html_to_text(text)
-    return text.replace("\r\n", "\n").strip()
+    return _clean_text(text.replace("\r\n", "\n")).strip()
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -155,20 +182,12 @@ def parse(raw: bytes) -> ParsedMail:
     message_id = found[0][:300] if found else ""
     key = message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
     refs = MSGID.findall(_header("In-Reply-To")) + list(reversed(MSGID.findall(_header("References"))))
-    sent_at = None
-    date = _header("Date")
-    if date:
-        try:
-            sent_at = parsedate_to_datetime(date)
-            if sent_at.tzinfo is None:
-                sent_at = sent_at.replace(tzinfo=dt.timezone.utc)
-        except (TypeError, ValueError, IndexError):
-            sent_at = None
+    sent_at = _sent_at(_header("Date"))
     try:
         text = _body(msg)
     except (KeyError, ValueError, LookupError) as exc:
         raise MalformedMail(f"unreadable body: {exc}") from None
-    return ParsedMail(key=key, message_id=message_id, sender=sender, sender_name=name[:200],
+    return ParsedMail(key=key, message_id=message_id, sender=sender, sender_name=_clean_text(name)[:200],
                       subject=_header("Subject")[:998], sent_at=sent_at, text=text,
                       references=tuple(dict.fromkeys(refs)))
 
@@ -241,6 +260,18 @@ def register_raw(crm, raw: bytes, source: str = "") -> m.Inbound:
             system, _interaction_data(parsed, partner_id, contact_id, thread), partner_id))
         return m.Inbound.create(**row, state="registered", partner_id=partner_id,
                                 interaction_id=interaction.id)
+
+
+def record_failure(raw: bytes, source: str, error: str) -> None:
+    """Remember a message that could not be registered (state ``failed``,
+    with the reason), once; the mailbox reader has moved it aside."""
+    try:
+        m.Inbound.insert(key="sha256:" + hashlib.sha256(raw).hexdigest(), source=_clean_text(source)[:500],
+                         state="failed", error=_clean_text(error)[:1000],
+                         received_at=utcnow()).on_conflict_ignore().execute()
+    except Exception:  # the reason is also kept beside the message; the reading goes on
+        import logging
+        logging.getLogger("crmkit.email").exception("could not record a failed incoming message")
 
 
 def _with_manager(system, data, partner_id):

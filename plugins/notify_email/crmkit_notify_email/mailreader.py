@@ -1,15 +1,28 @@
 """Read mailboxes: a Maildir (new/ and cur/) or a folder of .eml files, and
-IMAP. Both hand raw bytes to ``incoming.register_raw``."""
+IMAP. Both hand raw bytes to ``incoming.register_raw``.
+
+One message never blocks the mailbox: a message that cannot be registered
+(a parser's RecursionError on absurd nesting, a value the database refuses
+...) is moved aside -- into ``failed/`` beside ``new/`` and ``cur/`` (or inside
+the .eml folder), with a ``.reason`` file -- and remembered as ``failed``
+with the reason; the rest is read on. On IMAP it is flagged and marked seen.
+Only a busy database stops the reading (the message stays where it was and
+the next fetch reads it again).
+"""
 from __future__ import annotations
 
 import imaplib
+import logging
 import os
 import ssl
 from pathlib import Path
 
-from crmkit import TemporaryFailure, ValidationError
+from crmkit import Busy, TemporaryFailure, ValidationError
 
-from .incoming import register_raw
+from .incoming import record_failure, register_raw
+
+log = logging.getLogger("crmkit.email")
+FAILED = "failed"
 
 
 def _count(counts, row):
@@ -34,12 +47,37 @@ def fetch_folder(crm, folder, limit=10000) -> dict:
     else:
         files = [(p, False) for p in sorted(root.glob("*.eml")) if p.is_file()]
     for path, is_new in files[:int(limit)]:
-        row = register_raw(crm, path.read_bytes(), source=str(path.name))
+        try:
+            raw = path.read_bytes()
+            row = register_raw(crm, raw, source=str(path.name))
+        except Busy:
+            raise
+        except Exception as exc:  # this message alone: moved aside, the rest is read on
+            log.exception("incoming mail %s cannot be registered", path)
+            _move_aside(root, path, f"{type(exc).__name__}: {exc}")
+            counts[FAILED] = counts.get(FAILED, 0) + 1
+            continue
         _count(counts, row)
         if is_new:
             name = path.name if ":2," in path.name else path.name + ":2,S"
             os.replace(path, root / "cur" / name)
     return counts
+
+
+def _move_aside(root: Path, path: Path, reason: str) -> None:
+    """``failed/NAME`` and ``failed/NAME.reason``; remembered as ``failed``."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = str(path).encode()
+    record_failure(raw, path.name, reason)
+    aside = root / FAILED
+    try:
+        aside.mkdir(exist_ok=True)
+        (aside / (path.name + ".reason")).write_text(reason + "\n", encoding="utf-8")
+        os.replace(path, aside / path.name)
+    except OSError:
+        log.exception("could not move %s aside; it is read again next time", path)
 
 
 def fetch_imap(crm, settings, limit=1000) -> dict:
@@ -66,7 +104,16 @@ def fetch_imap(crm, settings, limit=1000) -> dict:
                 raw = next((p[1] for p in parts if isinstance(p, tuple)), None)
                 if raw is None:
                     continue
-                _count(counts, register_raw(crm, raw, source=f"imap:{settings.folder}:{uid.decode()}"))
+                source = f"imap:{settings.folder}:{uid.decode()}"
+                try:
+                    _count(counts, register_raw(crm, raw, source=source))
+                except Busy:
+                    raise
+                except Exception as exc:  # this message alone: flagged, remembered, the rest read on
+                    log.exception("incoming mail %s cannot be registered", source)
+                    record_failure(raw, source, f"{type(exc).__name__}: {exc}")
+                    counts[FAILED] = counts.get(FAILED, 0) + 1
+                    conn.uid("STORE", uid, "+FLAGS", "(\\Flagged)")
                 conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
         finally:
             try:

@@ -3,7 +3,7 @@ import peewee as pw
 
 from crmkit import BaseModel, UtcDateTimeField, utcnow
 
-INBOUND_STATES = ("registered", "unknown", "assigned", "malformed")
+INBOUND_STATES = ("registered", "unknown", "assigned", "malformed", "failed")
 
 
 class Inbound(BaseModel):

@@ -11,7 +11,8 @@ from crmkit import ValidationError
 SECURITY = ("plain", "starttls", "ssl")
 ENV_NAMES = ("CRMKIT_SMTP_HOST", "CRMKIT_SMTP_PORT", "CRMKIT_SMTP_SECURITY", "CRMKIT_SMTP_USER",
              "CRMKIT_SMTP_PASSWORD", "CRMKIT_SMTP_TIMEOUT", "CRMKIT_SMTP_FROM", "CRMKIT_SMTP_DOMAIN",
-             "CRMKIT_SMTP_MAX_PER_CONNECTION", "CRMKIT_SMTP_IDLE", "CRMKIT_EMAIL_BOUNCE_LIMIT")
+             "CRMKIT_SMTP_MAX_PER_CONNECTION", "CRMKIT_SMTP_IDLE", "CRMKIT_EMAIL_BOUNCE_LIMIT",
+             "CRMKIT_SMTP_DATA_TIMEOUT")
 
 
 def _env(name, default=""):
@@ -51,7 +52,8 @@ class SmtpSettings:
     security: str = "plain"
     user: str = ""
     password: str = attrs.field(default="", repr=False)
-    timeout: float = 30.0
+    timeout: float = 30.0        # each read, and the whole connection phase (greeting ... AUTH)
+    data_timeout: float = 600.0  # the reply to the final dot (RFC 5321: 10 minutes)
     sender: str = ""
     domain: str = ""             # right-hand side of Message-IDs
     max_per_connection: int = 1000
@@ -80,6 +82,7 @@ class SmtpSettings:
                    security=security, user=_env("CRMKIT_SMTP_USER"),
                    password=os.environ.get("CRMKIT_SMTP_PASSWORD", ""),
                    timeout=_float("CRMKIT_SMTP_TIMEOUT", 30, "timeout"),
+                   data_timeout=_float("CRMKIT_SMTP_DATA_TIMEOUT", 600, "data_timeout"),
                    sender=sender, domain=domain,
                    max_per_connection=_int("CRMKIT_SMTP_MAX_PER_CONNECTION", 1000, "max_per_connection"),
                    idle_s=_float("CRMKIT_SMTP_IDLE", 30, "idle"),
@@ -93,6 +96,7 @@ class SmtpSettings:
         return {"CRMKIT_SMTP_HOST": self.host, "CRMKIT_SMTP_PORT": self.port,
                 "CRMKIT_SMTP_SECURITY": self.security, "CRMKIT_SMTP_USER": self.user,
                 "CRMKIT_SMTP_PASSWORD": mask(self.password), "CRMKIT_SMTP_TIMEOUT": self.timeout,
+                "CRMKIT_SMTP_DATA_TIMEOUT": self.data_timeout,
                 "CRMKIT_SMTP_FROM": self.sender, "CRMKIT_SMTP_DOMAIN": self.domain,
                 "CRMKIT_SMTP_MAX_PER_CONNECTION": self.max_per_connection,
                 "CRMKIT_SMTP_IDLE": self.idle_s, "CRMKIT_EMAIL_BOUNCE_LIMIT": self.bounce_limit}

@@ -170,3 +170,15 @@ def test_a_delivery_run_closes_its_connection():
     finally:
         smtp.close_connections = original
     assert closed == [True]
+
+
+def test_a_bounce_earlier_in_the_run_stops_a_later_send(crm, smtp_server, monkeypatch):
+    """The suppression list is read per message: the second message to an
+    address that hard-bounced a moment before, in the same batch, is skipped."""
+    monkeypatch.setenv("CRMKIT_EMAIL_BOUNCE_LIMIT", "1")
+    smtp_server.handler.rcpt_script = ["550 5.1.1 no such user"]
+    crm.outbox.queue("email", "gone@client.example", subject="one", text="t", key="g1")
+    crm.outbox.queue("email", "ok@client.example", subject="between", text="t", key="ok")
+    crm.outbox.queue("email", "Gone@Client.example", subject="two", text="t", key="g2")
+    assert crm.outbox.deliver() == {"sent": 1, "retry": 0, "failed": 1, "skipped": 1}
+    assert [e[1] for e in smtp_server.handler.envelopes] == [["ok@client.example"]]

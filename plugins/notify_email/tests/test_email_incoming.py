@@ -141,3 +141,81 @@ def test_bad_folder_and_state_are_named(crm, tmp_path):
     with pytest.raises(crmkit.ValidationError) as info:
         visible_inbound(crm, "bogus")
     assert "state" in info.value.errors
+
+
+def _mail(sender, subject, body, mid, date="Mon, 16 Nov 2015 10:00:00 +1000", extra=b""):
+    return (f"From: {sender}\r\nTo: crm@shop.example\r\nSubject: ".encode() + subject +
+            f"\r\nMessage-ID: {mid}\r\nDate: {date}\r\nMIME-Version: 1.0\r\n".encode() + extra +
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + body + b"\r\n")
+
+
+def _deep(depth=3000):
+    """MIME nested so deep that the email package's walk ends in RecursionError."""
+    body = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(depth))
+    body += b"Content-Type: text/plain\r\n\r\nhello\r\n" + b"".join(b"--b%d--\r\n" % i for i in reversed(range(depth)))
+    return b"From: smirnov@dalstroy.example\r\nSubject: deep\r\nMessage-ID: <deep@x>\r\nMIME-Version: 1.0\r\n" + body
+
+
+HOSTILE = {
+    "01-nul-body": _mail("smirnov@dalstroy.example", b"Body", b"a\x00b", "<nul-body@x>"),
+    "02-nul-subject": _mail("smirnov@dalstroy.example", b"Sub\x00ject", b"text", "<nul-subject@x>"),
+    "03-year-9999": _mail("smirnov@dalstroy.example", b"Far future", b"text", "<y9999@x>",
+                          date="Fri, 31 Dec 9999 23:59:59 -0500"),
+    "04-unknown-nul": _mail("stranger@nowhere.example", b"Hi\x00", b"unknown \x00 sender", "<unknown-nul@x>"),
+    "05-escape": _mail("smirnov@dalstroy.example", b"\x1b]0;owned\x07Title", b"\x1b[2Jtext", "<esc@x>"),
+    "06-date-garbage": _mail("smirnov@dalstroy.example", b"Bad date", b"text", "<baddate@x>",
+                             date="Mon, 32 Foo 99999 99:99:99 +9999"),
+    "07-deep-mime": _deep(),
+    "08-binary": bytes(range(256)) * 4,
+    "09-empty": b"",
+}
+
+
+def test_a_mailbox_of_hostile_messages_never_blocks(crm, base, tmp_path):
+    """Each hostile message is registered cleaned, or moved aside with its
+    reason; the good message after them is registered; ``new/`` is empty; a
+    second read registers nothing again."""
+    box = tmp_path / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (box / sub).mkdir(parents=True)
+    for name, raw in HOSTILE.items():
+        (box / "new" / name).write_bytes(raw)
+    (box / "new" / "99-good").write_bytes(_mail("smirnov@dalstroy.example", b"Good", b"fine", "<good@x>"))
+    counts = _fetch_all(crm, box)
+    assert counts == {"registered": 6, "unknown": 1, "malformed": 2, "failed": 1}, counts
+    assert list((box / "new").iterdir()) == []
+    assert sorted(p.name for p in (box / "failed").iterdir()) == ["07-deep-mime", "07-deep-mime.reason"]
+    assert "RecursionError" in (box / "failed" / "07-deep-mime.reason").read_text()
+    from crmkit_notify_email.incoming import visible_inbound
+    [failed] = visible_inbound(crm, "failed")
+    assert failed.source == "07-deep-mime" and "RecursionError" in failed.error
+    assert _by_mid(crm, "<good@x>").text == "fine"
+    assert _by_mid(crm, "<nul-body@x>").text == "ab"
+    assert _by_mid(crm, "<nul-subject@x>").topic == "Subject"
+    far = _by_mid(crm, "<y9999@x>")
+    assert far.date.year < 9999                      # an implausible Date is not believed
+    assert _by_mid(crm, "<esc@x>").topic == "]0;ownedTitle" and "\x1b" not in _by_mid(crm, "<esc@x>").text
+    [unknown] = visible_inbound(crm, "unknown")
+    assert unknown.sender == "stranger@nowhere.example" and unknown.text == "unknown  sender"
+    assert _fetch_all(crm, box) == {"registered": 6, "unknown": 1, "malformed": 2}   # cur/ again: nothing new
+    assert len(crm.find("core.interaction", direction="incoming")) == 6
+
+
+def test_an_imap_mailbox_with_a_hostile_message_is_read_on(crm, base):
+    """Over IMAP: the message that cannot be registered is remembered as
+    ``failed``, flagged and marked seen; the messages after it are read."""
+    from crmkit_notify_email.mailreader import fetch_imap
+    from crmkit_notify_email.settings import ImapSettings
+    from fakeimap import FakeImap
+    good = _mail("smirnov@dalstroy.example", b"Good", b"fine", "<imap-good@x>")
+    after = _mail("smirnov@dalstroy.example", b"After", b"also fine", "<imap-after@x>")
+    with FakeImap([good, _deep(), HOSTILE["01-nul-body"], after]) as imap:
+        settings = ImapSettings(host="127.0.0.1", port=imap.port, security="plain", user="crm",
+                                password="secret", timeout=5)
+        assert fetch_imap(crm, settings) == {"registered": 3, "failed": 1}
+        assert imap.flags == {1: {"\\Seen"}, 2: {"\\Flagged", "\\Seen"}, 3: {"\\Seen"}, 4: {"\\Seen"}}
+        assert fetch_imap(crm, settings) == {}                 # all seen: nothing read twice
+    from crmkit_notify_email.incoming import visible_inbound
+    [failed] = visible_inbound(crm, "failed")
+    assert failed.source == "imap:INBOX:2" and "RecursionError" in failed.error
+    assert _by_mid(crm, "<imap-after@x>").text == "also fine"

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import attrs
 
-from crmkit import PermanentFailure, TemporaryFailure
+from crmkit import ConnectionFailure, PermanentFailure, TemporaryFailure, delivery_deadline
 
 RETRYABLE_HTTP = {408, 425, 429}
 
@@ -61,9 +62,12 @@ class HttpGateway:
 
     def send(self, sms: Sms, settings) -> str:
         if not settings.url:
-            raise TemporaryFailure("no SMS gateway configured (CRMKIT_SMS_URL)")
+            raise ConnectionFailure("no SMS gateway configured (CRMKIT_SMS_URL)")
+        timeout, deadline = settings.timeout, delivery_deadline()
+        if deadline is not None:  # every wait within the outbox's deadline for this message
+            timeout = max(0.1, min(timeout, deadline - time.monotonic()))
         try:
-            with urllib.request.urlopen(self.request(sms, settings), timeout=settings.timeout) as resp:
+            with urllib.request.urlopen(self.request(sms, settings), timeout=timeout) as resp:
                 status, raw = resp.status, resp.read(65536)
         except urllib.error.HTTPError as exc:
             detail = f"gateway answered {exc.code}: {exc.read(500).decode('utf-8', 'replace').strip()}"
@@ -71,7 +75,7 @@ class HttpGateway:
                 raise TemporaryFailure(detail) from None
             raise PermanentFailure(detail) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-            raise TemporaryFailure(f"cannot reach the SMS gateway: {getattr(exc, 'reason', exc)}") from None
+            raise ConnectionFailure(f"cannot reach the SMS gateway: {getattr(exc, 'reason', exc)}") from None
         text = raw.decode("utf-8", "replace")
         try:
             answer = json.loads(text) if text.strip() else {}

@@ -205,3 +205,45 @@ def test_demo(crm):
     assert crm.get("core.partner", "00-00000035").id == msg.partner_id
     r = measure(msg.body_text)
     assert (r.encoding, r.units, r.segments) == ("UCS-2", 70, 1)   # exactly one Cyrillic SMS
+
+
+def test_a_queue_of_poison_sms_before_a_good_one(crm, gateway, db_url):
+    """Every kind of SMS no retry can fix, written straight into the table
+    (as by SQL or before a check existed), then a good one: the run never
+    crashes, each poison fails alone with its reason, the good one is sent."""
+    from crmkit.kernel.models import OutboxMessage
+    poison = [("not a phone", {"recipient": "call me"}, "failed", "recipient"),
+              ("no text", {"body_text": ""}, "failed", "text"),
+              ("too long", {"body_text": "Я" * 2000}, "failed", "segments"),
+              ("escape sequence", {"body_text": "Hi \x1b]0;owned\x07"}, "failed", "U+001B"),
+              ("line separator", {"body_text": "Hi\u2028there\x85"}, "failed", "U+0085"),
+              ("channel not installed", {"channel": "pigeon"}, "queued", "not installed"),  # may be, later
+              # not poison for an SMS: a separator in the number, meta it does not read
+              ("phone with a vertical tab", {"recipient": "+7916\x0b1234567"}, "sent", ""),
+              ("meta not JSON", {"meta": "{oops"}, "sent", "")]
+    if db_url.startswith("sqlite"):   # PostgreSQL text cannot hold NUL at all
+        poison.append(("NUL", {"body_text": "a\x00b"}, "failed", "U+0000"))
+    ids = {}
+    for i, (what, fields, _, _) in enumerate(poison):
+        ids[what] = OutboxMessage.insert(**{
+            "channel": "sms", "recipient": "+79161234567", "body_text": "Hi", "idempotency_key": f"p{i}",
+            "next_attempt_at": crmkit.utcnow(), "created_at": crmkit.utcnow(), **fields}).execute()
+    good = crm.outbox.queue("sms", "+79161234567", text="Заказ готов", key="good")
+    counts = crm.outbox.deliver()
+    assert counts == {"sent": 3, "retry": 1, "failed": len(poison) - 3, "skipped": 0}, counts
+    assert crm.outbox.get(good.id).state == "sent"
+    assert json.loads(gateway.requests[-1]["body"])["text"] == "Заказ готов"
+    for what, _, state, words in poison:
+        stored = crm.outbox.get(ids[what])
+        assert stored.state == state and words in stored.last_error, (what, stored.state, stored.last_error)
+    assert "sending" not in crm.outbox.counts()
+
+
+def test_bad_settings_keep_the_queue_and_trip_the_breaker(crm, gateway, monkeypatch):
+    monkeypatch.setenv("CRMKIT_SMS_TIMEOUT", "soon")
+    for i in range(5):
+        crm.outbox.queue("sms", "+79161234567", text="Hi", key=f"s{i}")
+    counts = crm.outbox.deliver()
+    assert counts["retry"] == 3 and counts["released"] == 2, counts
+    assert crm.outbox.counts() == {"queued": 5}
+    assert "CRMKIT_SMS_TIMEOUT" in crm.outbox.messages()[-1].last_error

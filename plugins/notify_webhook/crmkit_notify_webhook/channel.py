@@ -92,19 +92,27 @@ def _current_run(crm):
 
 
 def meta_of(message) -> dict:
+    """The message's webhook meta (parsed once: the skip check and the delivery both need it)."""
+    found = getattr(message, "_webhook_meta", None)
+    if found is not None:
+        return found
     try:
         meta = json.loads(message.meta or "{}")
     except ValueError:
         meta = {}
     if not isinstance(meta, dict) or not isinstance(meta.get("subscription"), int) or not meta.get("webhook_id"):
         raise PermanentFailure("meta: not a webhook message (no subscription or webhook_id)")
+    message._webhook_meta = meta
     return meta
 
 
 def skip_reason(crm, message):
     """Messages of a disabled, deleted or orphaned subscription are skipped."""
     from .subscriptions import disable
-    meta = meta_of(message)
+    try:
+        meta = meta_of(message)
+    except PermanentFailure:
+        return None                   # deliver() fails it, naming the problem
     with _current_run(crm) as run:
         sub = run.subscriber(meta["subscription"])
         if sub is None:
@@ -155,7 +163,7 @@ def _post(run, sub, webhook_id, body, settings):
         resp = run.pool.post(target, body, headers, connect_timeout=min(settings.connect_timeout, timeout),
                              timeout=timeout, max_response=settings.max_response)
     except TimedOut as exc:
-        raise TemporaryFailure(f"timeout after {timeout:g} s: {exc}") from None
+        raise TemporaryFailure(f"timeout after {timeout:.2g} s: {exc}") from None
     except (OSError, Exception) as exc:  # connection refused, reset, TLS, a malformed answer
         if isinstance(exc, (TemporaryFailure, PermanentFailure)):
             raise

@@ -6,6 +6,8 @@ import pytest
 
 from crmkit_notify_webhook import signing
 
+from webhook_fixtures import receiver  # noqa: F401 (a fixture)
+
 pytestmark = pytest.mark.plugins("notify_webhook")
 
 

@@ -7,7 +7,7 @@ import pytest
 from crmkit_notify_webhook import models as m
 from crmkit_notify_webhook import signing
 
-from webhook_fixtures import later, subscribe
+from webhook_fixtures import later, receiver, subscribe  # noqa: F401 (receiver: a fixture)
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 
@@ -205,3 +205,36 @@ def test_a_subscription_of_an_owner_who_lost_the_administrator_role_stops(open_c
     assert crm.outbox.deliver(channel="webhook")["skipped"] == 1
     assert receiver.requests == []
     assert "no longer an active administrator" in crm.get(ENTITY, sub.id).disabled_reason
+
+
+def test_a_malformed_webhook_message_fails_alone(crm, receiver):
+    subscribe(crm, receiver, "core.partner.created")
+    crm.outbox.queue("webhook", "http://127.0.0.1/x", subject="x", text="{}", key="bad", meta={"nothing": 1})
+    partner(crm)
+    counts = crm.outbox.deliver(channel="webhook")
+    assert counts["failed"] == 1 and counts["sent"] == 1
+    assert "not a webhook message" in [x for x in crm.outbox.messages(channel="webhook") if x.state == "failed"][0] \
+        .last_error
+
+
+def test_the_outbox_message_deadline_bounds_a_request(crm, receiver, monkeypatch):
+    import time
+    monkeypatch.setenv("CRMKIT_WEBHOOK_TIMEOUT", "10")
+    monkeypatch.setenv("CRMKIT_OUTBOX_MESSAGE_DEADLINE", "0.5")
+    subscribe(crm, receiver, "core.partner.created")
+    partner(crm)
+    receiver.script = [{"sleep": 2}]
+    started = time.monotonic()
+    assert crm.outbox.deliver(channel="webhook")["retry"] == 1
+    assert time.monotonic() - started < 1.8
+    assert "timeout after 0.5" in crm.outbox.messages(channel="webhook")[0].last_error
+
+
+def test_one_receiver_down_does_not_stop_the_others(crm, receiver):
+    dead = subscribe(crm, receiver, "core.partner.created", path="/dead")
+    crm.update("notify_webhook.subscription", dead.id, {"url": "http://127.0.0.1:9/dead"})   # nothing listens
+    subscribe(crm, receiver, "core.partner.created")
+    for name in "ABCDE":
+        partner(crm, name)
+    counts = crm.outbox.deliver(channel="webhook")
+    assert counts["retry"] == 5 and counts["sent"] == 5      # no circuit breaker across subscriptions

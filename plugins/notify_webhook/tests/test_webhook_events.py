@@ -10,7 +10,7 @@ import crmkit
 from crmkit import AccessDenied, NotFound, ValidationError
 from crmkit_notify_webhook import events
 
-from webhook_fixtures import subscribe
+from webhook_fixtures import receiver, subscribe  # noqa: F401 (receiver: a fixture)
 
 ENTITY = "notify_webhook.subscription"
 

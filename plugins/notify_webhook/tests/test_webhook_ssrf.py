@@ -8,7 +8,7 @@ import pytest
 from crmkit import ValidationError
 from crmkit_notify_webhook.transport import Pool, Refused, resolve
 
-from webhook_fixtures import subscribe
+from webhook_fixtures import receiver, subscribe  # noqa: F401 (receiver: a fixture)
 
 pytestmark = pytest.mark.plugins("notify_webhook")
 

@@ -1,5 +1,10 @@
-"""The webhook tests' receiver and helpers (a uniquely named module: every
-plugin's tests share one pytest session)."""
+"""The webhook tests' real receiver on 127.0.0.1 (http.server in a thread):
+it checks every signature, answers as scripted (status codes, slowness,
+redirects), and counts connections and duplicate webhook-ids; and helpers.
+
+A uniquely named module, imported by the tests (``receiver`` is a fixture):
+every plugin's tests share one pytest session, where a second conftest.py
+would shadow the others' ``from conftest import ...``."""
 from __future__ import annotations
 
 import collections
@@ -7,6 +12,8 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 from crmkit_notify_webhook import signing
 
@@ -95,3 +102,18 @@ def later(crm, minutes=600):
     import datetime as dt
     from crmkit import utcnow
     return crm.outbox.deliver(channel="webhook", now=utcnow() + dt.timedelta(minutes=minutes))
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    """The receiver, with loopback explicitly allowed (it is refused by default)."""
+    rc = Receiver()
+    rc.thread.start()
+    monkeypatch.setenv("CRMKIT_WEBHOOK_ALLOW_NETWORKS", "127.0.0.1/32")
+    monkeypatch.setenv("CRMKIT_WEBHOOK_TIMEOUT", "2")
+    monkeypatch.setenv("CRMKIT_WEBHOOK_CONNECT_TIMEOUT", "1")
+    for name in ("DISABLE_AFTER", "MAX_RESPONSE"):
+        monkeypatch.delenv(f"CRMKIT_WEBHOOK_{name}", raising=False)
+    yield rc
+    rc.server.shutdown()
+    rc.server.server_close()
