@@ -24,7 +24,7 @@ _WHERE = {
     "UnknownOutcome": "outbox", "check_header": "outbox", "delivery_deadline": "outbox", "retry_busy": "outbox",
     "hookimpl": "plugins", "make_plugin_manager": "plugins",
     "ReportResult": "reports", "neutralise": "reports",
-    "ChannelSpec": "specs", "ChartSpec": "specs", "EntitySpec": "specs", "PluginMeta": "specs",
+    "ChannelSpec": "specs", "ChartSpec": "specs", "DuplicateRule": "specs", "EntitySpec": "specs", "PluginMeta": "specs",
     "ReportSpec": "specs", "RoleSpec": "specs", "SegmentField": "specs", "TemplateParameter": "specs",
     "Subject": "subjects",
     "lazy_module": "lazy",

@@ -349,8 +349,14 @@ def show(crm, entity, key, fmt):
 @pass_crm
 def create(crm, entity, values):
     """Create a record: crmkit create core.partner name=Протон kind=company"""
-    record = crm.create(entity, parse_assignments(values))
+    data = parse_assignments(values)
+    looks_like = crm.duplicates(entity, data) if crm.registry.rules_of(entity) else []
+    record = crm.create(entity, data)
     click.echo(f"created {entity} {record.get_id()}")
+    for hit in looks_like[:5]:
+        click.echo(f"warning: looks like {crm.display(entity, crm.get(entity, hit['id']))} "
+                   f"(id {hit['id']}, {hit['label']}, {hit['score']:.0f}); "
+                   f"see crmkit duplicates find {entity}", err=True)
 
 
 @cli.command("update")
@@ -494,6 +500,9 @@ def build_cli(only=None):
     from .kernel.plugins import make_plugin_manager
     pm, loaded = make_plugin_manager(only=only)
     cli.plugin_manager = (pm, loaded)
+    if "duplicates" not in cli.commands:
+        add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
+                       "Duplicate records: candidate groups, checks, merge.")
     pm.hook.crmkit_register_commands(cli=cli)
     return cli
 

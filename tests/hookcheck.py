@@ -4,7 +4,7 @@ import types
 import click
 import peewee as pw
 
-from crmkit import (BaseModel, ChannelSpec, EntitySpec, PluginMeta, ReportSpec, RoleSpec, SegmentField,
+from crmkit import (BaseModel, ChannelSpec, DuplicateRule, EntitySpec, PluginMeta, ReportSpec, RoleSpec, SegmentField,
                     TemplateParameter, hookimpl)
 
 PLUGIN = PluginMeta(name="hookcheck", requires=("core",))
@@ -184,3 +184,27 @@ def crmkit_erase_personal_data(crm, partner_id, contact_ids):
 def crmkit_collect_personal_data(crm, partner_id, contact_ids):
     _record("collect_personal_data", partner_id=partner_id)
     return {"hookcheck": [{"partner": partner_id}]}
+
+
+def _thing_keys(crm, ids):
+    q = Thing.select(Thing.id, Thing.name)
+    if ids is not None:
+        q = q.where(Thing.id.in_(ids))
+    return [(i, name.lower()) for i, name in q.tuples()]
+
+
+@hookimpl
+def crmkit_register_duplicate_rules(register):
+    _record("register_duplicate_rules")
+    register(DuplicateRule("hookcheck.thing", "same_name", _thing_keys,
+                           lambda crm, data: [(str(data.get("name", "")).lower(), "")], label="same name"))
+
+
+@hookimpl
+def crmkit_merge_records(crm, entity, survivor, merged):
+    _record("merge_records", entity=entity, survivor=survivor.id, merged=merged.id)
+
+
+@hookimpl
+def crmkit_records_merged(crm, entity, survivor, merged):
+    _record("records_merged", entity=entity, survivor=survivor.id, merged=merged.id)

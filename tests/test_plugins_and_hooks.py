@@ -211,6 +211,17 @@ def test_cli_starts_without_pandas_or_peewee():
     assert out.stdout.strip() == "[]"
 
 
+def test_duplicate_rules_and_merge_hooks_are_called(hc):
+    a = hc.create("hookcheck.thing", {"name": "Twin"})
+    b = hc.create("hookcheck.thing", {"name": "twin"})
+    hc.reindex_duplicates("hookcheck.thing")
+    assert [m["id"] for m in hc.duplicates("hookcheck.thing", {"name": "TWIN"}, exclude=b.id)] == [a.id]
+    assert set(hc.duplicate_groups("hookcheck.thing")["id"]) == {a.id, b.id}
+    hc.merge("hookcheck.thing", a.id, b.id)
+    assert called("merge_records") == [{"entity": "hookcheck.thing", "survivor": a.id, "merged": b.id}]
+    assert called("records_merged") == [{"entity": "hookcheck.thing", "survivor": a.id, "merged": b.id}]
+    assert hc.get("hookcheck.thing", b.id).id == a.id     # the merged record resolves to the survivor
+
 def test_entry_points_read_by_hand_match_importlib_metadata():
     """The plugin discovery reads entry_points.txt itself (importlib.metadata
     and its email parser cost a fifth of ``crmkit --help``): the same answer

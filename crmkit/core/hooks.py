@@ -75,3 +75,32 @@ def crmkit_register_commands(cli):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl
+def crmkit_register_duplicate_rules(register):
+    from .duplicates import RULES
+    for rule in RULES:
+        register(rule)
+
+
+@hookimpl
+def crmkit_entity_saved(crm, entity, record, created, changes):
+    if entity in ("core.partner", "core.contact", "core.contact_info"):
+        from .duplicates import partners_touched
+        for target, ids in partners_touched(entity, record):
+            crm.reindex_duplicates(target, ids)
+
+
+@hookimpl
+def crmkit_entity_imported(crm, entity, count, ids):
+    if entity in ("core.partner", "core.contact", "core.contact_info"):
+        from .duplicates import imported_touched
+        for target, touched in imported_touched(entity, ids):
+            crm.reindex_duplicates(target, touched)
+
+
+@hookimpl
+def crmkit_merge_records(crm, entity, survivor, merged):
+    from .duplicates import merge_core
+    merge_core(crm, entity, survivor, merged)

@@ -72,6 +72,8 @@ class Partner(RecordModel):
     access_group = pw.ForeignKeyField(AccessGroup, null=True, on_delete="RESTRICT")
     birth_date = pw.DateField(null=True)
     gender = pw.CharField(max_length=8, null=True, choices=choices(GENDERS))
+    inn = pw.CharField(max_length=12, default="", index=True)   # taxpayer number (ИНН)
+    kpp = pw.CharField(max_length=9, default="")                # branch code (КПП)
     comment = pw.TextField(default="")
 
     class Meta:

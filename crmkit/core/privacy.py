@@ -39,10 +39,14 @@ def erase(crm, entity, key) -> dict:
         crm.pm.hook.crmkit_erase_personal_data(crm=crm, partner_id=partner_id, contact_ids=contact_ids)
         if partner_id is not None:
             crm.scrub_history("core.partner", [partner_id],
-                              ["name", "public_name", "birth_date", "gender", "comment"])
+                              ["name", "public_name", "birth_date", "gender", "inn", "kpp", "comment"])
         crm.scrub_history("core.contact", contact_ids)
         crm.scrub_history("core.contact_info", touched.pop("contact_info_ids"))
         crm.log_action(entity, record.id, "erase", "personal data erased")
+        # the duplicate keys held the name, phones and emails too
+        if partner_id is not None:
+            crm.reindex_duplicates("core.partner", [partner_id])
+        crm.reindex_duplicates("core.contact", contact_ids)
     return touched
 
 
@@ -52,7 +56,7 @@ def erase_core(partner_id, contact_ids) -> dict:
     if partner_id is not None:
         code = P.select(P.code).where(P.id == partner_id).scalar()
         out["partner"] = P.update(name=f"{ERASED} {code}", public_name=ERASED, birth_date=None, gender=None,
-                                  comment="").where(P.id == partner_id).execute()
+                                  inn="", kpp="", comment="").where(P.id == partner_id).execute()
     out["contacts"] = C.update(name=ERASED, position="", birth_date=None, gender=None, comment="").where(
         C.id.in_(contact_ids)).execute() if contact_ids else 0
     info = CI.select(CI.id).where(_owner(CI, partner_id, contact_ids))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from crmkit import normalize_email, normalize_phone, value_after_write
 
@@ -51,6 +52,39 @@ def _check_partner(crm, data, record, errors):
             current = m.Partner.select(m.Partner.head).where(m.Partner.id == current).scalar()
     if not data.get("public_name") and data.get("name") and record is None:
         data["public_name"] = data["name"]
+    if data.get("inn"):
+        problem = inn_problem(data["inn"])
+        if problem:
+            errors["inn"] = problem
+    if data.get("kpp") and not re.fullmatch(r"\d{4}[\dA-Z]{2}\d{3}", data["kpp"]):
+        errors["kpp"] = "a KPP is 9 characters: 4 digits, 2 digits or capital letters, 3 digits"
+    if not errors and (record is None or {"name", "inn", "kpp"} & set(data)):
+        probe = {**({"name": record.name, "inn": record.inn, "kpp": record.kpp} if record is not None else {}),
+                 **data}
+        strict = [hit for hit in crm.duplicates("core.partner", probe, exclude=record.id if record else None)
+                  if hit["mode"] == "strict"]
+        if strict:
+            names = ", ".join(f"{crm.display('core.partner', crm.get('core.partner', h['id']))} ({h['label']})"
+                              for h in strict[:5])
+            errors["name"] = f"a duplicate of {names}: merge them or change this one"
+
+
+def inn_problem(inn: str):
+    """Why an INN is not valid (10 digits for organisations, 12 for
+    individuals, with their check digits), or None."""
+    if not re.fullmatch(r"\d{10}|\d{12}", inn):
+        return "an INN is 10 digits (organisations) or 12 digits (individuals)"
+    digits = [int(c) for c in inn]
+
+    def check(weights):
+        return sum(w * d for w, d in zip(weights, digits)) % 11 % 10
+
+    if len(digits) == 10:
+        ok = check((2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[9]
+    else:
+        ok = (check((7, 2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[10]
+              and check((3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)) == digits[11])
+    return None if ok else "the INN's check digits do not match: mistyped?"
 
 
 def _check_interaction(data, record, errors):

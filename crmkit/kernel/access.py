@@ -1,6 +1,6 @@
 """Who acts, what they may do, and which rows they see.
 
-Roles grant verbs (r c u d) per entity or report pattern. Row-level access
+Roles grant verbs (r c u d, and m: merge duplicates) per entity or report pattern. Row-level access
 follows partners: a record belongs to a partner through
 ``EntitySpec.partner_path`` (a reference field, followed recursively), and a
 partner is visible when it has no access group or one of the user's. A
@@ -18,10 +18,10 @@ import attrs
 from .errors import AccessDenied
 
 SYSTEM_LOGIN = "system"
-VERBS = {"read": "r", "create": "c", "update": "u", "delete": "d"}
+VERBS = {"read": "r", "create": "c", "update": "u", "delete": "d", "merge": "m"}
 
 BUILTIN_ROLES = {
-    "administrator": {"*": "rcud"},
+    "administrator": {"*": "rcudm"},
     "manager": {"*": "r", "core.*": "rcu", "deals.*": "rcu"},
     "marketer": {"*": "r", "core.segment*": "rcud", "marketing.*": "rcud",
                  "core.interaction": "rcu", "core.task": "rcu", "core.note": "rcud"},

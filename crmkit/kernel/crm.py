@@ -231,8 +231,9 @@ class Crm:
             return getattr(model, spec.lookup) == key
         raise NotFound(f"{spec.name}: {key!r} is not an id" + (f" or a {spec.lookup}" if spec.lookup else ""))
 
-    def get(self, entity, key, include_marked=True, for_update=False):
-        """One visible record by id (or by its lookup field, e.g. code).
+    def get(self, entity, key, include_marked=True, for_update=False, follow_merges=True):
+        """One visible record by id (or by its lookup field, e.g. code); a
+        record merged into another resolves to the survivor.
 
         ``for_update``: inside a transaction, read it under its write lock
         (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's IMMEDIATE
@@ -251,6 +252,11 @@ class Crm:
             found = first(spec.model._meta.primary_key == int(key))
         if found is None:
             raise NotFound(f"{entity} {key!r} not found")
+        if follow_merges and getattr(found, "deletion_mark", True):   # merged records are marked
+            from .merge import survivor_of
+            survivor = survivor_of(entity, found.get_id())
+            if survivor != found.get_id():
+                return self.get(entity, survivor, include_marked, for_update, follow_merges=False)
         return found
 
     def where(self, entity, query, filters: dict):
@@ -730,6 +736,29 @@ class Crm:
         record = self.get(entity, key)
         return list(Change.select().where((Change.entity == entity) & (Change.record_id == record.get_id()))
                     .order_by(Change.at, Change.id))
+
+    # -- duplicates ------------------------------------------------------
+    def duplicates(self, entity, data, exclude=None):
+        """Visible records that look like ``data`` by the entity's duplicate
+        rules: ``[{"id", "rule", "score", "mode", "label"}]``, best first."""
+        from .duplicates import matches
+        return matches(self, entity, data, exclude_id=exclude)
+
+    def reindex_duplicates(self, entity, ids=None):
+        """Refresh the duplicate keys of ``ids`` (all when None) of ``entity``;
+        rule owners call it when the records their keys come from change."""
+        from .duplicates import reindex
+        return reindex(self, entity, ids)
+
+    def duplicate_groups(self, entity, rules=None):
+        """Candidate groups among the visible records (a DataFrame)."""
+        from .duplicates import candidate_groups
+        return candidate_groups(self, entity, rules)
+
+    def merge(self, entity, survivor, merged, take=()):
+        """Merge ``merged`` into ``survivor`` (see ``crmkit.kernel.merge``)."""
+        from .merge import merge
+        return merge(self, entity, survivor, merged, take)
 
     # -- reports, templates, import/export ------------------------------
     def report(self, report_id, **params):

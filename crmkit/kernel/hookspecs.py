@@ -227,3 +227,32 @@ def crmkit_collect_personal_data(crm, partner_id, contact_ids):
 
     :return: ``{section name: [row dicts]}`` or None.
     """
+
+
+@hookspec
+def crmkit_register_duplicate_rules(register):
+    """Register rules that find duplicate records (same INN, same phone,
+    similar names ...).
+
+    :param register: ``register(DuplicateRule)``.
+    """
+
+
+@hookspec
+def crmkit_merge_records(crm, entity, survivor, merged):
+    """Move what the plugin stores about ``merged`` to ``survivor``.
+
+    Called inside the merge's transaction, before the kernel moves every
+    remaining foreign key and subject reference (``<x>_type``/``<x>_id``)
+    generically. Answer for the plugin's own tables where the generic move
+    would not do: rows under a unique key that both records have (keep one,
+    add up amounts), and references that are plain integers.
+
+    :param survivor: the record that stays.
+    :param merged: the record merged into it (marked for deletion after).
+    """
+
+
+@hookspec
+def crmkit_records_merged(crm, entity, survivor, merged):
+    """``merged`` was merged into ``survivor`` (inside the transaction)."""

@@ -73,3 +73,49 @@ class Change(BaseModel):
     class Meta:
         table_name = "kernel_change"
         indexes = ((("entity", "record_id"), False),)
+
+
+class MatchKey(BaseModel):
+    """The keys duplicate rules give each record (an INN, a phone, a name
+    token): records sharing a key are candidates. Kept fresh by the rules'
+    owners, so a search is a GROUP BY and a match an index look-up."""
+
+    entity = pw.CharField(max_length=100)
+    rule = pw.CharField(max_length=50)
+    key = pw.CharField(max_length=320)
+    record_id = pw.IntegerField()
+    text = pw.CharField(max_length=300, default="")   # what fuzzy rules compare
+
+    class Meta:
+        table_name = "kernel_match_key"
+        indexes = ((("entity", "rule", "key"), False), (("entity", "record_id"), False))
+
+
+class Merge(BaseModel):
+    """A record merged into another: old codes and ids resolve to the survivor."""
+
+    entity = pw.CharField(max_length=100)
+    merged_id = pw.IntegerField()
+    survivor_id = pw.IntegerField()
+    user = pw.CharField(max_length=100)
+    at = UtcDateTimeField(default=utcnow)
+    taken = pw.TextField(default="{}")     # JSON: the fields whose value came from the merged record
+
+    class Meta:
+        table_name = "kernel_merge"
+        indexes = ((("entity", "merged_id"), True),)
+
+
+class DuplicateSetting(BaseModel):
+    """An administrator's choice for one duplicate rule: how strict, how close."""
+
+    entity = pw.CharField(max_length=100)
+    rule = pw.CharField(max_length=50)
+    mode = pw.CharField(max_length=8, default="warn")     # warn, strict, off
+    threshold = pw.FloatField(null=True)
+    changed_by = pw.CharField(max_length=100, default="")
+    changed_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "kernel_duplicate_setting"
+        indexes = ((("entity", "rule"), True),)

@@ -6,7 +6,7 @@ loudly naming both plugins.
 from __future__ import annotations
 
 from .errors import StartupError, NotFound
-from .specs import (ChannelSpec, EntitySpec, ReportSpec, RoleSpec, SegmentField,
+from .specs import (ChannelSpec, DuplicateRule, EntitySpec, ReportSpec, RoleSpec, SegmentField,
                     TemplateParameter)
 
 
@@ -20,6 +20,7 @@ class Registry:
         self.roles: dict[str, dict] = {name: dict(grants) for name, grants in BUILTIN_ROLES.items()}
         self.segment_fields: dict[tuple[str, str], SegmentField] = {}
         self.subject_types: set[str] = set()
+        self.duplicate_rules: dict[tuple[str, str], DuplicateRule] = {}
         self.owner: dict[tuple[str, str], str] = {}
         self.by_model: dict = {}
 
@@ -88,6 +89,17 @@ class Registry:
 
         each("crmkit_register_subject_types", subject)
 
+        def duplicate_rule(plugin):
+            def register(spec):
+                self._add(self.duplicate_rules, "duplicate rule", (getattr(spec, "entity", None),
+                          getattr(spec, "name", None)), spec, plugin, DuplicateRule)
+                if spec.entity not in self.entities:
+                    raise StartupError(f"plugin {plugin!r}: duplicate rule {spec.name!r} is for "
+                                       f"unknown entity {spec.entity!r}")
+            return register
+
+        each("crmkit_register_duplicate_rules", duplicate_rule)
+
     # -- reading ---------------------------------------------------------
     def entity(self, name) -> EntitySpec:
         try:
@@ -100,6 +112,9 @@ class Registry:
             return self.reports[report_id]
         except KeyError:
             raise NotFound(f"no report {report_id!r}; known: {', '.join(sorted(self.reports))}") from None
+
+    def rules_of(self, entity) -> list[DuplicateRule]:
+        return [r for (e, _), r in self.duplicate_rules.items() if e == entity]
 
     def spec_of_model(self, model) -> EntitySpec | None:
         return self.by_model.get(model)

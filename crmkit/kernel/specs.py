@@ -215,3 +215,41 @@ class SegmentField:
     expression: Callable
     type: str = "string"
     view_expression: Callable | None = None
+
+
+@attrs.frozen
+class DuplicateRule:
+    """A way two records of ``entity`` may be one client spelt twice.
+
+    :param entity: the entity whose records are matched (``core.partner``).
+    :param name: the rule's name within the entity (``inn``, ``phone``, ``name``).
+    :param keys: ``keys(crm, ids) -> [(id, key)]`` (``(id, key, text)`` for a
+        fuzzy rule): the keys of the records ``ids`` (all when None), read
+        without access checks (they feed the key index). Called on every
+        save of a record the keys come from: keep it to plain queries.
+    :param probe: ``probe(crm, data) -> [(key, text)]``: the keys of a record
+        about to be written, from its field values (the same normalisation).
+    :param fuzzy: records sharing a key form a block; pairs within a block
+        are candidates when their ``text`` similarity reaches ``threshold``.
+        Without it, sharing a key is enough.
+    :param mode: the default check on create and import: ``warn`` lists the
+        candidates, ``strict`` refuses the write, ``off`` skips the rule;
+        an administrator overrides it per rule.
+    :param block_limit: blocks larger than this are skipped (a key shared by
+        half the base, like a common word, tells nothing).
+    :param accept: ``accept(text_a, text_b) -> bool``, a fuzzy rule's own
+        check of a pair that reached the threshold (names whose numbers
+        differ are different companies); pairs are scored with rapidfuzz's
+        ``token_sort_ratio``.
+    """
+
+    entity: str
+    name: str
+    keys: Callable
+    probe: Callable
+    label: str = ""
+    fuzzy: bool = False
+    threshold: float = 90.0
+    mode: str = "warn"
+    block_limit: int = 200
+    accept: Callable | None = None

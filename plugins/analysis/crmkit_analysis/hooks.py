@@ -125,3 +125,20 @@ def crmkit_register_commands(cli):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl
+def crmkit_merge_records(crm, entity, survivor, merged):
+    # A run holds one class row per client: where both have one, the
+    # survivor's takes the merged client's measure and the other goes.
+    if entity != "core.partner":
+        return
+    from .models import ClientClass as C
+    both = C.select(C.run).where(C.partner == survivor.id)
+    extra = {run: value for run, value in C.select(C.run, C.value).where(
+        (C.partner == merged.id) & C.run.in_(both)).tuples()}
+    for run, value in extra.items():
+        if value is not None:
+            C.update(value=C.value + value).where((C.run == run) & (C.partner == survivor.id)).execute()
+    if extra:
+        C.delete().where((C.partner == merged.id) & C.run.in_(list(extra))).execute()

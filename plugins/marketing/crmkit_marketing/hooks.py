@@ -150,3 +150,17 @@ def crmkit_outbox_retention(crm):
     """notify_email's ``crmkit outbox purge`` keeps mailing messages for their group's N days."""
     from .mailings import retention
     return retention(crm)
+
+
+@hookimpl
+def crmkit_merge_records(crm, entity, survivor, merged):
+    # one participation per event, partner and contact: the survivor's stays
+    if entity not in ("core.partner", "core.contact"):
+        return
+    from .models import Participant as P
+    field = P.partner if entity == "core.partner" else P.contact
+    other = P.contact if entity == "core.partner" else P.partner
+    taken = P.select(P.event, other).where(field == survivor.id)
+    for event, other_id in list(taken.tuples()):
+        P.delete().where((field == merged.id) & (P.event == event)
+                         & (other.is_null() if other_id is None else other == other_id)).execute()

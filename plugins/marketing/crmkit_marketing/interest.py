@@ -64,6 +64,10 @@ def subject_partner_and_date(crm, subject_type, subject_id):
         deal = crm.model("deals.deal").get_or_none(crm.model("deals.deal").id == subject_id)
         if deal is not None:
             return getattr(deal, "client_id", None), getattr(deal, "start_date", None)
+    if subject_type == "leads.lead" and subject_type in crm.registry.entities:
+        lead = crm.model("leads.lead").get_or_none(crm.model("leads.lead").id == subject_id)
+        if lead is not None:
+            return lead.partner_id, lead.received_at.date() if lead.received_at else None
     return None, None
 
 
@@ -79,7 +83,7 @@ def validate(crm, data, record, errors):
     if subject_type is None:
         errors["subject"] = "required: the partner or deal whose primary interest this is"
     elif subject_type not in m.INTEREST_SUBJECTS:
-        errors["subject"] = f"a primary interest belongs to a partner or a deal, not a {subject_type}"
+        errors["subject"] = f"a primary interest belongs to a partner, a deal or a lead, not a {subject_type}"
     elif "subject_type" in data or "subject_id" in data:
         taken = m.PrimaryInterest.select().where((m.PrimaryInterest.subject_type == subject_type)
                                                  & (m.PrimaryInterest.subject_id == subject_id))

@@ -3,7 +3,7 @@
 IMPACT_TYPES = ("event", "user", "partner", "contact", "individual")
 SOURCE_ENTITIES = {"event": "marketing.event", "user": "core.user", "partner": "core.partner",
                    "contact": "core.contact", "individual": "core.partner"}
-INTEREST_SUBJECTS = ("core.partner", "deals.deal")
+INTEREST_SUBJECTS = ("core.partner", "deals.deal", "leads.lead")   # the last two when installed
 PARTICIPANT_ROLES = ("client", "partner", "organiser", "speaker", "other")
 GROUP_MODES = ("subscription", "forced")
 MESSAGE_CHANNELS = ("email", "sms")

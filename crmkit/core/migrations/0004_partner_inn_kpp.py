@@ -1,0 +1,15 @@
+"""The partner's INN and KPP (ИНН, КПП), the strongest keys of duplicate
+detection: an index on the INN makes matching a new partner a look-up."""
+from peewee import CharField
+
+
+def up(migrator, db):
+    migrator.migrate(migrator.add_column("core_partner", "inn", CharField(max_length=12, default="")),
+            migrator.add_column("core_partner", "kpp", CharField(max_length=9, default="")),
+            migrator.add_index("core_partner", ("inn",), False))
+
+
+def down(migrator, db):
+    migrator.migrate(migrator.drop_index("core_partner", "core_partner_inn"),
+            migrator.drop_column("core_partner", "inn"),
+            migrator.drop_column("core_partner", "kpp"))

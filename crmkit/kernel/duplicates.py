@@ -1,0 +1,284 @@
+"""Duplicate detection: rules registered by plugins, their keys in one index.
+
+A rule (``DuplicateRule``) turns a record into keys: an INN, an email
+domain, a phone in E.164, the words of a normalised name. Records that share
+a key are candidates. An exact rule takes them as they are; a fuzzy rule
+treats the key as a block and scores the pairs within it by the similarity
+of their names (rapidfuzz), keeping those that reach the threshold. Fuzzy
+scoring therefore never compares two records that share no word.
+
+The keys live in ``kernel_match_key``, refreshed by the rule owners when
+the records they come from change (:func:`reindex`), so finding every
+candidate group is a GROUP BY in the database and matching one new record
+is an index look-up. Everything is read through the acting user's access:
+a user sees candidates only among the records they may see.
+"""
+from __future__ import annotations
+
+from .errors import AccessDenied, ValidationError
+from .models import DuplicateSetting, MatchKey
+
+MODES = ("warn", "strict", "off")
+CHUNK = 5000   # ids per key query (SQLite caps bound parameters)
+
+
+def rules(crm, entity):
+    """The entity's rules with the administrator's settings applied."""
+    found = crm.registry.rules_of(entity)
+    if not found:
+        return []
+    settings = {s.rule: {"mode": s.mode, "threshold": s.threshold}
+                for s in DuplicateSetting.select().where(DuplicateSetting.entity == entity)}
+    return [(rule, settings.get(rule.name, {})) for rule in found]
+
+
+def configure(crm, entity, rule, mode=None, threshold=None):
+    """Set how strict a rule is (administrators only)."""
+    from .db import transaction, utcnow
+    if not crm.actor.is_admin:
+        raise AccessDenied(f"user {crm.actor.login!r} may not configure duplicate rules "
+                           "(the administrator role can)")
+    known = {r.name: r for r in crm.registry.rules_of(entity)}
+    if rule not in known:
+        raise ValidationError({"rule": f"unknown rule {rule!r} of {entity}; rules: "
+                                       f"{', '.join(sorted(known)) or 'none'}"})
+    errors = {}
+    if mode is not None and mode not in MODES:
+        errors["mode"] = f"must be one of {', '.join(MODES)}"
+    if threshold is not None and not (0 < float(threshold) <= 100):
+        errors["threshold"] = "must be above 0 and at most 100"
+    if errors:
+        raise ValidationError(errors)
+    with transaction():
+        row = DuplicateSetting.get_or_none((DuplicateSetting.entity == entity) & (DuplicateSetting.rule == rule))
+        row = row or DuplicateSetting(entity=entity, rule=rule, mode=known[rule].mode)
+        if mode is not None:
+            row.mode = mode
+        if threshold is not None:
+            row.threshold = float(threshold)
+        row.changed_by, row.changed_at = crm.actor.login, utcnow()
+        row.save()
+    return row
+
+
+def _mode(rule, setting):
+    return setting.get("mode") or rule.mode
+
+
+def _threshold(rule, setting):
+    return float(setting.get("threshold") or rule.threshold)
+
+
+def reindex(crm, entity, ids=None):
+    """Recompute the keys of ``ids`` (every record when None) of ``entity``
+    for every rule, inside the caller's transaction."""
+    found = crm.registry.rules_of(entity)
+    if not found:
+        return 0
+    ids = None if ids is None else sorted({int(i) for i in ids if i is not None})
+    if ids == []:
+        return 0
+    chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    written = 0
+    for rule in found:
+        for chunk in chunks:
+            q = MatchKey.delete().where((MatchKey.entity == entity) & (MatchKey.rule == rule.name))
+            (q.where(MatchKey.record_id.in_(chunk)) if chunk is not None else q).execute()
+            rows = list({(entity, rule.name, str(row[1])[:320], int(row[0]),
+                          str(row[2] if len(row) > 2 else "")[:300]): None
+                         for row in rule.keys(crm, chunk) or () if row[1]})
+            if rows:
+                crm.bulk_insert(MatchKey, ["entity", "rule", "key", "record_id", "text"], rows)
+            written += len(rows)
+    return written
+
+
+def _keys_of_visible(crm, entity, rule, *fields):
+    """The rule's keys of the records the user may see: the entity's access
+    query joined to the index (a key look-up per visible record, no list of
+    every visible id)."""
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    return (crm.query(entity, *fields).join(MatchKey, on=(MatchKey.record_id == pk))
+            .where((MatchKey.entity == entity) & (MatchKey.rule == rule.name)))
+
+
+def _visible_among(crm, entity, ids):
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    return {i for (i,) in crm.query(entity, pk).where(pk.in_(sorted(ids))).tuples()} if ids else set()
+
+
+def _score(rule, texts_a, texts_b):
+    from rapidfuzz import fuzz, process
+    return process.cdist(texts_a, texts_b, scorer=fuzz.token_sort_ratio, workers=1,
+                         score_cutoff=rule.threshold * 0.5)
+
+
+def _accepted(rule, pairs_text):
+    """Which scored pairs the rule's own check keeps (all without one)."""
+    if rule.accept is None:
+        return [True] * len(pairs_text)
+    return [bool(rule.accept(a, b)) for a, b in pairs_text]
+
+
+def candidate_pairs(crm, entity, rule_names=None):
+    """Every candidate pair among the records the user may see, as a
+    DataFrame ``a, b, rule, key, score`` (``a < b``). Blocks are found by a
+    GROUP BY in the database, over visible records only, so nothing hidden
+    changes what a user gets (not even which blocks are too large)."""
+    import numpy as np
+    import pandas as pd
+    out = []
+    for rule, setting in rules(crm, entity):
+        if rule_names and rule.name not in rule_names:
+            continue
+        count = pw_count()
+        blocks = (_keys_of_visible(crm, entity, rule, MatchKey.key).group_by(MatchKey.key)
+                  .having((count >= 2) & (count <= rule.block_limit)))
+        members = crm.frame(_keys_of_visible(crm, entity, rule, MatchKey.key, MatchKey.record_id, MatchKey.text)
+                            .where(MatchKey.key.in_(blocks)), ["key", "id", "text"])
+        if members.empty:
+            continue
+        members = members.drop_duplicates(["key", "id"])
+        if not rule.fuzzy:
+            pairs = members.merge(members, on="key", suffixes=("_a", "_b"))
+            pairs = pairs[pairs["id_a"] < pairs["id_b"]]
+            out.append(pd.DataFrame({"a": pairs["id_a"].to_numpy(), "b": pairs["id_b"].to_numpy(),
+                                     "rule": rule.name, "key": pairs["key"].to_numpy(), "score": 100.0}))
+            continue
+        threshold = _threshold(rule, setting)
+        found = []
+        members = members.sort_values(["key", "id"])
+        keys, ids, texts = members["key"].to_numpy(), members["id"].to_numpy(), members["text"].tolist()
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        ends = np.r_[starts[1:], len(keys)]
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            block = texts[start:end]
+            scores = _score(rule, block, block)
+            ia, ib = np.nonzero(np.triu(scores >= threshold, k=1))
+            if len(ia):
+                found.append((ids[start + ia], ids[start + ib], scores[ia, ib], keys[start],
+                              [(block[x], block[y]) for x, y in zip(ia.tolist(), ib.tolist())]))
+        if found:
+            a = np.concatenate([f[0] for f in found])
+            b = np.concatenate([f[1] for f in found])
+            frame = pd.DataFrame({"a": np.minimum(a, b), "b": np.maximum(a, b), "rule": rule.name,
+                                  "key": np.concatenate([np.full(len(f[0]), f[3], dtype=object) for f in found]),
+                                  "score": np.concatenate([f[2] for f in found]).astype(float)})
+            keep = _accepted(rule, [pair for f in found for pair in f[4]])
+            out.append(frame[np.array(keep, dtype=bool)])
+    if not out:
+        return pd.DataFrame({"a": pd.Series(dtype="int64"), "b": pd.Series(dtype="int64"),
+                             "rule": pd.Series(dtype=object), "key": pd.Series(dtype=object),
+                             "score": pd.Series(dtype=float)})
+    pairs = pd.concat(out, ignore_index=True)
+    return (pairs.sort_values("score", ascending=False)
+            .drop_duplicates(["a", "b", "rule"]).reset_index(drop=True))
+
+
+def pw_count():
+    import peewee as pw
+    return pw.fn.COUNT(MatchKey.record_id)
+
+
+def groups(pairs):
+    """Candidate groups from pairs: records linked by any chain of pairs
+    are one group (union-find). Returns ``{id: group number}``."""
+    parent: dict[int, int] = {}
+
+    def root(x):
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    for a, b in zip(pairs["a"].tolist(), pairs["b"].tolist()):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members = sorted({*pairs["a"].tolist(), *pairs["b"].tolist()})
+    roots = {m: root(m) for m in members}
+    numbers = {r: n for n, r in enumerate(sorted(set(roots.values())), start=1)}
+    return {m: numbers[r] for m, r in roots.items()}
+
+
+def matches(crm, entity, data, exclude_id=None):
+    """Records the user may see that look like ``data`` (a record about to
+    be written): ``[{"id", "rule", "score", "mode"}]``, best first. One
+    index query for every rule's keys, one visibility check of the hits:
+    every create of a partner asks this."""
+    import operator
+    from functools import reduce
+    wanted = {}
+    for rule, setting in rules(crm, entity):
+        if _mode(rule, setting) == "off":
+            continue
+        probes = [(str(k)[:320], t) for k, t in (rule.probe(crm, data) or []) if k]
+        if probes:
+            wanted[rule.name] = (rule, setting, probes)
+    if not wanted:
+        return []
+    def lookup(name, probes):   # one SELECT per rule keeps each on the (entity, rule, key) index
+        q = MatchKey.select(MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
+            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted({k for k, _ in probes})))
+        return q.where(MatchKey.record_id != exclude_id) if exclude_id is not None else q
+
+    q = reduce(operator.add, [lookup(name, probes) for name, (_, _, probes) in wanted.items()])   # UNION ALL
+    rows = list(dict.fromkeys(q.tuples()))
+    hits = []
+    for name, (rule, setting, probes) in wanted.items():
+        found = [(rid, text) for r, rid, text in rows if r == name]
+        if not found:
+            continue
+        if rule.fuzzy:
+            text = next((t for _, t in probes if t), "")
+            if not text:
+                continue
+            scores = _score(rule, [text], [t for _, t in found])[0]
+            hits += [(rule, setting, rid, float(sc)) for (rid, t), sc in zip(found, scores)
+                     if sc >= _threshold(rule, setting) and _accepted(rule, [(text, t)])[0]]
+        else:
+            hits += [(rule, setting, rid, 100.0) for rid, _ in found]
+    visible = _visible_among(crm, entity, {rid for _, _, rid, _ in hits})
+    best: dict = {}
+    for rule, setting, rid, score in hits:
+        if rid not in visible:
+            continue
+        mode = _mode(rule, setting)
+        old = best.get(rid)
+        if old is None or score > old["score"] or (mode == "strict" and old["mode"] != "strict"):
+            best[rid] = {"id": rid, "rule": rule.name, "score": score, "mode": mode,
+                         "label": rule.label or rule.name}
+    return sorted(best.values(), key=lambda m: (-m["score"], m["id"]))
+
+
+def candidate_groups(crm, entity, rule_names=None):
+    """Candidate groups across the records the user may see: one row per
+    record, ``group, id, <lookup>, name, reasons, score``, largest score first."""
+    import pandas as pd
+    pairs = candidate_pairs(crm, entity, rule_names)
+    spec = crm.registry.entity(entity)
+    lookup = spec.lookup or "id"
+    columns = ["group", "id", *([lookup] if lookup != "id" else []), "name", "reasons", "score"]
+    if pairs.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    number = groups(pairs)
+    long = pd.concat([pairs[["a", "rule", "score"]].rename(columns={"a": "id"}),
+                      pairs[["b", "rule", "score"]].rename(columns={"b": "id"})], ignore_index=True)
+    per = long.groupby("id").agg(reasons=("rule", lambda r: ", ".join(sorted(set(r)))),
+                                 score=("score", "max")).reset_index()
+    per["group"] = per["id"].map(number)
+    model = spec.model
+    display = spec.display if isinstance(spec.display, str) else None
+    fields = [model._meta.primary_key] + [getattr(model, f) for f in {lookup, display} - {"id", None}]
+    names = crm.frame(crm.query(entity, *fields, include_marked=True).where(
+        model._meta.primary_key.in_(per["id"].tolist())))
+    names = names.rename(columns={model._meta.primary_key.name: "id"})
+    if display and display != "name":
+        names["name"] = names[display]
+    per = per.merge(names, on="id", how="left")
+    if "name" not in per:
+        per["name"] = per["id"].map(lambda i: crm.display(entity, model.get_by_id(i)))
+    group_score = per.groupby("group")["score"].transform("max")
+    per = per.assign(_g=group_score).sort_values(["_g", "group", "id"], ascending=[False, True, True])
+    per["group"] = per["group"].map({g: n for n, g in enumerate(dict.fromkeys(per["group"]), start=1)})
+    return per[[c for c in columns if c in per]].reset_index(drop=True)
