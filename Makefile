@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml $(PLUGINS)
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db demo --book report-book
+	CRMKIT_USER= $(VENV)/bin/crmkit --db sqlite:///crmkit-demo.db demo --book report-book --yes  # the demo file is ours to replace
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

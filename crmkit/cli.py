@@ -100,6 +100,78 @@ def parse_assignments(pairs) -> dict:
     return data
 
 
+# -- commands that delete or replace data ------------------------------------
+
+def holds_data(url) -> bool:
+    """Does the database at ``url`` hold any row (beyond its migration records)?
+    A SQLite file that does not exist holds nothing."""
+    from .kernel import db as kdb
+    if url.startswith("sqlite:///") and not os.path.exists(url.split(":///", 1)[1]):
+        return False
+    database = kdb.connect(url)
+    try:
+        tables = [t for t in database.get_tables() if not t.endswith("schema_migration")
+                  and t != "kernel_sequence"]
+        return any(database.execute_sql(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables)
+    finally:
+        database.close()
+
+
+def require_administrator(state, url, what):
+    """The acting user, looked up in the database at ``url``, must be an administrator."""
+    from .kernel.crm import open as open_crm
+    try:
+        crm = open_crm(url, user=state.user, migrate=False, plugin_manager=state.plugin_manager)
+    except CrmError as exc:
+        raise click.ClickException(f"{what}: {exc}") from None
+    try:
+        if not crm.actor.is_admin:
+            raise click.ClickException(f"{what}: only an administrator may do this "
+                                       f"(user {crm.actor.login!r} is not one)")
+    finally:
+        crm.close()
+
+
+def destructive(what, target):
+    """Mark a command that deletes or replaces data, and guard it: only an
+    administrator runs it, and a target that holds data is touched only with
+    ``--yes``. ``target(state, **params)`` names what the command destroys
+    as ``(database url, holds data?)``; the check runs before the command
+    does anything. The command gets a ``--yes`` option if it has none;
+    ``tests/adversarial/test_destructive_commands.py`` lists every guarded
+    command and fails on a new one that deletes without this guard."""
+    def decorate(command: click.Command) -> click.Command:
+        if not any(p.name == "yes" for p in command.params):
+            command.params.append(click.Option(["--yes"], is_flag=True,
+                                               help=f"Confirm: {what} (needed when the target holds data)."))
+            takes_yes = False
+        else:
+            takes_yes = True
+        inner = command.callback
+
+        @click.pass_context
+        @functools.wraps(inner)
+        def guarded(ctx, *args, **kwargs):
+            yes = kwargs["yes"] if takes_yes else kwargs.pop("yes")
+            state = ctx.find_object(State)
+            url, full = target(state, **kwargs)
+            if url is not None and full:  # an empty target loses nothing (and has no users to ask)
+                require_administrator(state, url, what)
+                if not yes:
+                    raise click.ClickException(f"{what}: the target holds data; add --yes to go on")
+            return ctx.invoke(inner, *args, **kwargs)
+
+        command.callback = guarded
+        command.crmkit_destructive = what
+        return command
+    return decorate
+
+
+def database_url(state) -> str:
+    from .kernel.db import DEFAULT_URL
+    return state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEFAULT_URL
+
+
 class LazyGroup(click.Group):
     """A plugin's command group, imported only when it is used: ``crmkit
     --help`` lists its name and help without importing the plugin's code."""
@@ -146,10 +218,39 @@ format_option = click.option("--format", "fmt", type=click.Choice(["table", "jso
                              show_default=True, help="Output format.")
 
 
+class TerminalSafe:
+    """A text stream that shows control characters as escapes
+    (``terminal_safe``): whatever a command prints, a stored name cannot
+    retitle, clear or rewrite the terminal. ``-o FILE`` writes data as it is."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        from .kernel.values import terminal_safe
+        return self._stream.write(terminal_safe(text) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        if name == "buffer":  # click would write to the bytes below us
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
 class CrmGroup(click.Group):
-    """Turns crmkit errors into clear messages and exit code 1."""
+    """Turns crmkit errors into clear messages and exit code 1; prints
+    through ``TerminalSafe``."""
 
     def invoke(self, ctx):
+        if isinstance(sys.stdout, TerminalSafe):
+            return self._invoke(ctx)
+        saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = TerminalSafe(sys.stdout), TerminalSafe(sys.stderr)
+        try:
+            return self._invoke(ctx)
+        finally:
+            sys.stdout, sys.stderr = saved
+
+    def _invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
@@ -221,6 +322,12 @@ def db_backup(crm, target):
                f"{sum(manifest['tables'].values())} rows")
 
 
+def _whole_database(state, **params):
+    url = database_url(state)
+    return url, holds_data(url)
+
+
+@destructive("restore replaces the whole database", _whole_database)
 @db_group.command("restore")
 @click.argument("source", type=click.Path(exists=True, dir_okay=False))
 @click.option("--yes", is_flag=True, help="Confirm that the database is replaced.")
@@ -228,14 +335,7 @@ def db_backup(crm, target):
 def db_restore(state, source, yes):
     """Check a backup on a scratch copy, then replace the database with it."""
     from .kernel.backup import restore
-    from .kernel.db import DEFAULT_URL
-    if not yes:
-        raise click.UsageError("restore replaces the whole database: add --yes")
-    url = state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEFAULT_URL
-    if state.user:  # only an administrator restores
-        state.crm.require("delete", "*")
-        if not state.crm.actor.is_admin:
-            raise click.ClickException("only administrators restore backups")
+    url = database_url(state)
     result = restore(url, source)
     click.echo(f"restored {result['tables']} tables, {result['rows']} rows, checked against the manifest")
 
@@ -268,6 +368,15 @@ def plugins(state, fmt):
     emit(rows, fmt)
 
 
+def _demo_target(state, fresh, **params):
+    from .kernel.demo import DEMO_URL
+    url = state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEMO_URL
+    if not (fresh and url.startswith("sqlite:///")):
+        return None, False  # --keep, or PostgreSQL: the demo only adds to an empty database
+    return url, holds_data(url)
+
+
+@destructive("demo --fresh deletes the database file", _demo_target)
 @cli.command()
 @click.option("--book", "book_dir", default="report-book", show_default=True,
               help="Folder for the HTML report book.")
@@ -309,20 +418,7 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
 
 
 def _typed_filters(crm, spec, raw):
-    from .kernel.validation import schema_for, CrmValidator
-    schema = schema_for(spec)
-    out = {}
-    for key, value in raw.items():
-        name, _, op = key.partition("__")
-        rules = {k: v for k, v in schema.get(name, {}).items() if k in ("type", "coerce")}
-        if op == "in":
-            out[key] = [CrmValidator({"v": rules}).normalized({"v": v})["v"] for v in value.split(",")]
-        elif op == "isnull" or not rules:
-            out[key] = value if op != "isnull" else value.lower() in ("1", "true", "yes")
-        else:
-            doc = CrmValidator({"v": rules}).normalized({"v": value})
-            out[key] = doc["v"] if doc else value
-    return out
+    return crm.parse_filters(spec.name, raw)
 
 
 @cli.command("show")

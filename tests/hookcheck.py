@@ -4,7 +4,7 @@ import types
 import click
 import peewee as pw
 
-from crmkit import (BaseModel, ChannelSpec, DuplicateRule, EntitySpec, PluginMeta, ReportSpec, RoleSpec, SegmentField,
+from crmkit import (ActionSpec, BaseModel, ChannelSpec, DuplicateRule, EntitySpec, PluginMeta, ReportSpec, RoleSpec, SegmentField,
                     TemplateParameter, hookimpl)
 
 PLUGIN = PluginMeta(name="hookcheck", requires=("core",))
@@ -61,6 +61,22 @@ def crmkit_register_reports(register):
 def crmkit_register_channels(register):
     _record("register_channels")
     register(ChannelSpec("pigeon", lambda crm, message: SENT.append(message.recipient)))
+
+
+def _rename(crm, record, name, fail=False):
+    _record("action_run", id=record.id, new_name=name, actor=crm.actor.login)
+    thing = crm.update("hookcheck.thing", record.id, {"name": name})
+    if fail:
+        raise RuntimeError("the action failed after writing")
+    return thing
+
+
+@hookimpl
+def crmkit_register_actions(register):
+    _record("register_actions")
+    register(ActionSpec("hookcheck.rename", "hookcheck.thing", _rename, title="Rename",
+                        params={"name": {"type": "string", "required": True, "empty": False, "maxlength": 50},
+                                "fail": {"type": "boolean", "coerce": "bool", "default": False}}))
 
 
 @hookimpl

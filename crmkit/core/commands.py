@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
 
 from .kinds import INTERACTION_KINDS
 
@@ -78,12 +78,9 @@ def task_mine(crm, show_all, fmt):
     emit([record_row(crm, "core.task", r) for r in records], fmt, lang=crm.lang)
 
 
-def _state(crm, key, state, result=""):
-    data = {"state": state}
-    if result:
-        data["result"] = result
-    record = crm.update("core.task", key, data)
-    click.echo(f"task {record.number}: {state}")
+def _state(crm, key, action, result=""):
+    record = crm.act(action, key, **({"result": result} if result else {}))
+    click.echo(f"task {record.number}: {record.state}")
 
 
 @task.command("done")
@@ -92,7 +89,7 @@ def _state(crm, key, state, result=""):
 @pass_crm
 def task_done(crm, key, result):
     """Complete a task (by number or id)."""
-    _state(crm, key, "done", result)
+    _state(crm, key, "core.complete_task", result)
 
 
 @task.command("stop")
@@ -100,7 +97,7 @@ def task_done(crm, key, result):
 @pass_crm
 def task_stop(crm, key):
     """Stop a task for now."""
-    _state(crm, key, "stopped")
+    _state(crm, key, "core.stop_task")
 
 
 @task.command("continue")
@@ -108,7 +105,7 @@ def task_stop(crm, key):
 @pass_crm
 def task_continue(crm, key):
     """Continue a stopped task."""
-    _state(crm, key, "active")
+    _state(crm, key, "core.continue_task")
 
 
 @click.group()
@@ -154,10 +151,9 @@ def segment():
 @pass_crm
 def segment_compute(crm, key):
     """Recompute one rule segment, or all."""
-    from .segments import compute
     targets = [crm.get("core.segment", key)] if key else crm.find("core.segment", method="rule")
     for seg in targets:
-        r = compute(crm, seg.id)
+        r = crm.act("core.compute_segment", seg.id)
         click.echo(f"{r['segment']}: {r['members']} members (+{r['added']} -{r['removed']})")
 
 
@@ -179,8 +175,7 @@ def segment_members(crm, key, fmt):
 @pass_crm
 def segment_add(crm, key, ids):
     """Add members to a manual segment."""
-    from .segments import add_members
-    click.echo(f"added {add_members(crm, key, ids)}")
+    click.echo(f"added {crm.act('core.add_members', key, ids=list(ids))['added']}")
 
 
 @segment.command("remove")
@@ -189,13 +184,12 @@ def segment_add(crm, key, ids):
 @pass_crm
 def segment_remove(crm, key, ids):
     """Remove members from a manual segment (their leaving date is kept)."""
-    from .segments import remove_members
-    click.echo(f"removed {remove_members(crm, key, ids)}")
+    click.echo(f"removed {crm.act('core.remove_members', key, ids=list(ids))['removed']}")
 
 
 @click.group()
 def user():
-    """Users, roles and access groups (administrators only)."""
+    """Users, roles, access groups (administrators only) and API tokens."""
 
 
 @user.command("grant")
@@ -226,22 +220,66 @@ def user_revoke(crm, login, access_group):
     click.echo(f"revoked {n}")
 
 
+@user.group("token")
+def token():
+    """Personal API tokens (shown once, stored hashed)."""
+
+
+@token.command("create")
+@click.argument("login")
+@click.option("--name", default="", help="What the token is for (\"website form\").")
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None,
+              help="Days until it stops working (default: never).")
+@pass_crm
+def token_create(crm, login, name, expires_days):
+    """Create an API token for LOGIN and print it once."""
+    from . import tokens
+    record, secret = tokens.create(crm, login, name=name, expires_days=expires_days)
+    click.echo(f"token {record.id} for {login}"
+               + (f", expires {record.expires_at:%Y-%m-%d %H:%M} UTC" if record.expires_at else "")
+               + "; it is shown only now:", err=True)
+    click.echo(secret)
+
+
+@token.command("list")
+@click.argument("login", required=False)
+@click.option("--all", "everyone", is_flag=True, help="Every user's tokens (administrators).")
+@format_option
+@pass_crm
+def token_list(crm, login, everyone, fmt):
+    """API tokens of LOGIN (default: yours); never their secrets."""
+    from . import tokens
+    emit(tokens.listing(crm, "*" if everyone else login), fmt, lang=crm.lang)
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@pass_crm
+def token_revoke(crm, token_id):
+    """Revoke an API token by its id: it stops working at once."""
+    from . import tokens
+    record = tokens.revoke(crm, token_id)
+    click.echo(f"revoked token {record.id}")
+
+
 @click.group()
 def privacy():
     """Personal data: erasure and subject access export."""
 
 
+def _erased_person(state, entity, key, **params):
+    return database_url(state), True  # a person's data is never empty
+
+
+@destructive("erasure of personal data cannot be undone", _erased_person)
 @privacy.command("erase")
 @click.argument("entity", type=click.Choice(["core.partner", "core.contact"]))
 @click.argument("key")
 @click.option("--yes", is_flag=True, help="Confirm: erasure cannot be undone.")
 @pass_crm
 def privacy_erase(crm, entity, key, yes):
-    """Anonymise an individual partner or a contact person everywhere."""
-    from .privacy import erase
-    if not yes:
-        raise click.UsageError("erasure cannot be undone: add --yes")
-    touched = erase(crm, entity, key)
+    """Anonymise an individual partner or a contact person everywhere (administrators only)."""
+    touched = crm.act("core.erase" if entity == "core.partner" else "core.erase_contact", key)
     click.echo("erased: " + ", ".join(f"{k} {v}" for k, v in touched.items()))
 
 

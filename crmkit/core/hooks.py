@@ -17,6 +17,13 @@ def crmkit_register_subject_types(register):
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_register_roles(register):
     from crmkit import RoleSpec
     # Reminders and notes are personal: every role may keep its own.

@@ -226,3 +226,20 @@ class SegmentMember(BaseModel):
 
 MODELS = [AccessGroup, Department, User, UserAccess, Region, Partner, Contact, ContactInfo,
           ProductGroup, Product, Interaction, Task, Note, Reminder, Segment, SegmentMember]
+
+
+class ApiToken(BaseModel):
+    """A personal API token: only the SHA-256 of its secret is kept, so a
+    copy of the database gives nobody a working token."""
+
+    user = pw.ForeignKeyField(User, on_delete="CASCADE")
+    name = pw.CharField(max_length=100, default="")
+    token_hash = pw.CharField(max_length=64, unique=True)   # hex SHA-256 of the secret
+    prefix = pw.CharField(max_length=16)                     # first characters, to tell tokens apart
+    created_at = UtcDateTimeField(default=utcnow)
+    expires_at = UtcDateTimeField(null=True)
+    last_used_at = UtcDateTimeField(null=True)
+    revoked_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        table_name = "core_api_token"

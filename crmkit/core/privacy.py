@@ -9,7 +9,7 @@ recorded in the history.
 """
 from __future__ import annotations
 
-from crmkit import ValidationError, plain
+from crmkit import AccessDenied, ValidationError, plain
 
 from . import models as m
 
@@ -29,9 +29,10 @@ def _subject(crm, entity, key):
 
 
 def erase(crm, entity, key) -> dict:
-    """Anonymise a person everywhere; returns what was touched."""
+    """Anonymise a person everywhere; returns what was touched. Only an
+    administrator erases: it cannot be undone and reaches every plugin's data."""
     if not crm.actor.is_admin:
-        crm.require("delete", entity)
+        raise AccessDenied(f"user {crm.actor.login!r} may not erase personal data: only an administrator may")
     partner_id, contact_ids, record = _subject(crm, entity, key)
     with crm.transaction():
         touched = erase_core(partner_id, contact_ids)

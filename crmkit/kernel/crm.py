@@ -14,12 +14,12 @@ import os
 import peewee as pw
 
 from . import access, db, subjects
-from .errors import AccessDenied, NotFound, ValidationError
+from .errors import AccessDenied, Conflict, NotFound, ValidationError
 from .models import Change, Sequence
 from .outbox import Outbox
 from .plugins import make_plugin_manager
 from .registry import Registry
-from .validation import check
+from .validation import check, series_number
 from .values import plain
 
 FILTER_OPS = {
@@ -31,6 +31,7 @@ FILTER_OPS = {
     "isnull": lambda f, v: f.is_null(bool(v)),
 }
 KERNEL_PLUGIN_NAME = "kernel"
+SUBJECT_FIELDS = ("subject", "subject_type", "subject_id")
 
 
 class _KernelMigrations:
@@ -272,6 +273,48 @@ class Crm:
             query = query.where(FILTER_OPS[op](field, value))
         return query
 
+    def schema(self, entity) -> dict:
+        """The cerberus schema a write of ``entity`` by the acting user is
+        checked against (read-only and, for non-administrators, admin-only
+        fields marked ``readonly``)."""
+        from .validation import schema_for
+        return schema_for(self.registry.entity(entity), admin=self.actor.is_admin)
+
+    def parse_filters(self, entity, raw: dict) -> dict:
+        """Filters given as text (``--where``, a query string) typed by the
+        entity's schema: ``{"registered_on__ge": "2015-01-01"}`` -> a date;
+        ``__in`` takes a comma-separated list, ``__isnull`` yes/no. A value
+        of the wrong type is a ValidationError naming the filter; unknown
+        fields and operators are refused by ``where``."""
+        from .validation import CrmValidator, field_rules
+        fields = self.model(entity)._meta.fields
+        out, errors = {}, {}
+        for key, value in raw.items():
+            name, _, op = key.partition("__")
+            column = fields.get(name)
+            rules = {k: v for k, v in (field_rules(column) if column is not None else {}).items()
+                     if k in ("type", "coerce")}
+            rules["nullable"] = True
+            if op == "isnull":
+                out[key] = str(value).lower() in ("1", "true", "yes")
+                continue
+            values = str(value).split(",") if op == "in" else [value]
+            typed = []
+            for item in values:
+                if len(rules) == 1 or not isinstance(item, str):
+                    typed.append(item)
+                    continue
+                checker = CrmValidator({"v": rules})
+                if not checker.validate({"v": item}):
+                    errors[key] = [f"{item!r} is not a valid {rules.get('type', 'value')}"]
+                    break
+                typed.append(checker.document["v"])
+            if key not in errors:
+                out[key] = typed if op == "in" else typed[0]
+        if errors:
+            raise ValidationError(errors, entity)
+        return out
+
     def order(self, entity, query, order_by):
         model = self.model(entity)
         keys = [order_by] if isinstance(order_by, str) else list(order_by)
@@ -493,7 +536,7 @@ class Crm:
                     ok = field.rel_model.select().where(field.rel_model._meta.primary_key == value).exists()
                 if not ok:
                     errors[name] = [f"{value!r} does not exist"]
-        if doc.get("subject_type"):
+        if doc.get("subject_type") and "subject_id" in doc:  # a refused id is already an error
             try:
                 self.get(doc["subject_type"], doc["subject_id"])
             except (NotFound, AccessDenied):
@@ -573,25 +616,60 @@ class Crm:
         """The next code of an entity's series, e.g. ``00-00000037``.
 
         Taken inside the write's transaction: the sequence row is locked
-        until commit, so concurrent creators never get the same number.
+        until commit, so concurrent creators never get the same number. A
+        code already stored (given by an administrator, or written before
+        the series existed) is skipped: the series moves past the highest
+        stored one, so no record can block numbering for everyone.
         """
-        name = spec.name
-        param = self.db.param
-        row = self.db.execute_sql(
-            f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()
-        if row is not None:
-            return f"{spec.code_prefix}{row[0]:08d}"
-        # the first code of a series: start after the highest code already stored
+        code = self._take_code(spec)
         field = getattr(spec.model, spec.code_field)
-        start = 0
+        if spec.model.select(field).where(field == code).exists():
+            self.advance_series(spec, self._highest_in_series(spec))
+            code = self._take_code(spec)
+        return code
+
+    def _take_code(self, spec, count=1) -> str:
+        name, param = spec.name, self.db.param
+        sql = f"UPDATE kernel_sequence SET value = value + {int(count)} WHERE name = {param} RETURNING value"
+        row = self.db.execute_sql(sql, (name,)).fetchone()
+        if row is None:  # the first code of a series: start after the highest code already stored
+            Sequence.insert(name=name, value=self._highest_in_series(spec)).on_conflict_ignore().execute()
+            row = self.db.execute_sql(sql, (name,)).fetchone()
+        return f"{spec.code_prefix}{row[0] - count + 1:08d}"
+
+    def _highest_in_series(self, spec) -> int:
+        from .validation import series_number
+        field = getattr(spec.model, spec.code_field)
+        top = 0
         for (code,) in spec.model.select(field).where(field.startswith(spec.code_prefix)).tuples():
-            tail = code[len(spec.code_prefix):]
-            if tail.isdigit():
-                start = max(start, int(tail))
-        Sequence.insert(name=name, value=start).on_conflict_ignore().execute()
-        value = self.db.execute_sql(
-            f"UPDATE kernel_sequence SET value = value + 1 WHERE name = {param} RETURNING value", (name,)).fetchone()[0]
-        return f"{spec.code_prefix}{value:08d}"
+            number = series_number(spec.code_prefix, code)
+            if number is not None:
+                top = max(top, number)
+        return top
+
+    def reserve_codes(self, spec, count) -> list[str]:
+        """``count`` fresh codes of the series at once (a bulk import), none
+        of them stored already."""
+        from .validation import series_number
+        if count <= 0:
+            return []
+        first = self._take_code(spec, count)
+        start = series_number(spec.code_prefix, first)
+        field = getattr(spec.model, spec.code_field)
+        last = f"{spec.code_prefix}{start + count - 1:08d}"
+        if spec.model.select(field).where(field.between(first, last)).exists():
+            self.advance_series(spec, self._highest_in_series(spec))
+            first = self._take_code(spec, count)
+            start = series_number(spec.code_prefix, first)
+        return [f"{spec.code_prefix}{i:08d}" for i in range(start, start + count)]
+
+    def advance_series(self, spec, number):
+        """Move the series past ``number`` (a code an administrator gave)."""
+        if number is None:
+            return
+        param = self.db.param
+        self.db.execute_sql(f"UPDATE kernel_sequence SET value = {param} WHERE name = {param} AND value < {param}",
+                            (int(number), spec.name, int(number)))
 
     def _write(self, entity, key, data):
         spec = self.registry.entity(entity)
@@ -608,10 +686,18 @@ class Crm:
     def _validated(self, spec, entity, data, record) -> dict:
         """The checked document of a write, or a ValidationError with every problem."""
         creating = record is None
-        prepared = self._prepare(spec, data, record)
+        try:
+            prepared, early = self._prepare(spec, data, record), {}
+        except ValidationError as exc:   # a malformed subject: still report every other field's problems
+            early = exc.errors
+            prepared = self._prepare(spec, {k: v for k, v in data.items() if k not in SUBJECT_FIELDS}, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
+        errors.update(early)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
-        errors.update(self._check_unique(spec, doc, record))
+        taken = self._check_unique(spec, doc, record)
+        if taken and not errors:
+            raise Conflict(taken, entity)
+        errors.update(taken)
         if errors:
             raise ValidationError(errors, entity)
         errors.update(self._check_access_group(spec, doc, record))
@@ -632,6 +718,8 @@ class Crm:
                 if creating:
                     if spec.code_prefix and not doc.get(spec.code_field):
                         doc[spec.code_field] = self.next_code(spec)
+                    elif spec.code_prefix:
+                        self.advance_series(spec, series_number(spec.code_prefix, doc[spec.code_field]))
                     for stamp in ("created_at", "changed_at"):
                         if stamp in model._meta.fields:
                             doc[stamp] = now
@@ -648,6 +736,8 @@ class Crm:
                         if plain(old) != plain(value):
                             changes[name] = (old, value)
                             setattr(record, name, value)
+                    if spec.code_prefix and spec.code_field in changes:
+                        self.advance_series(spec, series_number(spec.code_prefix, doc[spec.code_field]))
                     if changes:
                         if "changed_at" in model._meta.fields:
                             record.changed_at = now
@@ -663,7 +753,7 @@ class Crm:
                     self.pm.hook.crmkit_entity_saved(crm=self, entity=entity, record=record,
                                                      created=creating, changes=changes)
             except pw.IntegrityError as exc:
-                raise ValidationError({"_": f"the database refused the write: {exc}"}, entity) from None
+                raise Conflict({"_": f"the database refused the write: {exc}"}, entity) from None
         return record
 
     def _insert(self, model, record):
@@ -737,6 +827,44 @@ class Crm:
         return list(Change.select().where((Change.entity == entity) & (Change.record_id == record.get_id()))
                     .order_by(Change.at, Change.id))
 
+    # -- actions ---------------------------------------------------------
+    def actions(self, entity=None):
+        """The actions on ``entity`` (None: those on no entity) the acting
+        user may run."""
+        return [a for a in self.registry.actions_of(entity) if self.may_act(a)]
+
+    def may_act(self, action) -> bool:
+        spec = self.registry.action(action) if isinstance(action, str) else action
+        if spec.admin_only and not self.actor.is_admin:
+            return False
+        return spec.entity is None and self.actor.is_admin or \
+            spec.entity is not None and self.can(spec.verb, spec.entity)
+
+    def act(self, name, key=None, /, **params):
+        """Run action ``name`` (``deals.win``) on the record ``key`` (id,
+        code or record) as the acting user: the parameters are checked
+        against the action's schema (every problem at once), the user must
+        see the record and hold the action's verb on its entity, then the
+        action runs in one transaction (a failure leaves nothing written).
+        """
+        from .validation import check_params
+        spec = self.registry.action(name)
+        if not self.may_act(spec):
+            raise AccessDenied(f"user {self.actor.login!r} may not run {name}")
+        clean = check_params(spec, params)
+        record = None
+        if spec.on_record:
+            if key is None:
+                raise ValidationError({"id": "the action needs a record"}, spec.entity)
+            # a record given is looked up again: it must be one this user sees
+            record = self.get(spec.entity, key.get_id() if isinstance(key, pw.Model) else key)
+        elif key is not None:
+            raise ValidationError({"id": "the action takes no record"}, spec.entity)
+        if not spec.transaction:
+            return spec.run(self, record, **clean)
+        with db.transaction():
+            return spec.run(self, record, **clean)
+
     # -- duplicates ------------------------------------------------------
     def duplicates(self, entity, data, exclude=None):
         """Visible records that look like ``data`` by the entity's duplicate
@@ -779,6 +907,13 @@ class Crm:
         # parameters get the records; the template only read-only views of them
         views = {k: RecordView(self, v) if isinstance(v, pw.Model) else v for k, v in context.items()}
         return render_user_template(source, {**views, "p": params}, html=html, field=field)
+
+    def check_template(self, source, html=False, field="template"):
+        """Refuse at save time (ValidationError naming ``field``) a user
+        template that breaks the sandbox's bounds in any context the probes
+        reach (``templates.check_user_template``)."""
+        from .templates import check_user_template
+        check_user_template(source or "", html=html, field=field)
 
     def import_file(self, entity, path, **options):
         from .importer import import_file

@@ -30,6 +30,11 @@ class ValidationError(CrmError):
         return head + ", ".join(parts)
 
 
+class Conflict(ValidationError):
+    """The write clashes with stored data: a value that must be unique is
+    taken, or the database refused it (HTTP 409)."""
+
+
 class AccessDenied(CrmError):
     """The acting user may not do this. Says what, never whose data."""
 

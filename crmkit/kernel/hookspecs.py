@@ -45,6 +45,15 @@ def crmkit_register_reports(register):
 
 
 @hookspec
+def crmkit_register_actions(register):
+    """Register the plugin's actions (win a deal, send a mailing ...), run
+    by ``crm.act`` from the CLI, the HTTP API and the web pages alike.
+
+    :param register: ``register(ActionSpec)``.
+    """
+
+
+@hookspec
 def crmkit_register_channels(register):
     """Register outbox delivery channels (email, sms ...).
 

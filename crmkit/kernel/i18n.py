@@ -96,4 +96,5 @@ def format_value(value, lang="en") -> str:
         if lang == "ru":
             return text.replace(",", " ").replace(".", ",")
         return text
-    return str(value)
+    from .values import terminal_safe
+    return terminal_safe(str(value))

@@ -21,8 +21,8 @@ import peewee as pw
 
 from . import access, db
 from .errors import ValidationError
-from .models import Change, Sequence
-from .validation import validate_frame
+from .models import Change
+from .validation import UNSTORABLE, series_number, validate_frame
 
 CHUNK = 100_000
 MAX_REPORTED = 1000   # row errors kept in the exception; the reject file has all
@@ -60,14 +60,15 @@ def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
         target = crm.registry.spec_of_model(field.rel_model)
         col = frame[name].astype("string").str.strip()
         blank = col.isna() | (col == "")
-        values = col[~blank].unique().tolist()
+        # text no column can hold (NUL, surrogates) or ids past 64 bits name nothing: never queried
+        values = [v for v in col[~blank].unique().tolist() if not UNSTORABLE.search(v)]
         if not values:
-            continue
+            values = []
         tmodel = field.rel_model
         pk = tmodel._meta.primary_key
         cond = access.visible_filter(crm.actor, target, crm.registry) if target else None
         ids = {}
-        numeric = [int(v) for v in values if v.isdigit()] if mode != "code" else []
+        numeric = [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 19] if mode != "code" else []
         lookup = getattr(tmodel, target.lookup) if target and target.lookup else None
         # each list goes as one parameter (db.among): building IN lists of
         # thousands of values node by node was an eighth of a large import
@@ -100,7 +101,7 @@ def _check_unique(spec, frame, errors, offset, seen):
         dup_in_file = col.duplicated(keep="first") & present
         known = seen.setdefault(name, set())
         dup_before = col.isin(known) & present
-        values = col[present].astype(str).unique().tolist()
+        values = [v for v in col[present].astype(str).unique().tolist() if not UNSTORABLE.search(v)]
         existing = set()
         for start in range(0, len(values), 5000):
             existing.update(str(v) for (v,) in spec.model.select(field).where(
@@ -121,11 +122,13 @@ def _write_rows(crm, spec, frame):
     if spec.code_prefix and (spec.code_field not in frame.columns or frame[spec.code_field].isna().any()):
         col = frame[spec.code_field] if spec.code_field in frame.columns else pd.Series([None] * n, index=frame.index)
         need = int(col.isna().sum())
-        first = int(crm.next_code(spec)[len(spec.code_prefix):])
-        if need > 1:
-            Sequence.update(value=Sequence.value + (need - 1)).where(Sequence.name == spec.name).execute()
-        codes = iter(f"{spec.code_prefix}{i:08d}" for i in range(first, first + need))
+        given = [series_number(spec.code_prefix, v) for v in col.dropna().tolist()]
+        crm.advance_series(spec, max((g for g in given if g is not None), default=None))
+        codes = iter(crm.reserve_codes(spec, need))
         frame[spec.code_field] = [next(codes) if pd.isna(v) else v for v in col.tolist()]
+    elif spec.code_prefix:  # every code given (by an administrator): the series moves past them
+        given = [series_number(spec.code_prefix, v) for v in frame[spec.code_field].tolist()]
+        crm.advance_series(spec, max((g for g in given if g is not None), default=None))
     for stamp in ("created_at", "changed_at"):
         if stamp in model._meta.fields and stamp not in frame.columns:
             frame[stamp] = now
@@ -207,6 +210,7 @@ def _check_subjects(crm, spec, frame, errors, offset):
     path = spec.partner_path if not isinstance(spec.partner_path, tuple) else spec.partner_path[0]
     types = frame["subject_type"]
     ids = pd.to_numeric(frame.get("subject_id", pd.Series([None] * len(frame))), errors="coerce")
+    ids = ids.where(ids.abs() < 2 ** 62)  # inf, nan and ids past 64 bits name nothing
     partner_of = pd.Series([None] * len(frame), dtype=object)
     for subject_type in [t for t in types.dropna().unique() if t]:
         rows = (types == subject_type).to_numpy()
@@ -249,6 +253,8 @@ def _record_rules(crm, entity, clean, errors, offset):
     rows = clean.to_dict("records")
     changed: dict[str, list] = {}
     for pos, row in enumerate(rows):
+        if offset + pos in errors:  # refused already: the rules would see a half-checked row
+            continue
         data = {k: (None if not isinstance(v, (str, bytes)) and pd.isna(v) else v) for k, v in row.items()}
         before = dict(data)
         for result in crm.pm.hook.crmkit_validate_record(crm=crm, entity=entity, data=data, record=None):

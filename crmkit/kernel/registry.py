@@ -6,7 +6,7 @@ loudly naming both plugins.
 from __future__ import annotations
 
 from .errors import StartupError, NotFound
-from .specs import (ChannelSpec, DuplicateRule, EntitySpec, ReportSpec, RoleSpec, SegmentField,
+from .specs import (ActionSpec, ChannelSpec, DuplicateRule, EntitySpec, ReportSpec, RoleSpec, SegmentField,
                     TemplateParameter)
 
 
@@ -15,6 +15,7 @@ class Registry:
         self.entities: dict[str, EntitySpec] = {}
         self.reports: dict[str, ReportSpec] = {}
         self.channels: dict[str, ChannelSpec] = {}
+        self.actions: dict[str, ActionSpec] = {}
         self.template_parameters: dict[str, TemplateParameter] = {}
         from .access import BUILTIN_ROLES
         self.roles: dict[str, dict] = {name: dict(grants) for name, grants in BUILTIN_ROLES.items()}
@@ -53,6 +54,17 @@ class Registry:
         def report(plugin):
             return lambda spec: self._add(self.reports, "report", spec.id, spec, plugin, ReportSpec)
 
+        def action(plugin):
+            def register(spec):
+                self._add(self.actions, "action", getattr(spec, "name", None), spec, plugin, ActionSpec)
+                if not spec.name.startswith(plugin + "."):
+                    raise StartupError(f"plugin {plugin!r}: action {spec.name!r} must be named {plugin}.<name>")
+                if spec.entity is not None and spec.entity not in self.entities:
+                    raise StartupError(f"plugin {plugin!r}: action {spec.name!r} acts on unknown entity {spec.entity!r}")
+                if spec.verb not in ("read", "create", "update", "delete"):
+                    raise StartupError(f"plugin {plugin!r}: action {spec.name!r} has unknown verb {spec.verb!r}")
+            return register
+
         def channel(plugin):
             return lambda spec: self._add(self.channels, "channel", spec.name, spec, plugin, ChannelSpec)
 
@@ -76,6 +88,7 @@ class Registry:
         each("crmkit_register_entities", entity)
         each("crmkit_register_reports", report)
         each("crmkit_register_channels", channel)
+        each("crmkit_register_actions", action)
         each("crmkit_register_template_parameters", parameter)
         each("crmkit_register_roles", role)
         each("crmkit_register_segment_fields", segment_field)
@@ -112,6 +125,16 @@ class Registry:
             return self.reports[report_id]
         except KeyError:
             raise NotFound(f"no report {report_id!r}; known: {', '.join(sorted(self.reports))}") from None
+
+    def action(self, name) -> ActionSpec:
+        try:
+            return self.actions[name]
+        except KeyError:
+            raise NotFound(f"no action {name!r}; known: {', '.join(sorted(self.actions))}") from None
+
+    def actions_of(self, entity) -> list[ActionSpec]:
+        """The actions on ``entity`` (None: those on no entity), by name."""
+        return sorted((a for a in self.actions.values() if a.entity == entity), key=lambda a: a.name)
 
     def rules_of(self, entity) -> list[DuplicateRule]:
         return [r for (e, _), r in self.duplicate_rules.items() if e == entity]

@@ -93,6 +93,55 @@ class EntitySpec:
 
 
 @attrs.frozen
+class ActionSpec:
+    """Something a user does beyond create/update/delete: win a deal, send a
+    mailing, resolve a claim. Declared once; the CLI, the HTTP API
+    (``POST /api/v1/<entity>/<id>/actions/<name>``) and the web pages all
+    reach it through ``crm.act``.
+
+    :param name: ``<plugin>.<action>``, e.g. ``deals.win``.
+    :param entity: the entity it acts on (``deals.deal``), or None for an
+        action on no entity (``kernel.deliver_outbox``).
+    :param run: ``run(crm, record, **params)``; ``record`` is the visible
+        record the action is about, or None when ``on_record`` is False.
+        Returns a record, a dict of plain values, or None.
+    :param params: cerberus schema of the parameters (strings are coerced,
+        unknown names rejected).
+    :param verb: what the acting user's roles must grant on ``entity``
+        (``read``, ``create``, ``update``, ``delete``).
+    :param on_record: False for an action on the entity as a whole
+        (``POST /api/v1/<entity>/actions/<name>``, record None).
+    :param transaction: False for actions that commit their own steps
+        (an outbox delivery run commits each message's lease and result).
+    :param admin_only: only administrators may run it.
+    """
+
+    name: str
+    entity: str | None
+    run: Callable
+    params: dict = attrs.field(factory=dict)
+    verb: str = "update"
+    title: str = ""
+    description: str = ""
+    on_record: bool = True
+    transaction: bool = True
+    admin_only: bool = False
+
+    @property
+    def id(self) -> str:
+        return self.name
+
+    @property
+    def schema(self) -> dict:
+        """The parameters' schema (``check_params`` reads it, as for reports)."""
+        return self.params
+
+    @property
+    def plugin(self) -> str:
+        return self.name.split(".", 1)[0]
+
+
+@attrs.frozen
 class ChartSpec:
     """A chart of one report section: ``bar``, ``funnel`` or ``heatmap``.
 

@@ -5,6 +5,14 @@ maxlength, allowed) and merges the entity's own rules over them. Strings are
 coerced to the field's type, so CLI and CSV input validate like Python input.
 ``validate_frame`` applies the same schema to a whole DataFrame at once for
 bulk imports.
+
+Every field type also gets the bounds its column can hold (``bounds_of``),
+declared here once and checked alike by create, update and the bulk import:
+money and decimals within their precision and scale, integers within the
+column's width, floats finite, dates and moments within DATE_MIN..DATE_MAX,
+text within its length and free of control characters. A value outside them
+would be stored and then break every read, report or time-zone conversion of
+its record, so it is refused naming the field.
 """
 from __future__ import annotations
 
@@ -62,6 +70,65 @@ def parse_datetime(value):
     return result if result.tzinfo else result.replace(tzinfo=dt.timezone.utc)
 
 
+# -- the bounds every stored value keeps ------------------------------------------
+
+# pandas (every report and bulk path) holds moments from 1677 to 2262 only, and
+# a zone conversion of year 1 or 9999 overflows: a CRM needs 1900..2199.
+DATE_MIN, DATE_MAX = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+MOMENT_MIN = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+MOMENT_MAX = dt.datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)
+TEXT_MAX = 200_000          # characters of an unbounded text field (TEXT column)
+INT_BITS = {pw.SmallIntegerField: 16, pw.BigIntegerField: 64, pw.BigAutoField: 64}  # others: 32
+# C0 controls but tab, line feed and carriage return; DEL; C1 controls. They
+# cannot be typed, rewrite terminals (ESC), break mail headers (VT, FF) and
+# CSV readers; NUL and lone surrogates cannot be stored at all.
+CONTROL_CHARACTERS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+UNSTORABLE_CLASS = f"[{CONTROL_CHARACTERS}\ud800-\udfff]"
+UNSTORABLE = re.compile(UNSTORABLE_CLASS)
+UNSTORABLE_MESSAGE = "contains a control character or one that cannot be stored (NUL, ESC, a lone surrogate)"
+
+
+def _int_bits(field) -> int:
+    if isinstance(field, pw.ForeignKeyField):
+        field = field.rel_field
+    for cls, bits in INT_BITS.items():
+        if isinstance(field, cls):
+            return bits
+    return 32
+
+
+def bounds_of(field) -> dict:
+    """``min``/``max``/``maxlength`` rules for what the field's column holds."""
+    if isinstance(field, pw.DecimalField):
+        places = field.decimal_places if field.decimal_places is not None else 5
+        digits = field.max_digits if field.max_digits is not None else 10
+        top = decimal.Decimal(10) ** (digits - places) - decimal.Decimal(1).scaleb(-places)
+        return {"min": -top, "max": top}
+    if isinstance(field, pw.DateTimeField):
+        return {"min": MOMENT_MIN, "max": MOMENT_MAX}
+    if isinstance(field, pw.DateField):
+        return {"min": DATE_MIN, "max": DATE_MAX}
+    if isinstance(field, pw.FloatField):
+        return {}  # finite: the coercion refuses inf and nan
+    if isinstance(field, (pw.IntegerField, pw.ForeignKeyField)):
+        bits = _int_bits(field)
+        return {"min": -2 ** (bits - 1), "max": 2 ** (bits - 1) - 1}
+    if isinstance(field, pw.CharField):
+        return {"maxlength": field.max_length} if field.max_length else {}
+    if isinstance(field, pw.TextField):
+        return {"maxlength": TEXT_MAX}
+    return {}
+
+
+def parse_float(value):
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    result = float(str(value).strip().replace(",", ".")) if isinstance(value, str) else float(value)
+    if result != result or result in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    return result
+
+
 def parse_decimal(value):
     if isinstance(value, bool):
         raise ValueError("not a number")
@@ -99,8 +166,30 @@ def parse_bool(value):
     raise ValueError("not a yes/no value")
 
 
+def series_re(prefix):
+    """Codes of an auto-numbered series: the prefix and eight or more digits."""
+    return re.compile(re.escape(prefix) + r"\d{8,}")
+
+
+def series_number(prefix, code):
+    """The number of ``code`` in the series of ``prefix``, or None."""
+    if isinstance(code, str) and series_re(prefix).fullmatch(code):
+        return int(code[len(prefix):])
+    return None
+
+
+def series_message(prefix):
+    return (f"codes {prefix}NNNNNNNN are numbered by crmkit: leave it empty "
+            f"(only an administrator gives one, and the series then moves past it)")
+
+
 class CrmValidator(cerberus.Validator):
     """cerberus with decimals and string coercion for every field type."""
+
+    def _validate_series(self, prefix, field, value):
+        """{'type': 'string'}"""
+        if series_number(prefix, value) is not None:
+            self._error(field, series_message(prefix))
 
     types_mapping = dict(cerberus.Validator.types_mapping,
                          decimal=TypeDefinition("decimal", (decimal.Decimal,), ()))
@@ -124,7 +213,7 @@ class CrmValidator(cerberus.Validator):
         return parse_bool(value) if not isinstance(value, bool) else value
 
     def _normalize_coerce_float(self, value):
-        return None if _blank(value) else float(value)
+        return None if _blank(value) else parse_float(value)
 
     def _normalize_coerce_strip(self, value):
         return value.strip() if isinstance(value, str) else value
@@ -150,8 +239,8 @@ def field_rules(field) -> dict:
             break
     else:
         out = {}
-    if isinstance(field, pw.CharField) and field.max_length:
-        out["maxlength"] = field.max_length
+    if not field.choices:
+        out.update(bounds_of(field))
     if field.choices:
         out["allowed"] = [c[0] if isinstance(c, (tuple, list)) else c for c in field.choices]
     out["nullable"] = bool(field.null)
@@ -186,6 +275,9 @@ def schema_for(spec, admin=True) -> dict:
         schema[spec.code_field] = {**schema[spec.code_field], "required": False, "empty": True, "nullable": True}
     for name, rules in spec.schema.items():
         schema[name] = {**schema.get(name, {}), **rules}
+    if spec.code_prefix and spec.code_field in schema and not admin:
+        # the series is crmkit's: a user who took its next code would block every numbered create
+        schema[spec.code_field] = {**schema[spec.code_field], "series": spec.code_prefix}
     locked = set(ALWAYS_READ_ONLY) | set(spec.read_only) | (set() if admin else set(spec.admin_only))
     if not admin:
         locked |= assigned_unique_fields(spec)
@@ -217,17 +309,14 @@ def _message(msg):
     return text
 
 
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-UNSTORABLE_MESSAGE = "contains a character that cannot be stored (NUL or a lone surrogate)"
-
 COERCERS = {"int": parse_int, "decimal": parse_decimal, "date": parse_date, "datetime": parse_datetime,
-             "bool": parse_bool, "float": float, "strip": lambda v: v.strip() if isinstance(v, str) else v,
+             "bool": parse_bool, "float": parse_float, "strip": lambda v: v.strip() if isinstance(v, str) else v,
              "blank_none": lambda v: None if _blank(v) else v}
 BLANK_AWARE = {"int", "decimal", "date", "datetime", "float"}
 TYPES = {"string": (str,), "integer": (int,), "decimal": (decimal.Decimal,), "date": (dt.date,),
          "datetime": (dt.datetime,), "boolean": (bool,), "float": (float, int)}
 FAST_RULES = {"type", "coerce", "nullable", "required", "empty", "maxlength", "minlength", "allowed",
-              "min", "max", "regex", "readonly", "default"}
+              "min", "max", "regex", "readonly", "default", "series"}
 
 
 class FastSchema:
@@ -311,6 +400,8 @@ class FastSchema:
             return f"max value is {rules['max']}"
         if "regex" in rules and isinstance(value, str) and not re.fullmatch(rules["regex"], value):
             return f"value does not match regex '{rules['regex']}'"
+        if "series" in rules and series_number(rules["series"], value) is not None:
+            return series_message(rules["series"])
         return None
 
 
@@ -325,11 +416,17 @@ def fast_schema_for(spec, admin):
     return _fast[key]
 
 
+# a report parameter of a kind holds what a field of that kind holds
+KIND_BOUNDS = {"date": {"min": DATE_MIN, "max": DATE_MAX}, "datetime": {"min": MOMENT_MIN, "max": MOMENT_MAX},
+               "integer": {"min": -2 ** 63, "max": 2 ** 63 - 1}}
+
+
 def check_params(spec, params: dict) -> dict:
     """A report's parameters, coerced and with defaults filled;
     ValidationError with every problem at once."""
     key = (spec.id, id(spec))
-    schema = spec.schema
+    schema = {name: {**(KIND_BOUNDS.get(rules["type"], {}) if isinstance(rules.get("type"), str) else {}), **rules}
+              for name, rules in spec.schema.items()}
     if key not in _fast:
         _fast[key] = FastSchema(schema) if FastSchema.fits(schema) else None
     fast = _fast[key]
@@ -372,7 +469,7 @@ def validate(spec, data: dict, update=False, admin=True) -> dict:
 # -- bulk, vectorised -----------------------------------------------------
 
 VECTOR_RULES = {"type", "coerce", "nullable", "required", "empty", "maxlength",
-                "minlength", "allowed", "min", "max", "regex", "readonly"}
+                "minlength", "allowed", "min", "max", "regex", "readonly", "series"}
 
 
 def validate_frame(spec, frame, admin=True):
@@ -438,24 +535,38 @@ def validate_frame(spec, frame, admin=True):
             numeric = pd.to_numeric(raw.str.replace(",", ".", regex=False)
                                     if pd.api.types.is_string_dtype(raw.dtype) else raw,
                                     errors="coerce")
-            bad = numeric.isna() & ~blank
+            numeric = numeric.astype(float)
+            bad = (numeric.isna() | ~np.isfinite(numeric.fillna(0))) & ~blank
             if kind == "integer":
-                frac = numeric.notna() & (numeric % 1 != 0)
-                bad |= frac
-                value = numeric.where(~bad).astype("Int64")
-            elif kind == "decimal":  # rounded to cents when written
-                value = numeric.astype(float)
-            else:
-                value = numeric.astype(float)
-            flag(bad, field, f"has the wrong type: expected {kind}")
-            if "min" in rules:
-                flag(value.notna() & (value < rules["min"]), field, f"min value is {rules['min']}")
-            if "max" in rules:
-                flag(value.notna() & (value > rules["max"]), field, f"max value is {rules['max']}")
+                bad |= numeric.notna() & (numeric % 1 != 0)
+            flag(bad, field, f"has the wrong type: expected {kind}" + ("" if kind == "integer" else " (finite)"))
+            numeric = numeric.where(~bad)
+            low, high = (float(rules[k]) if k in rules else None for k in ("min", "max"))
+            if kind == "decimal":  # rounded to its places when written, so compared rounded
+                places = getattr(spec.model._meta.fields.get(field), "decimal_places", None)
+                numeric = numeric.round(places) if places is not None else numeric
+            out_low = numeric.notna() & (numeric < low) if low is not None else None
+            # an integer column's top is 2**31-1 or 2**63-1: compared as ``>= top + 1``, exact in floats
+            out_high = (numeric.notna() & ((numeric >= high + 1) if kind == "integer" else (numeric > high))
+                        if high is not None else None)
+            if out_low is not None:
+                flag(out_low, field, f"min value is {rules['min']}")
+                numeric = numeric.where(~out_low)
+            if out_high is not None:
+                flag(out_high, field, f"max value is {rules['max']}")
+                numeric = numeric.where(~out_high)
+            value = numeric.astype("Int64") if kind == "integer" else numeric
         elif kind in ("date", "datetime"):
             parsed = _parse_dates(raw)
             bad = parsed.isna() & ~blank
-            flag(bad, field, f"has the wrong type: expected {kind}")
+            flag(bad & ~_out_of_pandas_range(raw), field, f"has the wrong type: expected {kind}")
+            low, high = (DATE_MIN, DATE_MAX) if kind == "date" else (MOMENT_MIN, MOMENT_MAX)
+            stamps = [pd.Timestamp(v.replace(tzinfo=None) if kind != "date" else v) for v in (low, high)]
+            flag((parsed.notna() & (parsed < stamps[0])) | (bad & _before_pandas_range(raw)), field,
+                 f"min value is {low}")
+            flag((parsed.notna() & (parsed > stamps[1])) | (bad & _after_pandas_range(raw)), field,
+                 f"max value is {high}")
+            parsed = parsed.where((parsed >= stamps[0]) & (parsed <= stamps[1]))
             if kind == "date":
                 value = parsed.dt.date.where(parsed.notna(), None)
             else:
@@ -473,8 +584,11 @@ def validate_frame(spec, frame, admin=True):
             if "minlength" in rules:
                 flag(value.str.len().fillna(rules["minlength"]) < rules["minlength"], field,
                      f"min length is {rules['minlength']}")
-            flag(value.str.contains("[\x00\ud800-\udfff]", regex=True).fillna(False).astype(bool), field,
+            flag(value.str.contains(UNSTORABLE_CLASS, regex=True).fillna(False).astype(bool), field,
                  UNSTORABLE_MESSAGE)
+            if "series" in rules:
+                taken = value.str.fullmatch(series_re(rules["series"]).pattern).fillna(False)
+                flag(taken.astype(bool), field, series_message(rules["series"]))
             if "regex" in rules:
                 ok = value.str.fullmatch(rules["regex"]).fillna(True)
                 flag(~ok.astype(bool), field, f"value does not match regex '{rules['regex']}'")
@@ -496,6 +610,28 @@ def validate_frame(spec, frame, admin=True):
         out[field] = value
     clean = pd.DataFrame(out, index=frame.index)
     return clean, errors
+
+
+YEAR_RE = r"^\s*(?:(\d{4,})-\d{1,2}-\d{1,2}|\d{1,2}\.\d{1,2}\.(\d{4,}))"
+
+
+def _years(raw):
+    """The year a date's text names, for texts pandas cannot hold (year 1, 9999)."""
+    import pandas as pd
+    parts = raw.astype("string").str.extract(YEAR_RE)
+    return pd.to_numeric(parts[0].fillna(parts[1]), errors="coerce")
+
+
+def _before_pandas_range(raw):
+    return (_years(raw) < DATE_MIN.year).fillna(False).astype(bool)
+
+
+def _after_pandas_range(raw):
+    return (_years(raw) > DATE_MAX.year).fillna(False).astype(bool)
+
+
+def _out_of_pandas_range(raw):
+    return _before_pandas_range(raw) | _after_pandas_range(raw)
 
 
 def _parse_dates(raw):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 
 
 def value_after_write(data: dict, record, name: str, default=None):
@@ -32,3 +33,20 @@ def plain(value, decimals=str):
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
         return value.item()
     return value
+
+
+# C0 controls but tab and line feed (ESC starts the OSC/CSI sequences that
+# retitle, clear or rewrite a terminal; CR overwrites a line), DEL, C1, and
+# the bidirectional overrides that make text read differently from its bytes
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text as a terminal may print it: every control character shown as a
+    visible ``\\u001b`` escape (valid inside a JSON string, so JSON output
+    still parses to the same data), so stored text never rewrites the screen.
+    ``format_value`` passes every table cell through it, and the CLI every
+    line it prints (``crmkit.cli.TerminalSafe``)."""
+    if not TERMINAL_UNSAFE.search(text):
+        return text
+    return TERMINAL_UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)

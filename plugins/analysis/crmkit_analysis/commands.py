@@ -26,10 +26,6 @@ def setting_options(fn):
     return fn
 
 
-def _given(values):
-    return {k: v for k, v in values.items() if v is not None}
-
-
 @click.group()
 def analysis():
     """Sales analysis: ABC/XYZ classification of clients and products."""
@@ -47,12 +43,9 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
     Safe to run from cron: a re-run for the same date and settings replaces
     that run instead of adding another.
     """
-    from .classify import run
-    rows = []
-    for k in (("partner", "product") if kind == "all" else (kind,)):
-        summary = run(crm, k, as_of, **_given(settings))
+    rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
+    for summary in rows:
         summary["classes"] = ", ".join(f"{c}: {n}" for c, n in sorted(summary["classes"].items()))
-        rows.append(summary)
     emit(rows, fmt, lang=crm.lang)
 
 
@@ -63,9 +56,7 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
 @pass_crm
 def settings_cmd(crm, kind, fmt, **settings):
     """Show the stored classification settings, or change those given."""
-    from .classify import save_settings, stored_settings
-    given = _given(settings)
-    current = save_settings(crm, kind, given) if given else stored_settings(crm, kind)
+    current = crm.act("analysis.settings", kind=kind, **settings)
     emit([{"setting": k, "value": v} for k, v in current.items()], fmt, lang=crm.lang)
 
 

@@ -31,6 +31,13 @@ def entities():
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_register_entities(register):
     for spec in entities():
         register(spec)

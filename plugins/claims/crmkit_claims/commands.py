@@ -142,9 +142,8 @@ def plan_group():
 @pass_crm
 def plan_add(crm, key, title, responsible, due, position, with_task):
     """Add a stage to a claim's plan."""
-    from .api import add_stage
-    responsible_id = crm.get("core.user", responsible).id if responsible else None
-    stage = add_stage(crm, key, title, responsible_id, due, position, with_task)
+    stage = crm.act("claims.add_stage", key, title=title, responsible=responsible, due=due, position=position,
+                    with_task=with_task)
     click.echo(f"added stage {stage.position}" + (f" with task {stage.task.number}" if stage.task_id else ""))
 
 
@@ -156,8 +155,7 @@ def plan_add(crm, key, title, responsible, due, position, with_task):
 @pass_crm
 def plan_complete(crm, key, position, result, reopen):
     """Complete (or reopen) a plan stage by its position."""
-    from .api import complete_stage
-    stage = complete_stage(crm, key, position, result, done=not reopen)
+    stage = crm.act("claims.complete_stage", key, position=position, result=result, done=not reopen)
     click.echo(f"stage {stage.position}: {'done' if stage.done else 'open'}")
 
 
@@ -167,8 +165,7 @@ def plan_complete(crm, key, position, result, reopen):
 @pass_crm
 def plan_task(crm, key, position):
     """Give a stage's responsible a task about the claim."""
-    from .api import _stage, create_task, get_claim
-    stage = create_task(crm, _stage(crm, get_claim(crm, key), position))
+    stage = crm.act("claims.stage_task", key, position=position)
     click.echo(f"task {stage.task.number} for stage {stage.position}")
 
 
@@ -183,8 +180,8 @@ def plan_task(crm, key, position):
 @pass_crm
 def resolve_cmd(crm, key, status, decision, compensation, currency, result_comment, actual_end):
     """Set a claim's status with the review's results."""
-    from .api import set_status
-    claim = set_status(crm, key, status, decision, compensation, currency, result_comment, actual_end)
+    claim = crm.act("claims.resolve", key, status=status, decision=decision, compensation=compensation,
+                    currency=currency, result_comment=result_comment, actual_end=actual_end)
     click.echo(f"claim {claim.code}: {claim.status}")
 
 
@@ -204,9 +201,7 @@ def overdue_cmd(crm, at, fmt):
 @pass_crm
 def remind_cmd(crm, at, fmt):
     """Remind the responsible of every overdue claim (a core reminder)."""
-    from .api import remind
-    rows = [{"code": c.code, "name": c.name, "responsible": c.responsible.name if c.responsible_id else "",
-             "reminder": r.id if r else "", "result": note} for c, r, note in remind(crm, _moment(at))]
+    rows = crm.act("claims.remind", at=_moment(at))
     emit(rows, fmt, lang=crm.lang)
 
 

@@ -66,6 +66,13 @@ REPORTS = [
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_register_entities(register):
     for spec in entities():
         register(spec)

@@ -121,7 +121,7 @@ def _say(crm, deal, verb):
 @pass_crm
 def move(crm, key, stage, at):
     """Move a deal of a manual kind to STAGE (name, id, next or previous)."""
-    _say(crm, api.move_to_stage(crm, key, stage, at=at), "moved")
+    _say(crm, crm.act("deals.move", key, stage=stage, at=at), "moved")
 
 
 @deals.command("complete")
@@ -131,7 +131,7 @@ def move(crm, key, stage, at):
 @pass_crm
 def complete(crm, key, result, at):
     """Complete the current stage's tasks of a process-driven deal; the process moves it on."""
-    _say(crm, api.complete_stage(crm, key, result=result, at=at), "stage completed")
+    _say(crm, crm.act("deals.complete", key, result=result, at=at), "stage completed")
 
 
 @deals.command("win")
@@ -140,7 +140,7 @@ def complete(crm, key, result, at):
 @pass_crm
 def win(crm, key, at):
     """Mark a deal won."""
-    _say(crm, api.win(crm, key, at=at), "won")
+    _say(crm, crm.act("deals.win", key, at=at), "won")
 
 
 @deals.command("lose")
@@ -150,7 +150,7 @@ def win(crm, key, at):
 @pass_crm
 def lose(crm, key, reason, at):
     """Mark a deal lost, with its reason."""
-    _say(crm, api.lose(crm, key, reason, at=at), "lost")
+    _say(crm, crm.act("deals.lose", key, reason=reason, at=at), "lost")
 
 
 @deals.command("reopen")
@@ -158,7 +158,7 @@ def lose(crm, key, reason, at):
 @pass_crm
 def reopen(crm, key):
     """Put a won or lost deal back in work."""
-    _say(crm, api.reopen(crm, key), "reopened")
+    _say(crm, crm.act("deals.reopen", key), "reopened")
 
 
 @deals.command("probability")
@@ -169,7 +169,7 @@ def reopen(crm, key):
 def probability(crm, key, refresh, fmt):
     """The win probability of a deal from closed-deal statistics, factor by factor."""
     if refresh:
-        api.refresh_probability(crm, key)
+        crm.act("deals.refresh_probability", key)
     result = api.probability_breakdown(crm, key)
     rows = [{"factor": r["factor"], "name": r["name"], "won": r["won"], "closed": r["closed"],
              "raw_rate": r["raw_rate"], "rate": r["rate"]} for r in result["factors"]]
@@ -193,7 +193,7 @@ def demand(crm, key, product, quantity, price, fill_potential):
                                        "quantity": quantity, "price": price})
     click.echo(f"demand line {line.id}: {line.amount}")
     if fill_potential:
-        deal = api.fill_potential(crm, deal.id)
+        deal = crm.act("deals.fill_potential", deal.id)
         click.echo(f"potential {deal.potential} {deal.currency}")
 
 

@@ -65,6 +65,13 @@ def crmkit_register_reports(register):
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_validate_record(crm, entity, data, record):
     if entity.startswith("deals."):
         from .rules import validate_record

@@ -6,10 +6,15 @@ failure here undoes the write.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+
+from crmkit import ValidationError
 
 from . import context
 from . import models as m
 from .rules import days_between, route
+
+log = logging.getLogger(__name__)
 
 H = m.StageHistory
 
@@ -83,7 +88,11 @@ def create_stage_tasks(crm, deal, moment):
     due = moment + dt.timedelta(days=ks.task_days)
     created = []
     for template in templates:
-        title = crm.render_template(template, values, field="tasks", entity="deals.deal")[:300]
+        try:
+            title = crm.render_template(template, values, field="tasks", entity="deals.deal")[:300]
+        except ValidationError as exc:  # a bad stage template never stops the deal: the task says why
+            log.warning("deal %s: task template of %s refused: %s", deal.id, ks.stage.name, exc)
+            title = f"{point}: {deal.name}"[:300]
         created.append(crm.create("core.task", {
             "title": title, "performer": deal.responsible_id, "due": due, "route_point": point,
             "subject": ("deals.deal", deal.id),

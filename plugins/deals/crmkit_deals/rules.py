@@ -130,9 +130,12 @@ def validate_kind_stage(crm, data, record):
         for line in data["tasks"].splitlines():
             if line.strip():
                 try:
-                    crm.render_template(line, {"deal": "", "client": "", "stage": "", "route_point": ""})
+                    crm.check_template(line, field="tasks")
+                    crm.render_template(line, {"deal": "", "client": "", "stage": "", "route_point": ""},
+                                        field="tasks")
                 except CrmError as exc:
-                    errors["tasks"] = str(exc)
+                    errors["tasks"] = "; ".join(m for ms in getattr(exc, "errors", {}).values()
+                                                for m in (ms if isinstance(ms, list) else [ms])) or str(exc)
     if record is None and data.get("sequence") is None and kind is not None:
         last = m.KindStage.select(m.KindStage.sequence).where(m.KindStage.kind == kind) \
             .order_by(m.KindStage.sequence.desc()).scalar()
@@ -156,7 +159,8 @@ def validate_demand(data, record):
         errors["quantity"] = "must be positive"
     if price is not None and price < 0:
         errors["price"] = "cannot be negative"
-    if not errors and ("quantity" in data or "price" in data or record is None):
+    if not errors and quantity is not None and price is not None \
+            and ("quantity" in data or "price" in data or record is None):
         from decimal import ROUND_HALF_UP, Decimal
         price = Decimal(price).quantize(Decimal("0.01"), ROUND_HALF_UP)   # as it will be stored
         if "price" in data:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
 
 from crmkit import lazy_module
 
@@ -15,13 +15,6 @@ m = lazy_module(__package__ + ".models")  # peewee only when a command runs
 
 def _partner_id(crm, key):
     return None if key is None else crm.get("core.partner", key).id
-
-
-def _group_id(crm, key):
-    if key is None:
-        return None
-    found = crm.find("marketing.mailing_group", name=key)
-    return found[0].id if found else crm.get("marketing.mailing_group", key).id
 
 
 @click.group()
@@ -66,8 +59,7 @@ def interest():
 @pass_crm
 def interest_set(crm, subject, channel_name, source):
     """Set it: crmkit marketing interest set deals.deal:3 Выставки marketing.event:1"""
-    from .interest import set_primary_interest
-    record = set_primary_interest(crm, subject, channel_name, source)
+    record = crm.act("marketing.set_interest", subject=subject, channel=channel_name, source=source)
     click.echo(f"primary interest of {record.subject_type}:{record.subject_id}: {crm.display('marketing.primary_interest', record)}")
 
 
@@ -139,8 +131,7 @@ def event_participant(crm, key, partner, role, contact, comment):
 @pass_crm
 def event_fill(crm, key):
     """Fill the target list from the event's client segment."""
-    from .events import fill_from_segment
-    click.echo(f"added {fill_from_segment(crm, key)} participants")
+    click.echo(f"added {crm.act('marketing.fill', key)['added']} participants")
 
 
 # -- groups, templates, subscriptions ----------------------------------------
@@ -201,10 +192,8 @@ def template_preview(crm, key, partner, contact):
 @pass_crm
 def subscribe_cmd(crm, group, partner, contact, channel_name, address, kind, method):
     """Subscribe a partner or contact person; the consent goes to the ledger."""
-    from .consent import subscribe
-    kind_id = crm.get("marketing.notification_kind", kind).id if kind else None
-    sub = subscribe(crm, _group_id(crm, group), channel_name, partner=_partner_id(crm, partner), contact=contact,
-                    address=address, kind=kind_id, method=method)
+    sub = crm.act("marketing.subscribe", group=group, channel=channel_name, partner=partner, contact=contact,
+                  address=address, kind=kind, method=method)
     click.echo(f"subscription {sub.id}")
 
 
@@ -219,9 +208,8 @@ def subscribe_cmd(crm, group, partner, contact, channel_name, address, kind, met
 @pass_crm
 def opt_out_cmd(crm, channel_name, address, partner, contact, group, method, comment):
     """Record an opt-out; it is honoured even for messages already queued."""
-    from .consent import opt_out
-    entry = opt_out(crm, channel_name, partner=_partner_id(crm, partner), contact=contact, address=address,
-                    group=_group_id(crm, group), method=method, comment=comment)
+    entry = crm.act("marketing.opt_out", channel=channel_name, partner=partner, contact=contact, address=address,
+                    group=group, method=method, comment=comment)
     click.echo(f"opt-out recorded ({entry.id})")
 
 
@@ -230,8 +218,7 @@ def opt_out_cmd(crm, channel_name, address, partner, contact, group, method, com
 @pass_crm
 def unsubscribe_cmd(crm, token):
     """Apply a signed unsubscribe token."""
-    from .consent import unsubscribe
-    entry = unsubscribe(crm, token)
+    entry = crm.act("marketing.unsubscribe", token=token)
     click.echo(f"unsubscribed {entry.channel} {entry.address}")
 
 
@@ -289,10 +276,10 @@ def mailing_preview(crm, key, limit, fmt):
 @pass_crm
 def mailing_test(crm, key, address, channel_name, partner, deliver):
     """Queue one test copy to ADDRESS."""
-    from .mailings import deliver as deliver_mailing, test_send
-    msg = test_send(crm, key, address, channel_name, partner)
-    click.echo(f"queued test message {msg.id} to {msg.recipient}")
+    sent = crm.act("marketing.test_send", key, address=address, channel=channel_name, partner=partner)
+    click.echo(f"queued test message {sent['outbox_id']} to {sent['recipient']}")
     if deliver:
+        from .mailings import deliver as deliver_mailing
         counts = deliver_mailing(crm, key)
         click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
 
@@ -304,8 +291,8 @@ def mailing_test(crm, key, address, channel_name, partner, deliver):
 @pass_crm
 def mailing_send(crm, key, deliver):
     """Queue the mailing for every recipient."""
-    from .mailings import deliver as deliver_mailing, send, status
-    result = send(crm, key)
+    from .mailings import deliver as deliver_mailing, status
+    result = crm.act("marketing.send", key)
     if deliver:
         deliver_mailing(crm, key)
         result = status(crm, key)
@@ -334,9 +321,9 @@ def _print_status(result):
         click.echo(f"  skipped {n}: {reason}")
 
 
+@destructive("purge deletes the mailings' sent messages", lambda state, **params: (database_url(state), True))
 @mailing.command("purge")
 @pass_crm
 def mailing_purge(crm):
     """Delete sent/skipped messages older than their group's retention."""
-    from .mailings import purge
-    click.echo(f"deleted {purge(crm)} messages")
+    click.echo(f"deleted {crm.act('marketing.purge')['deleted']} messages")

@@ -59,6 +59,13 @@ def crmkit_add_hookspecs(pm):
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_register_entities(register):
     for spec in entities():
         register(spec)

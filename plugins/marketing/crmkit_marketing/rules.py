@@ -71,8 +71,10 @@ def _check_consent(crm, data, record, errors):
 
 
 def check_template_source(crm, source, html, field):
-    """Refuse a template the sandbox refuses, at save time already."""
+    """Refuse a template the sandbox refuses, at save time already: its
+    syntax, and a bound it breaks in any context the kernel's probes reach."""
     try:
+        crm.check_template(source, html=html, field=field)
         crm.render_template(source, {}, html=html, field=field)
     except ValidationError as exc:
         return "; ".join(msg for msgs in exc.errors.values() for msg in msgs)

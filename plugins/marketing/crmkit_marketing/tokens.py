@@ -71,6 +71,12 @@ def read_token(token: str) -> dict:
 
 
 def unsubscribe_url(token: str) -> str:
+    """The link people follow: ``$CRMKIT_PUBLIC_URL/u/<token>``, the web
+    application's one-click endpoint (RFC 8058); without a public URL, the
+    page named by ``$CRMKIT_UNSUBSCRIBE_URL`` with ``?t=<token>``."""
+    public = os.environ.get("CRMKIT_PUBLIC_URL", "").rstrip("/")
+    if public:
+        return f"{public}/u/{quote(token, safe='')}"
     base = os.environ.get("CRMKIT_UNSUBSCRIBE_URL", DEFAULT_URL)
     return f"{base}{'&' if '?' in base else '?'}t={quote(token)}"
 

@@ -307,3 +307,14 @@ def test_a_mailing_with_nothing_to_send_finishes_at_once(finished):
                                                "audience": "subscribers"})
     mailings.send(crm, mailing.id)
     assert seen == [(mailing.id, {"recipients": 0, "sent": 0, "failed": 0, "skipped": 0})]
+
+
+def test_list_unsubscribe_points_at_the_public_one_click_endpoint(base, sent, monkeypatch):
+    from crmkit_marketing import mailings
+    crm, p, group, template, mailing = base
+    monkeypatch.setenv("CRMKIT_PUBLIC_URL", "https://crm.example.org/")
+    mailings.send(crm, mailing.id)
+    crm.outbox.deliver()
+    meta = json.loads(next(m for m in sent if m.source == f"marketing.mailing:{mailing.id}").meta)
+    assert meta["list_unsubscribe"].startswith("<https://crm.example.org/u/")
+    assert meta["list_unsubscribe_post"] == "List-Unsubscribe=One-Click"

@@ -6,7 +6,7 @@ import os
 import click
 
 from crmkit import AccessDenied
-from crmkit.cli import emit, format_option, pass_crm
+from crmkit.cli import database_url, destructive, emit, format_option, pass_crm
 
 OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", "next_attempt_at",
                   "last_error", "source", "created_at", "sent_at")
@@ -46,7 +46,7 @@ def outbox_deliver(crm, channel, limit):
     from .smtp import close_connections
     _admin(crm, "outbox deliver")
     try:
-        counts = crm.outbox.deliver(channel=channel, limit=limit)
+        counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
@@ -76,6 +76,7 @@ def outbox_settle(crm, ids, outcome):
     click.echo(f"settled {crm.outbox.settle(list(ids), outcome)} messages as {outcome}")
 
 
+@destructive("purge deletes sent messages", lambda state, **params: (database_url(state), True))
 @outbox.command("purge")
 @click.option("--days", type=click.IntRange(0, 36500), default=None,
               help="Delete sent/skipped messages older than this (all sources).")

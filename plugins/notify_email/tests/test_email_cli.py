@@ -21,9 +21,9 @@ def test_outbox_list_deliver_retry_purge(crm, cli, smtp_server):
     assert "requeued 1 messages" in cli("outbox", "retry", rows[0]["id"]).output
     assert "sent=1" in cli("outbox", "deliver").output
     assert len(smtp_server.handler.received) == 2
-    assert "nothing to purge" in cli("outbox", "purge").output
-    assert "deleted 0 older than 30 days" in cli("outbox", "purge", "--days", "30").output
-    assert "deleted 2 older than 0 days" in cli("outbox", "purge", "--days", "0").output
+    assert "nothing to purge" in cli("outbox", "purge", "--yes").output
+    assert "deleted 0 older than 30 days" in cli("outbox", "purge", "--days", "30", "--yes").output
+    assert "deleted 2 older than 0 days" in cli("outbox", "purge", "--days", "0", "--yes").output
     assert cli("outbox", "list").output.strip() == "(nothing)"
 
 
@@ -54,7 +54,7 @@ def test_outbox_commands_need_an_administrator(crm, cli):
     crm.create("core.user", {"login": "orlov", "name": "Orlov", "roles": "manager"})
     result = cli("outbox", "deliver", user="orlov")
     assert result.exit_code == 1 and "administrators only" in result.output
-    assert cli("outbox", "purge", "--days", "1", user="orlov").exit_code == 1
+    assert cli("outbox", "purge", "--days", "1", "--yes", user="orlov").exit_code == 1
 
 
 def test_email_settings_mask_secrets(cli, monkeypatch, smtp_env):

@@ -1,0 +1,79 @@
+"""What a user does with core records beyond create/update/delete,
+declared once: the CLI's commands, the HTTP API and the web pages run
+these through ``crm.act``. The logic stays in the core modules (segments,
+privacy) and the kernel's outbox; an action names it and its parameters."""
+from crmkit import ActionSpec
+
+IDS = {"type": "list", "required": True, "minlength": 1, "maxlength": 100_000,
+       "schema": {"type": "integer", "coerce": "int"}}
+
+
+def _task_state(state):
+    def run(crm, task, result=None):
+        data = {"state": state}
+        if result:
+            data["result"] = result
+        return crm.update("core.task", task.id, data)
+    return run
+
+
+def _compute(crm, segment):
+    from .segments import compute
+    return compute(crm, segment.id)
+
+
+def _add_members(crm, segment, ids):
+    from .segments import add_members
+    return {"added": add_members(crm, segment.id, ids)}
+
+
+def _remove_members(crm, segment, ids):
+    from .segments import remove_members
+    return {"removed": remove_members(crm, segment.id, ids)}
+
+
+def _erase(entity):
+    def run(crm, record):
+        from .privacy import erase
+        return erase(crm, entity, record.id)
+    return run
+
+
+def _deliver(crm, record, channel=None, limit=1000):
+    return crm.outbox.deliver(channel=channel, limit=limit)
+
+
+def _retry(crm, record, ids=None):
+    return {"requeued": crm.outbox.retry(list(ids) if ids else None)}
+
+
+RESULT = {"result": {"type": "string", "nullable": True, "maxlength": 4000}}
+
+ACTIONS = [
+    ActionSpec("core.complete_task", "core.task", _task_state("done"), params=RESULT, title="Complete",
+               description="Mark the task done, with what was done."),
+    ActionSpec("core.stop_task", "core.task", _task_state("stopped"), title="Stop",
+               description="Stop the task for now."),
+    ActionSpec("core.continue_task", "core.task", _task_state("active"), title="Continue",
+               description="Continue a stopped task."),
+    ActionSpec("core.compute_segment", "core.segment", _compute, title="Compute",
+               description="Recompute a rule segment's members; joins and leaves are dated."),
+    ActionSpec("core.add_members", "core.segment", _add_members, params={"ids": IDS}, title="Add members",
+               description="Add partners or products (by id) to a manual segment."),
+    ActionSpec("core.remove_members", "core.segment", _remove_members, params={"ids": IDS},
+               title="Remove members", description="Remove members from a segment; their leaving date is kept."),
+    ActionSpec("core.erase", "core.partner", _erase("core.partner"), verb="delete", title="Erase personal data",
+               description="Anonymise an individual and their contact persons everywhere (cannot be undone)."),
+    ActionSpec("core.erase_contact", "core.contact", _erase("core.contact"), verb="delete",
+               title="Erase personal data",
+               description="Anonymise a contact person everywhere (cannot be undone)."),
+    ActionSpec("core.deliver_outbox", None, _deliver, on_record=False, transaction=False, admin_only=True,
+               title="Deliver the outbox",
+               description="Send due messages now, on every channel or one; each message's lease and result "
+                           "is committed as it goes.",
+               params={"channel": {"type": "string", "nullable": True, "maxlength": 32},
+                       "limit": {"type": "integer", "coerce": "int", "min": 1, "max": 10_000_000, "default": 1000}}),
+    ActionSpec("core.retry_outbox", None, _retry, on_record=False, admin_only=True, title="Retry failed messages",
+               description="Put failed messages (all, or these ids) back in the queue.",
+               params={"ids": {**IDS, "required": False, "nullable": True, "minlength": 0}}),
+]
