@@ -15,16 +15,22 @@ def _notes_rule(actor, model):
     return (model.private == False) | (model.author == actor.id)  # noqa: E712
 
 
-def _member_rule(actor, model):
-    """Members of partner segments are visible when the partner is."""
+def _member_rule(actor, model, view):
+    """Members of partner segments are visible when the partner is; the
+    stored members of a segment ranked over the whole base (by a
+    classification) only to those who see every partner: others get its
+    members evaluated over their own view (``segment members``)."""
     from .models import Partner, Segment
+    from .segments import ranked_segment_ids
     groups = sorted(actor.access_groups)
     rule = Partner.access_group.is_null()
     if groups:
         rule |= Partner.access_group.in_(groups)
     visible = Partner.select(Partner.id).where(rule)
     partner_segments = Segment.select(Segment.id).where(Segment.kind == "partner")
-    return model.segment.not_in(partner_segments) | model.member_id.in_(visible)
+    rule = model.segment.not_in(partner_segments) | model.member_id.in_(visible)
+    ranked = ranked_segment_ids(view.registry)
+    return (rule & model.segment.not_in(ranked)) if ranked else rule
 
 
 def _user_display(user):

@@ -65,7 +65,70 @@ def compile_rule(crm, kind, rule, depth=0):
     if extra is None:
         known = sorted(set(model._meta.fields) | {n for (k, n) in crm.registry.segment_fields if k == kind})
         raise ValueError(f"unknown field {name!r}; known: {', '.join(known)}")
+    if extra.view_expression is not None and not crm.sees_everything():
+        return OPS[op](extra.view_expression(crm, model), rule.get("value"))
     return OPS[op](extra.expression(model), rule.get("value"))
+
+
+def _fields_of(rule):
+    if isinstance(rule, dict):
+        for joiner in ("all", "any"):
+            for part in rule.get(joiner) or ():
+                yield from _fields_of(part)
+        if "field" in rule:
+            yield rule["field"]
+
+
+def ranks_whole_base(crm, segment) -> bool:
+    """Whether the segment's rule uses a field computed over the whole base
+    (``SegmentField.view_expression``): its stored membership then depends
+    on partners a restricted user may not see."""
+    return _ranks(crm.registry, segment.kind, segment.method, segment.rule)
+
+
+def _ranks(registry, kind, method, rule) -> bool:
+    if method != "rule" or not rule:
+        return False
+    try:
+        names = set(_fields_of(json.loads(rule)))
+    except ValueError:
+        return False
+    return any(getattr(registry.segment_fields.get((kind, n)), "view_expression", None) for n in names)
+
+
+def ranked_segment_ids(registry) -> list[int]:
+    """Ids of the segments ranked over the whole base (few: segments are a
+    short list, read when a filter is built)."""
+    if not any(f.view_expression for f in registry.segment_fields.values()):
+        return []
+    S = m.Segment
+    return [sid for sid, kind, method, rule in S.select(S.id, S.kind, S.method, S.rule).tuples()
+            if _ranks(registry, kind, method, rule)]
+
+
+def lives_in_view(crm, segment) -> bool:
+    """Members of this segment are evaluated live for the acting user."""
+    return ranks_whole_base(crm, segment) and not crm.sees_everything()
+
+
+def membership(crm, segment_ids=None):
+    """A select of ``(segment, member_id)``: the current members of every
+    (or the given) segment as the acting user has them. Reports join on it
+    instead of the stored table, so a company-wide ranked segment is seen
+    over the user's view."""
+    SM = m.SegmentMember
+    segments = list(crm.query("core.segment") if segment_ids is None else
+                    crm.query("core.segment").where(m.Segment.id.in_(list(segment_ids))))
+    live = [s for s in segments if lives_in_view(crm, s)]
+    stored = SM.select(SM.segment.alias("segment"), SM.member_id.alias("member_id")).where(
+        SM.removed_at.is_null() & SM.segment.in_([s.id for s in segments if s not in live]))
+    out = stored
+    for seg in live:
+        model = MODELS[seg.kind]
+        expr = compile_rule(crm, seg.kind, json.loads(seg.rule))
+        out = out.union_all(crm.query(f"core.{seg.kind}", pw.Value(seg.id).alias("segment"),
+                                      model.id.alias("member_id")).where(expr))
+    return out
 
 
 def matching_ids(crm, segment) -> set[int]:
@@ -105,12 +168,18 @@ def compute(crm, key) -> dict:
     compute evaluates the rule over the partners that user sees, and adds
     or removes only those: members outside the user's view are neither
     counted, nor removed, nor confirmed. An administrator's compute covers
-    every partner. The counts returned are of the user's view.
+    every partner. The counts returned are of the user's view. A segment
+    ranked over the whole base (``ranks_whole_base``) is stored by an
+    administrator's compute only; for others it is evaluated live, and
+    their compute writes nothing.
     """
     segment = crm.get("core.segment", key)
     crm.require("update", "core.segment")
     if segment.method != "rule":
         raise ValidationError({"method": "only rule-based segments are computed"}, "core.segment")
+    if lives_in_view(crm, segment):   # the stored list is company-wide: the user's view is live
+        count = members_query(crm, segment.id).count()
+        return {"segment": segment.name, "members": count, "added": 0, "removed": 0}
     now = utcnow()
     with crm.transaction():
         new = matching_ids(crm, segment)
@@ -166,6 +235,8 @@ def members_query(crm, key):
     """The visible current members of a segment, as a select of partners/products."""
     segment = crm.get("core.segment", key)
     model = MODELS[segment.kind]
+    if lives_in_view(crm, segment):
+        return crm.query(f"core.{segment.kind}").where(compile_rule(crm, segment.kind, json.loads(segment.rule)))
     SM = m.SegmentMember
     inner = SM.select(SM.member_id).where((SM.segment == segment.id) & SM.removed_at.is_null())
     return crm.query(f"core.{segment.kind}").where(model.id.in_(inner))

@@ -90,12 +90,13 @@ def has_subject(model) -> bool:
     return "subject_type" in model._meta.fields and "subject_id" in model._meta.fields
 
 
-def filter_is_static(spec, registry, depth=0, path=()) -> bool:
+def filter_is_static(spec, registry, depth=0, path=(), own=True) -> bool:
     """True when ``visible_filter`` of ``spec`` depends on nothing but the
     actor's admin flag and access groups (no plugin row filter on the way,
     through partner paths or subject types), so the SQL built from it can
-    be reused for the same actor."""
-    if spec.row_filter is not None or depth > 5:
+    be reused for the same actor. ``own=False``: the spec's own row filter
+    aside."""
+    if (own and spec.row_filter is not None) or depth > 5:
         return False
     for path_field in _paths(spec):
         target = registry.spec_of_model(getattr(spec.model, path_field).rel_model)
@@ -123,6 +124,22 @@ def visible_filter(actor: Actor, spec, registry, depth=0, path=()):
     if actor.is_admin or depth > 5:
         return None
     model = spec.model
+    if depth == 0 and filter_is_static(spec, registry, own=False):
+        # what hangs off partners and subjects depends on the actor alone:
+        # written as SQL once (compiling it was most of a query's cost)
+        conds = [_compiled_reach(actor, spec, registry)]
+    else:
+        conds = _reach(actor, spec, registry, depth, path)
+    if spec.row_filter is not None:
+        cond = _call_row_filter(spec.row_filter, actor, model, registry)
+        if cond is not None:
+            conds.append(cond)
+    return _flat([c for c in conds if c is not None], "AND")
+
+
+def _reach(actor, spec, registry, depth, path) -> list:
+    """The conditions of ``visible_filter`` but the row's own row filter."""
+    model = spec.model
     conds = []
     if spec.partner_path == "self":
         group = model.access_group
@@ -138,11 +155,70 @@ def visible_filter(actor: Actor, spec, registry, depth=0, path=()):
             conds.append(field.is_null() | field.in_(visible))
     if has_subject(model) and spec.name not in path and len(path) < SUBJECT_DEPTH:
         conds.extend(_subject_conditions(actor, spec, registry, depth, path))
-    if spec.row_filter is not None:
-        cond = _call_row_filter(spec.row_filter, actor, model, registry)
-        if cond is not None:
-            conds.append(cond)
-    return _flat(conds, "AND")
+    return conds
+
+
+_OUTER = "__crmkit_outer__"
+
+
+def _reach_cache(registry) -> dict:
+    """Per registry (so it dies with it): (entity, actor) -> whether the
+    reach condition is empty, and (entity, actor, dialect) -> its SQL."""
+    cache = getattr(registry, "_access_reach", None)
+    if cache is None:
+        cache = registry._access_reach = {}
+    return cache
+
+
+def _compiled_reach(actor, spec, registry):
+    """The reach condition of ``spec`` for ``actor`` as a node that writes
+    its SQL once per dialect, or None when there is none."""
+    cache = _reach_cache(registry)
+    if (spec.name, actor) not in cache:
+        cache[(spec.name, actor)] = bool(_reach(actor, spec, registry, 0, ()))
+    return _Compiled(actor, spec, registry) if cache[(spec.name, actor)] else None
+
+
+_COMPILED_CLASS = []
+
+
+def _Compiled(actor, spec, registry):
+    """A ``Compiled`` node (its class made on first use: the CLI imports this
+    module before peewee)."""
+    if not _COMPILED_CLASS:
+        _COMPILED_CLASS.append(_make_compiled())
+    return _COMPILED_CLASS[0](actor, spec, registry)
+
+
+def _make_compiled():
+    import peewee as pw
+
+    class Compiled(pw.ColumnBase):
+        """The reach condition as SQL written once per actor, entity and SQL
+        dialect; the filtered table's alias is filled in where it is used
+        (``ctx.alias_manager``, as peewee's own column references do)."""
+
+        def __init__(self, actor, spec, registry):
+            super().__init__()
+            self.actor, self.spec, self.registry = actor, spec, registry
+
+        def __sql__(self, ctx):
+            settings = ctx.state.settings
+            quote = settings.get("quote") or '""'
+            table = self.spec.model._meta.table
+            cache = _reach_cache(self.registry)
+            key = (self.spec.name, self.actor, settings.get("param"), quote)
+            if key not in cache:
+                sub = ctx.as_new()
+                sub.alias_manager[table] = _OUTER   # peewee keys aliases by table
+                sub.sql(_flat(_reach(self.actor, self.spec, self.registry, 0, ()), "AND"))
+                cache[key] = sub.query()
+            text, params = cache[key]
+            alias = ctx.alias_manager[table]
+            text = text.replace(f"{quote[0]}{_OUTER}{quote[1]}", f"{quote[0]}{alias}{quote[1]}")
+            return ctx.sql(pw.SQL(text, params))
+
+    return Compiled
 
 
 def _flat(conds, glue):
@@ -156,11 +232,27 @@ def _flat(conds, glue):
     return pw.NodeList(conds, glue=f" {glue} ", parens=True)
 
 
+class RowView:
+    """What a three-argument row filter gets besides the actor and model:
+    ``ids(entity)``, a select of the keys of ``entity`` the actor sees (None:
+    all of them), and the ``registry``."""
+
+    def __init__(self, actor, registry):
+        self.actor = actor
+        self.registry = registry
+
+    def ids(self, entity):
+        target = self.registry.entity(entity)
+        inner = visible_filter(self.actor, target, self.registry)
+        if inner is None:
+            return None
+        return target.model.select(target.model._meta.primary_key).where(inner)
+
+
 def _call_row_filter(rule, actor, model, registry):
-    """``rule(actor, model)``, or ``rule(actor, model, visible_ids)`` when it
-    takes three arguments: ``visible_ids(entity)`` is a select of the keys of
-    ``entity`` the actor sees, or None when they see every row, for rules
-    that follow a relation the partner path cannot express (an address)."""
+    """``rule(actor, model)``, or ``rule(actor, model, view)`` (a RowView)
+    when it takes three arguments, for rules that follow a relation the
+    partner path cannot express (an address)."""
     import inspect
     try:
         arity = len(inspect.signature(rule).parameters)
@@ -168,15 +260,7 @@ def _call_row_filter(rule, actor, model, registry):
         arity = 2
     if arity < 3:
         return rule(actor, model)
-
-    def visible_ids(entity):
-        target = registry.entity(entity)
-        inner = visible_filter(actor, target, registry)
-        if inner is None:
-            return None
-        return target.model.select(target.model._meta.primary_key).where(inner)
-
-    return rule(actor, model, visible_ids)
+    return rule(actor, model, RowView(actor, registry))
 
 
 def _subject_conditions(actor, spec, registry, depth, path):

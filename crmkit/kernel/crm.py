@@ -218,9 +218,9 @@ class Crm:
     def _withhold(spec, fields):
         """The selected fields with ``spec.whole_base`` ones read as null."""
         model = spec.model
-        withheld = {model._meta.fields[n] for n in spec.whole_base}
+        withheld = {id(model._meta.fields[n]) for n in spec.whole_base}   # by identity: fields overload ==
         fields = fields or tuple(model._meta.sorted_fields)
-        return tuple(pw.Value(None).alias(f.name) if f in withheld else f for f in fields)
+        return tuple(pw.Value(None).alias(f.name) if id(f) in withheld else f for f in fields)
 
     def _lookup_expr(self, spec, key):
         model = spec.model
@@ -373,7 +373,7 @@ class Crm:
         wrapper.initialize()
         names = columns or [d[0] for d in cursor.description]
         frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
-        for i, convert in enumerate(wrapper.converters):
+        for i, convert in enumerate(getattr(wrapper, "converters", ())):   # a plain select has none
             if len(frame) and self._needs_conversion(convert):
                 frame[names[i]] = pd.Series([None if v is None else convert(v) for v in frame.iloc[:, i].tolist()],
                                             index=frame.index, dtype=object)

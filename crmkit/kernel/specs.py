@@ -81,10 +81,10 @@ class EntitySpec:
 
     # row_filter: optional ``row_filter(actor, model) -> expression`` that
     # narrows what non-administrators see beyond the partner rule
-    # (private notes, own reminders); ``row_filter(actor, model,
-    # visible_ids)`` also gets ``visible_ids(entity)``, a select of the keys
-    # of ``entity`` the actor sees (None: all), to follow a relation that is
-    # not a reference (a consent's address to its contact information).
+    # (private notes, own reminders); ``row_filter(actor, model, view)``
+    # also gets ``view.ids(entity)``, a select of the keys of ``entity`` the
+    # actor sees (None: all), and ``view.registry``, to follow a relation
+    # that is not a reference (a consent's address to its contact info).
     # Returning None adds no condition.
 
     @property
@@ -250,12 +250,20 @@ class SegmentField:
 
     ``expression(model)`` returns a peewee expression of the value for each
     row of ``model`` (a subquery is fine).
+
+    ``view_expression(crm, model)``, for a value computed over the whole
+    base (a class that ranks a client among all clients), returns the value
+    as the acting user's view has it. A segment whose rule uses such a field
+    ranks partners company-wide: its stored membership is the
+    administrator's, and a user who does not see every partner gets its
+    members evaluated live over their view instead.
     """
 
     kind: str
     name: str
     expression: Callable
     type: str = "string"
+    view_expression: Callable | None = None
 
 
 @attrs.frozen

@@ -155,10 +155,13 @@ def aggregate_segments(crm, kind, settings, as_of, segment_ids):
     members: ``{segment id: data}``. Each aggregate is one query for all the
     segments (the sales joined to the distinct current memberships, grouped
     by segment too), not one per segment."""
-    S, SM = m.Sale, crm.model("core.segment_member")
+    from crmkit.core.segments import membership
+    S = m.Sale
     segment_ids = [int(i) for i in segment_ids]
-    members = (SM.select(SM.segment.alias("segment_id"), SM.member_id).distinct()
-               .where(SM.removed_at.is_null() & SM.segment.in_(segment_ids or [0])).alias("members"))
+    # the memberships as the user has them (a segment ranked company-wide: over the user's view)
+    current = membership(crm, segment_ids or [0]).alias("current")
+    members = (current.select_from(current.c.segment.alias("segment_id"), current.c.member_id).distinct()
+               .alias("members"))
 
     def restrict(q):
         return q.join(members, on=(members.c.member_id == S.partner))

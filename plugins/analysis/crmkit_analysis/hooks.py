@@ -88,12 +88,30 @@ def _current(model, item, column):
     return expression
 
 
+def _in_view(kind, column):
+    """The class as the acting user's view has it (see reports.view_classes)."""
+    def expression(crm, outer):
+        import peewee as pw
+        from .reports import pick_run, view_classes
+        run = pick_run(crm, kind)
+        if run is None:
+            return pw.Value(None)
+        frame = view_classes(crm, kind, run)
+        cases = [(outer.id.in_([int(i) for i in frame.loc[frame[column] == cls, "item_id"]]), cls)
+                 for cls in sorted(set(frame[column].dropna()))]
+        return pw.Case(None, cases, None) if cases else pw.Value(None)
+    return expression
+
+
 @hookimpl
 def crmkit_register_segment_fields(register):
     from . import models as m
     for kind, model in (("partner", m.ClientClass), ("product", m.ProductClass)):
-        register(SegmentField(kind, "abc_class", _current(model, kind, "abc_class")))
-        register(SegmentField(kind, "xyz_class", _current(model, kind, "xyz_class")))
+        register(SegmentField(kind, "abc_class", _current(model, kind, "abc_class"),
+                              view_expression=_in_view(kind, "abc")))
+        # a client's XYZ class is its own sales' variation; a product's sums the sales to every client
+        register(SegmentField(kind, "xyz_class", _current(model, kind, "xyz_class"),
+                              view_expression=_in_view(kind, "xyz") if kind == "product" else None))
 
 
 @hookimpl

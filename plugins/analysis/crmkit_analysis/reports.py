@@ -41,29 +41,49 @@ def view_classes(crm, kind, run):
     The stored run ranks every client among all clients. Its shares,
     cumulative shares and ABC classes (and, for products, every figure,
     since a product's sales are sales to all clients) depend on clients a
-    restricted user may not see; for such a user the run is classified
-    again, live, with its own date and settings, over the sales that user
-    sees. An administrator reads the stored run.
+    restricted user may not see. For such a user the visible clients of the
+    run are ranked again among themselves, from their stored values (a
+    client's value, CV, XYZ class, potential or lost are its own sales);
+    products are classified again, live, with the run's date and settings,
+    over the sales the user sees. An administrator reads the stored run.
     """
-    from .classify import aggregate, check_settings, classify_frame, universe_of
     columns = ["item_id", "code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
     model, _, _, item_entity = KINDS[kind]
     if crm.sees_everything():
         return crm.frame(_item_query(crm, kind, run.id, model.value, model.share, model.cumulative_share,
                                      model.abc_class, model.cv, model.xyz_class), columns=columns)
-    import numpy as np
+    from .classify import abc_classes, check_settings
     settings = check_settings(json.loads(run.settings))
-    data = aggregate(crm, kind, settings, run.as_of)
+    if kind == "product":
+        return _products_of_view(crm, run, settings)[columns]
+    # the stored class only says whether the client was ranked at all (own sales in the window)
+    own = pw.Case(None, [(model.abc_class.in_(("potential", "lost")), model.abc_class)], "ranked")
+    frame = crm.frame(_item_query(crm, kind, run.id, model.value, own, model.cv, model.xyz_class),
+                      columns=["item_id", "code", "name", "value", "own", "cv", "xyz"])
+    values = pd.to_numeric(frame["value"], errors="coerce")   # the shown value stays as stored
+    ranked = frame["own"] == "ranked"
+    ranks = abc_classes(values[ranked].set_axis(frame.loc[ranked, "item_id"]),
+                        frame.loc[ranked, "code"].set_axis(frame.loc[ranked, "item_id"]),
+                        settings["a"], settings["b"], money=settings["measure"] != "documents")
+    frame = frame.merge(ranks[["share", "cumulative_share", "abc"]], left_on="item_id", right_index=True,
+                        how="left")
+    frame["abc"] = frame["abc"].where(ranked, frame["own"])
+    return frame[columns]
+
+
+def _products_of_view(crm, run, settings):
+    import numpy as np
+    from .classify import aggregate, classify_frame, universe_of
+    data = aggregate(crm, "product", settings, run.as_of)
     sold = np.concatenate([data["first"].index.to_numpy(), data["xyz"]["item"].to_numpy(),
                            data["abc"].index.to_numpy()])
-    classes = classify_frame(universe_of(crm, kind, sold), data, settings)
-    item = crm.model(item_entity)
-    names = crm.frame(crm.query(item_entity, item.id, item.name).where(item.id.in_(classes.index.tolist())),
+    classes = classify_frame(universe_of(crm, "product", sold), data, settings)
+    item = crm.model("core.product")
+    names = crm.frame(crm.query("core.product", item.id, item.name).where(item.id.in_(classes.index.tolist())),
                       columns=["item_id", "name"])
-    frame = classes.rename_axis("item_id").reset_index()
-    frame = frame.merge(names, on="item_id", how="inner")
+    frame = classes.rename_axis("item_id").reset_index().merge(names, on="item_id", how="inner")
     frame["value"] = frame["value"].astype(float).round(2)
-    return frame[columns]
+    return frame
 
 
 def _item_query(crm, kind, run_id, *extra):
@@ -259,12 +279,14 @@ def _partner_segments(crm):
 
 def segments(crm, date_from=None, date_to=None):
     """Comparing client segments: clients, sales volume, gross profit, deals."""
-    S, SM = m.Sale, crm.model("core.segment_member")
+    from crmkit.core.segments import membership
+    S = m.Sale
     P = crm.model("core.partner")
-    member = (SM.removed_at.is_null())
+    SM = membership(crm).alias("members")   # as the user has them (ranked segments over their view)
+    member = SM.c.member_id.is_null(False)
     segs = _partner_segments(crm)
-    clients = crm.frame(crm.query("core.partner", SM.segment, pw.fn.COUNT(P.id))
-                        .join(SM, on=((SM.member_id == P.id) & member)).group_by(SM.segment),
+    clients = crm.frame(crm.query("core.partner", SM.c.segment, pw.fn.COUNT(P.id))
+                        .join(SM, on=((SM.c.member_id == P.id) & member)).group_by(SM.c.segment),
                         columns=["segment_id", "clients"])
     # summed per partner first, then per segment: the lines are grouped once,
     # not joined to every membership before a COUNT(DISTINCT) per segment.
@@ -275,10 +297,10 @@ def segments(crm, date_from=None, date_to=None):
                                     pw.fn.SUM(S.revenue - S.cost).alias("profit"),
                                     pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
                           date_from, date_to).group_by(S.partner).alias("per_partner")
-    sales = crm.frame(SM.select(SM.segment, pw.fn.SUM(per_partner.c.revenue), pw.fn.SUM(per_partner.c.profit),
-                                pw.fn.SUM(per_partner.c.documents))
-                      .join(per_partner, on=(per_partner.c.partner_id == SM.member_id)).where(member)
-                      .group_by(SM.segment),
+    sales = crm.frame(SM.select_from(SM.c.segment, pw.fn.SUM(per_partner.c.revenue), pw.fn.SUM(per_partner.c.profit),
+                                     pw.fn.SUM(per_partner.c.documents))
+                      .join(per_partner, on=(per_partner.c.partner_id == SM.c.member_id)).where(member)
+                      .group_by(SM.c.segment),
                       columns=["segment_id", "revenue", "gross_profit", "documents"])
     out = segs.merge(clients, on="segment_id", how="left").merge(sales, on="segment_id", how="left")
     out["clients"] = out["clients"].fillna(0).astype(int)
@@ -288,8 +310,8 @@ def segments(crm, date_from=None, date_to=None):
     from .rules import deals_installed
     if deals_installed(crm):
         D = crm.model("deals.deal")
-        deals = crm.frame(crm.query("deals.deal", SM.segment, D.status, pw.fn.COUNT(D.id))
-                          .join(SM, on=((SM.member_id == D.client) & member)).group_by(SM.segment, D.status),
+        deals = crm.frame(crm.query("deals.deal", SM.c.segment, D.status, pw.fn.COUNT(D.id))
+                          .join(SM, on=((SM.c.member_id == D.client) & member)).group_by(SM.c.segment, D.status),
                           columns=["segment_id", "status", "deals"])
         if len(deals):
             wide = deals.pivot(index="segment_id", columns="status", values="deals").fillna(0).astype(int)

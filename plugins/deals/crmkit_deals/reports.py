@@ -50,9 +50,9 @@ def _filtered(crm, fields, params, period_on=D.start_date, report=None):
         q = q.where(D.client == resolve(crm, "core.partner", params["client"], "client"))
     if params.get("segment") not in (None, ""):
         seg = resolve(crm, "core.segment", params["segment"], "segment")
-        Member = crm.model("core.segment_member")
-        q = q.where(D.client.in_(Member.select(Member.member_id).where(
-            (Member.segment == seg) & Member.removed_at.is_null())))
+        from crmkit.core.segments import membership   # as the user has them
+        members = membership(crm, [seg]).alias("members")
+        q = q.where(D.client.in_(members.select_from(members.c.member_id)))
     if params.get("currency"):
         q = q.where(D.currency == params["currency"].upper())
     return q
