@@ -13,6 +13,7 @@ from crmkit import translate
 
 from . import blueprint, records
 from .paging import DEFAULT_LIMIT, MAX_LIMIT
+from .entities import RESERVED
 from .reports import MEDIA
 from .responses import json_response
 from .schemas import object_schema, rule_schema
@@ -65,7 +66,7 @@ def _entity_paths(crm, spec, components):
     tag = [spec.name]
     filters = [_param(f, "query", {"type": "string"}, f"filter: {f}=value; also {f}__ne, __lt, __le, __gt, "
                       "__ge, __in (comma-separated), __contains, __startswith, __isnull")
-               for f in fields]
+               for f in fields if f not in RESERVED]   # a field named like a list option is no filter
     listing = [
         _param("fields", "query", {"type": "string"}, "comma-separated fields to return"),
         _param("order_by", "query", {"type": "string"}, "comma-separated fields, - for descending"),
