@@ -60,6 +60,7 @@ READ_COMMANDS = {
     ("sms", "status"): None, ("sms", "settings"): None, ("db", "status"): None,
     ("webhook", "list"): None, ("webhook", "settings"): None,       # administrators only
     ("webhook", "show"): "notify_webhook.subscription",
+    ("leads", "list"): None, ("user", "token", "list"): None,
 }
 READ_NAMES = {"list", "show", "history", "tree", "members", "due", "mine", "overdue", "consents", "status",
               "preview", "unknown", "stages", "entities", "plugins", "settings", "plan"}
