@@ -80,6 +80,14 @@ class World:
             user = crm.model("core.user").select().first()
             if claim is not None:
                 crm.create("claims.participant", {"claim": claim.id, "user": user.id, "role": "expert"})
+        if "leads.lead" in crm.registry.entities and not crm.count("leads.lead", include_marked=True):
+            # no demo has leads: one in the spy's group, one converted into a secret partner
+            crm.create("leads.lead", {"person": "Open Lead", "company": "Open Co", "access_group": self.open_group,
+                                      "email": "open.lead@spy.example"})
+            secret = crm.create("leads.lead", {"person": "Secret Lead", "company": "Secret Co",
+                                               "access_group": self.open_group, "email": "secret.lead@spy.example"})
+            Lead = crm.model("leads.lead")   # partner is the conversion's to set: written here directly
+            Lead.update(partner=secret_partner.id, status="qualified").where(Lead.id == secret.id).execute()
         if "marketing.mailing_recipient" in crm.registry.entities \
                 and not crm.count("marketing.mailing_recipient", include_marked=True):
             Mailing = crm.model("marketing.mailing")
