@@ -66,7 +66,9 @@ HOSTILE = {
 
 
 def _import(db_url, path):
-    env = {**os.environ, "CRMKIT_DISABLE_PLUGINS": "deals,marketing,claims,analysis,notify_email,notify_sms"}
+    from importlib.metadata import entry_points   # the core alone: every installed plugin disabled
+    every_plugin = sorted({ep.name for ep in entry_points(group="crmkit")} - {"core"})
+    env = {**os.environ, "CRMKIT_DISABLE_PLUGINS": ",".join(every_plugin)}
     return _peak_rss_mb([sys.executable, "-c", "from crmkit.cli import main; main()", "--db", db_url,
                          "import", "core.partner", str(path)], env)
 
