@@ -102,3 +102,11 @@ def test_an_unknown_language_names_those_there_are():
 def test_every_catalogue_reads(domains):
     for name, lang in itertools.product(i18n.domains(), i18n.LANGUAGES):
         i18n.catalog(name, lang)
+
+
+def test_the_cli_refuses_a_language_it_does_not_speak():
+    from click.testing import CliRunner
+    from crmkit.cli import build_cli
+    result = CliRunner().invoke(build_cli(), ["--lang", "de", "entities"])
+    assert result.exit_code != 0
+    assert "unknown language 'de': crmkit speaks en, ru" in result.output
