@@ -438,12 +438,17 @@ def show(crm, entity, key, fmt):
     record = crm.get(entity, key)
     spec = crm.registry.entity(entity)
     row = record_row(crm, entity, record, list(spec.model._meta.fields))
+    from .kernel import attributes
+    extra = attributes.shown(crm, entity, crm.attribute_values(entity, [record.get_id()]).get(record.get_id(), {}))
+    labels = {name: attributes.label_of(a, crm.lang) for name, a in attributes.definitions(crm, entity).items()}
     if fmt == "json":
-        emit([row], "json")
+        emit([{**row, **extra}], "json")
     else:
+        from .kernel.i18n import format_value, translate
         for k, v in row.items():
-            from .kernel.i18n import format_value, translate
             click.echo(f"{translate(k, crm.lang):>20}: {format_value(v, crm.lang)}")
+        for k, v in extra.items():   # additional attributes, under their own labels
+            click.echo(f"{labels[k]:>20}: {format_value(v, crm.lang)}")
 
 
 @cli.command("create")
@@ -606,6 +611,9 @@ def build_cli(only=None):
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")
+    if "attributes" not in cli.commands:
+        add_lazy_group(cli, "attributes", "crmkit.attributes_cli:attributes",
+                       "Additional attributes: typed fields added to an entity without code.")
     pm.hook.crmkit_register_commands(cli=cli)
     return cli
 

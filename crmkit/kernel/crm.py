@@ -124,6 +124,7 @@ class Crm:
         self.lang = lang
         self._zone = None
         self.outbox = Outbox(self)
+        self._attributes = {}   # entity -> its additional attributes, read once per session
 
     @property
     def zone(self):
@@ -288,23 +289,31 @@ class Crm:
 
     def where(self, entity, query, filters: dict):
         """Apply ``field`` / ``field__op`` filters, whitelisted to model fields."""
+        from . import attributes
         model = self.model(entity)
         for key, value in filters.items():
             name, _, op = key.partition("__")
             op = op or "eq"
             field = model._meta.fields.get(name)
-            if field is None or op not in FILTER_OPS:
-                raise ValidationError({key: f"unknown filter; fields: {', '.join(model._meta.fields)}; "
+            extra = field is None and name in attributes.definitions(self, entity)
+            if (field is None and not extra) or op not in FILTER_OPS:
+                known = [*model._meta.fields, *attributes.definitions(self, entity)]
+                raise ValidationError({key: f"unknown filter; fields: {', '.join(known)}; "
                                             f"operators: {', '.join(FILTER_OPS)}"}, entity)
-            query = query.where(FILTER_OPS[op](field, value))
+            if extra:   # an additional attribute: an indexed look-up of the value table
+                query = query.where(attributes.condition(self, entity, name, op, value))
+            else:
+                query = query.where(FILTER_OPS[op](field, value))
         return query
 
     def schema(self, entity) -> dict:
         """The cerberus schema a write of ``entity`` by the acting user is
         checked against (read-only and, for non-administrators, admin-only
         fields marked ``readonly``)."""
+        from . import attributes
         from .validation import schema_for
-        return schema_for(self.registry.entity(entity), admin=self.actor.is_admin)
+        return {**schema_for(self.registry.entity(entity), admin=self.actor.is_admin),
+                **attributes.schema(self, entity)}
 
     def parse_filters(self, entity, raw: dict) -> dict:
         """Filters given as text (``--where``, a query string) typed by the
@@ -312,8 +321,11 @@ class Crm:
         ``__in`` takes a comma-separated list, ``__isnull`` yes/no. A value
         of the wrong type is a ValidationError naming the filter; unknown
         fields and operators are refused by ``where``."""
+        from . import attributes
         from .validation import CrmValidator, field_rules
         fields = self.model(entity)._meta.fields
+        if attributes.definitions(self, entity):
+            fields = {**attributes.shadow(self, entity).model._meta.fields, **fields}
         out, errors = {}, {}
         for key, value in raw.items():
             name, _, op = key.partition("__")
@@ -344,6 +356,7 @@ class Crm:
         return out
 
     def order(self, entity, query, order_by):
+        from . import attributes
         model = self.model(entity)
         keys = [order_by] if isinstance(order_by, str) else list(order_by)
         terms = []
@@ -352,9 +365,13 @@ class Crm:
                 part = part.strip()
                 desc = part.startswith("-")
                 field = model._meta.fields.get(part.lstrip("-"))
+                if field is None and part.lstrip("-") in attributes.definitions(self, entity):
+                    terms.append(attributes.order_term(self, entity, part.lstrip("-"), desc))
+                    continue
                 if field is None:
+                    known = [*model._meta.fields, *attributes.definitions(self, entity)]
                     raise ValidationError({"order_by": f"cannot sort by {part!r}; "
-                                                       f"fields: {', '.join(model._meta.fields)}"}, entity)
+                                                       f"fields: {', '.join(known)}"}, entity)
                 terms.append(field.desc() if desc else field.asc())
         return query.order_by(*terms)
 
@@ -708,22 +725,30 @@ class Crm:
         creating = key is None
         self.require("create" if creating else "update", entity)
         if creating:
-            return self._save(spec, entity, None, self._validated(spec, entity, data, None))
+            return self._save(spec, entity, None, *self._validated(spec, entity, data, None))
         with db.transaction():
             # an update reads the record under its write lock and validates it
             # there: a concurrent write cannot change it between check and save
             record = self.get(entity, key, for_update=True)
-            return self._save(spec, entity, record, self._validated(spec, entity, data, record))
+            return self._save(spec, entity, record, *self._validated(spec, entity, data, record))
 
-    def _validated(self, spec, entity, data, record) -> dict:
-        """The checked document of a write, or a ValidationError with every problem."""
+    def _validated(self, spec, entity, data, record) -> tuple[dict, dict]:
+        """The checked document of a write and of its additional attributes,
+        or a ValidationError with every problem."""
+        from . import attributes
         creating = record is None
+        if isinstance(data, dict):
+            data, extra = attributes.split(self, entity, data)
+        else:
+            extra = {}
         try:
             prepared, early = self._prepare(spec, data, record), {}
         except ValidationError as exc:   # a malformed subject: still report every other field's problems
             early = exc.errors
             prepared = self._prepare(spec, {k: v for k, v in data.items() if k not in SUBJECT_FIELDS}, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
+        extra, extra_errors = attributes.check(self, spec, extra)
+        errors.update(extra_errors)
         errors.update(early)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
         taken = self._check_unique(spec, doc, record)
@@ -739,9 +764,10 @@ class Crm:
         if errors:
             raise ValidationError(errors, entity)
         self._derive_partner(spec, doc, record)
-        return doc
+        return doc, extra
 
-    def _save(self, spec, entity, record, doc):
+    def _save(self, spec, entity, record, doc, extra=None):
+        from . import attributes
         creating = record is None
         model = spec.model
         now = db.utcnow()
@@ -775,6 +801,12 @@ class Crm:
                             record.changed_at = now
                         record.save(only=[model._meta.fields[n] for n in changes]
                                     + ([model.changed_at] if "changed_at" in model._meta.fields else []))
+                if extra:   # additional attributes: rows of the value table, same transaction
+                    extra_changes = attributes.store(self, spec, record.get_id(), extra, creating)
+                    if extra_changes and not creating and not changes and "changed_at" in model._meta.fields:
+                        record.changed_at = now
+                        record.save(only=[model.changed_at])
+                    changes.update(extra_changes)
                 if not creating and spec.partner_path and changes:
                     # a moved record must still be one the user may see
                     if self.query(entity, include_marked=True).where(
@@ -858,6 +890,51 @@ class Crm:
         record = self.get(entity, key)
         return list(Change.select().where((Change.entity == entity) & (Change.record_id == record.get_id()))
                     .order_by(Change.at, Change.id))
+
+    # -- additional attributes ----------------------------------------
+    def attributes(self, entity) -> list:
+        """The additional attributes of ``entity`` (``kernel_attribute`` rows)."""
+        from . import attributes
+        self.require("read", entity)
+        return list(attributes.definitions(self, entity).values())
+
+    def attribute_values(self, entity, ids) -> dict:
+        """``{id: {attribute: value}}`` of the visible records among ``ids``."""
+        from . import attributes
+        return attributes.values(self, entity, ids)
+
+    def define_attribute(self, entity, name, kind, **options):
+        """Add an additional attribute (administrators; see ``kernel.attributes``)."""
+        from . import attributes
+        with db.transaction():
+            return attributes.define(self, entity, name, kind, **options)
+
+    def remove_attribute(self, entity, name) -> int:
+        """Remove an attribute and its values (administrators)."""
+        from . import attributes
+        with db.transaction():
+            return attributes.remove(self, entity, name)
+
+    def attribute_condition(self, entity, name, op, value):
+        """The condition ``name op value`` on an additional attribute of
+        ``entity`` for the entity's rows (segment rules; ops of
+        ``FILTER_OPS`` and ``not_in``), or None when it is no attribute."""
+        from . import attributes
+        if name not in attributes.definitions(self, entity):
+            return None
+        return attributes.segment_condition(self, entity, name, op, value)
+
+    def erase_attribute_values(self, entity, ids) -> int:
+        """Delete every additional attribute value of records (personal-data
+        erasure); their history values are scrubbed by ``scrub_history``."""
+        from . import attributes
+        return attributes.erase(self, entity, ids)
+
+    def attribute_rows(self, entity, ids) -> list:
+        """Labelled attribute values of the visible records among ``ids``
+        (a subject access export)."""
+        from . import attributes
+        return attributes.export_rows(self, entity, ids, self.lang)
 
     # -- actions ---------------------------------------------------------
     def actions(self, entity=None):

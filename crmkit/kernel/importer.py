@@ -421,6 +421,7 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     q = crm.where(entity, crm.query(entity, *fields), filters)
     q = crm.order(entity, q, spec.order_by)
     frame = crm.frame(q, columns=names)
+    frame = _with_attributes(crm, entity, frame, q)
     if fmt == "csv":
         buf = io.StringIO()
         write_csv(neutralise_frame(frame), buf)
@@ -433,3 +434,19 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     if out:
         Path(out).write_text(text, encoding="utf-8")
     return text
+
+
+def _with_attributes(crm, entity, frame, query):
+    """The export's frame with a column per additional attribute (values
+    of the exported rows only, so they follow the rows' access)."""
+    from . import attributes
+    defs = attributes.definitions(crm, entity)
+    if not defs:
+        return frame
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    ids = [i for (i,) in query.select(pk).tuples()] if "id" not in frame.columns else frame["id"].tolist()
+    values = attributes.raw_values(entity, ids, defs)
+    frame = frame.copy()
+    for name in defs:
+        frame[name] = [values.get(i, {}).get(name) for i in ids]
+    return frame
