@@ -128,3 +128,15 @@ def test_report_outputs_show_the_users_zone(moscow):
     assert "22.10.2015 23:59:59" in result.render("html", lang="ru")
     doc = json.loads(result.render("json"))
     assert doc["sections"]["main"][0]["due"] == "2015-10-22T23:59:59+03:00"
+
+
+def test_files_carry_local_moments_with_their_offset(moscow):
+    moscow.create("core.task", {"title": "Срок", "due": dt.datetime(2015, 10, 22, 20, 59, 59, tzinfo=UTC)})
+    msk = moscow.as_user("msk")
+    assert "2015-10-22 23:59:59+03:00" in msk.export("core.task", "csv")
+    assert json.loads(msk.export("core.task", "json"))[0]["due"] == "2015-10-22T23:59:59+03:00"
+    assert "2015-10-22 23:59:59+03:00" in msk.report("core.tasks").render("csv")
+    # and a file written so is read back to the same moment
+    assert dt.datetime.fromisoformat("2015-10-22 23:59:59+03:00") == dt.datetime(2015, 10, 22, 20, 59, 59,
+                                                                                 tzinfo=UTC)
+

@@ -121,13 +121,14 @@ class ReportResult:
         return "\n".join(out) + "\n"
 
     def _render_csv(self, lang):
+        from .zones import local_frame      # moments in the user's zone, with its offset
         buf = io.StringIO()
         for i, (name, frame) in enumerate(self.sections.items()):
             if len(self.sections) > 1:
                 if i:
                     buf.write("\n")
                 buf.write(f"# {name}\n")
-            write_csv(neutralise_frame(self._localised(frame, lang)), buf)
+            write_csv(neutralise_frame(self._localised(local_frame(frame, self.zone), lang)), buf)
         return buf.getvalue()
 
     def _render_json(self, lang):

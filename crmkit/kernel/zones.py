@@ -108,6 +108,28 @@ def local_moment(value, zone=None):
     return value
 
 
+def local_frame(frame, zone=None):
+    """A copy of ``frame`` whose moment columns are in ``zone`` (offsets
+    kept), for CSV and JSON files; other columns as they are."""
+    zone = zone or output_zone()
+    out = None
+    for col in frame.columns:
+        series = frame[col]
+        if getattr(series.dtype, "tz", None) is not None:
+            converted = series.dt.tz_convert(zone)
+        elif series.dtype == object:
+            first = series.dropna()
+            if not len(first) or not isinstance(first.iloc[0], dt.datetime):
+                continue
+            import pandas as pd    # object kept: each moment is written as it is, not to one precision
+            converted = pd.Series([local_moment(v, zone) for v in series.tolist()], index=series.index, dtype=object)
+        else:
+            continue
+        out = frame.copy() if out is None else out
+        out[col] = converted
+    return frame if out is None else out
+
+
 def aware(moment: dt.datetime, zone=None) -> dt.datetime:
     """``moment`` with its offset, a naive one taken as a local time of
     ``zone`` (default: the zone input is read in)."""
