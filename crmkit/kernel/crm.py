@@ -959,7 +959,10 @@ class Crm:
         from .validation import check_params
         spec = self.registry.action(name)
         if not self.may_act(spec):
-            raise AccessDenied(f"user {self.actor.login!r} may not run {name}")
+            said = f"user {self.actor.login!r} may not run {name}"
+            if spec.admin_only or spec.entity is None:
+                raise AccessDenied(f"{said}: it needs the role administrator")
+            raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said)
         with self.reading_input():
             clean = check_params(spec, params)
         record = None
@@ -1041,7 +1044,7 @@ class Crm:
 
 
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,
-         plugin_manager=None):
+         plugin_manager=None, create=True):
     """Open a crmkit database as a user.
 
     :param url: ``sqlite:///path.db`` (default ``$CRMKIT_DATABASE_URL`` or
@@ -1052,6 +1055,10 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     :param extra: plugin modules/objects to register besides the installed ones.
     :param migrate: apply pending migrations first.
     :param plugin_manager: a ``(pm, plugins)`` pair already built, to reuse.
+    :param create: make a SQLite file (and its folder) that does not exist;
+        ``False`` makes a missing file a ``DatabaseUnavailable`` error (the
+        CLI's default: only ``crmkit init``, ``crmkit demo`` and ``--create``
+        create one).
     """
     pm, loaded = plugin_manager or make_plugin_manager(only=plugins, extra=extra, disabled=disabled)
     registry = Registry()
@@ -1060,7 +1067,7 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     for plugin in loaded:
         if plugin.package_dir:
             add_catalog_dir(plugin.package_dir / "locale")
-    database = db.connect(url)
+    database = db.connect(url, create=create)
     crm = Crm(database, pm, loaded, registry, access.Actor.system(),
               lang or os.environ.get("CRMKIT_LANG", "en"))
     if migrate:

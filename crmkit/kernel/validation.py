@@ -422,6 +422,30 @@ KIND_BOUNDS = {"date": {"min": DATE_MIN, "max": DATE_MAX}, "datetime": {"min": M
                "integer": {"min": -2 ** 63, "max": 2 ** 63 - 1}}
 
 
+def explain(errors: dict, schema: dict, parameters=False) -> dict:
+    """Errors that say what would have been right: an unknown field gets a
+    "did you mean" (a report's unknown parameter the list of its
+    parameters), an unallowed value the allowed ones."""
+    from .errors import did_you_mean
+    writable = [k for k, r in schema.items() if not r.get("readonly")]
+    out = {}
+    for name, msgs in errors.items():
+        fixed = []
+        for msg in msgs:
+            if msg == "unknown field":
+                if parameters:
+                    msg += (f"; the parameters are: {', '.join(writable)}" if writable
+                            else "; the report takes no parameters")
+                else:
+                    msg += did_you_mean(name, writable).replace(" did", "; did", 1)
+            elif isinstance(msg, str) and msg.startswith("unallowed value") and "(allowed" not in msg \
+                    and schema.get(name, {}).get("allowed"):
+                msg += f" (allowed: {', '.join(map(str, schema[name]['allowed']))})"
+            fixed.append(msg)
+        out[name] = fixed
+    return out
+
+
 def check_params(spec, params: dict) -> dict:
     """A report's parameters, coerced and with defaults filled;
     ValidationError with every problem at once."""
@@ -438,7 +462,7 @@ def check_params(spec, params: dict) -> dict:
         document = v.document if v.validate(dict(params)) else None
         errors = {k: [_message(m) for m in msgs] for k, msgs in v.errors.items()}
     if errors:
-        raise ValidationError(errors, spec.id)
+        raise ValidationError(explain(errors, schema, parameters=True), spec.id)
     return document
 
 
@@ -449,13 +473,14 @@ def check(spec, data: dict, update=False, admin=True) -> tuple[dict, dict]:
         raise ValidationError({"_": "data must be a mapping of field to value"}, spec.name)
     fast = fast_schema_for(spec, admin)
     if fast is not None:
-        return fast.check(data, update)
+        document, errors = fast.check(data, update)
+        return document, (explain(errors, fast.schema) if errors else errors)
     v = validator_for(spec, admin)
     if v.validate(dict(data), update=update):
         return v.document, {}
     errors = {field: [_message(m) for m in msgs] for field, msgs in v.errors.items()}
     document = {k: val for k, val in (v.document or {}).items() if k not in errors}
-    return document, errors
+    return document, explain(errors, v.schema)
 
 
 def validate(spec, data: dict, update=False, admin=True) -> dict:
