@@ -32,6 +32,8 @@ class State:
             from .kernel.crm import open as open_crm
             self._crm = open_crm(self.db, user=self.user, lang=self.lang,
                                  plugin_manager=self.plugin_manager, create=self.create)
+            from .kernel.zones import showing
+            showing(self._crm.zone)     # this command's output: in the acting user's zone
         return self._crm
 
 
@@ -51,7 +53,8 @@ def emit(rows, fmt="table", columns=None, lang="en", context=None):
     from .kernel.values import plain
     rows = [dict(r) for r in rows]
     if fmt == "json":
-        click.echo(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows],
+        from .kernel.zones import local_moment   # ISO 8601 in the user's zone, with its offset
+        click.echo(json.dumps([{k: plain(local_moment(v)) for k, v in r.items()} for r in rows],
                               ensure_ascii=False, indent=2, default=str))
         return
     if not rows:
@@ -290,6 +293,8 @@ class CrmGroup(click.Group):
             sys.stdout, sys.stderr = saved
 
     def _invoke(self, ctx):
+        from .kernel.zones import reset_showing, showing
+        token = showing(None)       # set to the user's zone once the command opens the database
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
@@ -303,6 +308,8 @@ class CrmGroup(click.Group):
         except CrmError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        finally:
+            reset_showing(token)
 
 
 @click.group(cls=CrmGroup)
