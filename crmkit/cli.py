@@ -90,7 +90,11 @@ def record_row(crm, entity, record, fields=None):
             else:
                 row[name] = rid
         else:
-            row[name] = getattr(record, name, None)
+            value = getattr(record, name, None)
+            if field is not None and field.choices and isinstance(value, str) and value:
+                from .kernel.i18n import Choice
+                value = Choice(value, entity)          # a table shows its label; JSON the code
+            row[name] = value
     return row
 
 

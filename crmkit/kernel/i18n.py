@@ -189,6 +189,26 @@ def translator(domain):
 _ = translate
 
 
+class Choice(str):
+    """A choice code (``in_work``) that people read by its label ("in work",
+    "В работе") while JSON, CSV and comparisons keep the code.
+    ``context``: the entity whose field it is."""
+
+    def __new__(cls, code, context=None):
+        obj = super().__new__(cls, code)
+        obj.context = context
+        return obj
+
+    def label(self, lang="en"):
+        return choice_label(str(self), lang, self.context)
+
+
+def choice_label(code, lang="en", context=None):
+    """A choice's label: its catalogue text, else the code as words."""
+    text = translate(code, lang, context=context) if lang and lang != "en" else code
+    return code.replace("_", " ") if text == code else text
+
+
 def _pandas_nat():
     """pandas, if a report already loaded it (NaT marks a missing moment)."""
     import sys
@@ -215,8 +235,10 @@ def format_value(value, lang="en", zone=None) -> str:
             value = value.item()
         except (AttributeError, ValueError):
             pass
+    if isinstance(value, Choice):
+        return value.label(lang)
     if isinstance(value, bool):
-        return translate("yes" if value else "no", lang)
+        return translate("yes" if value else "no", lang, domain=KERNEL)
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
