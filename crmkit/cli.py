@@ -15,6 +15,7 @@ import sys
 import click
 
 from .kernel.errors import CrmError, ValidationError
+from .cli_lang import adopt, set_lang
 
 
 class State:
@@ -231,7 +232,7 @@ class LazyGroup(click.Group):
         if self._real is None:
             import importlib
             module, _, attr = self.target.partition(":")
-            self._real = getattr(importlib.import_module(module), attr)
+            self._real = adopt(getattr(importlib.import_module(module), attr))
         return self._real
 
     def make_context(self, info_name, args, parent=None, **extra):
@@ -320,16 +321,14 @@ class CrmGroup(click.Group):
 @click.option("--db", envvar="CRMKIT_DATABASE_URL", default=None,
               help="Database URL: sqlite:///file.db or postgresql://user@host/db [CRMKIT_DATABASE_URL].")
 @click.option("--user", envvar="CRMKIT_USER", default=None, help="Acting user's login [CRMKIT_USER].")
-@click.option("--lang", envvar="CRMKIT_LANG", default=None, help="Language of output: en or ru [CRMKIT_LANG].")
+@click.option("--lang", envvar="CRMKIT_LANG", default=None, is_eager=True, callback=set_lang,
+              help="Language of output: en or ru [CRMKIT_LANG].")
 @click.option("--create", is_flag=True,
               help="Create the SQLite database if it does not exist (otherwise a missing file is an error).")
 @click.version_option(package_name="crmkit")
 @click.pass_context
 def cli(ctx, db, user, lang, create):
     """crmkit: customer relations and marketing, a kernel plus plugins."""
-    if lang:
-        from .kernel.i18n import check_language
-        check_language(lang)        # `--lang de` fails before anything runs
     ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None), create)
 
 
@@ -659,6 +658,8 @@ def build_cli(only=None):
     from .kernel.plugins import make_plugin_manager
     pm, loaded = make_plugin_manager(only=only)
     cli.plugin_manager = (pm, loaded)
+    from .kernel.i18n import add_plugin_domains
+    add_plugin_domains(loaded)          # the help of every plugin's commands, in its words
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")
@@ -666,7 +667,7 @@ def build_cli(only=None):
         add_lazy_group(cli, "attributes", "crmkit.attributes_cli:attributes",
                        "Additional attributes: typed fields added to an entity without code.")
     pm.hook.crmkit_register_commands(cli=cli)
-    return cli
+    return adopt(cli)
 
 
 def main():

@@ -1043,15 +1043,7 @@ class Crm:
         return export(self, entity, fmt, out, **filters)
 
 
-def add_translation_domains(loaded):
-    """Each plugin translates in its own domain (its ``locale/`` folder),
-    falling back to the plugins it requires: one plugin's words never
-    change another's screens."""
-    from .i18n import add_domain
-    for plugin in loaded:
-        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
-                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
-                   package=getattr(plugin.package, "__name__", None))
+from .i18n import add_plugin_domains as add_translation_domains  # noqa: E402  (crmkit.open declares them)
 
 
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,

@@ -71,6 +71,15 @@ def add_domain(name, folder, fallbacks=(), package=None):
         _packages[package.split(".")[0] if package != "crmkit.core" else package] = name
 
 
+def add_plugin_domains(loaded):
+    """Each loaded plugin translates in its own domain (its ``locale/``
+    folder), falling back to the plugins it requires, then core."""
+    for plugin in loaded:
+        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
+                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
+                   package=getattr(plugin.package, "__name__", None))
+
+
 def add_catalog_dir(path, domain=None):
     """Older form of :func:`add_domain`: ``path`` is ``<package>/locale``."""
     path = Path(path)
