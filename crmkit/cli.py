@@ -624,9 +624,11 @@ def report_group():
 def report_list(crm, fmt):
     """Reports the acting user may run."""
     from .kernel.i18n import translate
-    emit([{"id": s.id, "title": translate(s.title, crm.lang),
-           "params": ", ".join(s.schema)} for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
-          if crm.can("read", s.id)], fmt)
+    lang = crm.lang if fmt != "json" else "en"       # JSON keeps ids and parameter names
+    emit([{"id": s.id, "title": translate(s.title, crm.lang, context=s.id),
+           "params": ", ".join(translate(p, lang, context=s.id) for p in s.schema)}
+          for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
+          if crm.can("read", s.id)], fmt, lang=crm.lang, context="kernel.report_list")
 
 
 @report_group.command("run")

@@ -121,8 +121,8 @@ def _chain(domain):
     if "core" in order and order[-1] != "core":     # core is everyone's last plugin
         order.remove("core")
         order.append("core")
-    if domain == KERNEL and "core" in _domains:   # the kernel's screens speak core's words
-        order.append("core")
+    if domain == KERNEL:        # the kernel's screens speak its own words, then core's
+        return [KERNEL] + (["core"] if "core" in _domains else [])
     if KERNEL in order:
         order.remove(KERNEL)
     return order + [KERNEL]

@@ -86,9 +86,9 @@ class ReportResult:
         from .i18n import translate
         return translate(self.spec.title, lang), {name: translate(name, lang) for name in self.sections}
 
-    def _localised(self, frame, lang):
-        """Column names, and text cells that are catalogue messages
-        ("Total", "won" ...), in ``lang``."""
+    def _localised(self, frame, lang, columns=True):
+        """Column names (unless ``columns=False``: a chart names them), and
+        text cells that are catalogue messages ("Total", "won" ...), in ``lang``."""
         from .i18n import translate
         if lang and lang != "en":
             frame = frame.copy()
@@ -98,6 +98,8 @@ class ReportResult:
                     mapping = {v: translate(v, lang) for v in values}
                     if any(k != v for k, v in mapping.items()):
                         frame[col] = frame[col].map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
+        if not columns:
+            return frame
         return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
 
     def _render_table(self, lang):
@@ -119,7 +121,8 @@ class ReportResult:
             out.append("  ".join("-" * w for w in widths))
             out += [fmt_row(r) for r in rows]
             if not rows:
-                out.append("(no rows)")
+                from .i18n import translate
+                out.append(translate("(no rows)", lang, domain="kernel"))
         return "\n".join(out) + "\n"
 
     def _render_csv(self, lang):
@@ -167,7 +170,8 @@ class ReportResult:
         _, names = self._titles(lang)
         sections = []
         for name, frame in self.sections.items():
-            charts = [svg_chart(c, frame, lang) for c in self.spec.charts if c.section == name]
+            cells = self._localised(frame, lang, columns=False)      # a chart's labels as the table's
+            charts = [svg_chart(c, cells, lang) for c in self.spec.charts if c.section == name]
             local = self._localised(frame, lang)
             sections.append({"name": names[name], "charts": charts,
                              "columns": [str(c) for c in local.columns],
@@ -175,8 +179,21 @@ class ReportResult:
                              "rows": [[format_value(v, lang, self.zone) for v in row] for row in local.itertuples(index=False)]})
         return sections
 
+    def param_texts(self, lang=None):
+        """The parameters given, as a page says them: translated names, and
+        a value from a list of allowed ones by its label ("Вид: Партнеры")."""
+        from .i18n import choice_label, format_value, translate
+        lang = lang or self.lang
+        out = {}
+        for name, value in self.params.items():
+            rules = self.spec.schema.get(name) or {}
+            text = choice_label(value, lang, self.spec.id) if isinstance(value, str) and rules.get("allowed") \
+                else format_value(value, lang, self.zone)
+            out[translate(name, lang, context=self.spec.id)] = text
+        return out
+
     def _render_html(self, lang):
-        from .i18n import format_value, translate
+        from .i18n import format_value
         from .templates import trusted_environment
         title, _ = self._titles(lang)
         sections = self.html_sections(lang)
@@ -184,7 +201,7 @@ class ReportResult:
         env = trusted_environment(dirs)
         template = env.get_template(self.spec.template or "report.html")
         return template.render(title=title, report=self.spec, sections=sections,
-                               params={translate(k, lang): format_value(v, lang, self.zone) for k, v in self.params.items()},
+                               params=self.param_texts(lang),
                                lang=lang, generated=format_value(dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
                                                                  lang, self.zone))
 
