@@ -94,7 +94,7 @@ def record_row(crm, entity, record, fields=None):
             value = getattr(record, name, None)
             if field is not None and field.choices and isinstance(value, str) and value:
                 from .kernel.i18n import Choice
-                value = Choice(value, entity)          # a table shows its label; JSON the code
+                value = Choice(value, f"{entity}.{name}")    # a table shows its label; JSON the code
             row[name] = value
     return row
 
@@ -452,9 +452,12 @@ def demo(state, book_dir, fresh):
 @pass_crm
 def entities(crm, fmt):
     """List the registered entities."""
-    emit([{"entity": s.name, "label": s.label, "subject": s.name in crm.registry.subject_types,
+    from .kernel.i18n import translate
+    lang = crm.lang if fmt != "json" else "en"
+    emit([{"entity": s.name, "label": translate(s.label, lang, context=s.name) if s.label else s.label,
+           "subject": s.name in crm.registry.subject_types,
            "table": s.model._meta.table_name} for s in sorted(crm.registry.entities.values(), key=lambda s: s.name)],
-         fmt)
+         fmt, lang=crm.lang, context="kernel.entities")
 
 
 @cli.command("list")
@@ -556,8 +559,16 @@ def delete(crm, entity, key):
 @pass_crm
 def history(crm, entity, key, fmt):
     """The change history of a record."""
-    emit([{"at": c.at, "user": c.user, "action": c.action, "field": c.field, "old": c.old, "new": c.new}
-          for c in crm.history(entity, key)], fmt, lang=crm.lang)
+    from .kernel.i18n import Choice, translate
+    fields = crm.registry.entity(entity).model._meta.fields
+
+    def value(field, text):         # a choice by its label, as the record shows it
+        return Choice(text, entity) if text and getattr(fields.get(field), "choices", None) else text
+    json_out = fmt == "json"
+    emit([{"at": c.at, "user": c.user, "action": c.action if json_out else Choice(c.action, "kernel.history"),
+           "field": c.field if json_out or not c.field or c.field == "_" else translate(c.field, crm.lang, context=entity),
+           "old": c.old if json_out else value(c.field, c.old), "new": c.new if json_out else value(c.field, c.new)}
+          for c in crm.history(entity, key)], fmt, lang=crm.lang, context="kernel.history")
 
 
 @cli.command("import")

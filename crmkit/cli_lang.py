@@ -14,7 +14,6 @@ import os
 import re
 
 import click
-from click.utils import make_default_short_help
 
 LANG_KEY = "crmkit.lang"
 EXTRA = re.compile(r"^(?P<text>.*?)(?:(?:^|\s\s)\[(?P<extra>[^\[\]]*)\])?$", re.S)   # click's "  [default: x]"
@@ -69,6 +68,18 @@ def _extra(extra, lang):
     return "; ".join(parts)
 
 
+def short_help(text, limit):
+    """A command's line in its group's list: its first sentence, cut at a
+    word to ``limit`` characters (as click makes it)."""
+    first = " ".join(text.split("\n\n")[0].split())
+    end = first.find(". ")
+    first = first[:end + 1] if end >= 0 else first
+    if len(first) <= limit:
+        return first
+    cut = first[:max(limit - 3, 1)].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "..."
+
+
 class TranslatingFormatter(click.HelpFormatter):
     """A help formatter that says everything in the operator's language."""
 
@@ -112,7 +123,7 @@ class TranslatingFormatter(click.HelpFormatter):
         sub = commands.get(term) if isinstance(commands, dict) else None
         if sub is not None:             # a subcommand: its short help, from its whole help in its domain
             full = sub.short_help or inspect.cleandoc(sub.help or "").partition("\f")[0]
-            return make_default_short_help(said(full, lang, command_domain(sub)), limit)
+            return short_help(said(full, lang, command_domain(sub)), limit)
         match = EXTRA.match(text or "")
         base, extra = match.group("text"), match.group("extra")
         out = said(base, lang, domain) if base else base

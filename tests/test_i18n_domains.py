@@ -139,7 +139,7 @@ def test_every_entity_field_and_choice_has_a_russian_label(domains):
             if i18n.translate(field_name, "ru", context=name) == field_name:
                 missing.append((name, field_name))
             missing += [(name, f"{field_name}={code}") for code, _ in field.choices or ()      # "A", "X" are their
-                        if code and code.islower() and i18n.translate(code, "ru", context=name) == code]  # own labels
+                        if code and code.islower() and i18n.translate(code, "ru", context=f"{name}.{field_name}") == code]
     assert missing == []
 
 

@@ -470,7 +470,9 @@ class Crm:
     def display(self, entity, record) -> str:
         spec = self.registry.entity(entity)
         if callable(spec.display):
-            return str(spec.display(record))
+            from .i18n import in_context, speaking
+            with speaking(self.lang), in_context(entity):      # its words in the user's language
+                return str(spec.display(record))
         value = getattr(record, spec.display, None)
         return str(value) if value not in (None, "") else f"{spec.label or entity} {record.get_id()}"
 

@@ -43,6 +43,7 @@ _domains: dict[str, Domain] = {KERNEL: Domain(KERNEL, Path(__file__).parent / "l
 _packages: dict[str, str] = {"crmkit": KERNEL}    # top-level package -> domain
 _catalogs: dict[tuple[str, str], dict] = {}
 _scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("crmkit_i18n_scope", default=None)
+_speaking: contextvars.ContextVar[str] = contextvars.ContextVar("crmkit_i18n_lang", default="en")
 
 
 class UnknownLanguage(CrmError, ValueError):
@@ -164,23 +165,53 @@ def in_context(name):
         _scope.reset(token)
 
 
-def translate(text: str, lang: str = "en", context: str | None = None, domain: str | None = None) -> str:
-    """``text`` in ``lang``. ``context``: the entity, report or template the
-    text belongs to (its plugin is the domain; default the enclosing
-    :func:`in_context`); ``domain``: the plugin, when not the caller's."""
+@contextlib.contextmanager
+def speaking(lang):
+    """Within, ``translate(text)`` without a language speaks ``lang``: what
+    a record's display function says (``crm.display``) is in the user's."""
+    token = _speaking.set(lang or "en")
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def current_language() -> str:
+    return _speaking.get()
+
+
+def translate(text: str, lang: str | None = None, context: str | None = None, domain: str | None = None) -> str:
+    """``text`` in ``lang`` (default: the one :func:`speaking` sets, else
+    English). ``context``: the entity, report or template the text belongs
+    to (its plugin is the domain; default the enclosing :func:`in_context`);
+    ``domain``: the plugin, when not the caller's."""
+    if lang is None:
+        lang = _speaking.get()
     if not lang or lang == "en" or not text:
         return text
     if context is None and domain is None:
         context = _scope.get()
     if domain is None:
         domain = (domain_of(context) if context else None) or calling_domain()
+    contexts = _contexts(context)
     for name in _chain(domain):
         messages = catalog(name, lang)
-        if context is not None and (context, text) in messages:
-            return messages[(context, text)]
-        if (None, text) in messages:
-            return messages[(None, text)]
+        for ctx in contexts:
+            if (ctx, text) in messages:
+                return messages[(ctx, text)]
     return text
+
+
+def _contexts(context):
+    """``deals.kind.process`` -> itself, ``deals.kind``, then no context: a
+    field's choices may mean other than the entity's words."""
+    if context is None:
+        return (None,)
+    out = [context]
+    while context.count(".") > 1:
+        context = context.rsplit(".", 1)[0]
+        out.append(context)
+    return (*out, None)
 
 
 def pgettext(context: str, text: str, lang: str = "en") -> str:

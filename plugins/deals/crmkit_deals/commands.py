@@ -231,8 +231,8 @@ def kind_list(crm, fmt):
     for k in crm.find("deals.kind"):
         route = " → ".join(ks.stage.name for ks in m.KindStage.select().where(m.KindStage.kind == k.id)
                            .order_by(m.KindStage.sequence))
-        rows.append({"id": k.id, "name": k.name, "process": k.process, "stages": route})
-    emit(rows, fmt, lang=crm.lang)
+        rows.append({"id": k.id, "name": k.name, "process": Choice(k.process, "deals.kind.process"), "stages": route})
+    emit(rows, fmt, lang=crm.lang, context="deals.kind")
 
 
 @kind.command("add")
