@@ -283,6 +283,20 @@ class TerminalSafe:
         return getattr(self._stream, name)
 
 
+def _lang_of(ctx):
+    from .cli_lang import LANG_KEY
+    return ctx.meta.get(LANG_KEY) or os.environ.get("CRMKIT_LANG") or "en"
+
+
+def _said(ctx):
+    """An error's words in the operator's language (``translate_message``)."""
+    lang = _lang_of(ctx)
+    if lang == "en":
+        return lambda text, context=None: text
+    from .kernel.i18n import translate_message
+    return lambda text, context=None: translate_message(text, lang, context, domain="kernel")
+
+
 class CrmGroup(click.Group):
     """Turns crmkit errors into clear messages and exit code 1; prints
     through ``TerminalSafe``."""
@@ -303,15 +317,17 @@ class CrmGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
-            click.echo(f"error: {exc.describe()}", err=True)
+            said = _said(ctx)
+            click.echo(f"{said('error', 'kernel.message')}: {exc.describe(_lang_of(ctx))}", err=True)
             for row, errs in list(exc.rows.items())[:20]:
-                click.echo(f"  row {row}: " + "; ".join(f"{f}: {', '.join(map(str, m))}" for f, m in errs.items()),
-                           err=True)
+                click.echo(f"  {said('row', 'kernel.message')} {row}: " + "; ".join(
+                    f"{f}: {', '.join(said(str(x), exc.entity) for x in m)}" for f, m in errs.items()), err=True)
             if len(exc.rows) > 20:
-                click.echo(f"  ... and {len(exc.rows) - 20} more rows", err=True)
+                click.echo("  " + said(f"... and {len(exc.rows) - 20} more rows"), err=True)
             ctx.exit(1)
         except CrmError as exc:
-            click.echo(f"error: {exc}", err=True)
+            said = _said(ctx)
+            click.echo(f"{said('error', 'kernel.message')}: {said(str(exc))}", err=True)
             ctx.exit(1)
         finally:
             reset_showing(token)

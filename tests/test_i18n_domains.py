@@ -149,3 +149,30 @@ def test_a_choice_reads_by_its_label_and_stays_its_code(domains):
     assert won == "in_work" and json.dumps(won) == '"in_work"'
     assert i18n.format_value(won, "en") == "in work"
     assert i18n.format_value(i18n.Choice("company", "core.partner"), "ru") == "Компания"
+
+
+def test_errors_are_said_in_russian(domains):
+    from crmkit.kernel.errors import ValidationError
+    exc = ValidationError({"kind": ["unallowed value 'compny' (allowed: company, individual)"],
+                           "name": ["required field"]}, "core.partner")
+    assert exc.describe("ru") == ("core.partner: Вид (kind): недопустимое значение 'compny' (допустимые: "
+                                  "company, individual), Наименование (name): обязательное поле")
+    assert exc.describe() == str(exc)                  # English as it was
+    said = i18n.translate_message
+    assert said("no entity 'core.partnr'; did you mean core.partner?", "ru") == \
+        "нет сущности 'core.partnr'; возможно, имелось в виду core.partner?"
+    assert said("user 'orlov' may not create claims.claim: no role grants it", "ru") == \
+        "пользователю 'orlov' нельзя создавать claims.claim: ни одна роль этого не дает"
+    assert said("something no catalogue says", "ru") == "something no catalogue says"
+
+
+def test_the_cli_says_its_errors_in_the_operators_language(tmp_path):
+    from click.testing import CliRunner
+    from crmkit.cli import build_cli
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    out = CliRunner().invoke(build_cli(), ["--db", url, "--create", "--lang", "ru", "create", "core.partner",
+                                           "name=Протон", "kind=compny"]).output
+    assert "ошибка: core.partner: Вид (kind): недопустимое значение" in out
+    out = CliRunner().invoke(build_cli(), ["--db", url, "--lang", "ru", "list", "core.partnr"]).output
+    assert out.startswith("ошибка: нет сущности 'core.partnr'")
+    assert "error: no entity" in CliRunner().invoke(build_cli(), ["--db", url, "list", "core.partnr"]).output

@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import decimal
+import re
 import sys
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def add_domain(name, folder, fallbacks=(), package=None):
         _domains[name] = domain
         for key in [k for k in _catalogs if k[0] == name]:
             del _catalogs[key]
+        _patterns.clear()
     if package:
         _packages[package.split(".")[0] if package != "crmkit.core" else package] = name
 
@@ -227,6 +229,52 @@ def translator(domain):
 
 
 _ = translate
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_patterns: dict[tuple[str, str], list] = {}
+
+
+def _patterns_of(domain, lang):
+    """A domain's message templates (msgids with ``{name}`` placeholders)
+    as regular expressions, with their translations."""
+    key = (domain, lang)
+    if key not in _patterns:
+        out = []
+        for (context, msgid), text in catalog(domain, lang).items():
+            if context is None and _PLACEHOLDER.search(msgid):
+                parts = _PLACEHOLDER.split(msgid)        # literal, name, literal, ...
+                # a value never spans "; " or ": ": a message made of several is said piece by piece
+                regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>(?:(?!; |: ).)+?)"
+                                for i, p in enumerate(parts))
+                out.append((len(msgid) - len("".join(parts[1::2])), re.compile(f"^{regex}$", re.S), text))
+        out.sort(key=lambda p: -p[0])               # the most literal template first
+        _patterns[key] = [(regex, text) for _, regex, text in out]
+    return _patterns[key]
+
+
+def translate_message(text, lang=None, context=None, domain=None) -> str:
+    """A message made from a template (an error: "{entity} {key} not found")
+    in ``lang``: as a whole if a catalogue has it, else by the template it
+    matches (the values kept), else piece by piece between "; " and ": "."""
+    if lang is None:
+        lang = _speaking.get()
+    if not lang or lang == "en" or not text:
+        return text
+    if domain is None:
+        domain = (domain_of(context) if context else None) or calling_domain()
+    whole = translate(text, lang, context=context, domain=domain)
+    if whole != text:
+        return whole
+    for name in _chain(domain):
+        for regex, template in _patterns_of(name, lang):
+            found = regex.match(text)
+            if found:
+                words = catalog(KERNEL, lang)           # a verb or a state said in the message
+                return template.format_map({k: words.get(("kernel.message", v), v) for k, v in found.groupdict().items()})
+    for separator in ("; ", ": "):
+        if separator in text:
+            return separator.join(translate_message(part, lang, context, domain) for part in text.split(separator))
+    return text
 
 
 class Choice(str):
