@@ -421,6 +421,7 @@ def import_frame(crm, entity, frame, **options):
 def export(crm, entity, fmt="csv", out=None, **filters):
     """Export the visible records of an entity as CSV (formulas neutralised) or JSON."""
     from .reports import neutralise_frame, _plain, write_csv
+    from .zones import local_frame
     spec = crm.registry.entity(entity)
     model = spec.model
     names = list(spec.list_fields) or [n for n in model._meta.fields]
@@ -428,7 +429,7 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     q = crm.where(entity, crm.query(entity, *fields), filters)
     q = crm.order(entity, q, spec.order_by)
     frame = crm.frame(q, columns=names)
-    frame = _with_attributes(crm, entity, frame, q)
+    frame = local_frame(_with_attributes(crm, entity, frame, q), crm.zone)   # moments in the user's zone
     if fmt == "csv":
         buf = io.StringIO()
         write_csv(neutralise_frame(frame), buf)

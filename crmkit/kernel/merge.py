@@ -50,8 +50,8 @@ def merge(crm, entity, survivor_key, merged_key, take=()):
     """
     spec = crm.registry.entity(entity)
     if not crm.can("merge", entity):
-        raise AccessDenied(f"user {crm.actor.login!r} may not merge {entity} "
-                           "(it needs a role granting 'm', as the administrator role does)")
+        from .access import denied
+        raise denied(crm.actor, crm.registry.roles, "merge", entity)
     survivor = crm.get(entity, survivor_key, follow_merges=False)
     merged = crm.get(entity, merged_key, follow_merges=False)
     model = spec.model
