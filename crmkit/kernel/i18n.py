@@ -54,18 +54,16 @@ def _pandas_nat():
 
 
 def operator_zone():
-    """The operator's time zone: ``$CRMKIT_TZ`` (e.g. Europe/Moscow) or the system's."""
-    import os
-    name = os.environ.get("CRMKIT_TZ")
-    if name:
-        from zoneinfo import ZoneInfo
-        return ZoneInfo(name)
-    return dt.datetime.now().astimezone().tzinfo
+    """The operator's time zone: ``$CRMKIT_TZ`` (e.g. Europe/Moscow) or the system's
+    (``crmkit.kernel.zones``; a misspelled name is a one-line error)."""
+    from .zones import operator_zone as zone
+    return zone()
 
 
 def format_value(value, lang="en", zone=None) -> str:
     """A cell as a person reads it in ``lang``; aware times in ``zone``
-    (a ``tzinfo``; default the operator's, ``$CRMKIT_TZ``)."""
+    (a ``tzinfo``; default the acting user's within a CLI command, else the
+    operator's, ``$CRMKIT_TZ``)."""
     if value is None or value is getattr(_pandas_nat(), "NaT", object()):
         return ""
     if isinstance(value, float) and value != value:
@@ -81,7 +79,8 @@ def format_value(value, lang="en", zone=None) -> str:
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(zone or operator_zone()).replace(tzinfo=None)
+            from .zones import output_zone
+            value = value.astimezone(zone or output_zone()).replace(tzinfo=None)
         if lang == "ru":
             return value.strftime("%d.%m.%Y %H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) \
                 else value.strftime("%d.%m.%Y")

@@ -2,7 +2,8 @@
 
 The language is the user's own (``core.user.lang``), else the browser's
 ``Accept-Language`` (en or ru); the time zone is the user's
-(``core.user.time_zone``), else the operator's (``CRMKIT_TZ``). Texts come
+(``core.user.time_zone``, read with the user on every request), else the
+operator's (``CRMKIT_TZ``), as ``Crm.zone`` has it. Texts come
 from crmkit's catalogues (``translate``), values from ``format_value``.
 """
 from __future__ import annotations
@@ -14,20 +15,10 @@ def browser_lang(request, default="en"):
     return request.accept_languages.best_match(list(LANGS), default=default if default in LANGS else "en")
 
 
-def zone_of(name):
-    if not name:
-        return None
-    try:
-        from zoneinfo import ZoneInfo
-        return ZoneInfo(name)
-    except (KeyError, ValueError, OSError):
-        return None
-
-
 def apply(crm, session, request):
     from flask import g
     crm.lang = session.lang if session.lang in LANGS else browser_lang(request, crm.lang)
-    g.zone = zone_of(session.time_zone)
+    g.zone = crm.zone     # the user's own zone as it is now, else CRMKIT_TZ, else the system's
 
 
 def install(app):
