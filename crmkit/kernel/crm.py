@@ -1043,6 +1043,17 @@ class Crm:
         return export(self, entity, fmt, out, **filters)
 
 
+def add_translation_domains(loaded):
+    """Each plugin translates in its own domain (its ``locale/`` folder),
+    falling back to the plugins it requires: one plugin's words never
+    change another's screens."""
+    from .i18n import add_domain
+    for plugin in loaded:
+        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
+                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
+                   package=getattr(plugin.package, "__name__", None))
+
+
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,
          plugin_manager=None, create=True):
     """Open a crmkit database as a user.
@@ -1063,13 +1074,12 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     pm, loaded = plugin_manager or make_plugin_manager(only=plugins, extra=extra, disabled=disabled)
     registry = Registry()
     registry.fill(pm)
-    from .i18n import add_catalog_dir
-    for plugin in loaded:
-        if plugin.package_dir:
-            add_catalog_dir(plugin.package_dir / "locale")
+    from .i18n import check_language
+    lang = check_language(lang or os.environ.get("CRMKIT_LANG") or "en")
+    add_translation_domains(loaded)
     database = db.connect(url, create=create)
     crm = Crm(database, pm, loaded, registry, access.Actor.system(),
-              lang or os.environ.get("CRMKIT_LANG", "en"))
+              lang)
     if migrate:
         crm.migrate()
     login = user if user is not None else os.environ.get("CRMKIT_USER") or None
