@@ -46,8 +46,9 @@ def pass_crm(fn):
     return wrapper
 
 
-def emit(rows, fmt="table", columns=None, lang="en"):
-    """Print rows (dicts) as an aligned table or as JSON."""
+def emit(rows, fmt="table", columns=None, lang="en", context=None):
+    """Print rows (dicts) as an aligned table or as JSON; ``context``: the
+    entity or report the columns belong to (whose plugin translates them)."""
     from .kernel.i18n import format_value, translate
     from .kernel.values import plain
     rows = [dict(r) for r in rows]
@@ -61,7 +62,7 @@ def emit(rows, fmt="table", columns=None, lang="en"):
         return
     columns = columns or list(rows[0])
     cells = [[format_value(r.get(c), lang) for c in columns] for r in rows]
-    heads = [translate(c, lang) for c in columns]
+    heads = [translate(c, lang, context=context) for c in columns]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip())
     click.echo("  ".join("-" * w for w in widths))
@@ -322,6 +323,9 @@ class CrmGroup(click.Group):
 @click.pass_context
 def cli(ctx, db, user, lang, create):
     """crmkit: customer relations and marketing, a kernel plus plugins."""
+    if lang:
+        from .kernel.i18n import check_language
+        check_language(lang)        # `--lang de` fails before anything runs
     ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None), create)
 
 
@@ -464,7 +468,7 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
     raw = parse_assignments(filters)
     typed = _typed_filters(crm, spec, raw)
     records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
-    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang)
+    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang, context=entity)
 
 
 def _typed_filters(crm, spec, raw):
@@ -489,7 +493,7 @@ def show(crm, entity, key, fmt):
     else:
         from .kernel.i18n import format_value, translate
         for k, v in row.items():
-            click.echo(f"{translate(k, crm.lang):>20}: {format_value(v, crm.lang)}")
+            click.echo(f"{translate(k, crm.lang, context=entity):>20}: {format_value(v, crm.lang)}")
         for k, v in extra.items():   # additional attributes, under their own labels
             click.echo(f"{labels[k]:>20}: {format_value(v, crm.lang)}")
 

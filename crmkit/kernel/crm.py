@@ -898,6 +898,27 @@ class Crm:
         self.require("read", entity)
         return list(attributes.definitions(self, entity).values())
 
+    def attribute_fields(self, entity) -> dict:
+        """``{name: peewee field}`` standing for each additional attribute
+        (nullable, of the attribute's type: what forms and documents are
+        built from); their definitions are ``crm.attributes(entity)``."""
+        from . import attributes
+        defs = attributes.definitions(self, entity)
+        if not defs:
+            return {}
+        return {n: f for n, f in attributes.shadow(self, entity).model._meta.fields.items() if n in defs}
+
+    def attributes_stamp(self) -> tuple:
+        """Changes whenever an attribute is added or removed (anywhere):
+        a key for documents built from the schemas (OpenAPI)."""
+        from .models import Attribute
+        return tuple(Attribute.select(pw.fn.COUNT(Attribute.id), pw.fn.MAX(Attribute.id)).tuples().first() or ())
+
+    def attribute_labels(self, entity) -> dict:
+        """``{name: label}`` of the attributes in the session's language."""
+        from . import attributes
+        return {n: attributes.label_of(a, self.lang) for n, a in attributes.definitions(self, entity).items()}
+
     def attribute_values(self, entity, ids) -> dict:
         """``{id: {attribute: value}}`` of the visible records among ``ids``."""
         from . import attributes
@@ -1043,6 +1064,17 @@ class Crm:
         return export(self, entity, fmt, out, **filters)
 
 
+def add_translation_domains(loaded):
+    """Each plugin translates in its own domain (its ``locale/`` folder),
+    falling back to the plugins it requires: one plugin's words never
+    change another's screens."""
+    from .i18n import add_domain
+    for plugin in loaded:
+        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
+                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
+                   package=getattr(plugin.package, "__name__", None))
+
+
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,
          plugin_manager=None, create=True):
     """Open a crmkit database as a user.
@@ -1063,13 +1095,12 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     pm, loaded = plugin_manager or make_plugin_manager(only=plugins, extra=extra, disabled=disabled)
     registry = Registry()
     registry.fill(pm)
-    from .i18n import add_catalog_dir
-    for plugin in loaded:
-        if plugin.package_dir:
-            add_catalog_dir(plugin.package_dir / "locale")
+    from .i18n import check_language
+    lang = check_language(lang or os.environ.get("CRMKIT_LANG") or "en")
+    add_translation_domains(loaded)
     database = db.connect(url, create=create)
     crm = Crm(database, pm, loaded, registry, access.Actor.system(),
-              lang or os.environ.get("CRMKIT_LANG", "en"))
+              lang)
     if migrate:
         crm.migrate()
     login = user if user is not None else os.environ.get("CRMKIT_USER") or None

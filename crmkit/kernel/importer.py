@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, db
+from . import access, attributes, db
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -342,6 +342,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         if reason:
                             chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
                     frame = frame.drop(columns=["_reject"])
+                frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
+                if attr_values is not None:
+                    attr_values = attributes.validate_frame(crm, spec, attr_values, chunk_errors, offset)
                 frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
                                             options.get("reference", "auto"))
                 clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
@@ -373,6 +376,10 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         progress(total)
                     continue
                 ids = _write_rows(crm, spec, good.copy())
+                if attr_values is not None and ids:   # the chunk's rows took consecutive ids: one writer
+                    kept = attr_values.drop(index=[p - offset for p in chunk_errors]) if chunk_errors \
+                        else attr_values
+                    attributes.store_frame(crm, spec, range(ids[0], ids[1] + 1), kept)
                 written += len(good)
                 if ids:
                     first_id = ids[0] if first_id is None else first_id

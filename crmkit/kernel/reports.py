@@ -78,7 +78,9 @@ class ReportResult:
         if fmt not in FORMATS:
             raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"})
         lang = lang or self.lang
-        return getattr(self, f"_render_{fmt}")(lang)
+        from .i18n import in_context
+        with in_context(self.spec.id):
+            return getattr(self, f"_render_{fmt}")(lang)
 
     def _titles(self, lang):
         from .i18n import translate
@@ -154,8 +156,14 @@ class ReportResult:
         SVG charts, column names, which columns are numbers, and the cells
         as text (the HTML page and the web pages both use this)."""
         from .charts import svg_chart
-        from .i18n import format_value
+        from .i18n import format_value, in_context
         lang = lang or self.lang
+        with in_context(self.spec.id):
+            return self._html_sections(lang)
+
+    def _html_sections(self, lang):
+        from .charts import svg_chart
+        from .i18n import format_value
         _, names = self._titles(lang)
         sections = []
         for name, frame in self.sections.items():

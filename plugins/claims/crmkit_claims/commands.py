@@ -84,7 +84,7 @@ def list_cmd(crm, status, client, only_open, include_marked, fmt):
     if only_open:
         filters["status__in"] = [s for s in kinds.STATUSES if s not in kinds.FINAL_STATUSES]
     records = crm.find("claims.claim", include_marked=include_marked, **filters)
-    emit([_row(crm, r, fmt) for r in records], fmt, lang=crm.lang)
+    emit([_row(crm, r, fmt) for r in records], fmt, lang=crm.lang, context="claims.claim")
 
 
 @claims.command("show")
@@ -110,11 +110,13 @@ def show_cmd(crm, key, fmt):
         click.echo(json.dumps({"claim": main, "plan": stages, "participants": people, "history": changes},
                               ensure_ascii=False, indent=2, default=_json_value))
         return
-    emit([{"field": k, "value": v} for k, v in main.items()], lang=crm.lang)
-    for title, rows in (("Work plan", stages), ("Participants", people), ("Status history", changes)):
+    emit([{"field": translate(k, crm.lang, context="claims.claim"), "value": v} for k, v in main.items()],
+         lang=crm.lang)
+    for title, rows, entity in (("Work plan", stages, "claims.stage"), ("Participants", people, "claims.participant"),
+                                ("Status history", changes, "claims.status_change")):
         click.echo("")
         click.echo(translate(title, crm.lang))
-        emit(rows, lang=crm.lang)
+        emit(rows, lang=crm.lang, context=entity)
 
 
 def _json_value(value):

@@ -23,6 +23,7 @@ def apply(crm, session, request):
 
 def install(app):
     from flask import g, request
+    from jinja2 import pass_context
     from markupsafe import Markup
 
     from crmkit import format_value, translate
@@ -31,16 +32,21 @@ def install(app):
         crm = g.get("crm")
         return crm.lang if crm is not None and g.get("web_session") else browser_lang(request)
 
-    def _(text, **values):
-        out = translate(text, lang())
+    @pass_context
+    def _(context, text, **values):
+        """A template's text in its plugin's domain: ``claims/web/x.html``
+        translates in claims'."""
+        out = translate(text, lang(), context=_template_context(context.name))
         return out.format(**values) if values else out
 
     def fmt(value):
         return format_value(value, lang(), g.get("zone"))
 
-    def label(name):
-        """A column or field name as people read it, in the page's language."""
-        out = translate(name, lang())
+    @pass_context
+    def label(context, name, entity=None):
+        """A column or field name as people read it, in the page's language
+        (``entity``: whose field it is; else the template's plugin)."""
+        out = translate(name, lang(), context=entity or _template_context(context.name))
         return out.replace("_", " ").capitalize() if out == name else out
 
     def csrf_token():
@@ -56,3 +62,9 @@ def install(app):
 
     app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang)
+
+
+def _template_context(name):
+    """A template's message context: its name (``claims/web/claim_panel.html``),
+    whose first folder is its plugin's domain."""
+    return name or None
