@@ -124,7 +124,7 @@ def reminder_due(crm, at, fmt):
     if at:
         import datetime as dt
         moment = dt.datetime.fromisoformat(at)
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=crm.zone)   # a local time of the user
     records = crm.find("core.reminder", remind_at__le=moment, done=False)
     emit([{**record_row(crm, "core.reminder", r), "about": _about(crm, r)} for r in records], fmt, lang=crm.lang)
 

@@ -449,6 +449,7 @@ def import_frame(crm, entity, frame, **options):
 def export(crm, entity, fmt="csv", out=None, **filters):
     """Export the visible records of an entity as CSV (formulas neutralised) or JSON."""
     from .reports import neutralise_frame, _plain, write_csv
+    from .zones import local_frame
     spec = crm.registry.entity(entity)
     model = spec.model
     names = list(spec.list_fields) or [n for n in model._meta.fields]
@@ -456,6 +457,7 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     q = crm.where(entity, crm.query(entity, *fields), filters)
     q = crm.order(entity, q, spec.order_by)
     frame = crm.frame(q, columns=names)
+    frame = local_frame(_with_attributes(crm, entity, frame, q), crm.zone)   # moments in the user's zone
     if fmt == "csv":
         buf = io.StringIO()
         write_csv(neutralise_frame(frame), buf)
@@ -468,3 +470,19 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     if out:
         Path(out).write_text(text, encoding="utf-8")
     return text
+
+
+def _with_attributes(crm, entity, frame, query):
+    """The export's frame with a column per additional attribute (values
+    of the exported rows only, so they follow the rows' access)."""
+    from . import attributes
+    defs = attributes.definitions(crm, entity)
+    if not defs:
+        return frame
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    ids = [i for (i,) in query.select(pk).tuples()] if "id" not in frame.columns else frame["id"].tolist()
+    values = attributes.raw_values(entity, ids, defs)
+    frame = frame.copy()
+    for name in defs:
+        frame[name] = [values.get(i, {}).get(name) for i in ids]
+    return frame

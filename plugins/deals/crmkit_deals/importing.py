@@ -11,7 +11,7 @@ close moment taken from the file, and its stage history written in bulk
   closed (``closed_at``), or open when it is in work;
 - for a won or lost deal, the closed row from the close moment, open.
 
-Dates without a zone are the operator's local time (``crmkit.operator_zone``).
+Dates without a zone are the acting user's local time (``crm.zone``).
 Where the file leaves a date out, the default applied is said in the
 import's summary; today is never a date of history unless nothing else is
 known for a deal in work (as creating it today would).
@@ -19,6 +19,8 @@ known for a deal in work (as creating it today would).
 from __future__ import annotations
 
 import datetime as dt
+
+from crmkit import utcnow
 
 CARRIED = ("closed_at", "stage_entered_at")
 
@@ -32,13 +34,11 @@ def prepare(frame):
     return frame.rename(columns={c: f"_{c}" for c in present})
 
 
-def _moments(col):
+def _moments(col, zone):
     """Strings to UTC Timestamps (NaT where blank) and the mask of unreadable ones."""
     import pandas as pd
-    from crmkit import operator_zone
     text = col.astype("string").str.strip()
     blank = text.isna() | (text == "")
-    zone = operator_zone()
     parsed = {}
     for value in text[~blank].unique().tolist():
         parsed[value] = _moment(value, zone)
@@ -60,11 +60,9 @@ def _moment(text, zone):
     return None
 
 
-def _day_starts(dates):
-    """Dates (``datetime.date`` or None) to the UTC moment their day starts in the operator's zone."""
+def _day_starts(dates, zone):
+    """Dates (``datetime.date`` or None) to the UTC moment their day starts in ``zone``."""
     import pandas as pd
-    from crmkit import operator_zone
-    zone = operator_zone()
     return pd.to_datetime(pd.Series([None if d is None or d != d else
                                      dt.datetime(d.year, d.month, d.day, tzinfo=zone) for d in dates],
                                     dtype=object), utc=True)
@@ -76,11 +74,11 @@ def validate(crm, frame):
     and says in ``_default`` which defaults it applied."""
     import numpy as np
     import pandas as pd
-    from crmkit import operator_zone
 
     from . import models as m
     from .rules import is_currency
 
+    zone = crm.zone
     n = len(frame)
     errors: dict = {}
     notes = [[] for _ in range(n)]
@@ -109,15 +107,14 @@ def validate(crm, frame):
     flag((status == "lost") & reason.isna(), "loss_reason", "a lost deal needs a loss reason")
     flag((status != "lost") & reason.notna(), "loss_reason", "only a lost deal has a loss reason")
 
-    closed, bad_closed = _moments(column("_closed_at"))
+    closed, bad_closed = _moments(column("_closed_at"), zone)
     flag(bad_closed, "closed_at", "is not a date and time")
     flag(~closed_status & closed.notna(), "closed_at", "only a won or lost deal has a close moment")
-    entered, bad = _moments(column("_stage_entered_at"))
+    entered, bad = _moments(column("_stage_entered_at"), zone)
     flag(bad, "stage_entered_at", "is not a date and time")
 
     # the start: the file's, else the first moment the file knows of the deal
     start_date = column("start_date")
-    zone = operator_zone()
     known_first = entered.where(entered.notna(), closed)
     from_file = start_date.isna() & known_first.notna()
     local_first = known_first.dt.tz_convert(zone).dt.date
@@ -127,7 +124,7 @@ def validate(crm, frame):
                           else "start_date: the close date")
     today = start_date.isna()
     if today.any():
-        moment_today = crm_today()
+        moment_today = utcnow().astimezone(zone).date()
         start_date = start_date.where(~today, moment_today)
         for pos in np.flatnonzero(today.to_numpy()):
             notes[pos].append("start_date: today (no date in the file)")
@@ -139,11 +136,11 @@ def validate(crm, frame):
     no_close = closed_status & closed.isna().to_numpy() & ~bad_closed.to_numpy()
     if no_close.any():
         by_end = no_close & end_date.notna().to_numpy()
-        closed = closed.where(~by_end, _day_starts(end_date.where(pd.Series(by_end, index=frame.index))))
+        closed = closed.where(~by_end, _day_starts(end_date.where(pd.Series(by_end, index=frame.index)), zone))
         for pos in np.flatnonzero(by_end):
             notes[pos].append("closed_at: the end date")
         flag(no_close & ~by_end, "closed_at", "a won or lost deal needs the moment it was closed")
-    start_moment = _day_starts(start_date)
+    start_moment = _day_starts(start_date, zone)
     flag(closed.notna() & (closed < start_moment), "closed_at", "is before the start date")
     flag(entered.notna() & (entered < start_moment), "stage_entered_at", "is before the start date")
     flag(entered.notna() & closed.notna() & (entered > closed), "stage_entered_at", "is after the close moment")
@@ -168,11 +165,6 @@ def validate(crm, frame):
     frame["_start_moment"] = start_moment.to_numpy()
     frame["_entered"] = entered.to_numpy()
     return errors
-
-
-def crm_today():
-    from crmkit import operator_zone, utcnow
-    return utcnow().astimezone(operator_zone()).date()
 
 
 def _check_stages(frame, column, entered, flag):

@@ -29,8 +29,9 @@ COUNT, POTENTIAL = "Number of deals", "Potential sales amount"
 
 # -- filters ------------------------------------------------------------------
 
-def _day_start(day):
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+def _day_start(crm, day):
+    """A period's edge on a moment column: the local day's start in the user's zone."""
+    return crm.day_start(day)
 
 
 def _filtered(crm, fields, params, period_on=D.start_date, report=None):
@@ -38,10 +39,10 @@ def _filtered(crm, fields, params, period_on=D.start_date, report=None):
     q = crm.query("deals.deal", *fields, include_marked=bool(params.get("include_marked")))
     if params.get("date_from"):
         q = q.where(period_on >= (params["date_from"] if period_on is D.start_date
-                                  else _day_start(params["date_from"])))
+                                  else _day_start(crm, params["date_from"])))
     if params.get("date_to"):
         q = q.where(period_on <= params["date_to"] if period_on is D.start_date
-                    else period_on < _day_start(params["date_to"]) + dt.timedelta(days=1))
+                    else period_on < _day_start(crm, params["date_to"]) + dt.timedelta(days=1))
     if params.get("kind") not in (None, ""):
         q = q.where(D.kind == resolve(crm, "deals.kind", params["kind"], "kind"))
     if params.get("responsible") not in (None, ""):

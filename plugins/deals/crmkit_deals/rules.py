@@ -40,8 +40,8 @@ def validate_deal(crm, data, record):
     if data.get("potential") is not None and data["potential"] < 0:
         errors["potential"] = "cannot be negative"
     if creating:
-        if data.get("start_date") is None:   # an empty start (unknown in a file) is today's for a new deal
-            data["start_date"] = context.moment().date()
+        if data.get("start_date") is None:   # an empty start (unknown in a file) is today, the local day
+            data["start_date"] = context.moment().astimezone(crm.zone).date()
         if data.get("responsible") is None and crm.actor.id is not None:
             data["responsible"] = crm.actor.id
     elif "start_date" in data and data["start_date"] is None:

@@ -13,7 +13,7 @@ import json
 
 import peewee as pw
 
-from crmkit import AccessDenied, NotFound, ValidationError, plain
+from crmkit import AccessDenied, NotFound, ValidationError, local_moment, plain
 
 
 def references(spec) -> dict:
@@ -36,7 +36,12 @@ def field_names(spec, fields=None) -> list[str]:
 def _value(record, name, field):
     if isinstance(field, pw.ForeignKeyField):
         return record.__data__.get(name)
-    return plain(getattr(record, name))
+    value = getattr(record, name)
+    if isinstance(field, pw.DateTimeField) and value is not None:
+        from flask import g
+        crm = g.get("crm")      # ISO 8601 in the user's zone, with its offset
+        value = local_moment(value, crm.zone if crm is not None else None)
+    return plain(value)
 
 
 def document(record, spec, names=None) -> dict:

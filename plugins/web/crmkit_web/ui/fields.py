@@ -29,7 +29,7 @@ def label(crm, spec, name):
     catalogue entry reads as words ("start_date" -> "Start date")."""
     from crmkit import translate
     text = spec.field_labels.get(name) or name
-    out = translate(text, crm.lang)
+    out = translate(text, crm.lang, context=spec.name)
     return out.replace("_", " ").capitalize() if out == name else out
 
 
@@ -194,6 +194,7 @@ def cell(crm, record, name, refs, zone=None):
         return found[1], found[0], value
     value = getattr(record, name)
     if isinstance(value, str) and value and type(record)._meta.fields[name].choices:
-        text = translate(value, crm.lang)                  # a choice: "won", "in_work"
+        spec = crm.registry.spec_of_model(type(record))
+        text = translate(value, crm.lang, context=spec.name if spec else None)   # a choice: "won", "in_work"
         return (text.replace("_", " ") if text == value else text), None, None
     return format_value(value, crm.lang, zone), None, None
