@@ -110,7 +110,8 @@ def test_missing_dates_take_defaults_the_summary_names(crm, world, tmp_path):
 
 
 def test_the_operators_zone_reads_dates_without_an_offset(crm, world, tmp_path, monkeypatch):
-    monkeypatch.setenv("CRMKIT_TZ", "Europe/Moscow")
+    from zoneinfo import ZoneInfo
+    crm.zone = ZoneInfo("Europe/Moscow")    # the acting user's zone
     path = tmp_path / "deals.csv"
     write_file(path, world, [("won", "manual", None, "won", "2015-03-01", "", "2015-03-10 15:00", "", "100")])
     crm.import_file("deals.deal", path)
