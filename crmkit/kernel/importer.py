@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, db
+from . import access, attributes, db
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -366,6 +366,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 carried = [c for c in frame.columns if str(c).startswith("_")]
                 extra = frame[carried]
                 frame = frame.drop(columns=carried)
+                frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
+                if attr_values is not None:
+                    attr_values = attributes.validate_frame(crm, spec, attr_values, chunk_errors, offset)
                 frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
                                             options.get("reference", "auto"))
                 clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
@@ -405,6 +408,10 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         progress(total)
                     continue
                 stored = _write_rows(crm, spec, good.copy())
+                if attr_values is not None and len(stored):
+                    kept = attr_values.drop(index=[p - offset for p in chunk_errors]) if chunk_errors \
+                        else attr_values
+                    attributes.store_frame(crm, spec, stored["id"].tolist(), kept)
                 written += len(good)
                 ids = stored["id"].dropna()
                 if len(ids):
