@@ -61,7 +61,8 @@ def validate_deal(crm, data, record):
         last = m.StageHistory.select(pw.fn.MAX(m.StageHistory.entered_at)).where(
             m.StageHistory.deal == record.id).scalar()
         if last is not None and context.explicit_moment() < last:
-            errors["at"] = f"is before the deal's last move ({last.isoformat()})"
+            from crmkit import local_moment
+            errors["at"] = f"is before the deal's last move ({local_moment(last, crm.zone).isoformat()})"
     kind = _value(data, record, "kind")
     if not creating and "kind" in data and data["kind"] != record.kind_id:
         errors["kind"] = "the kind of a deal cannot change once it is created"

@@ -17,7 +17,7 @@ def capture(crm, data, channel=None, source=None):
     with crm.transaction():
         lead = crm.create(ENTITY, data)
         if channel is not None:
-            set_primary_interest(crm, (ENTITY, lead.id), channel, source, date=lead.received_at.date())
+            set_primary_interest(crm, (ENTITY, lead.id), channel, source, date=lead.received_at.astimezone(crm.zone).date())   # the local day
     return lead
 
 
