@@ -25,8 +25,9 @@ PAGING = ("page", "page_size")
 
 
 def translator(spec, lang):
+    """Translate in the report's context: its plugin's catalogue, then the ones it falls back to."""
     from .i18n import translate
-    return lambda text: translate(text, lang)
+    return lambda text: translate(text, lang, context=spec.id)
 
 
 def label(spec, name, lang):
@@ -91,7 +92,7 @@ def section_view(result, name, frame, lang) -> dict:
     deepest = max(levels) if tree and levels else 0
     rows = []
     for level, values in zip(levels, localised[shown].itertuples(index=False)):
-        rows.append({"cells": [format_value(v, lang) for v in values],
+        rows.append({"cells": [format_value(v, lang, result.zone) for v in values],
                      "level": None if level is None else min(level, MAX_LEVEL),
                      "group": level is not None and level < deepest})
     view = {"name": flat_label(spec, name, lang),
@@ -109,13 +110,14 @@ def _environment():
     return trusted_environment([TEMPLATES])
 
 
-def _text(value, lang, rules):
-    from .i18n import format_value, translate
+def _text(result, value, lang, rules):
+    from .i18n import format_value
+    _ = translator(result.spec, lang)
     if isinstance(value, bool):
-        return translate("yes" if value else "no", lang)
+        return _("yes" if value else "no")
     if isinstance(rules, dict) and rules.get("allowed") and isinstance(value, str):
-        return translate(value, lang)
-    return format_value(value, lang)
+        return _(value)
+    return format_value(value, lang, result.zone)
 
 
 def parameter_lines(result, lang) -> list[tuple[str, str]]:
@@ -129,7 +131,8 @@ def parameter_lines(result, lang) -> list[tuple[str, str]]:
     if "date_from" in schema or "date_to" in schema:
         start, end = params.get("date_from"), params.get("date_to")
         if start or end:
-            period = " – ".join([_text(start, lang, None) if start else "…", _text(end, lang, None) if end else "…"])
+            period = " – ".join([_text(result, start, lang, None) if start else "…",
+                                 _text(result, end, lang, None) if end else "…"])
         else:
             period = _("not limited")
         lines.append((_("Period"), period))
@@ -142,7 +145,7 @@ def parameter_lines(result, lang) -> list[tuple[str, str]]:
             continue
         meta = rules.get("meta") if isinstance(rules, dict) else None
         name = _(meta["label"]) if isinstance(meta, dict) and meta.get("label") else flat_label(spec, key, lang)
-        filters.append((name, _text(value, lang, rules)))
+        filters.append((name, _text(result, value, lang, rules)))
     if "include_marked" in schema and not params.get("include_marked"):
         filters.append((_("Filter"), _("Not marked for deletion")))
     return lines + filters
@@ -157,11 +160,11 @@ def book_index(crm, pages: list[tuple[object, str]]) -> str:
     titles = {p.name: (getattr(p.meta, "title", "") or p.name) for p in crm.plugins}
     groups: dict[str, list] = {}
     for spec, href in sorted(pages, key=lambda sp: (order.get(sp[0].plugin, 99), sp[0].id)):
+        _ = translator(spec, lang)
         groups.setdefault(spec.plugin, []).append({
-            "href": href, "id": spec.id, "title": translate(spec.title, lang),
-            "question": translate(spec.question or spec.description, lang) if (spec.question or spec.description)
-            else ""})
+            "href": href, "id": spec.id, "title": _(spec.title),
+            "question": _(spec.question or spec.description) if (spec.question or spec.description) else ""})
     return _environment().get_template("book_index.html").render(
         lang=lang, title=translate("Report book", lang),
-        groups=[(translate(titles.get(name, name), lang), reports) for name, reports in groups.items()],
+        groups=[(translate(titles.get(name, name), lang, domain=name), reports) for name, reports in groups.items()],
         generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))

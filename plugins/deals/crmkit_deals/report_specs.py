@@ -1,12 +1,13 @@
 """Report declarations (no pandas here: builds are imported when run)."""
 from crmkit import ChartSpec, ReportSpec
+from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 KEY = {"type": ["string", "integer"], "nullable": True}
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
 FILTERS = {**PERIOD, "kind": KEY, "responsible": KEY, "client": KEY, "segment": KEY,
            "currency": {"type": "string", "nullable": True, "regex": "[A-Za-z]{3}"},
-           "include_marked": {"type": "boolean", "coerce": "bool"}}
+           "include_marked": {"type": "boolean", "coerce": "bool"}, **REPORT_CURRENCY}
 AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 # the filters' labels (the columns of deal reports are named in English already)
 FILTER_LABELS = {"kind": "Deal kind", "responsible": "Responsible", "client": "Client", "segment": "Segment",

@@ -91,7 +91,9 @@ INTEREST_LABELS = {"source type": "Source type", "number of deals": "Number of d
                    "number of distinct partners": "Number of distinct partners", "won deals": "Won deals",
                    "won potential": "Won potential", "currency": "Currency",
                    "primary interest source": "Primary interest source",
-                   "primary interest channel": "Primary interest channel", "number of clients": "Number of clients"}
+                   "primary interest channel": "Primary interest channel", "number of clients": "Number of clients",
+                   "number of leads": "Number of leads", "qualified leads": "Qualified leads",
+                   "conversion, %": "Conversion, %"}
 EVENT_LABELS = {"code": "Number", "event": "Marketing event", "planned start": "Planned start",
                 "participants": "Participants", "planned cost": "Planned cost", "actual cost": "Actual cost",
                 "budget currency": "Budget currency", "deals": "Deals", "won deals": "Won deals",
@@ -102,7 +104,7 @@ EVENT_LABELS = {"code": "Number", "event": "Marketing event", "planned start": "
 def crmkit_register_reports(register):
     register(ReportSpec("marketing.primary_interest", "Primary interest",
                         "crmkit_marketing.reports:primary_interest", params=PERIOD,
-                        description="Deals and distinct partners by source type, channel and source",
+                        description="Deals, leads and distinct partners by source type, channel and source",
                         question="Which sources of primary interest bring deals and partners?",
                         labels=INTEREST_LABELS))
     register(ReportSpec("marketing.event_return", "Marketing event return",

@@ -50,12 +50,12 @@ def add_routes(bp):
         query = {k: v for k, v in request.args.items() if k != "format"}
         downloads = [(f.upper(), url_for("ui.report", report_id=report_id) + "?" + urlencode({**query, "format": f}))
                      for f in DOWNLOADS]
-        return render("web/report.html", title=translate(spec.title, crm.lang), spec=spec, fields=fields,
+        return render("web/report.html", title=translate(spec.title, crm.lang, context=spec.id), spec=spec, fields=fields,
                       values={k: request.args.get(k, "") for k in (f.name for f in fields)},
                       errors=errors, sections=sections, summary=summary,
                       downloads=downloads if result is not None else [],
-                      question=translate(spec.question, crm.lang) if spec.question else "",
-                      description=translate(spec.description, crm.lang) if spec.description else ""), \
+                      question=translate(spec.question, crm.lang, context=spec.id) if spec.question else "",
+                      description=translate(spec.description, crm.lang, context=spec.id) if spec.description else ""), \
             (422 if errors else 200)
 
 
@@ -68,6 +68,7 @@ def report_groups(crm):
     for r in sorted((r for r in crm.registry.reports.values() if crm.can("read", r.id)),
                     key=lambda r: (order.get(r.plugin, 99), r.id)):
         groups.setdefault(r.plugin, []).append(
-            {"id": r.id, "title": translate(r.title, crm.lang),
-             "question": translate(r.question or r.description, crm.lang) if (r.question or r.description) else ""})
-    return [(translate(titles.get(name, name), crm.lang), reports) for name, reports in groups.items()]
+            {"id": r.id, "title": translate(r.title, crm.lang, context=r.id),
+             "question": translate(r.question or r.description, crm.lang, context=r.id)
+             if (r.question or r.description) else ""})
+    return [(translate(titles.get(name, name), crm.lang, domain=name), reports) for name, reports in groups.items()]
