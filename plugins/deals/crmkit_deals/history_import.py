@@ -29,16 +29,17 @@ def validate(crm, frame):
     from . import models as m
     if not crm.actor.is_admin:
         raise AccessDenied("only an administrator may load stage history (it rewrites what deals went through)")
-    given = [c for c in DERIVED if c in frame.columns]
-    if given:
-        raise ValidationError({c: "is derived from the rows; leave the column out" for c in given},
-                              "deals.stage_history")
     n = len(frame)
     errors: dict = {}
 
     def flag(mask, field, message):
         for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
             errors.setdefault(int(pos), {}).setdefault(field, []).append(message)
+
+    for name in DERIVED:
+        if name in frame.columns:
+            flag(frame[name].notna() & (frame[name].astype("string") != ""), name,
+                 "is derived from the rows; leave the column out")
 
     def flag_at(pos, field, message):
         errors.setdefault(int(pos), {}).setdefault(field, []).append(message)
