@@ -66,3 +66,9 @@ def crmkit_email_registered(crm, interaction, raw):
 def crmkit_register_pages(register):
     from .web import register_pages
     register_pages(register)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    from .demo import load
+    return load(crm)
