@@ -17,4 +17,7 @@ def load(crm):
         talks = crm.find("core.interaction", partner=partner.id, limit=1)
         if talks:
             attach(crm, ("core.interaction", talks[0].id), "Прайс-лист.csv", io.BytesIO(PRICES))
+    if "deals.deal" in crm.registry.entities:
+        for deal in crm.find("deals.deal", order_by="id", limit=4):
+            attach(crm, ("deals.deal", deal.id), "Коммерческое предложение.pdf", io.BytesIO(CONTRACT))
     return None

@@ -28,11 +28,15 @@ def crmkit_register_actions(register):
 
 @hookimpl
 def crmkit_validate_record(crm, entity, data, record):
-    if entity == "files.file" and record is None:
+    if entity != "files.file":
+        return None
+    if record is None:
         from .store import attaching
         if not attaching.get():   # a file row without its content would be a lie
             return {"content": ["a file is attached with its content: crmkit files attach, "
                                 "or the files.attach action"]}
+    if ("subject_type" in data or record is None) and not data.get("subject_type"):
+        return {"subject": ["a file belongs to a subject (partner, deal, event, claim, interaction, lead)"]}
     return None
 
 

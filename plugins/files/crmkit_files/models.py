@@ -9,8 +9,8 @@ from crmkit.core.models import Partner
 class File(RecordModel):
     """A file attached to a subject (``subject_type``/``subject_id``)."""
 
-    subject_type = pw.CharField(max_length=100)
-    subject_id = pw.IntegerField()
+    subject_type = pw.CharField(max_length=100, null=True)   # never empty: see hooks
+    subject_id = pw.IntegerField(null=True)
     partner = pw.ForeignKeyField(Partner, null=True, on_delete="RESTRICT")   # derived from the subject
     name = pw.CharField(max_length=255)
     mime = pw.CharField(max_length=100, default="")

@@ -213,3 +213,12 @@ def test_incoming_email_attachments_become_files_of_the_interaction(world):
     assert content(crm, files[0].id)[1] == PDF
     history = crm.history("core.interaction", row.interaction_id)
     assert any("акт.pdf: is a program" in (c.new or "") for c in history)
+
+
+def test_a_file_keeps_a_subject(world):
+    crm, own = world["crm"], world["own"]
+    f = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    with pytest.raises(ValidationError) as exc:
+        crm.update("files.file", f.id, {"subject": None})
+    assert "subject" in exc.value.errors
+    assert crm.get("files.file", f.id).subject_id == own.id
