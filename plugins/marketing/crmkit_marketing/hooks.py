@@ -91,7 +91,7 @@ def crmkit_register_template_parameters(register):
 def crmkit_register_reports(register):
     register(ReportSpec("marketing.primary_interest", "Primary interest",
                         "crmkit_marketing.reports:primary_interest", params=PERIOD,
-                        description="Deals and distinct partners by source type, channel and source"))
+                        description="Deals, leads and distinct partners by source type, channel and source"))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
                         params={**PERIOD, "event": {"type": "string", "nullable": True}},
