@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, attributes, db
+from . import access, attributes, db, duplicates
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -45,6 +45,30 @@ def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
             yield from filereader.read_csv_chunks(source, enc, delimiter, mapping, rows=chunk)
     finally:
         source.close()
+
+
+def _grouped(frames, column):
+    """Chunks cut between groups of rows with one value of ``column``
+    (the rows of a group that ends a chunk move to the next), so that a
+    group's rows, if they come together in the file, come in one chunk."""
+    import pandas as pd
+    carry = None
+    for frame in frames:
+        if carry is not None:
+            frame = pd.concat([carry, frame], ignore_index=True)
+            carry = None
+        if column not in frame.columns or frame.empty:
+            yield frame
+            continue
+        keys = frame[column].astype("string").str.strip()
+        tail = keys.eq(keys.iloc[-1]).fillna(False).to_numpy()[::-1].cumprod()[::-1].astype(bool)
+        if tail.all():
+            carry = frame      # one group so far: read on
+            continue
+        carry = frame[tail].reset_index(drop=True)
+        yield frame[~tail].reset_index(drop=True)
+    if carry is not None:
+        yield carry
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
@@ -340,11 +364,14 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     """
     spec = crm.registry.entity(entity)
     crm.require("create", entity)
-    options = options or {}
+    options = dict(options or {})   # plugins may keep what one chunk tells the next here
+    if spec.import_group:
+        frames = _grouped(frames, spec.import_group)
     rejects = _Rejects(reject_file if skip_invalid else None)
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
     defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
+    looks_like: list[dict] = []     # imported records the duplicate rules find like others
     doomed = False
     try:
         with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
@@ -437,11 +464,14 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                               user=crm.actor.login, at=db.utcnow())
                 crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
                                                    ids=(first_id, last_id) if first_id else None)
+                # the keys are indexed now: a strict duplicate refuses the whole import
+                looks_like = duplicates.check_imported(crm, entity, (first_id, last_id) if first_id else None)
     finally:
         rejects.finish(keep=skip_invalid)
     return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
-            "defaults": defaults, "errors": {p + 1: e for p, e in rejects.shown.items()}}
+            "defaults": defaults, "duplicates": looks_like,
+            "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 
 def import_file(crm, entity, path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK, **options):

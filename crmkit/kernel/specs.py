@@ -63,6 +63,9 @@ class EntitySpec:
         whole base, a count of all items): withheld (read as null) from
         users whose view is restricted, because their value depends on rows
         those users may not see.
+    :param import_group: column whose rows belong together in an import
+        (a deal's stage history rows): the file's chunks are cut between
+        groups, never inside one, so a plugin's checks see each group whole.
     """
 
     name: str
@@ -82,6 +85,7 @@ class EntitySpec:
     order_by: tuple[str, ...] = ("id",)
     row_filter: Any = None
     whole_base: tuple[str, ...] = ()
+    import_group: str | None = None
 
     # row_filter: optional ``row_filter(actor, model) -> expression`` that
     # narrows what non-administrators see beyond the partner rule
