@@ -161,6 +161,9 @@ def validate_core(crm, entity, data, record):
             errors["user"] = "you may set reminders for yourself only"
     elif entity == "core.segment":
         _check_segment(crm, data, record, errors)
+    elif entity == "core.currency_rate":
+        from .rates import check_rate
+        check_rate(crm, data, record, errors)
     elif entity == "core.user":
         if "roles" in data:
             unknown = [r for r in data["roles"].split(",") if r.strip() and r.strip() not in crm.registry.roles]
@@ -191,6 +194,9 @@ def validate_core_frame(crm, entity, frame):
     entities without record rules are answered for (so no row-by-row pass)."""
     if entity in NO_RECORD_RULES:
         return {}
+    if entity == "core.currency_rate":
+        from .rates import check_rate_frame
+        return check_rate_frame(crm, frame)
     if entity != "core.contact_info" or "value" not in frame.columns:
         return None
     errors = {}
