@@ -4,9 +4,16 @@ from crmkit import ChartSpec, ReportSpec
 KEY = {"type": ["string", "integer"], "nullable": True}
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
-FILTERS = {**PERIOD, "kind": KEY, "responsible": KEY, "client": KEY, "segment": KEY,
+# date_basis: the period (and the month key) reads the start or the close date
+BASIS = {"date_basis": {"type": "string", "nullable": True, "allowed": ["start", "close"]}}
+# holding: a partner and everything under it; department: the responsible's department
+# and everything under it; team: a manager, meaning their department's tree
+FILTERS = {**PERIOD, **BASIS, "kind": KEY, "responsible": KEY, "client": KEY, "segment": KEY,
+           "holding": KEY, "department": KEY, "team": KEY,
            "currency": {"type": "string", "nullable": True, "regex": "[A-Za-z]{3}"},
            "include_marked": {"type": "boolean", "coerce": "bool"}}
+# comma-separated keys of crmkit_deals.dimensions.GROUP_KEYS, checked by the build
+GROUP_BY = {"group_by": {"type": "string", "nullable": True, "maxlength": 200}}
 AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 
 REPORTS = [
@@ -22,15 +29,19 @@ REPORTS = [
                charts=(ChartSpec("bar", section="By status", x="Status", y="Potential sales amount",
                                  title="Potential sales amount"),)),
     ReportSpec("deals.loss_reasons", "Deal loss reasons", "crmkit_deals.reports:loss_reasons",
-               params={**FILTERS, **AS_OF, "reason": KEY},
+               params={**FILTERS, **AS_OF, **GROUP_BY, "reason": KEY},
                charts=(ChartSpec("bar", x="Loss reason", y="Lost deals count", title="Deal loss reasons"),)),
-    ReportSpec("deals.forecast", "Deal forecast", "crmkit_deals.reports:forecast", params=FILTERS,
+    ReportSpec("deals.forecast", "Deal forecast", "crmkit_deals.reports:forecast",
+               params={**FILTERS, **GROUP_BY},
                description="Weighted pipeline of deals in work: potential x win probability.",
                charts=(ChartSpec("bar", section="By close month", x="Month",
                                  y=("Potential sales amount", "Weighted potential"), title="Deal forecast"),)),
     ReportSpec("deals.primary_demand", "Primary demand", "crmkit_deals.reports:primary_demand", params=FILTERS,
                charts=(ChartSpec("bar", section="By product", x="Product",
                                  y=("Satisfied amount", "Unsatisfied amount"), title="Primary demand"),)),
-    ReportSpec("deals.managers", "Manager performance", "crmkit_deals.reports:managers", params=FILTERS,
+    ReportSpec("deals.managers", "Manager performance", "crmkit_deals.reports:managers",
+               params={**FILTERS, **GROUP_BY},
+               description="Per responsible (or department, team, holding, month ...): deals in work, won and "
+                           "lost, win rate, potentials, average cycle and won deal, and a total row.",
                charts=(ChartSpec("bar", x="Responsible", y=("Deals won", "Deals lost"), title="Deals won and lost"),)),
 ]
