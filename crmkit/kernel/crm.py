@@ -821,6 +821,18 @@ class Crm:
         spec = self.registry.entity(entity)
         self._log(spec, record_id, action, {"_": (None, note)} if note else {})
 
+    def record_changes(self, entity, changes):
+        """Record in the change history what a plugin's own bulk write
+        changed, ``[(record_id, field, old, new)]``, in one statement: a
+        write that sets fields of many rows at once (``deals.recompute_
+        probabilities``) keeps the history a row-by-row update would. The
+        caller has checked the verb and wrote only rows the user sees."""
+        self.registry.entity(entity)    # an unknown entity fails loudly
+        now, user = db.utcnow().replace(tzinfo=None), self.actor.login
+        self.bulk_insert(Change, ("entity", "record_id", "action", "field", "old", "new", "user", "at"),
+                         [(entity, int(rid), "update", field, None if old is None else str(plain(old)),
+                           None if new is None else str(plain(new)), user, now) for rid, field, old, new in changes])
+
     def history(self, entity, key):
         """The change history of one visible record, oldest first."""
         record = self.get(entity, key)

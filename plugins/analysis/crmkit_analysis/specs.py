@@ -7,20 +7,32 @@ DATE = {"type": "date", "coerce": "date", "nullable": True}
 KIND = {"type": "string", "allowed": ["partner", "product"], "default": "partner"}
 MEASURE = {"type": "string", "allowed": ["revenue", "gross_profit", "documents"], "nullable": True}
 PERIOD = {"date_from": DATE, "date_to": DATE}
+# which run a classification report shows: by id, or the latest computed for the
+# date (as_of) and the settings given (any of the classification settings)
+UNIT = {"type": "string", "nullable": True, "allowed": ["day", "week", "month", "quarter", "year"]}
+PERCENT = {"type": "float", "coerce": "float", "nullable": True}
+RUN = {"run": {"type": "integer", "coerce": "int", "nullable": True, "min": 1},
+       "abc_period": UNIT, "abc_periods": {"type": "integer", "coerce": "int", "nullable": True},
+       "xyz_period": UNIT, "xyz_periods": {"type": "integer", "coerce": "int", "nullable": True},
+       "xyz_subperiod": UNIT, "a": PERCENT, "b": PERCENT, "c": PERCENT, "x": PERCENT, "y": PERCENT,
+       "returns": {"type": "string", "nullable": True, "allowed": ["net", "sales_only"]},
+       "crossing": {"type": "string", "nullable": True, "allowed": ["higher", "lower"]}}
 
 REPORTS = [
     ReportSpec("analysis.abc_xyz_clients", "ABC/XYZ classification of clients", R + "abc_xyz_clients",
-               params={"as_of": DATE, "measure": MEASURE},
+               params={"as_of": DATE, "measure": MEASURE, **RUN},
                charts=(ChartSpec("bar", x="code", y="value", title="Measure by client"),)),
     ReportSpec("analysis.abc_xyz_products", "ABC/XYZ classification of products", R + "abc_xyz_products",
-               params={"as_of": DATE, "measure": MEASURE},
+               params={"as_of": DATE, "measure": MEASURE, **RUN},
                charts=(ChartSpec("bar", x="code", y="value", title="Measure by product"),)),
     ReportSpec("analysis.matrix", "BCG matrix", R + "matrix",
-               params={"kind": KIND, "as_of": DATE, "measure": MEASURE},
+               params={"kind": KIND, "as_of": DATE, "measure": MEASURE, **RUN},
                charts=(ChartSpec("heatmap", section="cells", x="abc", y="xyz", value="count",
                                  title="ABC/XYZ distribution"),)),
-    ReportSpec("analysis.abc_changes", "ABC changes", R + "abc_changes", params={"kind": KIND, "as_of": DATE}),
-    ReportSpec("analysis.xyz_changes", "XYZ changes", R + "xyz_changes", params={"kind": KIND, "as_of": DATE}),
+    ReportSpec("analysis.abc_changes", "ABC changes", R + "abc_changes",
+               params={"kind": KIND, "as_of": DATE, **RUN}),
+    ReportSpec("analysis.xyz_changes", "XYZ changes", R + "xyz_changes",
+               params={"kind": KIND, "as_of": DATE, **RUN}),
     ReportSpec("analysis.history", "Classification history", R + "history",
                params={"partner": {"type": "string", "nullable": True}}, page_size=1000),
     ReportSpec("analysis.segments", "Comparing client segments", R + "segments", params=PERIOD,

@@ -138,7 +138,7 @@ def funnel(crm, as_of=None, **params):
     # whole cents and hundredths of a day: sums and averages are exact integers
     frame["cents"], frame["days_c"] = _cents(frame["potential"]), _cents(frame["days"])
     measures = ["n", "cents", "days_c", "days_n"]
-    wide = (frame.pivot_table(index="stage", columns="status", values=measures, aggfunc="sum", fill_value=0)
+    wide = (frame.groupby(["stage", "status"], sort=False)[measures].sum().unstack("status", fill_value=0)
             .reindex(index=stage_ids, columns=pd.MultiIndex.from_product([measures, STATUSES]), fill_value=0)
             if len(frame) else pd.DataFrame(0, index=stage_ids,
                                             columns=pd.MultiIndex.from_product([measures, STATUSES])))
@@ -622,9 +622,10 @@ def _by_groups(crm, frame, keys, measures=("n", "cents", "cycle")):
     labels = [dimensions.GROUP_LABELS[k] for k in keys]
     if not len(frame):
         return pd.DataFrame(columns=[*labels, *ids, *[(mm, st) for mm in measures for st in STATUSES]])
-    wide = frame.pivot_table(index=ids, columns="status", values=list(measures), aggfunc="sum", fill_value=0)
-    wide = wide.reindex(columns=pd.MultiIndex.from_product([list(measures), STATUSES]), fill_value=0)
-    names = frame.groupby(ids)[labels].first()
+    # groupby + unstack: pivot_table costs several times more for the same sums
+    wide = (frame.groupby([*ids, "status"], sort=False)[list(measures)].sum().unstack("status", fill_value=0)
+            .reindex(columns=pd.MultiIndex.from_product([list(measures), STATUSES]), fill_value=0))
+    names = frame.groupby(ids, sort=False)[labels].first()
     out = names.join(wide.set_axis(list(wide.columns), axis=1), how="inner").reset_index()
     return out.sort_values([*labels, *ids], kind="stable").reset_index(drop=True)
 
