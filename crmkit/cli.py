@@ -6,6 +6,7 @@ Starting it imports no pandas: reports import it when they run.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -19,9 +20,10 @@ from .kernel.errors import CrmError, ValidationError
 class State:
     """What every command shares: connection settings and the open Crm."""
 
-    def __init__(self, db=None, user=None, lang=None, plugin_manager=None):
+    def __init__(self, db=None, user=None, lang=None, plugin_manager=None, create=False):
         self.db, self.user, self.lang = db, user, lang
         self.plugin_manager = plugin_manager
+        self.create = create      # may a SQLite file that does not exist be made? (--create, init, demo)
         self._crm = None
 
     @property
@@ -29,7 +31,9 @@ class State:
         if self._crm is None:
             from .kernel.crm import open as open_crm
             self._crm = open_crm(self.db, user=self.user, lang=self.lang,
-                                 plugin_manager=self.plugin_manager)
+                                 plugin_manager=self.plugin_manager, create=self.create)
+            from .kernel.zones import showing
+            showing(self._crm.zone)     # this command's output: in the acting user's zone
         return self._crm
 
 
@@ -42,13 +46,15 @@ def pass_crm(fn):
     return wrapper
 
 
-def emit(rows, fmt="table", columns=None, lang="en"):
-    """Print rows (dicts) as an aligned table or as JSON."""
+def emit(rows, fmt="table", columns=None, lang="en", context=None):
+    """Print rows (dicts) as an aligned table or as JSON; ``context``: the
+    entity or report the columns belong to (whose plugin translates them)."""
     from .kernel.i18n import format_value, translate
     from .kernel.values import plain
     rows = [dict(r) for r in rows]
     if fmt == "json":
-        click.echo(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows],
+        from .kernel.zones import local_moment   # ISO 8601 in the user's zone, with its offset
+        click.echo(json.dumps([{k: plain(local_moment(v)) for k, v in r.items()} for r in rows],
                               ensure_ascii=False, indent=2, default=str))
         return
     if not rows:
@@ -56,7 +62,7 @@ def emit(rows, fmt="table", columns=None, lang="en"):
         return
     columns = columns or list(rows[0])
     cells = [[format_value(r.get(c), lang) for c in columns] for r in rows]
-    heads = [translate(c, lang) for c in columns]
+    heads = [translate(c, lang, context=context) for c in columns]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip())
     click.echo("  ".join("-" * w for w in widths))
@@ -86,6 +92,41 @@ def record_row(crm, entity, record, fields=None):
         else:
             row[name] = getattr(record, name, None)
     return row
+
+
+@contextlib.contextmanager
+def progress_bar(label, fmt="table"):
+    """Show the progress that the work inside the block reports
+    (``crmkit.report_progress``) as a bar on standard error, only when that
+    is a terminal and the output is not ``--format json``: a pipe, a cron
+    log or a JSON reader gets nothing. The bar is made at the first report,
+    when the total is known; a ``label`` reported replaces the bar's.
+    Yields the listener, for work that takes a callback instead."""
+    from .kernel.progress import progress_to
+    stream = sys.stderr._stream if isinstance(sys.stderr, TerminalSafe) else sys.stderr
+    shown = fmt != "json" and stream.isatty()
+    bar = None
+
+    def listen(done, total=None, now=None):
+        nonlocal bar
+        if not shown or not total:
+            return
+        if bar is None or bar.length != total:
+            if bar is not None:
+                bar.render_finish()
+            bar = click.progressbar(length=total, label=now or label, file=stream, show_pos=True,
+                                    show_percent=True)
+            bar.__enter__()
+        if now:
+            bar.label = now
+        bar.update(max(0, min(done, total) - bar.pos))
+
+    with progress_to(listen):
+        try:
+            yield listen
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
 
 
 def parse_assignments(pairs) -> dict:
@@ -121,7 +162,8 @@ def require_administrator(state, url, what):
     """The acting user, looked up in the database at ``url``, must be an administrator."""
     from .kernel.crm import open as open_crm
     try:
-        crm = open_crm(url, user=state.user, migrate=False, plugin_manager=state.plugin_manager)
+        crm = open_crm(url, user=state.user, migrate=False, plugin_manager=state.plugin_manager,
+                       create=False)
     except CrmError as exc:
         raise click.ClickException(f"{what}: {exc}") from None
     try:
@@ -251,6 +293,8 @@ class CrmGroup(click.Group):
             sys.stdout, sys.stderr = saved
 
     def _invoke(self, ctx):
+        from .kernel.zones import reset_showing, showing
+        token = showing(None)       # set to the user's zone once the command opens the database
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
@@ -264,6 +308,8 @@ class CrmGroup(click.Group):
         except CrmError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        finally:
+            reset_showing(token)
 
 
 @click.group(cls=CrmGroup)
@@ -271,19 +317,26 @@ class CrmGroup(click.Group):
               help="Database URL: sqlite:///file.db or postgresql://user@host/db [CRMKIT_DATABASE_URL].")
 @click.option("--user", envvar="CRMKIT_USER", default=None, help="Acting user's login [CRMKIT_USER].")
 @click.option("--lang", envvar="CRMKIT_LANG", default=None, help="Language of output: en or ru [CRMKIT_LANG].")
+@click.option("--create", is_flag=True,
+              help="Create the SQLite database if it does not exist (otherwise a missing file is an error).")
 @click.version_option(package_name="crmkit")
 @click.pass_context
-def cli(ctx, db, user, lang):
+def cli(ctx, db, user, lang, create):
     """crmkit: customer relations and marketing, a kernel plus plugins."""
-    ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None))
+    if lang:
+        from .kernel.i18n import check_language
+        check_language(lang)        # `--lang de` fails before anything runs
+    ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None), create)
 
 
 # -- set-up ---------------------------------------------------------------
 
 @cli.command()
-@pass_crm
-def init(crm):
+@click.pass_obj
+def init(state):
     """Create the database and apply every plugin's migrations."""
+    state.create = True
+    crm = state.crm
     click.echo(f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
 
 
@@ -307,7 +360,8 @@ def db_status(state, fmt):
     """List every migration and when it was applied."""
     from .kernel import db as kdb
     from .kernel.crm import open as open_crm
-    crm = open_crm(state.db, user=state.user, migrate=False, plugin_manager=state.plugin_manager)
+    crm = open_crm(state.db, user=state.user, migrate=False, plugin_manager=state.plugin_manager,
+                   create=state.create)
     emit(kdb.migration_status(crm.migration_units()), fmt)
 
 
@@ -414,7 +468,7 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
     raw = parse_assignments(filters)
     typed = _typed_filters(crm, spec, raw)
     records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
-    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang)
+    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang, context=entity)
 
 
 def _typed_filters(crm, spec, raw):
@@ -431,12 +485,17 @@ def show(crm, entity, key, fmt):
     record = crm.get(entity, key)
     spec = crm.registry.entity(entity)
     row = record_row(crm, entity, record, list(spec.model._meta.fields))
+    from .kernel import attributes
+    extra = attributes.shown(crm, entity, crm.attribute_values(entity, [record.get_id()]).get(record.get_id(), {}))
+    labels = {name: attributes.label_of(a, crm.lang) for name, a in attributes.definitions(crm, entity).items()}
     if fmt == "json":
-        emit([row], "json")
+        emit([{**row, **extra}], "json")
     else:
+        from .kernel.i18n import format_value, translate
         for k, v in row.items():
-            from .kernel.i18n import format_value, translate
-            click.echo(f"{translate(k, crm.lang):>20}: {format_value(v, crm.lang)}")
+            click.echo(f"{translate(k, crm.lang, context=entity):>20}: {format_value(v, crm.lang)}")
+        for k, v in extra.items():   # additional attributes, under their own labels
+            click.echo(f"{labels[k]:>20}: {format_value(v, crm.lang)}")
 
 
 @cli.command("create")
@@ -599,6 +658,9 @@ def build_cli(only=None):
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")
+    if "attributes" not in cli.commands:
+        add_lazy_group(cli, "attributes", "crmkit.attributes_cli:attributes",
+                       "Additional attributes: typed fields added to an entity without code.")
     pm.hook.crmkit_register_commands(cli=cli)
     return cli
 

@@ -188,3 +188,42 @@ def screenshot(tab, name):
     path = folder / f"{name}.png"
     tab.screenshot(path=str(path), full_page=True)
     return path
+
+
+# -- the CLI on a terminal ------------------------------------------------
+def run_cli(args, env=None, terminal=False, timeout=120):
+    """Run the installed ``crmkit`` command in a subprocess: ``(exit code,
+    stdout, stderr)``. ``terminal``: its standard error is a pseudo-terminal
+    (as in an operator's shell), so what is shown only on a terminal
+    (progress bars) is there to read."""
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+    command = [str(Path(sys.executable).parent / "crmkit"), *map(str, args)]
+    full_env = {**os.environ, **(env or {})}
+    if not terminal:
+        done = subprocess.run(command, capture_output=True, env=full_env, timeout=timeout, text=True)
+        return done.returncode, done.stdout, done.stderr
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, stdin=subprocess.DEVNULL,
+                                env=full_env)
+        os.close(follower)
+        follower = None
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:        # the terminal's other side closed: the command ended
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = proc.stdout.read().decode()
+        proc.wait(timeout)
+    finally:
+        if follower is not None:
+            os.close(follower)
+        os.close(leader)
+    return proc.returncode, out, shown.decode(errors="replace")

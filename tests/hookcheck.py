@@ -224,3 +224,9 @@ def crmkit_merge_records(crm, entity, survivor, merged):
 @hookimpl
 def crmkit_records_merged(crm, entity, survivor, merged):
     _record("records_merged", entity=entity, survivor=survivor.id, merged=merged.id)
+
+
+@hookimpl
+def crmkit_currency_rates(crm, source, day, content):
+    _record("currency_rates", source=source, day=day, content=content)
+    return [{"currency": "USD", "rate": "89.6876"}] if source == "hookcheck" else None

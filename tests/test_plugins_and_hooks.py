@@ -203,6 +203,13 @@ def test_personal_data_hooks(hc):
     assert called("erase_personal_data") == [{"partner_id": person.id}]
 
 
+def test_currency_rates_hook_is_asked_for_its_source(hc):
+    import datetime as dt
+    assert hc.act("core.load_rates", source="hookcheck", date="2024-01-10")["loaded"] == 1
+    assert called("currency_rates") == [{"source": "hookcheck", "day": dt.date(2024, 1, 10), "content": None}]
+    assert [(r.currency, r.source) for r in hc.find("core.currency_rate")] == [("USD", "hookcheck")]
+
+
 def test_cli_starts_without_pandas_or_peewee():
     """Every installed plugin's hooks and command groups load lazily."""
     code = ("import sys; from crmkit.cli import build_cli; build_cli(); "

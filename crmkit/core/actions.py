@@ -47,6 +47,40 @@ def _retry(crm, record, ids=None):
     return {"requeued": crm.outbox.retry(list(ids) if ids else None)}
 
 
+def _load_rates(crm, record, source, date=None, content=None):
+    from .rates import load_rates
+    return load_rates(crm, source, date, content)
+
+
+def _add_attribute(crm, record, entity, name, kind, label="", label_ru="", choices=None, target="", currency=""):
+    from crmkit.kernel.attributes import describe
+    attribute = crm.define_attribute(entity, name, kind, label=label or "", label_ru=label_ru or "",
+                                     choices=choices or (), target=target or "", currency=currency or "")
+    return describe(attribute, crm.lang)
+
+
+def _remove_attribute(crm, record, entity, name):
+    return {"removed_values": crm.remove_attribute(entity, name)}
+
+
+TEXT = {"type": "string", "nullable": True, "maxlength": 200}
+ATTRIBUTE = {"entity": {"type": "string", "required": True, "maxlength": 100},
+             "name": {"type": "string", "required": True, "maxlength": 63}}
+ATTRIBUTE_ACTIONS = [
+    ActionSpec("core.add_attribute", None, _add_attribute, on_record=False, admin_only=True,
+               title="Add an attribute",
+               description="Add a typed field to an entity (string, number, money, date, boolean, choice, "
+                           "reference): validated, filterable and sortable like a built-in one.",
+               params={**ATTRIBUTE, "kind": {"type": "string", "required": True, "maxlength": 16},
+                       "label": TEXT, "label_ru": TEXT, "target": {**TEXT, "maxlength": 100},
+                       "currency": {**TEXT, "maxlength": 3},
+                       "choices": {"type": "list", "nullable": True, "maxlength": 1000,
+                                   "schema": {"type": "string", "maxlength": 500}}}),
+    ActionSpec("core.remove_attribute", None, _remove_attribute, on_record=False, admin_only=True,
+               title="Remove an attribute", description="Remove an additional attribute and every value of it.",
+               params=ATTRIBUTE),
+]
+
 RESULT = {"result": {"type": "string", "nullable": True, "maxlength": 4000}}
 
 ACTIONS = [
@@ -76,4 +110,14 @@ ACTIONS = [
     ActionSpec("core.retry_outbox", None, _retry, on_record=False, admin_only=True, title="Retry failed messages",
                description="Put failed messages (all, or these ids) back in the queue.",
                params={"ids": {**IDS, "required": False, "nullable": True, "minlength": 0}}),
+    ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
+               title="Load exchange rates",
+               description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "
+                           "rates stored for that day are replaced.",
+               params={"source": {"type": "string", "required": True, "empty": False, "maxlength": 32,
+                                  "regex": r"[A-Za-z0-9_.-]+"},
+                       "date": {"type": "date", "coerce": "date", "nullable": True},
+                       # the provider's document already fetched (a stored file), instead of asking it
+                       "content": {"type": "string", "nullable": True, "maxlength": 2_000_000}}),
+    *ATTRIBUTE_ACTIONS,
 ]

@@ -36,11 +36,13 @@ def erase(crm, entity, key) -> dict:
     partner_id, contact_ids, record = _subject(crm, entity, key)
     with crm.transaction():
         touched = erase_core(partner_id, contact_ids)
+        touched["attribute_values"] = _erase_attributes(crm, partner_id, contact_ids)
         touched["outbox"] = crm.outbox.erase_personal(partner_id, contact_ids)
         crm.pm.hook.crmkit_erase_personal_data(crm=crm, partner_id=partner_id, contact_ids=contact_ids)
         if partner_id is not None:
             crm.scrub_history("core.partner", [partner_id],
-                              ["name", "public_name", "birth_date", "gender", "inn", "kpp", "comment"])
+                              ["name", "public_name", "birth_date", "gender", "inn", "kpp", "comment",
+                               *(a.name for a in crm.attributes("core.partner"))])
         crm.scrub_history("core.contact", contact_ids)
         crm.scrub_history("core.contact_info", touched.pop("contact_info_ids"))
         crm.log_action(entity, record.id, "erase", "personal data erased")
@@ -49,6 +51,22 @@ def erase(crm, entity, key) -> dict:
             crm.reindex_duplicates("core.partner", [partner_id])
         crm.reindex_duplicates("core.contact", contact_ids)
     return touched
+
+
+def _erase_attributes(crm, partner_id, contact_ids) -> int:
+    """Additional attribute values of the person's partner, contact persons,
+    interactions and notes (what an administrator added may be personal)."""
+    I, N = m.Interaction, m.Note
+    n = crm.erase_attribute_values("core.contact", contact_ids)
+    interactions = [r.id for r in I.select(I.id).where(_owner(I, partner_id, contact_ids))]
+    n += crm.erase_attribute_values("core.interaction", interactions)
+    crm.scrub_history("core.interaction", interactions, [a.name for a in crm.attributes("core.interaction")])
+    if partner_id is not None:
+        n += crm.erase_attribute_values("core.partner", [partner_id])
+        notes = [r.id for r in N.select(N.id).where(N.partner == partner_id)]
+        n += crm.erase_attribute_values("core.note", notes)
+        crm.scrub_history("core.note", notes, [a.name for a in crm.attributes("core.note")])
+    return n
 
 
 def erase_core(partner_id, contact_ids) -> dict:
@@ -99,6 +117,10 @@ def export(crm, entity, key) -> dict:
                         "state": msg.state, "created_at": plain(msg.created_at)}
                        for msg in crm.outbox.messages(limit=100000)
                        if msg.partner_id == partner_id and partner_id is not None or msg.contact_id in contact_ids]
+    out["attributes"] = [{"entity": name, **row} for name, ids in (
+        ("core.partner", [partner_id] if partner_id is not None else []), ("core.contact", contact_ids),
+        ("core.interaction", [r["id"] for r in out["interactions"]]))
+        for row in crm.attribute_rows(name, ids)]
     for extra in crm.pm.hook.crmkit_collect_personal_data(crm=crm, partner_id=partner_id, contact_ids=contact_ids):
         out.update(extra or {})
     crm.log_action(entity, record.id, "export", "personal data exported")

@@ -25,6 +25,7 @@ OPS = {
     "isnull": lambda f, v: f.is_null(bool(v)),
 }
 MODELS = {"partner": m.Partner, "product": m.Product}
+ENTITIES = {"partner": "core.partner", "product": "core.product"}
 
 
 def compile_rule(crm, kind, rule, depth=0):
@@ -61,6 +62,8 @@ def compile_rule(crm, kind, rule, depth=0):
             except (TypeError, ValueError):
                 raise ValueError(f"{name}: {value!r} is not a valid value") from None
         return OPS[op](field, value)
+    if isinstance(name, str) and name in {a.name for a in crm.attributes(ENTITIES[kind])}:
+        return crm.attribute_condition(ENTITIES[kind], name, op, rule.get("value"))  # an additional attribute
     extra = crm.registry.segment_fields.get((kind, name))
     if extra is None:
         known = sorted(set(model._meta.fields) | {n for (k, n) in crm.registry.segment_fields if k == kind})

@@ -48,6 +48,7 @@ class Actor:
     roles: frozenset = frozenset()
     access_groups: frozenset = frozenset()
     is_admin: bool = False
+    time_zone: str = ""          # IANA name; "" = the operator's zone (CRMKIT_TZ, else the system's)
 
     @classmethod
     def system(cls):
@@ -74,9 +75,30 @@ def can(actor: Actor, roles: dict, verb: str, name: str) -> bool:
                for pattern, verbs in grants_for(actor, roles).items())
 
 
+def roles_granting(roles: dict, verb: str, name: str) -> list[str]:
+    """The roles that grant ``verb`` on entity or report ``name``, by name
+    (for the error that tells a user whom to ask)."""
+    if verb != "read" and name in ADMIN_ONLY_ENTITIES:
+        return ["administrator"]
+    letter = VERBS[verb]
+    return sorted(role for role, grants in roles.items()
+                  if any(letter in verbs and fnmatch.fnmatchcase(name, pattern) for pattern, verbs in grants.items()))
+
+
+def denied(actor, roles, verb, name, what=None) -> AccessDenied:
+    """"user 'orlov' may not create claims.claim: a role that may is
+    claims_officer or administrator" (``what`` for the first part)."""
+    holders = roles_granting(roles, verb, name)
+    said = what or f"user {actor.login!r} may not {verb} {name}"
+    if not holders:
+        return AccessDenied(f"{said}: no role grants it")
+    first = [r for r in holders if r != "administrator"] + [r for r in holders if r == "administrator"]
+    return AccessDenied(f"{said}: it needs the role {' or '.join(first)}")
+
+
 def require(actor, roles, verb, name):
     if not can(actor, roles, verb, name):
-        raise AccessDenied(f"user {actor.login!r} may not {verb} {name}")
+        raise denied(actor, roles, verb, name)
 
 
 def _paths(spec):

@@ -122,7 +122,34 @@ class Crm:
         self.registry = registry
         self.actor = actor
         self.lang = lang
+        self._zone = None
         self.outbox = Outbox(self)
+        self._attributes = {}   # entity -> its additional attributes, read once per session
+
+    @property
+    def zone(self):
+        """The acting user's time zone (a ``tzinfo``): their own
+        ``time_zone``, else ``$CRMKIT_TZ``, else the system's. Moments typed
+        without an offset are read in it and every output shows moments in it."""
+        if self._zone is None:
+            from .zones import user_zone
+            self._zone = user_zone(self.actor.time_zone)
+        return self._zone
+
+    @zone.setter
+    def zone(self, value):
+        from .zones import zone_named
+        self._zone = zone_named(value) if isinstance(value, str) else value
+
+    def reading_input(self):
+        """A context in which naive moments are local times of ``zone``."""
+        from .zones import reading_in
+        return reading_in(self.zone)
+
+    def day_start(self, day):
+        """The first moment of the local day ``day`` in the user's zone (period edges)."""
+        from .zones import day_start
+        return day_start(day, self.zone)
 
     @property
     def db(self):
@@ -262,23 +289,31 @@ class Crm:
 
     def where(self, entity, query, filters: dict):
         """Apply ``field`` / ``field__op`` filters, whitelisted to model fields."""
+        from . import attributes
         model = self.model(entity)
         for key, value in filters.items():
             name, _, op = key.partition("__")
             op = op or "eq"
             field = model._meta.fields.get(name)
-            if field is None or op not in FILTER_OPS:
-                raise ValidationError({key: f"unknown filter; fields: {', '.join(model._meta.fields)}; "
+            extra = field is None and name in attributes.definitions(self, entity)
+            if (field is None and not extra) or op not in FILTER_OPS:
+                known = [*model._meta.fields, *attributes.definitions(self, entity)]
+                raise ValidationError({key: f"unknown filter; fields: {', '.join(known)}; "
                                             f"operators: {', '.join(FILTER_OPS)}"}, entity)
-            query = query.where(FILTER_OPS[op](field, value))
+            if extra:   # an additional attribute: an indexed look-up of the value table
+                query = query.where(attributes.condition(self, entity, name, op, value))
+            else:
+                query = query.where(FILTER_OPS[op](field, value))
         return query
 
     def schema(self, entity) -> dict:
         """The cerberus schema a write of ``entity`` by the acting user is
         checked against (read-only and, for non-administrators, admin-only
         fields marked ``readonly``)."""
+        from . import attributes
         from .validation import schema_for
-        return schema_for(self.registry.entity(entity), admin=self.actor.is_admin)
+        return {**schema_for(self.registry.entity(entity), admin=self.actor.is_admin),
+                **attributes.schema(self, entity)}
 
     def parse_filters(self, entity, raw: dict) -> dict:
         """Filters given as text (``--where``, a query string) typed by the
@@ -286,8 +321,11 @@ class Crm:
         ``__in`` takes a comma-separated list, ``__isnull`` yes/no. A value
         of the wrong type is a ValidationError naming the filter; unknown
         fields and operators are refused by ``where``."""
+        from . import attributes
         from .validation import CrmValidator, field_rules
         fields = self.model(entity)._meta.fields
+        if attributes.definitions(self, entity):
+            fields = {**attributes.shadow(self, entity).model._meta.fields, **fields}
         out, errors = {}, {}
         for key, value in raw.items():
             name, _, op = key.partition("__")
@@ -305,7 +343,9 @@ class Crm:
                     typed.append(item)
                     continue
                 checker = CrmValidator({"v": rules})
-                if not checker.validate({"v": item}):
+                with self.reading_input():
+                    ok = checker.validate({"v": item})
+                if not ok:
                     errors[key] = [f"{item!r} is not a valid {rules.get('type', 'value')}"]
                     break
                 typed.append(checker.document["v"])
@@ -316,6 +356,7 @@ class Crm:
         return out
 
     def order(self, entity, query, order_by):
+        from . import attributes
         model = self.model(entity)
         keys = [order_by] if isinstance(order_by, str) else list(order_by)
         terms = []
@@ -324,9 +365,13 @@ class Crm:
                 part = part.strip()
                 desc = part.startswith("-")
                 field = model._meta.fields.get(part.lstrip("-"))
+                if field is None and part.lstrip("-") in attributes.definitions(self, entity):
+                    terms.append(attributes.order_term(self, entity, part.lstrip("-"), desc))
+                    continue
                 if field is None:
+                    known = [*model._meta.fields, *attributes.definitions(self, entity)]
                     raise ValidationError({"order_by": f"cannot sort by {part!r}; "
-                                                       f"fields: {', '.join(model._meta.fields)}"}, entity)
+                                                       f"fields: {', '.join(known)}"}, entity)
                 terms.append(field.desc() if desc else field.asc())
         return query.order_by(*terms)
 
@@ -672,26 +717,38 @@ class Crm:
                             (int(number), spec.name, int(number)))
 
     def _write(self, entity, key, data):
+        with self.reading_input():
+            return self._write_in_zone(entity, key, data)
+
+    def _write_in_zone(self, entity, key, data):
         spec = self.registry.entity(entity)
         creating = key is None
         self.require("create" if creating else "update", entity)
         if creating:
-            return self._save(spec, entity, None, self._validated(spec, entity, data, None))
+            return self._save(spec, entity, None, *self._validated(spec, entity, data, None))
         with db.transaction():
             # an update reads the record under its write lock and validates it
             # there: a concurrent write cannot change it between check and save
             record = self.get(entity, key, for_update=True)
-            return self._save(spec, entity, record, self._validated(spec, entity, data, record))
+            return self._save(spec, entity, record, *self._validated(spec, entity, data, record))
 
-    def _validated(self, spec, entity, data, record) -> dict:
-        """The checked document of a write, or a ValidationError with every problem."""
+    def _validated(self, spec, entity, data, record) -> tuple[dict, dict]:
+        """The checked document of a write and of its additional attributes,
+        or a ValidationError with every problem."""
+        from . import attributes
         creating = record is None
+        if isinstance(data, dict):
+            data, extra = attributes.split(self, entity, data)
+        else:
+            extra = {}
         try:
             prepared, early = self._prepare(spec, data, record), {}
         except ValidationError as exc:   # a malformed subject: still report every other field's problems
             early = exc.errors
             prepared = self._prepare(spec, {k: v for k, v in data.items() if k not in SUBJECT_FIELDS}, record)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
+        extra, extra_errors = attributes.check(self, spec, extra)
+        errors.update(extra_errors)
         errors.update(early)
         errors.update(self._check_references(spec, doc))  # every field's problems at once
         taken = self._check_unique(spec, doc, record)
@@ -707,9 +764,10 @@ class Crm:
         if errors:
             raise ValidationError(errors, entity)
         self._derive_partner(spec, doc, record)
-        return doc
+        return doc, extra
 
-    def _save(self, spec, entity, record, doc):
+    def _save(self, spec, entity, record, doc, extra=None):
+        from . import attributes
         creating = record is None
         model = spec.model
         now = db.utcnow()
@@ -743,6 +801,12 @@ class Crm:
                             record.changed_at = now
                         record.save(only=[model._meta.fields[n] for n in changes]
                                     + ([model.changed_at] if "changed_at" in model._meta.fields else []))
+                if extra:   # additional attributes: rows of the value table, same transaction
+                    extra_changes = attributes.store(self, spec, record.get_id(), extra, creating)
+                    if extra_changes and not creating and not changes and "changed_at" in model._meta.fields:
+                        record.changed_at = now
+                        record.save(only=[model.changed_at])
+                    changes.update(extra_changes)
                 if not creating and spec.partner_path and changes:
                     # a moved record must still be one the user may see
                     if self.query(entity, include_marked=True).where(
@@ -821,23 +885,99 @@ class Crm:
         spec = self.registry.entity(entity)
         self._log(spec, record_id, action, {"_": (None, note)} if note else {})
 
-    def record_changes(self, entity, changes):
-        """Record in the change history what a plugin's own bulk write
-        changed, ``[(record_id, field, old, new)]``, in one statement: a
-        write that sets fields of many rows at once (``deals.recompute_
-        probabilities``) keeps the history a row-by-row update would. The
-        caller has checked the verb and wrote only rows the user sees."""
+    def record_changes(self, entity, field, ids, old, new):
+        """Record in the change history that ``field`` of the records
+        ``ids`` went from ``old`` to ``new`` (sequences of the same length,
+        or ``new`` one value for all), written in one statement: a plugin's
+        own bulk write of many rows (``deals.recompute_probabilities``)
+        keeps the history a row-by-row update would. The caller has checked
+        the verb and wrote only rows the user sees."""
+        from itertools import repeat
         self.registry.entity(entity)    # an unknown entity fails loudly
-        now, user = db.utcnow().replace(tzinfo=None), self.actor.login
+        def text(values):
+            values = list(values)
+            if all(type(v) is int or type(v) is str for v in values):   # the usual case: no plain() per value
+                return list(map(str, values))
+            return [None if v is None else str(plain(v)) for v in values]
+
+        news = repeat(None if new is None else str(plain(new))) if isinstance(new, (str, int)) or new is None \
+            else text(new)
+        at = db.utcnow().replace(tzinfo=None).isoformat(" ")   # as the adapter would write it, made once
         self.bulk_insert(Change, ("entity", "record_id", "action", "field", "old", "new", "user", "at"),
-                         [(entity, int(rid), "update", field, None if old is None else str(plain(old)),
-                           None if new is None else str(plain(new)), user, now) for rid, field, old, new in changes])
+                         list(zip(repeat(entity), map(int, ids), repeat("update"), repeat(field), text(old), news,
+                                  repeat(self.actor.login), repeat(at))))
 
     def history(self, entity, key):
         """The change history of one visible record, oldest first."""
         record = self.get(entity, key)
         return list(Change.select().where((Change.entity == entity) & (Change.record_id == record.get_id()))
                     .order_by(Change.at, Change.id))
+
+    # -- additional attributes ----------------------------------------
+    def attributes(self, entity) -> list:
+        """The additional attributes of ``entity`` (``kernel_attribute`` rows)."""
+        from . import attributes
+        self.require("read", entity)
+        return list(attributes.definitions(self, entity).values())
+
+    def attribute_fields(self, entity) -> dict:
+        """``{name: peewee field}`` standing for each additional attribute
+        (nullable, of the attribute's type: what forms and documents are
+        built from); their definitions are ``crm.attributes(entity)``."""
+        from . import attributes
+        defs = attributes.definitions(self, entity)
+        if not defs:
+            return {}
+        return {n: f for n, f in attributes.shadow(self, entity).model._meta.fields.items() if n in defs}
+
+    def attributes_stamp(self) -> tuple:
+        """Changes whenever an attribute is added or removed (anywhere):
+        a key for documents built from the schemas (OpenAPI)."""
+        from .models import Attribute
+        return tuple(Attribute.select(pw.fn.COUNT(Attribute.id), pw.fn.MAX(Attribute.id)).tuples().first() or ())
+
+    def attribute_labels(self, entity) -> dict:
+        """``{name: label}`` of the attributes in the session's language."""
+        from . import attributes
+        return {n: attributes.label_of(a, self.lang) for n, a in attributes.definitions(self, entity).items()}
+
+    def attribute_values(self, entity, ids) -> dict:
+        """``{id: {attribute: value}}`` of the visible records among ``ids``."""
+        from . import attributes
+        return attributes.values(self, entity, ids)
+
+    def define_attribute(self, entity, name, kind, **options):
+        """Add an additional attribute (administrators; see ``kernel.attributes``)."""
+        from . import attributes
+        with db.transaction():
+            return attributes.define(self, entity, name, kind, **options)
+
+    def remove_attribute(self, entity, name) -> int:
+        """Remove an attribute and its values (administrators)."""
+        from . import attributes
+        with db.transaction():
+            return attributes.remove(self, entity, name)
+
+    def attribute_condition(self, entity, name, op, value):
+        """The condition ``name op value`` on an additional attribute of
+        ``entity`` for the entity's rows (segment rules; ops of
+        ``FILTER_OPS`` and ``not_in``), or None when it is no attribute."""
+        from . import attributes
+        if name not in attributes.definitions(self, entity):
+            return None
+        return attributes.segment_condition(self, entity, name, op, value)
+
+    def erase_attribute_values(self, entity, ids) -> int:
+        """Delete every additional attribute value of records (personal-data
+        erasure); their history values are scrubbed by ``scrub_history``."""
+        from . import attributes
+        return attributes.erase(self, entity, ids)
+
+    def attribute_rows(self, entity, ids) -> list:
+        """Labelled attribute values of the visible records among ``ids``
+        (a subject access export)."""
+        from . import attributes
+        return attributes.export_rows(self, entity, ids, self.lang)
 
     # -- actions ---------------------------------------------------------
     def actions(self, entity=None):
@@ -862,8 +1002,12 @@ class Crm:
         from .validation import check_params
         spec = self.registry.action(name)
         if not self.may_act(spec):
-            raise AccessDenied(f"user {self.actor.login!r} may not run {name}")
-        clean = check_params(spec, params)
+            said = f"user {self.actor.login!r} may not run {name}"
+            if spec.admin_only or spec.entity is None:
+                raise AccessDenied(f"{said}: it needs the role administrator")
+            raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said)
+        with self.reading_input():
+            clean = check_params(spec, params)
         record = None
         if spec.on_record:
             if key is None:
@@ -929,19 +1073,32 @@ class Crm:
 
     def import_file(self, entity, path, **options):
         from .importer import import_file
-        return import_file(self, entity, path, **options)
+        with self.reading_input():
+            return import_file(self, entity, path, **options)
 
     def import_frame(self, entity, frame, **options):
         from .importer import import_frame
-        return import_frame(self, entity, frame, **options)
+        with self.reading_input():
+            return import_frame(self, entity, frame, **options)
 
     def export(self, entity, fmt="csv", out=None, **filters):
         from .importer import export
         return export(self, entity, fmt, out, **filters)
 
 
+def add_translation_domains(loaded):
+    """Each plugin translates in its own domain (its ``locale/`` folder),
+    falling back to the plugins it requires: one plugin's words never
+    change another's screens."""
+    from .i18n import add_domain
+    for plugin in loaded:
+        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
+                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
+                   package=getattr(plugin.package, "__name__", None))
+
+
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,
-         plugin_manager=None):
+         plugin_manager=None, create=True):
     """Open a crmkit database as a user.
 
     :param url: ``sqlite:///path.db`` (default ``$CRMKIT_DATABASE_URL`` or
@@ -952,19 +1109,23 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     :param extra: plugin modules/objects to register besides the installed ones.
     :param migrate: apply pending migrations first.
     :param plugin_manager: a ``(pm, plugins)`` pair already built, to reuse.
+    :param create: make a SQLite file (and its folder) that does not exist;
+        ``False`` makes a missing file a ``DatabaseUnavailable`` error (the
+        CLI's default: only ``crmkit init``, ``crmkit demo`` and ``--create``
+        create one).
     """
     pm, loaded = plugin_manager or make_plugin_manager(only=plugins, extra=extra, disabled=disabled)
     registry = Registry()
     registry.fill(pm)
-    from .i18n import add_catalog_dir
-    for plugin in loaded:
-        if plugin.package_dir:
-            add_catalog_dir(plugin.package_dir / "locale")
-    database = db.connect(url)
+    from .i18n import check_language
+    lang = check_language(lang or os.environ.get("CRMKIT_LANG") or "en")
+    add_translation_domains(loaded)
+    database = db.connect(url, create=create)
     crm = Crm(database, pm, loaded, registry, access.Actor.system(),
-              lang or os.environ.get("CRMKIT_LANG", "en"))
+              lang)
     if migrate:
         crm.migrate()
     login = user if user is not None else os.environ.get("CRMKIT_USER") or None
     crm.actor = crm._load_actor(login)
+    crm.zone   # a misspelled CRMKIT_TZ is an error at once, not at the first time shown
     return crm

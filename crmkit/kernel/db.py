@@ -14,7 +14,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from .errors import Busy, StorageError
+from .errors import Busy, DatabaseUnavailable, StorageError
 
 database = pw.DatabaseProxy()
 UTC = dt.timezone.utc
@@ -112,13 +112,22 @@ class MoneyField(pw.DecimalField):
         return decimal.Decimal(str(value)).quantize(decimal.Decimal(1).scaleb(-self.decimal_places))
 
 
-def connect(url: str | None = None) -> pw.Database:
-    """Open a database from a URL; default ``sqlite:///crmkit.db``."""
+def connect(url: str | None = None, create: bool = True) -> pw.Database:
+    """Open a database from a URL; default ``sqlite:///crmkit.db``.
+
+    ``create=False``: a SQLite file that does not exist is an error (a
+    mistyped path would otherwise become a new empty database, folders and
+    all). Every failure to open is a one-line ``DatabaseUnavailable``."""
     url = url or os.environ.get("CRMKIT_DATABASE_URL") or DEFAULT_URL
-    if url.startswith("sqlite"):
+    if url.startswith("sqlite:"):
         path = url.split(":///", 1)[1] if ":///" in url else ":memory:"
         if path not in ("", ":memory:"):
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            where = Path(path).expanduser()
+            if not create and not where.exists():
+                raise DatabaseUnavailable(
+                    f"no database at {path}: check the path, or create it with `crmkit init` "
+                    f"(or --create; crmkit.open(..., create=True))")
+            where.parent.mkdir(parents=True, exist_ok=True)
         timeout = busy_timeout()
         db = pw.SqliteDatabase(path or ":memory:", pragmas={**SQLITE_PRAGMAS, "busy_timeout": int(timeout * 1000)},
                                timeout=timeout)
@@ -128,10 +137,26 @@ def connect(url: str | None = None) -> pw.Database:
         db = db_url.connect(url.replace("postgres://", "postgresql://", 1),
                             options=f"-c lock_timeout={int(busy_timeout() * 1000)}")
     else:
-        raise ValueError(f"database URL {url!r}: only sqlite:/// and postgresql:// are supported")
+        hint = f"sqlite:///{url}" if "://" not in url else "sqlite:///file.db"
+        raise DatabaseUnavailable(f"database URL {url!r} is neither sqlite:/// nor postgresql://: "
+                                  f"did you mean {hint}?")
     database.initialize(db)
-    db.connect(reuse_if_open=True)
+    try:
+        db.connect(reuse_if_open=True)
+    except pw.OperationalError as exc:
+        raise DatabaseUnavailable(f"cannot open the database {_safe_url(url)}: {_first_line(exc)}") from None
     return db
+
+
+def _first_line(exc) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password (it goes into an error message)."""
+    import re
+    return re.sub(r"//([^:/@]+):[^@/]*@", r"//\1:***@", url)
 
 
 def is_sqlite(db=None) -> bool:

@@ -23,7 +23,7 @@ def run(state, book_dir, fresh):
     url = state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEMO_URL
     if fresh and url.startswith("sqlite:///"):
         _fresh_sqlite(url)
-    crm = open_crm(url, user=None, lang=state.lang, plugin_manager=state.plugin_manager)
+    crm = open_crm(url, user=None, lang=state.lang, plugin_manager=state.plugin_manager, create=True)
     if crm.count("core.partner", include_marked=True):
         raise click.ClickException("the database already holds partners: the demo needs an empty one")
     featured = []

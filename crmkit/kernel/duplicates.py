@@ -36,8 +36,8 @@ def configure(crm, entity, rule, mode=None, threshold=None):
     """Set how strict a rule is (administrators only)."""
     from .db import transaction, utcnow
     if not crm.actor.is_admin:
-        raise AccessDenied(f"user {crm.actor.login!r} may not configure duplicate rules "
-                           "(the administrator role can)")
+        raise AccessDenied(f"user {crm.actor.login!r} may not configure duplicate rules: "
+                           "it needs the role administrator")
     known = {r.name: r for r in crm.registry.rules_of(entity)}
     if rule not in known:
         raise ValidationError({"rule": f"unknown rule {rule!r} of {entity}; rules: "

@@ -5,6 +5,30 @@ class CrmError(Exception):
     """Base of every crmkit error."""
 
 
+def did_you_mean(word, known, tail=False) -> str:
+    """" did you mean core.partner?" for the names of ``known`` close to
+    ``word`` (difflib), or "". ``tail``: also compare the part after the
+    dot (``partner`` finds ``core.partner``)."""
+    import difflib
+    known = sorted(set(map(str, known)))
+    close = _closest(difflib, str(word), known)
+    if tail and not close:
+        by_tail = {}
+        for name in known:
+            by_tail.setdefault(name.rpartition(".")[2], []).append(name)
+        for hit in _closest(difflib, str(word).rpartition(".")[2], list(by_tail)):
+            close += by_tail[hit]
+    return f" did you mean {' or '.join(close[:3])}?" if close else ""
+
+
+def _closest(difflib, word, known):
+    """The close matches that are about as close as the best one (a
+    misspelling has one answer, not three)."""
+    scored = sorted(((difflib.SequenceMatcher(None, word, k).ratio(), k) for k in known), reverse=True)
+    scored = [(r, k) for r, k in scored if r >= 0.6]
+    return [k for r, k in scored if r >= scored[0][0] - 0.05][:3] if scored else []
+
+
 class StartupError(CrmError):
     """A plugin set that cannot start: duplicate names, missing requirements."""
 
@@ -45,6 +69,12 @@ class NotFound(CrmError):
 
 class Busy(CrmError):
     """The database stayed locked past the timeout: try again."""
+
+
+class DatabaseUnavailable(CrmError):
+    """The database cannot be opened: no such SQLite file (and creating it
+    was not asked for), a URL of no known kind, a server that cannot be
+    reached. The message is one line that says what to do."""
 
 
 class StorageError(CrmError):

@@ -265,3 +265,24 @@ def crmkit_merge_records(crm, entity, survivor, merged):
 @hookspec
 def crmkit_records_merged(crm, entity, survivor, merged):
     """``merged`` was merged into ``survivor`` (inside the transaction)."""
+
+
+@hookspec(firstresult=True)
+def crmkit_currency_rates(crm, source, day, content):
+    """Give a day's exchange rates from the provider named ``source``
+    (``cbr`` ...), for ``crmkit rates load`` and the ``core.load_rates``
+    action. Stops at the first non-None result: answer only for your own
+    source.
+
+    :param crm: the acting ``Crm``.
+    :param source: the provider asked for.
+    :param day: the ``datetime.date`` whose rates are wanted.
+    :param content: the provider's document as text when the user gave it
+        (a stored file); None to fetch it yourself (bound the wait).
+    :return: a list of ``{"currency", "rate", "multiplier", "date"}`` dicts
+        (``date`` when the provider's date differs from ``day``; ``rate``
+        a ``Decimal`` or its text) for ``multiplier`` units of the currency
+        in the provider's base currency, or None when ``source`` is not
+        yours. Raise ``crmkit.ValidationError`` for a document that cannot
+        be read; the kernel refuses rates of 0 or below and unknown codes.
+    """

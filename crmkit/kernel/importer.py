@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, db
+from . import access, attributes, db
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -342,6 +342,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         if reason:
                             chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
                     frame = frame.drop(columns=["_reject"])
+                frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
+                if attr_values is not None:
+                    attr_values = attributes.validate_frame(crm, spec, attr_values, chunk_errors, offset)
                 frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
                                             options.get("reference", "auto"))
                 clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
@@ -373,6 +376,10 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         progress(total)
                     continue
                 ids = _write_rows(crm, spec, good.copy())
+                if attr_values is not None and ids:   # the chunk's rows took consecutive ids: one writer
+                    kept = attr_values.drop(index=[p - offset for p in chunk_errors]) if chunk_errors \
+                        else attr_values
+                    attributes.store_frame(crm, spec, range(ids[0], ids[1] + 1), kept)
                 written += len(good)
                 if ids:
                     first_id = ids[0] if first_id is None else first_id
@@ -414,6 +421,7 @@ def import_frame(crm, entity, frame, **options):
 def export(crm, entity, fmt="csv", out=None, **filters):
     """Export the visible records of an entity as CSV (formulas neutralised) or JSON."""
     from .reports import neutralise_frame, _plain, write_csv
+    from .zones import local_frame
     spec = crm.registry.entity(entity)
     model = spec.model
     names = list(spec.list_fields) or [n for n in model._meta.fields]
@@ -421,6 +429,7 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     q = crm.where(entity, crm.query(entity, *fields), filters)
     q = crm.order(entity, q, spec.order_by)
     frame = crm.frame(q, columns=names)
+    frame = local_frame(_with_attributes(crm, entity, frame, q), crm.zone)   # moments in the user's zone
     if fmt == "csv":
         buf = io.StringIO()
         write_csv(neutralise_frame(frame), buf)
@@ -433,3 +442,19 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     if out:
         Path(out).write_text(text, encoding="utf-8")
     return text
+
+
+def _with_attributes(crm, entity, frame, query):
+    """The export's frame with a column per additional attribute (values
+    of the exported rows only, so they follow the rows' access)."""
+    from . import attributes
+    defs = attributes.definitions(crm, entity)
+    if not defs:
+        return frame
+    pk = crm.registry.entity(entity).model._meta.primary_key
+    ids = [i for (i,) in query.select(pk).tuples()] if "id" not in frame.columns else frame["id"].tolist()
+    values = attributes.raw_values(entity, ids, defs)
+    frame = frame.copy()
+    for name in defs:
+        frame[name] = [values.get(i, {}).get(name) for i in ids]
+    return frame

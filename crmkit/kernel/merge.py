@@ -50,8 +50,8 @@ def merge(crm, entity, survivor_key, merged_key, take=()):
     """
     spec = crm.registry.entity(entity)
     if not crm.can("merge", entity):
-        raise AccessDenied(f"user {crm.actor.login!r} may not merge {entity} "
-                           "(it needs a role granting 'm', as the administrator role does)")
+        from .access import denied
+        raise denied(crm.actor, crm.registry.roles, "merge", entity)
     survivor = crm.get(entity, survivor_key, follow_merges=False)
     merged = crm.get(entity, merged_key, follow_merges=False)
     model = spec.model
@@ -64,8 +64,12 @@ def merge(crm, entity, survivor_key, merged_key, take=()):
                                   entity)
     take = list(take or ())
     errors = {}
+    from . import attributes
+    extra = attributes.definitions(crm, entity)
     for name in take:
         field = model._meta.fields.get(name)
+        if field is None and name in extra:
+            continue
         if field is None or name in ("id", "created_at", "changed_at", "deletion_mark"):
             errors.setdefault("take", []).append(f"{name!r} is not a field that can be taken")
         elif field.unique or name == spec.lookup:
@@ -73,7 +77,7 @@ def merge(crm, entity, survivor_key, merged_key, take=()):
     if errors:
         raise ValidationError(errors, entity)
     values = {}
-    for name in take:
+    for name in (n for n in take if n not in extra):
         field = model._meta.fields[name]
         values[name] = getattr(merged, field.name + "_id") if isinstance(field, pw.ForeignKeyField) \
             else getattr(merged, name)
@@ -82,6 +86,7 @@ def merge(crm, entity, survivor_key, merged_key, take=()):
         if values:
             crm.update(entity, s_id, values)
         crm.pm.hook.crmkit_merge_records(crm=crm, entity=entity, survivor=survivor, merged=merged)
+        attributes.merge(crm, entity, s_id, m_id, take)
         moved = 0
         for other in _models():
             for field in other._meta.fields.values():

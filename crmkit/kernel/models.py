@@ -119,3 +119,43 @@ class DuplicateSetting(BaseModel):
     class Meta:
         table_name = "kernel_duplicate_setting"
         indexes = ((("entity", "rule"), True),)
+
+
+class Attribute(BaseModel):
+    """An additional attribute an administrator added to an entity (1C's
+    дополнительный реквизит): its name, kind and labels."""
+
+    entity = pw.CharField(max_length=100)
+    name = pw.CharField(max_length=63)
+    kind = pw.CharField(max_length=16)        # string number money date boolean choice reference
+    label = pw.CharField(max_length=200, default="")
+    label_ru = pw.CharField(max_length=200, default="")
+    choices = pw.TextField(default="[]")      # JSON list: the values of a choice list
+    target = pw.CharField(max_length=100, default="")    # the entity a reference points at
+    currency = pw.CharField(max_length=3, default="")    # a money attribute's currency
+    created_by = pw.CharField(max_length=100, default="")
+    created_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "kernel_attribute"
+        indexes = ((("entity", "name"), True),)
+
+
+class AttributeValue(BaseModel):
+    """One record's value of one attribute, in the column of its kind: a
+    filter is an index range over (attribute, value, record)."""
+
+    attribute = pw.ForeignKeyField(Attribute, on_delete="CASCADE")
+    entity = pw.CharField(max_length=100)
+    record_id = pw.IntegerField()
+    value_text = pw.CharField(max_length=500, null=True)
+    value_number = pw.DecimalField(max_digits=28, decimal_places=6, null=True)
+    value_date = pw.DateField(null=True)
+
+    class Meta:
+        table_name = "kernel_attribute_value"
+        indexes = ((("attribute", "record_id"), True),
+                   (("attribute", "value_text", "record_id"), False),
+                   (("attribute", "value_number", "record_id"), False),
+                   (("attribute", "value_date", "record_id"), False),
+                   (("entity", "record_id"), False))

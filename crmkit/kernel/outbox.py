@@ -233,9 +233,10 @@ class Outbox:
             & (Suppression.address == normalize_address(channel, address))).exists()
 
     # -- delivery --------------------------------------------------------
-    def _claim(self, channel, now, limit, after, source, skip_channels, lease_s):
-        """Claim due messages (queued, or sending with an expired lease) under
-        a new token; returns (token, messages)."""
+    @staticmethod
+    def _due(channel, now, source, lease_s):
+        """The condition of a message due for delivery: queued and due, or
+        sending with an expired lease."""
         lease = now - dt.timedelta(seconds=lease_s)
         due = ((OutboxMessage.state == "queued") & (OutboxMessage.next_attempt_at <= now)) | \
               ((OutboxMessage.state == "sending") & (OutboxMessage.claimed_at < lease))
@@ -243,6 +244,12 @@ class Outbox:
             due &= OutboxMessage.channel == channel
         if source:
             due &= OutboxMessage.source.in_([source] if isinstance(source, str) else list(source))
+        return due
+
+    def _claim(self, channel, now, limit, after, source, skip_channels, lease_s):
+        """Claim due messages (queued, or sending with an expired lease) under
+        a new token; returns (token, messages)."""
+        due = self._due(channel, now, source, lease_s)
         if skip_channels:
             due &= OutboxMessage.channel.not_in(sorted(skip_channels))
         if after:  # claims go up by id: a message is attempted once per deliver() run
@@ -289,6 +296,7 @@ class Outbox:
         connection for the whole run) and closed at the end, errors included.
         """
         from contextlib import ExitStack
+        from .progress import report_progress
         self._require_deliver()
         lease_s = _setting("CRMKIT_OUTBOX_LEASE", LEASE_S)
         run_ends = time.monotonic() + (deadline_s or _setting("CRMKIT_OUTBOX_RUN_DEADLINE", RUN_DEADLINE_S))
@@ -300,6 +308,9 @@ class Outbox:
         broken: set[str] = set()          # channels whose breaker opened in this run
         hook = self.crm.pm.hook
         after = 0
+        total = min(limit, OutboxMessage.select().where(self._due(channel, now, source, lease_s)).count())   # what the progress bar counts to
+        done = 0
+        report_progress(done, total)
         with ExitStack() as stack:
             sessions = {}
             while limit > 0 and time.monotonic() < run_ends:
@@ -320,6 +331,8 @@ class Outbox:
                             outcome = self._deliver_one(message, token, hook, per_message, failures)
                             counts[outcome] = counts.get(outcome, 0) + 1
                             limit -= 1
+                            done += 1
+                            report_progress(min(done, total), total)
                             if failures.get(message.channel, 0) >= breaker_at:
                                 broken.add(message.channel)
                                 log.warning("outbox: %s stopped for this run after %d connection failures "

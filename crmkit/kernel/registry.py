@@ -5,7 +5,7 @@ loudly naming both plugins.
 """
 from __future__ import annotations
 
-from .errors import StartupError, NotFound
+from .errors import NotFound, StartupError, did_you_mean
 from .specs import (ActionSpec, ChannelSpec, DuplicateRule, EntitySpec, ReportSpec, RoleSpec, SegmentField,
                     TemplateParameter)
 
@@ -118,19 +118,22 @@ class Registry:
         try:
             return self.entities[name]
         except KeyError:
-            raise NotFound(f"no entity {name!r}; known: {', '.join(sorted(self.entities))}") from None
+            raise NotFound(f"no entity {name!r};" + (did_you_mean(name, self.entities, tail=True)
+                                                      or f" `crmkit entities` lists the {len(self.entities)} there are")) from None
 
     def report(self, report_id) -> ReportSpec:
         try:
             return self.reports[report_id]
         except KeyError:
-            raise NotFound(f"no report {report_id!r}; known: {', '.join(sorted(self.reports))}") from None
+            raise NotFound(f"no report {report_id!r};" + (did_you_mean(report_id, self.reports, tail=True)
+                                                           or " `crmkit report list` lists them")) from None
 
     def action(self, name) -> ActionSpec:
         try:
             return self.actions[name]
         except KeyError:
-            raise NotFound(f"no action {name!r}; known: {', '.join(sorted(self.actions))}") from None
+            raise NotFound(f"no action {name!r};" + (did_you_mean(name, self.actions, tail=True)
+                                                      or f" known: {', '.join(sorted(self.actions))}")) from None
 
     def actions_of(self, entity) -> list[ActionSpec]:
         """The actions on ``entity`` (None: those on no entity), by name."""

@@ -25,6 +25,7 @@ import peewee as pw
 from cerberus import TypeDefinition
 
 from .errors import ValidationError
+from .zones import aware, input_zone, local_day
 
 ALWAYS_READ_ONLY = ("id", "created_at", "changed_at", "created_by", "changed_by")
 TRUE = {"1", "true", "yes", "y", "on", "да"}
@@ -36,8 +37,8 @@ def _blank(value):
 
 
 def parse_date(value):
-    if isinstance(value, dt.datetime):
-        return value.date()
+    if isinstance(value, dt.datetime):   # a moment given for a date: its local day
+        return local_day(value) if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):
         return value
     text = str(value).strip()
@@ -67,7 +68,7 @@ def parse_datetime(value):
                     continue
             else:
                 raise
-    return result if result.tzinfo else result.replace(tzinfo=dt.timezone.utc)
+    return aware(result)     # no offset: a local time of the user's zone
 
 
 # -- the bounds every stored value keeps ------------------------------------------
@@ -421,6 +422,30 @@ KIND_BOUNDS = {"date": {"min": DATE_MIN, "max": DATE_MAX}, "datetime": {"min": M
                "integer": {"min": -2 ** 63, "max": 2 ** 63 - 1}}
 
 
+def explain(errors: dict, schema: dict, parameters=False) -> dict:
+    """Errors that say what would have been right: an unknown field gets a
+    "did you mean" (a report's unknown parameter the list of its
+    parameters), an unallowed value the allowed ones."""
+    from .errors import did_you_mean
+    writable = [k for k, r in schema.items() if not r.get("readonly")]
+    out = {}
+    for name, msgs in errors.items():
+        fixed = []
+        for msg in msgs:
+            if msg == "unknown field":
+                if parameters:
+                    msg += (f"; the parameters are: {', '.join(writable)}" if writable
+                            else "; the report takes no parameters")
+                else:
+                    msg += did_you_mean(name, writable).replace(" did", "; did", 1)
+            elif isinstance(msg, str) and msg.startswith("unallowed value") and "(allowed" not in msg \
+                    and schema.get(name, {}).get("allowed"):
+                msg += f" (allowed: {', '.join(map(str, schema[name]['allowed']))})"
+            fixed.append(msg)
+        out[name] = fixed
+    return out
+
+
 def check_params(spec, params: dict) -> dict:
     """A report's parameters, coerced and with defaults filled;
     ValidationError with every problem at once."""
@@ -437,7 +462,7 @@ def check_params(spec, params: dict) -> dict:
         document = v.document if v.validate(dict(params)) else None
         errors = {k: [_message(m) for m in msgs] for k, msgs in v.errors.items()}
     if errors:
-        raise ValidationError(errors, spec.id)
+        raise ValidationError(explain(errors, schema, parameters=True), spec.id)
     return document
 
 
@@ -448,13 +473,14 @@ def check(spec, data: dict, update=False, admin=True) -> tuple[dict, dict]:
         raise ValidationError({"_": "data must be a mapping of field to value"}, spec.name)
     fast = fast_schema_for(spec, admin)
     if fast is not None:
-        return fast.check(data, update)
+        document, errors = fast.check(data, update)
+        return document, (explain(errors, fast.schema) if errors else errors)
     v = validator_for(spec, admin)
     if v.validate(dict(data), update=update):
         return v.document, {}
     errors = {field: [_message(m) for m in msgs] for field, msgs in v.errors.items()}
     document = {k: val for k, val in (v.document or {}).items() if k not in errors}
-    return document, errors
+    return document, explain(errors, v.schema)
 
 
 def validate(spec, data: dict, update=False, admin=True) -> dict:
@@ -558,6 +584,8 @@ def validate_frame(spec, frame, admin=True):
             value = numeric.astype("Int64") if kind == "integer" else numeric
         elif kind in ("date", "datetime"):
             parsed = _parse_dates(raw)
+            if kind == "date":   # the day as typed (a moment with an offset: its local day)
+                parsed = parsed.dt.tz_localize("UTC").dt.tz_convert(input_zone()).dt.tz_localize(None)
             bad = parsed.isna() & ~blank
             flag(bad & ~_out_of_pandas_range(raw), field, f"has the wrong type: expected {kind}")
             low, high = (DATE_MIN, DATE_MAX) if kind == "date" else (MOMENT_MIN, MOMENT_MAX)
@@ -636,15 +664,22 @@ def _out_of_pandas_range(raw):
 
 def _parse_dates(raw):
     """ISO (with or without an offset) or 1C's dd.mm.yyyy, tried column-wide
-    first (fast), then cell by cell for the few odd ones. Naive UTC out."""
+    first (fast), then cell by cell for the few odd ones. A text without an
+    offset is a local time of the input zone (``zones.reading_in``). Naive
+    UTC out."""
     import pandas as pd
+    zone = input_zone()
     text = raw.astype("string")
     wanted = int((text.notna() & (text != "")).sum())
     best = None
     for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z",
                 "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
-                "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S"):
-        parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=True)
+                "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S",
+                "%d.%m.%Y %H:%M"):
+        if "%z" in fmt:
+            parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=True)
+        else:
+            parsed = _localized(pd.to_datetime(text, errors="coerce", format=fmt), zone)
         if best is None:
             best = parsed
         else:
@@ -654,8 +689,31 @@ def _parse_dates(raw):
     rest = best.isna() & text.notna() & (text != "")
     if rest.any() and rest.sum() < 5000:  # odd formats: per cell, but never for a whole garbage file
         best = best.copy()
-        best[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed", utc=True)
+        best[rest] = pd.Series([_one_moment(v, zone) for v in text[rest].tolist()], index=text[rest].index,
+                               dtype="datetime64[ns, UTC]")
     return best.dt.tz_localize(None)
+
+
+def _localized(naive, zone):
+    """Naive moments as local times of ``zone``, in UTC (a time repeated by a
+    clock change: its first occurrence, as Python's fold=0; a skipped one:
+    moved forward)."""
+    import numpy as np
+    return naive.dt.tz_localize(zone, ambiguous=np.ones(len(naive), dtype=bool),
+                                nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def _one_moment(text, zone):
+    import pandas as pd
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError, TypeError):
+        return pd.NaT
+    if stamp is pd.NaT:
+        return pd.NaT
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+    return stamp.tz_convert("UTC")
 
 
 EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")

@@ -32,6 +32,7 @@ DESTRUCTIVE = {
     "demo": ("core", "deletes the SQLite file and loads the demo (--fresh, the default)"),
     "db restore": ("core", "replaces the whole database with a backup"),
     "privacy erase": ("core", "anonymises a person in every plugin's data"),
+    "attributes remove": ("core", "removes an additional attribute and every record's value of it"),
     "outbox purge": ("notify_email", "deletes sent messages"),
     "marketing mailing purge": ("marketing", "deletes the mailings' sent messages"),
 }
@@ -46,6 +47,8 @@ RECORD_LEVEL = {
     "analysis classify": ("analysis", "re-computes a classification from the sales: derived data"),
     "duplicates reindex": ("core", "rebuilds the derived duplicate-search index from the records"),
     "db verify": ("core", "checks a backup file without restoring it; the database is not touched"),
+    "rates load": ("core", "updates the day's rates the provider gives again, through the write path and its "
+                           "history, by the role's c/u grants on core.currency_rate; no row is deleted"),
 }
 WORDS = re.compile(r"(?<!\.)\b(delete[sd]?|deleting|remov(?:e|es|ed|ing|al)|eras\w*|restor\w*|purg\w*|"
                    r"drop\w*|truncat\w*|unlink\w*|wip(?:e|es|ed|ing)|replac\w*|overwrit\w*|fresh)\b"
@@ -113,7 +116,8 @@ def victim(crm, tmp_path):
     ``mgr`` (manager) and ``ro`` (readonly); a backup of it."""
     crm.create("core.user", {"login": "mgr", "name": "Manager", "roles": "manager"})
     crm.create("core.user", {"login": "ro", "name": "Readonly", "roles": "readonly"})
-    crm.create("core.partner", {"name": "Протон"})
+    crm.define_attribute("core.partner", "tier", "string")
+    crm.create("core.partner", {"name": "Протон", "tier": "gold"})
     person = crm.create("core.partner", {"name": "Алхимов А.А.", "kind": "individual"})
     from crmkit.kernel.models import OutboxMessage
     message = crm.outbox.queue("email", "a@b.example", subject="s", text="t", key="destructive-test")
@@ -129,6 +133,7 @@ def _args(path, victim, tmp_path):
         "demo": ["demo", "--book", str(tmp_path / "book")],
         "db restore": ["db", "restore", str(victim["backup"])],
         "privacy erase": ["privacy", "erase", "core.partner", str(victim["person"])],
+        "attributes remove": ["attributes", "remove", "core.partner", "tier"],
         "outbox purge": ["outbox", "purge", "--days", "0"],
         "marketing mailing purge": ["marketing", "mailing", "purge"],
     }[path]

@@ -22,10 +22,18 @@ def _given(values):
 
 
 def _classify(crm, record, kind="all", as_of=None, **settings):
-    from .classify import run
+    from crmkit import report_progress, translate
+    from .classify import STEPS, run
+    kinds = ("partner", "product") if kind == "all" else (kind,)
+    total = STEPS * len(kinds)
     rows = []
-    for k in (("partner", "product") if kind == "all" else (kind,)):
-        rows.append(run(crm, k, as_of, **_given(settings)))
+    for i, k in enumerate(kinds):
+        label = translate(f"classifying {k}s", crm.lang)
+
+        def step(n, offset=i * STEPS, label=label):
+            report_progress(offset + n, total, label)
+        step(0)
+        rows.append(run(crm, k, as_of, progress=step, **_given(settings)))
     return rows
 
 

@@ -349,9 +349,14 @@ def universe_of(crm, kind, sold_ids):
     return pd.Series(frame["code"].to_numpy(), index=frame["id"].to_numpy())
 
 
-def run(crm, kind="partner", as_of=None, **overrides):
+STEPS = 3   # what ``run`` reports to ``progress``: sales read, classes computed, history stored
+
+
+def run(crm, kind="partner", as_of=None, progress=None, **overrides):
     """Classify as of a date and store it as history; a re-run for the same
     date and settings replaces that run's rows (no duplicates).
+
+    :param progress: called with 1, 2, 3 (of ``STEPS``) as each stage ends.
 
     :return: summary dict (run id, windows, counts per class).
     """
@@ -365,13 +370,16 @@ def run(crm, kind="partner", as_of=None, **overrides):
     as_of = _parse_as_of(as_of)
     settings = check_settings({**stored_settings(crm, kind), **overrides})
     text, digest = settings_key(settings)
+    progress = progress or (lambda step: None)
     data = aggregate(crm, kind, settings, as_of)
+    progress(1)
     sold = np.concatenate([data["first"].index.to_numpy(), data["xyz"]["item"].to_numpy(), data["abc"].index.to_numpy()])
     universe = universe_of(crm, kind, sold)
     left_out = anonymous_left_out(settings, kind, universe)
     if left_out:
         universe = universe[universe != left_out]
     classes = classify_frame(universe, data, settings)
+    progress(2)
     (abc_from, abc_to), (xyz_from, xyz_to) = data["abc_window"], data["xyz_window"]
     now = utcnow()
     with crm.transaction():
@@ -384,6 +392,7 @@ def run(crm, kind="partner", as_of=None, **overrides):
         else:
             m.Run.update(items=len(classes), computed_at=now, changed_at=now).where(m.Run.id == found.id).execute()
         _store(crm, model, field, found.id, as_of, classes)
+    progress(3)
     counts = classes.groupby(["abc", "xyz"]).size()
     return {"run": found.id, "kind": kind, "as_of": as_of, "measure": settings["measure"],
             "abc_window": f"{abc_from} .. {abc_to - dt.timedelta(days=1)}",

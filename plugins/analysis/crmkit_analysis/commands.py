@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, pass_crm
+from crmkit.cli import emit, format_option, pass_crm, progress_bar
 
 KIND = click.Choice(["partner", "product", "all"])
 UNIT = click.Choice(["day", "week", "month", "quarter", "year"])
@@ -50,7 +50,8 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
     Safe to run from cron: a re-run for the same date and settings replaces
     that run instead of adding another.
     """
-    rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
+    with progress_bar("classifying", fmt):
+        rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
     for summary in rows:
         summary.setdefault("note", "")
         summary["classes"] = ", ".join(f"{c}: {n}" for c, n in sorted(summary["classes"].items()))

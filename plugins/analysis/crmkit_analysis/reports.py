@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import peewee as pw
 
-from crmkit import ValidationError
+from crmkit import ValidationError, translate
 
 from . import models as m
 from .classify import KINDS
@@ -117,7 +117,7 @@ def _item_query(crm, kind, run_id, *extra):
             .join(item, on=(getattr(model, field) == item.id)).where(model.run == run_id))
 
 
-def _settings_frame(run):
+def _settings_frame(run, lang="en"):
     if run is None:
         return pd.DataFrame({"setting": ["classification"], "value": ["not run yet: crmkit analysis classify"]})
     from .classify import anonymous_left_out, check_settings
@@ -130,7 +130,7 @@ def _settings_frame(run):
             ("returns", settings["returns"]), ("crossing item", settings["crossing"])]
     left_out = anonymous_left_out(settings, run.kind)
     if left_out:
-        rows.append(("anonymous buyer", f"{left_out}: left out of the classification"))
+        rows.append(("anonymous buyer", translate("{code}: left out of the classification", lang).format(code=left_out)))
     return pd.DataFrame(rows, columns=["setting", "value"])
 
 
@@ -150,7 +150,7 @@ def _classification(crm, kind, as_of=None, measure=None, **choice):
         frame = frame.rename(columns={"name": "partner"})
     else:
         frame = frame.rename(columns={"name": "product"})
-    return {"main": frame, "settings": _settings_frame(run)}
+    return {"main": frame, "settings": _settings_frame(run, crm.lang)}
 
 
 def abc_xyz_clients(crm, as_of=None, measure=None, **choice):
@@ -198,7 +198,7 @@ def matrix(crm, kind="partner", as_of=None, measure=None, **choice):
     return {"counts": pivot("count"), "measure": pivot("value"),
             "cells": heat[["abc", "xyz", "count", "value"]].reset_index(drop=True),
             "potential": pd.DataFrame({"potential": [potential]}),
-            "settings": _settings_frame(run)}
+            "settings": _settings_frame(run, crm.lang)}
 
 
 def change_mark(previous, current):

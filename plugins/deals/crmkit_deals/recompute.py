@@ -14,6 +14,8 @@ import: nothing in a deal's lifecycle depends on its probability.
 """
 from __future__ import annotations
 
+from itertools import repeat
+
 import peewee as pw
 
 from crmkit import utcnow
@@ -48,9 +50,11 @@ def recompute(crm, keep_manual=False):
     ids = frame["id"].to_numpy(dtype="int64")[changed]
     values, before, switched = new[changed], old[changed], manual[changed]
     _write(crm, ids.tolist(), values.tolist())
-    history = [(i, "probability", b, v) for i, b, v in zip(ids.tolist(), before.tolist(), values.tolist()) if b != v]
-    history += [(i, "probability_method", "manual", "statistics") for i in ids[switched].tolist()]
-    crm.record_changes("deals.deal", history)
+    moved = before != values
+    crm.record_changes("deals.deal", "probability", ids[moved].tolist(), before[moved].tolist(),
+                       values[moved].tolist())
+    crm.record_changes("deals.deal", "probability_method", ids[switched].tolist(),
+                       frame["method"].to_numpy(dtype=object)[changed][switched].tolist(), "statistics")
     return {**done, "changed": int(changed.sum())}
 
 
@@ -62,9 +66,10 @@ def _write(crm, ids, values):
         return
     now = D.changed_at.db_value(utcnow())
     if isinstance(crm.db, pw.SqliteDatabase):
+        now = now.isoformat(" ")      # the text sqlite3's adapter would make, made once
         crm.db.cursor().executemany(
-            'UPDATE "deals_deal" SET "probability" = ?, "probability_method" = ?, "changed_at" = ? WHERE "id" = ?',
-            [(v, "statistics", now, i) for i, v in zip(ids, values)])
+            'UPDATE "deals_deal" SET "probability" = ?, "probability_method" = \'statistics\', "changed_at" = ? '
+            'WHERE "id" = ?', zip(values, repeat(now), ids))
         return
     crm.db.execute_sql(
         'UPDATE "deals_deal" AS d SET "probability" = v.p, "probability_method" = %s, "changed_at" = %s '

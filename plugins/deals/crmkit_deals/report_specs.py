@@ -1,5 +1,6 @@
 """Report declarations (no pandas here: builds are imported when run)."""
 from crmkit import ChartSpec, ReportSpec
+from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 KEY = {"type": ["string", "integer"], "nullable": True}
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
@@ -11,7 +12,7 @@ BASIS = {"date_basis": {"type": "string", "nullable": True, "allowed": ["start",
 FILTERS = {**PERIOD, **BASIS, "kind": KEY, "responsible": KEY, "client": KEY, "segment": KEY,
            "holding": KEY, "department": KEY, "team": KEY,
            "currency": {"type": "string", "nullable": True, "regex": "[A-Za-z]{3}"},
-           "include_marked": {"type": "boolean", "coerce": "bool"}}
+           "include_marked": {"type": "boolean", "coerce": "bool"}, **REPORT_CURRENCY}
 # comma-separated keys of crmkit_deals.dimensions.GROUP_KEYS, checked by the build
 GROUP_BY = {"group_by": {"type": "string", "nullable": True, "maxlength": 200}}
 AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}

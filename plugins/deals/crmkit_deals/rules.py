@@ -40,7 +40,7 @@ def validate_deal(crm, data, record):
     if data.get("potential") is not None and data["potential"] < 0:
         errors["potential"] = "cannot be negative"
     if creating:
-        data.setdefault("start_date", context.moment().date())
+        data.setdefault("start_date", context.moment().astimezone(crm.zone).date())   # the local day
         if data.get("responsible") is None and crm.actor.id is not None:
             data["responsible"] = crm.actor.id
     start, end = _value(data, record, "start_date"), _value(data, record, "end_date")

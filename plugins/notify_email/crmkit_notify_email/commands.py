@@ -6,7 +6,7 @@ import os
 import click
 
 from crmkit import AccessDenied
-from crmkit.cli import database_url, destructive, emit, format_option, pass_crm
+from crmkit.cli import database_url, destructive, emit, format_option, pass_crm, progress_bar
 
 OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", "next_attempt_at",
                   "last_error", "source", "created_at", "sent_at")
@@ -46,7 +46,8 @@ def outbox_deliver(crm, channel, limit):
     from .smtp import close_connections
     _admin(crm, "outbox deliver")
     try:
-        counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
+        with progress_bar("delivering"):
+            counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()
     click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))

@@ -25,8 +25,8 @@ def add_routes(bp):
         crm = g.crm
         reports = sorted((r for r in crm.registry.reports.values() if crm.can("read", r.id)), key=lambda r: r.id)
         return render("web/reports.html", title=translate("Reports", crm.lang),
-                      reports=[{"id": r.id, "title": translate(r.title, crm.lang),
-                                "description": translate(r.description, crm.lang) if r.description else ""}
+                      reports=[{"id": r.id, "title": translate(r.title, crm.lang, context=r.id),
+                                "description": translate(r.description, crm.lang, context=r.id) if r.description else ""}
                                for r in reports])
 
     @bp.get("/reports/<report_id>", endpoint="report")
@@ -53,8 +53,8 @@ def add_routes(bp):
         query = {k: v for k, v in request.args.items() if k != "format"}
         downloads = [(f.upper(), url_for("ui.report", report_id=report_id) + "?" + urlencode({**query, "format": f}))
                      for f in DOWNLOADS]
-        return render("web/report.html", title=translate(spec.title, crm.lang), spec=spec, fields=fields,
+        return render("web/report.html", title=translate(spec.title, crm.lang, context=spec.id), spec=spec, fields=fields,
                       values={k: request.args.get(k, "") for k in (f.name for f in fields)},
                       errors=errors, sections=sections, downloads=downloads if result is not None else [],
-                      description=translate(spec.description, crm.lang) if spec.description else ""), \
+                      description=translate(spec.description, crm.lang, context=spec.id) if spec.description else ""), \
             (422 if errors else 200)
