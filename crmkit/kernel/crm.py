@@ -434,6 +434,14 @@ class Crm:
         """
         self._bulk_write(model._meta.table_name, [model._meta.fields[c] for c in columns], rows)
 
+    def insert_frame(self, model, frame):
+        """``bulk_insert`` of a DataFrame's columns that are ``model``'s
+        fields, converted to database values column by column (moments as
+        UTC, money rounded to its places); other columns are left out."""
+        from .importer import database_rows
+        columns, rows = database_rows(model, frame)
+        self.bulk_insert(model, columns, rows)
+
     def load_partition(self, model, field, key: int, columns, rows):
         """Replace the rows of ``model`` whose ``field`` is ``key`` with
         ``rows`` (as for :meth:`bulk_insert`), inside the caller's transaction.
