@@ -45,7 +45,7 @@ REPORTS = [
                        ChartSpec("funnel", section="Funnel chart", x="Sales process stage",
                                  y="Potential sales amount", title="Potential sales total"))),
     ReportSpec("deals.efficiency", "Deal efficiency", "crmkit_deals.reports:efficiency",
-               params={**FILTERS, **AS_OF, "detail": {"type": "boolean", "coerce": "bool"}},
+               params={**FILTERS, **AS_OF, **GROUP_BY, "detail": {"type": "boolean", "coerce": "bool"}},
                description="Deals by status; in work and won by kind, deal and client; lost by responsible.",
                question="How many deals were won? For what potential sales amount?",
                labels={**FILTER_LABELS, **EFFICIENCY_LABELS}, tree_level="Level",
