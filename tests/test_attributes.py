@@ -152,6 +152,7 @@ def test_cli_add_list_show_list_export_remove(world, cli):
     hidden_view = json.loads(cli("list", "core.partner", "--where", "employees__gt=21", "--format", "json",
                                  user="volkov").output)
     assert [r["name"] for r in hidden_view] == ["Протон"]
+    assert hidden_view[0]["employees"] == "25"     # the attribute filtered on is a column of the list
     exported = cli("export", "core.partner", user="volkov").output
     assert "region_code" in exported.splitlines()[0] and "secret" not in exported and "Дальстрой" not in exported
     refused = cli("attributes", "add", "core.partner", "inn", "string")
