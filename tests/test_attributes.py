@@ -265,3 +265,15 @@ def test_import_by_a_manager_cannot_point_at_hidden_records(world, tmp_path):
     spy.write_text(f"name,access_group,parent_client\nШпион,{world['retail'].id},{hidden.code}\n", encoding="utf-8")
     with pytest.raises(ValidationError):
         volkov.import_file("core.partner", spy)
+
+
+def test_poison_in_an_attribute_is_refused_like_in_a_field(attrs):
+    crm = attrs
+    for bad in ("\x1b[31mred", "nul\x00", "\ud800"):
+        with pytest.raises(ValidationError) as exc:
+            crm.create("core.partner", {"name": "P", "motto": bad})
+        assert "control character" in exc.value.errors["motto"][0]
+    with pytest.raises(ValidationError) as exc:
+        crm.create("core.partner", {"name": "P", "employees": "1e30"})
+    assert "max value" in exc.value.errors["employees"][0]
+    assert crm.count("core.partner") == 0
