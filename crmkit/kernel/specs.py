@@ -20,6 +20,9 @@ class PluginMeta:
         defaults to ``<package>.hooks``.
     :param migrations: folder of ``0001_*.py`` migrations; defaults to
         ``<package>/migrations`` when it exists.
+    :param title: what people call the plugin's part of the work ("Sales"),
+        in English, translated in the plugin's catalogue: the report book
+        and the web's report list group reports under it.
     """
 
     name: str
@@ -29,6 +32,7 @@ class PluginMeta:
     description: str = ""
     hooks: str | None = None
     migrations: str | None = None
+    title: str = ""
 
 
 @attrs.frozen
@@ -177,6 +181,18 @@ class ReportSpec:
         ``page_size`` (0: every row), passes both to ``build``, and exports
         (CSV, XLSX, JSON) ask for every row; ``build`` pages its query with
         ``crm.paged``.
+    :param question: the question the report answers, as the presentation's
+        list of reports asks it ("Which reasons made us lose deals?"); the
+        report book's index and the web's report list show it.
+    :param labels: what a person reads for each name the build's frames use
+        (column, section or parameter name -> English label, translated in
+        the plugin's catalogue), so pages never show ``avg_days``. A label
+        ``(group, label)`` puts the column under a group header spanning
+        its neighbours of the same group ("In work" over count and
+        potential), as the presentation's report forms have them.
+    :param tree_level: the column holding each row's depth in a grouping
+        tree (0 = top): pages indent the row's first column by it, set group
+        rows in bold and do not show the column itself.
     """
 
     id: str
@@ -187,6 +203,9 @@ class ReportSpec:
     description: str = ""
     template: str | None = None
     page_size: int | None = None
+    question: str = ""
+    labels: dict = attrs.field(factory=dict)
+    tree_level: str = ""
 
     @property
     def schema(self) -> dict:
