@@ -1,6 +1,8 @@
 """The claims plugin's contract with the kernel."""
 from crmkit import ChartSpec, EntitySpec, ReportSpec, RoleSpec, hookimpl
 
+from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+
 from .kinds import STATUSES
 
 CLAIM_FIELDS = ("id", "code", "registered_at", "actual_end", "status", "name", "client", "cause",
@@ -40,6 +42,7 @@ def entities():
 
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
+MONEY = {**PERIOD, **REPORT_CURRENCY}      # reports with compensation sums
 AT = {"at": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 
 REPORTS = [
@@ -50,13 +53,13 @@ REPORTS = [
                        "cause": {"type": "string", "nullable": True},
                        "responsible": {"type": "string", "nullable": True}},
                description="The claim list: registration date, end date, status, name."),
-    ReportSpec("claims.by_cause", "Claims by cause", "crmkit_claims.reports:by_cause", params=PERIOD,
+    ReportSpec("claims.by_cause", "Claims by cause", "crmkit_claims.reports:by_cause", params=MONEY,
                charts=(ChartSpec("bar", x="cause", y=("claims", "satisfied"), title="Claims by cause"),)),
     ReportSpec("claims.by_department", "Claims by guilty department", "crmkit_claims.reports:by_department",
-               params=PERIOD,
+               params=MONEY,
                charts=(ChartSpec("bar", x="guilty_department", y="claims", title="Claims by guilty department"),)),
     ReportSpec("claims.by_employee", "Claims by guilty employee", "crmkit_claims.reports:by_employee",
-               params=PERIOD,
+               params=MONEY,
                charts=(ChartSpec("bar", x="guilty_employee", y="claims", title="Claims by guilty employee"),)),
     ReportSpec("claims.resolution", "Time to close claims", "crmkit_claims.reports:resolution",
                params={**PERIOD, **AT},
