@@ -89,12 +89,13 @@ def crmkit_register_template_parameters(register):
 
 @hookimpl
 def crmkit_register_reports(register):
+    from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
     register(ReportSpec("marketing.primary_interest", "Primary interest",
-                        "crmkit_marketing.reports:primary_interest", params=PERIOD,
+                        "crmkit_marketing.reports:primary_interest", params={**PERIOD, **REPORT_CURRENCY},
                         description="Deals and distinct partners by source type, channel and source"))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
-                        params={**PERIOD, "event": {"type": "string", "nullable": True}},
+                        params={**PERIOD, "event": {"type": "string", "nullable": True}, **REPORT_CURRENCY},
                         description="Deals, won potential and cost per won deal of each event"))
 
 
