@@ -592,6 +592,9 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         return
     click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
                + (" (dry run: nothing written)" if dry_run else ""))
+    from .kernel.i18n import translate
+    for note, rows in summary.get("defaults", {}).items():
+        click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")
     if summary["rejected"] and reject_file:
         click.echo(f"rejected rows with reasons: {reject_file}")
 

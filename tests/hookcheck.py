@@ -155,6 +155,12 @@ def crmkit_entity_imported(crm, entity, count, ids):
 
 
 @hookimpl
+def crmkit_import_written(crm, entity, frame, options):
+    if entity == "hookcheck.thing":
+        _record("import_written", ids=[int(i) for i in frame["id"]], names=list(frame["name"]))
+
+
+@hookimpl
 def crmkit_load_demo(crm):
     _record("load_demo")
     return ["hookcheck.things"]

@@ -77,6 +77,9 @@ def test_import_hooks(hc, tmp_path):
     assert sorted(t.name for t in hc.find("hookcheck.thing")) == ["ALPHA", "BETA"]
     assert called("prepare_import") and called("validate_frame")
     assert called("entity_imported") == [{"count": 2}]
+    written = called("import_written")
+    assert [w["names"] for w in written] == [["ALPHA", "BETA"]]
+    assert written[0]["ids"] == sorted(t.id for t in hc.find("hookcheck.thing"))
 
 
 def test_template_parameter_hook(hc):

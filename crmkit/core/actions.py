@@ -39,6 +39,17 @@ def _erase(entity):
     return run
 
 
+def _merge(entity):
+    def run(crm, survivor, merged, take=None):
+        return crm.merge(entity, survivor.id, merged, list(take or ()))
+    return run
+
+
+MERGE = {"merged": {"type": ["string", "integer"], "required": True, "empty": False},
+         "take": {"type": "list", "nullable": True, "maxlength": 200,
+                  "schema": {"type": "string", "maxlength": 64}}}
+
+
 def _deliver(crm, record, channel=None, limit=1000):
     return crm.outbox.deliver(channel=channel, limit=limit)
 
@@ -101,6 +112,15 @@ ACTIONS = [
     ActionSpec("core.erase_contact", "core.contact", _erase("core.contact"), verb="delete",
                title="Erase personal data",
                description="Anonymise a contact person everywhere (cannot be undone)."),
+    ActionSpec("core.merge_partner", "core.partner", _merge("core.partner"), verb="merge", params=MERGE,
+               title="Merge a duplicate into this partner",
+               description="Every reference to the merged partner (deals, interactions, claims, sales, "
+                           "segments, consents ...) moves to this one; the fields named in take come from "
+                           "the merged partner, which stays marked for deletion and resolves to this one."),
+    ActionSpec("core.merge_contact", "core.contact", _merge("core.contact"), verb="merge", params=MERGE,
+               title="Merge a duplicate into this contact person",
+               description="Every reference to the merged contact person moves to this one; the fields "
+                           "named in take come from the merged one, which stays marked for deletion."),
     ActionSpec("core.deliver_outbox", None, _deliver, on_record=False, transaction=False, admin_only=True,
                title="Deliver the outbox",
                description="Send due messages now, on every channel or one; each message's lease and result "

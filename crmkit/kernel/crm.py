@@ -434,6 +434,14 @@ class Crm:
         """
         self._bulk_write(model._meta.table_name, [model._meta.fields[c] for c in columns], rows)
 
+    def insert_frame(self, model, frame):
+        """``bulk_insert`` of a DataFrame's columns that are ``model``'s
+        fields, converted to database values column by column (moments as
+        UTC, money rounded to its places); other columns are left out."""
+        from .importer import database_rows
+        columns, rows = database_rows(model, frame)
+        self.bulk_insert(model, columns, rows)
+
     def load_partition(self, model, field, key: int, columns, rows):
         """Replace the rows of ``model`` whose ``field`` is ``key`` with
         ``rows`` (as for :meth:`bulk_insert`), inside the caller's transaction.
@@ -897,6 +905,27 @@ class Crm:
         from . import attributes
         self.require("read", entity)
         return list(attributes.definitions(self, entity).values())
+
+    def attribute_fields(self, entity) -> dict:
+        """``{name: peewee field}`` standing for each additional attribute
+        (nullable, of the attribute's type: what forms and documents are
+        built from); their definitions are ``crm.attributes(entity)``."""
+        from . import attributes
+        defs = attributes.definitions(self, entity)
+        if not defs:
+            return {}
+        return {n: f for n, f in attributes.shadow(self, entity).model._meta.fields.items() if n in defs}
+
+    def attributes_stamp(self) -> tuple:
+        """Changes whenever an attribute is added or removed (anywhere):
+        a key for documents built from the schemas (OpenAPI)."""
+        from .models import Attribute
+        return tuple(Attribute.select(pw.fn.COUNT(Attribute.id), pw.fn.MAX(Attribute.id)).tuples().first() or ())
+
+    def attribute_labels(self, entity) -> dict:
+        """``{name: label}`` of the attributes in the session's language."""
+        from . import attributes
+        return {n: attributes.label_of(a, self.lang) for n, a in attributes.definitions(self, entity).items()}
 
     def attribute_values(self, entity, ids) -> dict:
         """``{id: {attribute: value}}`` of the visible records among ``ids``."""

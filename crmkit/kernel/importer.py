@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, db
+from . import access, attributes, db
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -114,7 +114,8 @@ def _check_unique(spec, frame, errors, offset, seen):
 
 
 def _write_rows(crm, spec, frame):
-    """Insert a clean chunk with executemany; returns (first id, last id)."""
+    """Insert a clean chunk in bulk; returns the frame as written (codes
+    numbered, stamps and defaults filled) with its ``id`` column."""
     import pandas as pd
     model = spec.model
     now = db.utcnow()
@@ -137,6 +138,29 @@ def _write_rows(crm, spec, frame):
     for name, field in model._meta.fields.items():
         if name not in frame.columns and not isinstance(field, pw.AutoField) and field.default is not None:
             frame[name] = field.default() if callable(field.default) else field.default
+    pk = model._meta.primary_key
+    before = model.select(pw.fn.MAX(pk)).scalar() or 0
+    crm.insert_frame(model, frame)
+    after = model.select(pw.fn.MAX(pk)).scalar() or 0
+    lookup = spec.lookup if spec.lookup and spec.lookup in frame.columns else None
+    if lookup:   # ids by the unique lookup: right however the database numbers them
+        field = model._meta.fields[lookup]
+        ids = {}
+        values = frame[lookup].tolist()
+        for start in range(0, len(values), 5000):
+            q = model.select(field, pk).where(db.among(field, values[start:start + 5000]))
+            ids.update(dict(crm.db.execute(q).fetchall()))
+        frame["id"] = [ids.get(v) for v in values]
+    elif after - before == n:   # one writer (the import holds the write lock): consecutive ids
+        frame["id"] = list(range(before + 1, after + 1))
+    else:
+        frame["id"] = None
+    return frame
+
+
+def database_rows(model, frame):
+    """``(columns, rows)`` of the frame's model columns as database values,
+    converted column by column (never a conversion per cell chosen per cell)."""
     columns = [c for c in frame.columns if c in model._meta.fields]
     fields = [model._meta.fields[c] for c in columns]
     converted = []
@@ -160,12 +184,7 @@ def _write_rows(crm, spec, frame):
         elif convert is not None:
             values = list(map(convert, values))
         converted.append(values)
-    rows = list(zip(*converted))
-    pk = model._meta.primary_key
-    before = model.select(pw.fn.MAX(pk)).scalar() or 0
-    crm.bulk_insert(model, columns, rows)
-    after = model.select(pw.fn.MAX(pk)).scalar() or 0
-    return (before + 1, after) if after > before else None
+    return columns, list(zip(*converted))
 
 
 def _rounded(value, digits):
@@ -325,6 +344,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     rejects = _Rejects(reject_file if skip_invalid else None)
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
+    defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
     doomed = False
     try:
         with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
@@ -332,16 +352,23 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 offset = total
                 total += len(frame)
                 frame = frame.reset_index(drop=True)
+                source_rows = frame   # the reject file keeps the file's own columns (after --map)
                 prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
                 if prepared is not None:
                     frame = prepared.reset_index(drop=True)
-                raw = frame
+                raw = source_rows if len(source_rows) == len(frame) else frame
                 chunk_errors: dict[int, dict] = {}
                 if "_reject" in frame.columns:
                     for pos, reason in frame["_reject"].items():
                         if reason:
                             chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
                     frame = frame.drop(columns=["_reject"])
+                carried = [c for c in frame.columns if str(c).startswith("_")]
+                extra = frame[carried]
+                frame = frame.drop(columns=carried)
+                frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
+                if attr_values is not None:
+                    attr_values = attributes.validate_frame(crm, spec, attr_values, chunk_errors, offset)
                 frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
                                             options.get("reference", "auto"))
                 clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
@@ -354,6 +381,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         clean[name] = frame[name].where(frame[name] != "", None) if name in frame else None
                     clean = _check_subjects(crm, spec, clean, chunk_errors, offset)
                 _check_unique(spec, clean, chunk_errors, offset, seen)
+                for name in carried:
+                    clean[name] = extra[name].to_numpy()
                 answers = crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean)
                 for extra in answers:
                     for pos, errs in (extra or {}).items():
@@ -362,6 +391,12 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                                 msgs if isinstance(msgs, list) else [msgs])
                 if all(answer is None for answer in answers):
                     clean = _record_rules(crm, entity, clean, chunk_errors, offset)
+                if "_default" in clean.columns:
+                    given = clean["_default"].drop(index=[p - offset for p in chunk_errors], errors="ignore")
+                    for text in given.dropna().tolist():
+                        for note in filter(None, str(text).split("; ")):
+                            defaults[note] = defaults.get(note, 0) + 1
+                    clean = clean.drop(columns=["_default"])
                 if chunk_errors:
                     rejects.add(raw, chunk_errors, offset)
                 if rejects.count >= MAX_REPORTED and not skip_invalid and not dry_run:
@@ -372,11 +407,18 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                     if progress:
                         progress(total)
                     continue
-                ids = _write_rows(crm, spec, good.copy())
+                stored = _write_rows(crm, spec, good.copy())
+                if attr_values is not None and len(stored):
+                    kept = attr_values.drop(index=[p - offset for p in chunk_errors]) if chunk_errors \
+                        else attr_values
+                    attributes.store_frame(crm, spec, stored["id"].tolist(), kept)
                 written += len(good)
-                if ids:
-                    first_id = ids[0] if first_id is None else first_id
-                    last_id = ids[1]
+                ids = stored["id"].dropna()
+                if len(ids):
+                    first_id = int(ids.min()) if first_id is None else min(first_id, int(ids.min()))
+                    last_id = int(ids.max()) if last_id is None else max(last_id, int(ids.max()))
+                crm.pm.hook.crmkit_import_written(crm=crm, entity=entity, frame=stored.reset_index(drop=True),
+                                                  options=options)
                 if progress:
                     progress(total)
             if total == 0:
@@ -399,7 +441,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
         rejects.finish(keep=skip_invalid)
     return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
-            "errors": {p + 1: e for p, e in rejects.shown.items()}}
+            "defaults": defaults, "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 
 def import_file(crm, entity, path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK, **options):

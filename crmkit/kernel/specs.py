@@ -108,7 +108,7 @@ class ActionSpec:
     :param params: cerberus schema of the parameters (strings are coerced,
         unknown names rejected).
     :param verb: what the acting user's roles must grant on ``entity``
-        (``read``, ``create``, ``update``, ``delete``).
+        (``read``, ``create``, ``update``, ``delete``, ``merge``).
     :param on_record: False for an action on the entity as a whole
         (``POST /api/v1/<entity>/actions/<name>``, record None).
     :param transaction: False for actions that commit their own steps

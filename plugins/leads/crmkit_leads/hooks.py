@@ -69,6 +69,13 @@ def crmkit_register_roles(register):
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_validate_record(crm, entity, data, record):
     if entity == "leads.lead":
         from .rules import validate_lead

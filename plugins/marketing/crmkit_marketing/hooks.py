@@ -92,7 +92,7 @@ def crmkit_register_reports(register):
     from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
     register(ReportSpec("marketing.primary_interest", "Primary interest",
                         "crmkit_marketing.reports:primary_interest", params={**PERIOD, **REPORT_CURRENCY},
-                        description="Deals and distinct partners by source type, channel and source"))
+                        description="Deals, leads and distinct partners by source type, channel and source"))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
                         params={**PERIOD, "event": {"type": "string", "nullable": True}, **REPORT_CURRENCY},

@@ -124,6 +124,11 @@ def _drag(page, card, column):
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] / 2 + 10, box["y"] + box["height"] / 2 + 10, steps=4)
     page.mouse.move(to["x"] + to["width"] / 2, to["y"] + 15, steps=12)
+    # Sortable's fallback finds the column under the pointer on a 50 ms timer: rest over the
+    # target, as a hand does, or the drop lands in a column the pointer only passed
+    page.wait_for_timeout(150)
+    page.mouse.move(to["x"] + to["width"] / 2, to["y"] + 20, steps=2)
+    page.wait_for_timeout(150)
     page.mouse.up()
 
 

@@ -21,13 +21,16 @@ def references(spec) -> dict:
     return {name: f for name, f in spec.model._meta.fields.items() if isinstance(f, pw.ForeignKeyField)}
 
 
-def field_names(spec, fields=None) -> list[str]:
+def field_names(spec, fields=None, extra=()) -> list[str]:
+    """The model fields a document holds; ``extra`` (additional attributes)
+    may be asked for too, and are added by ``add_attributes``."""
     names = list(spec.model._meta.fields)
     if not fields:
         return names
-    unknown = [f for f in fields if f not in spec.model._meta.fields]
+    unknown = [f for f in fields if f not in spec.model._meta.fields and f not in extra]
     if unknown:
-        raise ValidationError({"fields": [f"unknown field {f!r}; fields: {', '.join(names)}" for f in unknown]},
+        known = [*names, *extra]
+        raise ValidationError({"fields": [f"unknown field {f!r}; fields: {', '.join(known)}" for f in unknown]},
                               spec.name)
     pk = spec.model._meta.primary_key.name
     return [pk] + [n for n in names if n in fields and n != pk]
@@ -48,6 +51,18 @@ def document(record, spec, names=None) -> dict:
     """One record as a dict of JSON values (Decimals as strings: no digit lost)."""
     fields = spec.model._meta.fields
     return {name: _value(record, name, fields[name]) for name in (names or fields)}
+
+
+def add_attributes(crm, spec, recs, docs, fields=()):
+    """Each document's additional attribute values (all of them, or those
+    among ``fields``), read for the visible records in one query."""
+    names = [n for n in crm.attribute_fields(spec.name) if not fields or n in fields]
+    if not names or not recs:
+        return
+    stored = crm.attribute_values(spec.name, [r.get_id() for r in recs])
+    for record, doc in zip(recs, docs):
+        mine = stored.get(record.get_id(), {})
+        doc.update({name: plain(mine.get(name)) for name in names})
 
 
 def etag(record, spec) -> str:

@@ -173,7 +173,8 @@ def add_routes(bp):
         record = crm.get(entity, record_key(key)) if key is not None else None
         crm.require("update" if record is not None else "create", entity)
         fields = F.form_fields(crm, spec, creating=record is None)
-        values = F.record_values(spec, record, fields, g.get("zone"))
+        values = {**F.record_values(spec, record, fields, g.get("zone")),
+                  **F.attribute_values(crm, spec, record, fields)}
         if record is None:   # the model's defaults, then the query string: "new contact of this partner"
             values = F.defaults(spec, fields)
             values.update({f.name: request.args[f.name] for f in fields if f.name in request.args})
@@ -251,12 +252,37 @@ def card_context(crm, entity, key, active="main"):
     row = table(crm, spec, [record], names)[0]
     return dict(spec=spec, entity=entity, record=record, key=record.get_id(),
                 title=crm.display(entity, record), label=translate(spec.label or entity, crm.lang, context=spec.name),
-                fields=[(F.label(crm, spec, n), c) for n, c in zip(names, row["cells"])],
+                fields=[(F.label(crm, spec, n), c) for n, c in zip(names, row["cells"])]
+                + attribute_cells(crm, spec, record),
                 referrers=referrers(crm, spec, record) if active == "main" else [],
                 history=history(crm, spec, record) if active == "history" else [],
                 tabs=tabs, active=active, tab_body=body, panels=panels, actions=action_forms(crm, entity, record),
                 can_update=crm.can("update", entity), can_delete=crm.can("delete", entity),
                 marked=getattr(record, "deletion_mark", False), action_errors=None)
+
+
+def attribute_cells(crm, spec, record):
+    """The card's rows of additional attributes: ``(label, (text, link entity, link id))``."""
+    from flask import g
+    from crmkit import format_value
+    definitions = crm.attributes(spec.name)
+    if not definitions:
+        return []
+    stored = crm.attribute_values(spec.name, [record.get_id()]).get(record.get_id(), {})
+    out = []
+    for attribute in definitions:
+        value = stored.get(attribute.name)
+        if attribute.kind == "reference" and value is not None:
+            name = crm.names(attribute.target, [value]).get(value)
+            cell = (name, attribute.target, value) if name is not None else (f"#{value}", None, None)
+        elif attribute.kind == "money" and value is not None:
+            cell = (f"{format_value(value, crm.lang)} {attribute.currency}", None, None)
+        elif attribute.kind == "choice" and value is not None:
+            cell = (translate(value, crm.lang), None, None)
+        else:
+            cell = (format_value(value, crm.lang, g.get("zone")), None, None)
+        out.append((F.label(crm, spec, attribute.name), cell))
+    return out
 
 
 def current_pages():
