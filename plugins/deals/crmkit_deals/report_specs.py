@@ -10,6 +10,9 @@ FILTERS = {**PERIOD, "kind": KEY, "responsible": KEY, "client": KEY, "segment": 
            "include_marked": {"type": "boolean", "coerce": "bool"}, **REPORT_CURRENCY}
 AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 
+TARGETS = {**PERIOD, "period": {"type": "string", "nullable": True, "allowed": ["month", "quarter"]},
+           "responsible": KEY, "department": KEY, "kind": KEY, **REPORT_CURRENCY}
+
 REPORTS = [
     ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel", params={**FILTERS, **AS_OF},
                description="Stage passages of deals in work, won and lost, and how long a stage lasts.",
@@ -34,4 +37,9 @@ REPORTS = [
                                  y=("Satisfied amount", "Unsatisfied amount"), title="Primary demand"),)),
     ReportSpec("deals.managers", "Manager performance", "crmkit_deals.reports:managers", params=FILTERS,
                charts=(ChartSpec("bar", x="Responsible", y=("Deals won", "Deals lost"), title="Deals won and lost"),)),
+    ReportSpec("deals.plan_actual", "Sales plan and actual", "crmkit_deals.targets:plan_actual", params=TARGETS,
+               description="Targets per manager, department and deal kind against the deals won in their month "
+                           "or quarter, with completion % and the forecast.",
+               charts=(ChartSpec("bar", section="Plan and actual", x="Responsible",
+                                 y=("Target amount", "Won amount", "Forecast amount"), title="Plan and actual"),)),
 ]
