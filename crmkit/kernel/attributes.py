@@ -495,6 +495,8 @@ def store_frame(crm, spec, ids, frame):
         for record_id, value in zip(ids, frame[name].tolist()):
             if value is None or value is pd.NA or (isinstance(value, float) and value != value):
                 continue
+            if record_id is None or record_id != record_id:   # a row whose id the import could not tell
+                continue
             if attribute.kind in ("number", "money"):
                 value = decimal.Decimal(str(value))
             elif attribute.kind in ("boolean", "reference"):
