@@ -59,7 +59,8 @@ def _targets(crm, conv, params):
          .join(U, pw.JOIN.LEFT_OUTER, on=(T.responsible == U.id))
          .switch(T).join(Dep, pw.JOIN.LEFT_OUTER, on=(T.department == Dep.id))
          .switch(T).join(K, pw.JOIN.LEFT_OUTER, on=(T.kind == K.id))
-         .order_by(T.period_start, T.period, U.name, Dep.name, K.name, T.id))
+         .order_by(T.period_start, T.period, pw.fn.COALESCE(U.name, ""), pw.fn.COALESCE(Dep.name, ""),
+                   pw.fn.COALESCE(K.name, ""), T.id))   # "any" first on every database (NULLs sort apart)
     if params.get("date_from"):
         q = q.where(T.period_start >= params["date_from"])
     if params.get("date_to"):
