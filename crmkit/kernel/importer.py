@@ -47,6 +47,30 @@ def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
         source.close()
 
 
+def _grouped(frames, column):
+    """Chunks cut between groups of rows with one value of ``column``
+    (the rows of a group that ends a chunk move to the next), so that a
+    group's rows, if they come together in the file, come in one chunk."""
+    import pandas as pd
+    carry = None
+    for frame in frames:
+        if carry is not None:
+            frame = pd.concat([carry, frame], ignore_index=True)
+            carry = None
+        if column not in frame.columns or frame.empty:
+            yield frame
+            continue
+        keys = frame[column].astype("string").str.strip()
+        tail = keys.eq(keys.iloc[-1]).fillna(False).to_numpy()[::-1].cumprod()[::-1].astype(bool)
+        if tail.all():
+            carry = frame      # one group so far: read on
+            continue
+        carry = frame[tail].reset_index(drop=True)
+        yield frame[~tail].reset_index(drop=True)
+    if carry is not None:
+        yield carry
+
+
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
     """Reference columns hold lookup codes or ids (``mode``: ``code``,
     ``id``, or ``auto``: a code when it is one, else an id); the rows they
@@ -340,7 +364,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     """
     spec = crm.registry.entity(entity)
     crm.require("create", entity)
-    options = options or {}
+    options = dict(options or {})   # plugins may keep what one chunk tells the next here
+    if spec.import_group:
+        frames = _grouped(frames, spec.import_group)
     rejects = _Rejects(reject_file if skip_invalid else None)
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
