@@ -1,7 +1,7 @@
 """Report declarations; the builds live in ``reports.py`` (pandas is
 imported only when a report runs)."""
 from crmkit import ChartSpec, ReportSpec
-from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 R = "crmkit_analysis.reports:"
 DATE = {"type": "date", "coerce": "date", "nullable": True}
@@ -25,6 +25,7 @@ LABELS = {
     "client": "Client", "cost": "Cost", "margin_pct": "Margin, %", "lines": "Lines", "clients": "Number of clients",
     "deals in_work": ("Deals", "Deals in work"), "deals won": ("Deals", "Deals won"),
     "deals lost": ("Deals", "Deals lost"), "deals": ("Deals", "All deals"), "kind": "Object of classification",
+    **CURRENCY_LABELS,
 }
 
 REPORTS = [

@@ -1,7 +1,7 @@
 """The claims plugin's contract with the kernel."""
 from crmkit import ChartSpec, EntitySpec, ReportSpec, RoleSpec, hookimpl
 
-from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 from .kinds import STATUSES
 
@@ -53,7 +53,8 @@ CLAIM_LABELS = {"cause": "Cause", "guilty_department": "Guilty department", "gui
                 "avg_days": "Average time to close, days", "p90_days": "90th percentile, days",
                 "responsible": "Responsible", "by cause": "By cause", "by responsible": "By responsible",
                 "total": "Total", "registered_at": "Registered", "end_date": "End date", "status": "Status",
-                "name": "Name", "code": "Number", "client": "Client", "planned_end": "Planned end", "at": "At"}
+                "name": "Name", "code": "Number", "client": "Client", "planned_end": "Planned end", "at": "At",
+                **CURRENCY_LABELS}
 
 REPORTS = [
     ReportSpec("claims.register", "Client claims", "crmkit_claims.reports:register",

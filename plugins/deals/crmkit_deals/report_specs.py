@@ -1,6 +1,6 @@
 """Report declarations (no pandas here: builds are imported when run)."""
 from crmkit import ChartSpec, ReportSpec
-from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 KEY = {"type": ["string", "integer"], "nullable": True}
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
@@ -11,7 +11,7 @@ FILTERS = {**PERIOD, "kind": KEY, "responsible": KEY, "client": KEY, "segment": 
 AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 # the filters' labels (the columns of deal reports are named in English already)
 FILTER_LABELS = {"kind": "Deal kind", "responsible": "Responsible", "client": "Client", "segment": "Segment",
-                 "currency": "Currency", "detail": "In detail", "reason": "Loss reason"}
+                 "currency": "Currency", "detail": "In detail", "reason": "Loss reason", **CURRENCY_LABELS}
 
 
 def _status_groups(group, prefix):
@@ -64,6 +64,9 @@ REPORTS = [
                question="How do the managers' deals go: in work, won and lost?", labels=FILTER_LABELS,
                charts=(ChartSpec("bar", x="Responsible", y=("Deals won", "Deals lost"), title="Deals won and lost"),)),
     ReportSpec("deals.plan_actual", "Sales plan and actual", "crmkit_deals.targets:plan_actual", params=TARGETS,
+               question="How far has each manager, department and deal kind come towards its sales target? "
+                        "Will the deals in work make it?",
+               labels={**FILTER_LABELS, "department": "Department", "period": "Period"},
                description="Targets per manager, department and deal kind against the deals won in their month "
                            "or quarter, with completion % and the forecast.",
                charts=(ChartSpec("bar", section="Plan and actual", x="Responsible",

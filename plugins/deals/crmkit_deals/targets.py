@@ -159,12 +159,11 @@ def plan_actual(crm, **params):
     has_amount = targets["amount"].notna().to_numpy()
     has_count = targets["won_deals"].notna().to_numpy()
     any_label = translate("(any)", crm.lang)
-    labels = {"month": translate("month", crm.lang), "quarter": translate("quarter", crm.lang)}
     target_amount, won_amount = money(target_cents), money(won_cents)
     forecast = money(won_cents + weighted_cents)
     won_n = won_sums["n"].astype("int64").to_numpy()
     frame = pd.DataFrame({
-        "Period": [f"{labels[k]} {_period_label(s, k)}" for k, s in zip(targets["period"], targets["period_start"])],
+        "Period": [_period_label(s, k, crm.lang) for k, s in zip(targets["period"], targets["period_start"])],
         "Responsible": targets["responsible"].where(targets["responsible"] != "", any_label),
         "Department": targets["department"].where(targets["department"] != "", any_label),
         "Deal kind": targets["kind"].where(targets["kind"] != "", any_label),
@@ -183,7 +182,7 @@ def plan_actual(crm, **params):
     return {"Plan and actual": frame}
 
 
-def _period_label(start, kind):
-    if kind == "quarter":
-        return f"{start.year} Q{(start.month - 1) // 3 + 1}"
-    return f"{start.year}-{start.month:02d}"
+def _period_label(start, kind, lang):
+    """"March 2015", "Q1 2015" (in Russian "март 2015", "1-й кв. 2015")."""
+    from babel.dates import format_date
+    return format_date(start, "QQQ yyyy" if kind == "quarter" else "LLLL yyyy", locale=lang or "en")

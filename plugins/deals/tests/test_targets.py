@@ -48,15 +48,15 @@ def test_plan_actual_and_forecast(crm, won):
     target(crm, period="quarter", period_start="2015-01-01", amount="1000")
     assert rows(crm) == [
         # period, responsible, department, kind, currency, target, won, %, target n, won n, %, weighted, forecast, %
-        ("quarter 2015 Q1", "(any)", "(any)", "(any)", "USD", D("1000.00"), D("100.00"), D("10.00"),
+        ("Q1 2015", "(any)", "(any)", "(any)", "USD", D("1000.00"), D("100.00"), D("10.00"),
          None, 1, None, D("15.00"), D("115.00"), D("11.50")),
-        ("month 2015-03", "(any)", "(any)", "Без этапов", "USD", D("1000.00"), D("0.00"), D("0.00"),
+        ("March 2015", "(any)", "(any)", "Без этапов", "USD", D("1000.00"), D("0.00"), D("0.00"),
          None, 0, None, D("0.00"), D("0.00"), D("0.00")),
-        ("month 2015-03", "Анна", "(any)", "(any)", "USD", D("500.00"), D("100.00"), D("20.00"),
+        ("March 2015", "Анна", "(any)", "(any)", "USD", D("500.00"), D("100.00"), D("20.00"),
          2, 1, D("50.00"), D("15.00"), D("115.00"), D("23.00")),
-        ("quarter 2015 Q2", "(any)", "Продажи", "(any)", "USD", None, D("200.00"), None,
+        ("Q2 2015", "(any)", "Продажи", "(any)", "USD", None, D("200.00"), None,
          1, 1, D("100.00"), D("0.00"), D("200.00"), None)]
-    assert [r[0] for r in rows(crm, period="quarter", date_from="2015-02-01")] == ["quarter 2015 Q2"]
+    assert [r[0] for r in rows(crm, period="quarter", date_from="2015-02-01")] == ["Q2 2015"]
     assert [r[1] for r in rows(crm, responsible="ann")] == ["Анна"]
 
 
@@ -110,7 +110,7 @@ def test_targets_are_imported(crm, won, tmp_path):
                     "month,2015-03-01,ann,500,USD,2\nquarter,2015-04-01,bob,,USD,1\n", encoding="utf-8")
     crm.import_file("deals.target", path)
     assert [(r[0], r[1], r[5], r[8]) for r in rows(crm)] == [
-        ("month 2015-03", "Анна", D("500.00"), 2), ("quarter 2015 Q2", "Борис", None, 1)]
+        ("March 2015", "Анна", D("500.00"), 2), ("Q2 2015", "Борис", None, 1)]
     bad = tmp_path / "bad.csv"
     bad.write_text("period,period_start,responsible,amount\nmonth,2015-05-01,ann,5\nmonth,2015-05-07,ann,5\n",
                    encoding="utf-8")

@@ -102,7 +102,7 @@ EVENT_LABELS = {"code": "Number", "event": "Marketing event", "planned start": "
 
 @hookimpl
 def crmkit_register_reports(register):
-    from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+    from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
     register(ReportSpec("marketing.primary_interest", "Primary interest",
                         "crmkit_marketing.reports:primary_interest", params={**PERIOD, **REPORT_CURRENCY},
                         description="Deals, leads and distinct partners by source type, channel and source",
