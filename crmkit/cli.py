@@ -468,7 +468,16 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
     raw = parse_assignments(filters)
     typed = _typed_filters(crm, spec, raw)
     records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
-    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang, context=entity)
+    rows = [record_row(crm, entity, r) for r in records]
+    from .kernel import attributes
+    used = [n for n in attributes.definitions(crm, entity)   # the attributes the list filters or sorts by
+            if any(k.partition("__")[0] == n for k in raw) or n in str(order_by or "").replace("-", "").split(",")]
+    if used and records:
+        stored = crm.attribute_values(entity, [r.get_id() for r in records])
+        for record, row in zip(records, rows):
+            shown = attributes.shown(crm, entity, stored.get(record.get_id(), {}))
+            row.update({n: shown.get(n) for n in used})
+    emit(rows, fmt, lang=crm.lang, context=entity)
 
 
 def _typed_filters(crm, spec, raw):
