@@ -140,3 +140,31 @@ def test_files_carry_local_moments_with_their_offset(moscow):
     assert dt.datetime.fromisoformat("2015-10-22 23:59:59+03:00") == dt.datetime(2015, 10, 22, 20, 59, 59,
                                                                                  tzinfo=UTC)
 
+
+
+def test_a_user_template_shows_moments_in_the_users_zone(moscow):
+    task = moscow.create("core.task", {"title": "Срок", "due": dt.datetime(2015, 10, 22, 20, 59, 59, tzinfo=UTC)})
+    msk = moscow.as_user("msk")
+    assert msk.render_template("{{ t.due }}", {"t": task}) == "2015-10-22 23:59:59+03:00"
+
+
+def test_workbook_cells_are_typed_and_formula_text_neutralised(moscow):
+    """Moments are Excel dates in the user's local time (midnight: a date
+    format), booleans stay booleans, formula-like text is prefixed."""
+    import io
+
+    import openpyxl
+    moscow.create("core.task", {"title": "=HYPERLINK(\"http://x\")", "due": dt.datetime(2015, 4, 5, 21, 0, tzinfo=UTC)})
+    moscow.create("core.task", {"title": "Позвонить", "due": dt.datetime(2015, 10, 22, 20, 59, 59, tzinfo=UTC)})
+    result = moscow.as_user("msk").report("core.tasks")
+    columns = list(result.frame.columns)
+    for lang, moment, day in (("en", "yyyy-mm-dd hh:mm", "yyyy-mm-dd"), ("ru", "dd.mm.yyyy hh:mm:ss", "dd.mm.yyyy")):
+        sheet = openpyxl.load_workbook(io.BytesIO(result.render("xlsx", lang=lang))).active
+        rows = list(sheet.iter_rows(min_row=2))
+        due = [r[columns.index("due")] for r in rows]
+        assert [c.value for c in due] == [dt.datetime(2015, 4, 6), dt.datetime(2015, 10, 22, 23, 59, 59)]
+        assert [c.number_format for c in due] == [day, moment]        # 06.04 0:00 is a day, on 06.04
+        assert rows[0][columns.index("title")].value == "'=HYPERLINK(\"http://x\")"
+        assert rows[0][columns.index("title")].data_type == "s"
+        assert rows[0][columns.index("overdue")].value is True
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")

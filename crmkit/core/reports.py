@@ -73,10 +73,20 @@ def partners_by_region(crm):
 
 REPORTS = [
     ReportSpec("core.interactions", "Interactions", interactions, params=PERIOD,
+               question="How many calls, meetings and letters, of what kind, and by whom?",
+               labels={"by kind": "By kind", "detail": "In detail", "kind": "Kind of interaction",
+                       "direction": "Direction", "responsible": "Responsible", "count": "Number of interactions",
+                       "minutes": "Minutes"},
                charts=(ChartSpec("bar", section="by kind", x="kind", y="count", title="Interactions by kind"),)),
     ReportSpec("core.tasks", "Tasks", tasks,
+               question="Which tasks are open, who performs them, and which are overdue?",
+               labels={"number": "Number", "created_at": "Created", "title": "Task", "author": "Author",
+                       "performer": "Performer", "due": "Due", "priority": "Priority", "state": "State",
+                       "done_at": "Done at", "overdue": "Overdue", "include_done": "Including done tasks"},
                params={"performer": {"type": "string", "nullable": True},
                        "include_done": {"type": "boolean", "coerce": "bool"}}),
     ReportSpec("core.partners_by_region", "Partners by region", partners_by_region,
+               question="How many partners and clients does each business region hold?",
+               labels={"region": "Business region", "clients": "Number of clients", "partners": "Number of partners"},
                charts=(ChartSpec("bar", x="region", y=("partners", "clients"), title="Partners by region"),)),
 ]

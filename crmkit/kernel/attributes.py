@@ -143,7 +143,7 @@ def _audit(crm, entity, action, note):
 
 def describe(attribute, lang="en") -> dict:
     return {"entity": attribute.entity, "name": attribute.name, "kind": attribute.kind,
-            "label": label_of(attribute, lang), "label_ru": attribute.label_ru,
+            "caption": label_of(attribute, lang), "label_ru": attribute.label_ru,
             "choices": ", ".join(choices_of(attribute)), "target": attribute.target,
             "currency": attribute.currency}
 
@@ -494,6 +494,8 @@ def store_frame(crm, spec, ids, frame):
         column = COLUMN[attribute.kind]
         for record_id, value in zip(ids, frame[name].tolist()):
             if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                continue
+            if record_id is None or record_id != record_id:   # a row whose id the import could not tell
                 continue
             if attribute.kind in ("number", "money"):
                 value = decimal.Decimal(str(value))

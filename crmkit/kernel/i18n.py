@@ -208,7 +208,7 @@ def format_value(value, lang="en", zone=None) -> str:
     operator's, ``$CRMKIT_TZ``)."""
     if value is None or value is getattr(_pandas_nat(), "NaT", object()):
         return ""
-    if isinstance(value, float) and value != value:
+    if isinstance(value, (float, decimal.Decimal)) and value != value:   # NaN, Decimal('NaN') too
         return ""
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         try:

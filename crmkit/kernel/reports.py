@@ -11,7 +11,6 @@ import decimal
 import importlib
 import io
 import json
-from pathlib import Path
 
 import attrs
 
@@ -90,6 +89,12 @@ class ReportResult:
         """Column names, and text cells that are catalogue messages
         ("Total", "won" ...), in ``lang``."""
         from .i18n import translate
+        frame = self._localised_cells(frame, lang)
+        return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
+
+    def _localised_cells(self, frame, lang):
+        """Text cells that are catalogue messages in ``lang`` (a copy when any is)."""
+        from .i18n import translate
         if lang and lang != "en":
             frame = frame.copy()
             for col in frame.columns:
@@ -98,7 +103,7 @@ class ReportResult:
                     mapping = {v: translate(v, lang) for v in values}
                     if any(k != v for k, v in mapping.items()):
                         frame[col] = frame[col].map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
-        return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
+        return frame
 
     def _render_table(self, lang):
         from .i18n import format_value
@@ -152,41 +157,36 @@ class ReportResult:
         return write_workbook(sections, titles, lang, self.zone or output_zone())
 
     def html_sections(self, lang=None):
-        """Each section as a page shows it: its translated name, its inline
-        SVG charts, column names, which columns are numbers, and the cells
-        as text (the HTML page and the web pages both use this)."""
-        from .charts import svg_chart
-        from .i18n import format_value, in_context
+        """Each section as a page shows it: its label, its inline SVG charts,
+        column labels (``columns``; ``header``: the header rows with group
+        headers), which columns are numbers, the rows (cells as text, tree
+        level, group row or not) and ``table``, the section's table as HTML.
+        The report book and the web pages both use this."""
+        from .i18n import in_context
+        from .report_pages import section_view
         lang = lang or self.lang
         with in_context(self.spec.id):
-            return self._html_sections(lang)
+            return [section_view(self, name, frame, lang) for name, frame in self.sections.items()]
 
-    def _html_sections(self, lang):
-        from .charts import svg_chart
-        from .i18n import format_value
-        _, names = self._titles(lang)
-        sections = []
-        for name, frame in self.sections.items():
-            charts = [svg_chart(c, frame, lang) for c in self.spec.charts if c.section == name]
-            local = self._localised(frame, lang)
-            sections.append({"name": names[name], "charts": charts,
-                             "columns": [str(c) for c in local.columns],
-                             "numeric": [frame[c].dtype.kind in "iuf" for c in frame.columns],
-                             "rows": [[format_value(v, lang, self.zone) for v in row] for row in local.itertuples(index=False)]})
-        return sections
+    def parameter_lines(self, lang=None):
+        """``[(label, text)]``: the period and the filters, for the top of a page."""
+        from .i18n import in_context
+        from .report_pages import parameter_lines
+        with in_context(self.spec.id):
+            return parameter_lines(self, lang or self.lang)
 
     def _render_html(self, lang):
         from .i18n import format_value, translate
+        from .report_pages import TEMPLATES
         from .templates import trusted_environment
         title, _ = self._titles(lang)
-        sections = self.html_sections(lang)
-        dirs = [Path(__file__).parent / "templates_html"]
-        env = trusted_environment(dirs)
+        env = trusted_environment([TEMPLATES])
         template = env.get_template(self.spec.template or "report.html")
-        return template.render(title=title, report=self.spec, sections=sections,
-                               params={translate(k, lang): format_value(v, lang, self.zone) for k, v in self.params.items()},
-                               lang=lang, generated=format_value(dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
-                                                                 lang, self.zone))
+        return template.render(title=title, report=self.spec, sections=self.html_sections(lang),
+                               params=self.parameter_lines(lang), lang=lang,
+                               question=translate(self.spec.question, lang) if self.spec.question else "",
+                               generated=format_value(dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                                                      lang, self.zone))
 
 
 def resolve_build(build):

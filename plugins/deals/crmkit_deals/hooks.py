@@ -7,6 +7,10 @@ def _deal_display(deal):
     return deal.name
 
 
+def _target_display(target):
+    return f"{target.period} {target.period_start.isoformat()}"
+
+
 def _route_display(ks):
     return f"{ks.kind.name}: {ks.sequence}. {ks.stage.name}"
 
@@ -34,6 +38,7 @@ def entities():
                    list_fields=("id", "code", "name", "client", "responsible", "kind", "stage", "status",
                                 "potential", "currency", "probability", "start_date", "end_date")),
         EntitySpec("deals.stage_history", m.StageHistory, label="Deal stage history", partner_path="deal",
+                   import_group="deal",
                    display=lambda r: f"{r.deal_id}:{r.stage_id}:{r.status}", order_by=("entered_at", "id"),
                    list_fields=("id", "deal", "stage", "status", "passage", "entered_at", "left_at", "days",
                                 "user")),
@@ -42,6 +47,12 @@ def entities():
         EntitySpec("deals.demand", m.Demand, label="Primary demand", partner_path="deal",
                    display=lambda r: f"{r.deal_id}:{r.product_id}", read_only=("amount",),
                    list_fields=("id", "deal", "product", "quantity", "price", "amount", "comment")),
+        EntitySpec("deals.target", m.Target, label="Sales target", display=_target_display,
+                   order_by=("-period_start", "id"),
+                   schema={"amount": {"min": 0}, "won_deals": {"min": 0, "max": 1_000_000_000},
+                           "currency": {"regex": "[A-Za-z]{3}"}},
+                   list_fields=("id", "period", "period_start", "responsible", "department", "kind", "amount",
+                                "currency", "won_deals")),
     ]
 
 
@@ -92,15 +103,22 @@ def crmkit_validate_frame(crm, entity, frame):
     if entity == "deals.deal":
         from .importing import validate
         return validate(crm, frame)
+    if entity == "deals.stage_history":
+        from .history_import import validate
+        return validate(crm, frame)
     return None
 
 
 @hookimpl
 def crmkit_import_written(crm, entity, frame, options):
-    """Imported deals get the stage history creating and moving them would have written."""
+    """Imported deals get the stage history creating and moving them would have
+    written; an imported stage history replaces what its deals had."""
     if entity == "deals.deal":
         from .importing import write_history
         write_history(crm, frame)
+    elif entity == "deals.stage_history":
+        from .history_import import replace_history
+        replace_history(crm, frame, options)
 
 
 @hookimpl

@@ -224,26 +224,17 @@ def write_history(crm, frame):
     has_stage = pd.notna(stage)
     is_closed = closed.notna().to_numpy()
 
-    def days(left, since):
-        """Days to the hundredth, rounded half up as ``rules.days_between`` (integers: no float ties)."""
-        from decimal import Decimal
-        micros = (left - since).to_numpy().astype("timedelta64[us]").astype("int64")
-        valid = pd.notna(left).to_numpy() & pd.notna(since).to_numpy()
-        cents = (micros * 100 + 43_200_000_000) // 86_400_000_000
-        return pd.Series([Decimal(int(c)).scaleb(-2) if v else None for c, v in zip(cents, valid)],
-                         index=left.index, dtype=object)
-
     parts = []
     if two.any():   # the first stage, from the start until the deal entered its stage
         parts.append(pd.DataFrame({
             "deal": deal[two], "stage": frame["_first_stage"].to_numpy()[two], "status": "in_work",
             "passage": True, "entered_at": start[two].to_numpy(), "left_at": entered[two].to_numpy(),
-            "days": days(entered[two], start[two]).to_numpy()}))
+            "days": days_between_columns(entered[two], start[two]).to_numpy()}))
     since = start.where(~pd.Series(two, index=start.index), entered)
     parts.append(pd.DataFrame({   # the stage the deal is at, until it closed (or still open)
         "deal": deal, "stage": stage, "status": "in_work", "passage": has_stage,
         "entered_at": since.to_numpy(), "left_at": closed.to_numpy(),
-        "days": days(closed, since).where(pd.Series(has_stage & is_closed, index=since.index), None).to_numpy()}))
+        "days": days_between_columns(closed, since).where(pd.Series(has_stage & is_closed, index=since.index), None).to_numpy()}))
     if is_closed.any():   # won or lost from the close moment on
         parts.append(pd.DataFrame({
             "deal": deal[is_closed], "stage": stage[is_closed], "status": status[is_closed], "passage": False,
@@ -255,3 +246,15 @@ def write_history(crm, frame):
     rows["left_at"] = pd.to_datetime(rows["left_at"], utc=True)
     rows["entered_at"] = pd.to_datetime(rows["entered_at"], utc=True)
     crm.insert_frame(m.StageHistory, rows)
+
+
+def days_between_columns(left, since):
+    """Days from ``since`` to ``left`` to the hundredth, rounded half up as
+    ``rules.days_between`` (in integers: no float ties); None where either is missing."""
+    import pandas as pd
+    from decimal import Decimal
+    valid = (pd.notna(left).to_numpy() & pd.notna(since).to_numpy())
+    micros = (left - since).to_numpy().astype("timedelta64[us]").astype("int64")
+    cents = (micros * 100 + 43_200_000_000) // 86_400_000_000
+    return pd.Series([Decimal(int(c)).scaleb(-2) if v else None for c, v in zip(cents, valid)],
+                     index=left.index, dtype=object)

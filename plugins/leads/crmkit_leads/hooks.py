@@ -36,15 +36,20 @@ def entities():
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
 
+LABELS = {"channel": "Channel", "new": "New", "in_work": "In work", "qualified": "Qualified",
+          "disqualified": "Disqualified", "total": "Total", "leads": "Number of leads", "conversion_pct": "Conversion, %",
+          "avg_days_to_qualify": "Average days to qualify", "responsible": "Responsible",
+          "by channel": "By channel", "by responsible": "By responsible"}
+
 REPORTS = [
     ReportSpec("leads.by_source", "Leads by source and status", "crmkit_leads.reports:by_source",
                params=PERIOD,
                charts=(ChartSpec("bar", x="channel", y=tuple(STATUSES), title="Leads by channel"),),
-               description="Where do our leads come from, and what became of them?"),
+               question="Where do our leads come from, and what became of them?", labels=LABELS),
     ReportSpec("leads.conversion", "Lead conversion", "crmkit_leads.reports:conversion", params=PERIOD,
                charts=(ChartSpec("bar", section="by channel", x="channel", y="conversion_pct",
                                  title="Conversion by channel, %"),),
-               description="Which channels and which managers turn leads into clients, and how fast?"),
+               question="Which channels and which managers turn leads into clients, and how fast?", labels=LABELS),
 ]
 
 
