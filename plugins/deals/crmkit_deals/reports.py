@@ -197,24 +197,50 @@ def _stage_order(crm, params):
 
 # -- efficiency -----------------------------------------------------------------
 
-def _deal_rows(crm, params, as_of, report):
+def _deal_rows(crm, params, as_of, report, keys=()):
     """One row per deal: its state at ``as_of`` (or now) and what the detail
-    tree groups by. No GROUP BY is needed, as a deal has exactly one
-    stage-history row open at any moment. Kinds and responsibles come as ids
-    (short catalogues, named by ``_catalogue``); the potential as whole cents."""
+    tree groups by (with ``keys``: each group key's id as ``group_<key>``).
+    No GROUP BY is needed, as a deal has exactly one stage-history row open
+    at any moment. Kinds and responsibles come as ids (short catalogues,
+    named by ``_catalogue``); the potential as whole cents."""
     P, A = crm.model("core.partner"), m.Agreement
     conv = _conversion(crm, params, report)
     cents = conv.cents(D.potential, D.currency, D.start_date)
     q = (_state_join(_filtered(crm, [], params, report=report), as_of)
          .switch(D).join(P, on=(D.client == P.id))
-         .switch(D).join(A, pw.JOIN.LEFT_OUTER, on=(D.agreement == A.id))
-         .select(D.kind.alias("kind_id"), D.responsible.alias("responsible_id"), D.id.alias("deal_id"),
+         .switch(D).join(A, pw.JOIN.LEFT_OUTER, on=(D.agreement == A.id)))
+    q, exprs = dimensions.join_groups(crm, q, keys, params)
+    q = q.select(D.kind.alias("kind_id"), D.responsible.alias("responsible_id"), D.id.alias("deal_id"),
                  D.name.alias("deal"), P.id.alias("client_id"), P.name.alias("client"),
                  pw.fn.COALESCE(A.name, "").alias("agreement"), H.status.alias("status"),
-                 conv.currency(D.currency).alias("currency"), cents.alias("cents")))
+                 conv.currency(D.currency).alias("currency"), cents.alias("cents"),
+                 *[exprs[k].alias("group_" + k) for k in keys])
     frame = _one_currency(crm.frame(q), report)
     frame["cents"] = frame["cents"].astype("int64")
     return frame
+
+
+def _group_levels(crm, frame, keys):
+    """Tree levels for ``keys`` above a tree's own: each key's name (as the
+    user sees it) and sibling rank as columns of ``frame``."""
+    if not keys:
+        return []
+    named, ids = _labelled(crm, frame[["group_" + k for k in keys]].set_axis(list(keys), axis=1), keys)
+    levels = []
+    for key, id_column in zip(keys, ids):
+        label = named[dimensions.GROUP_LABELS[key]].astype(object)
+        frame["g_" + key] = label.to_numpy(dtype=object)
+        frame["g_" + key + "_rank"] = _sibling_rank(label, named[id_column])
+        levels.append(("g_" + key + "_rank", "g_" + key, None))
+    return levels
+
+
+def _tree_header(crm, keys, header):
+    """A tree's first column's name: the msgid as it is, or with the group
+    keys' names before it (each part worded in the session's language)."""
+    if not keys:
+        return header
+    return " / ".join([translate(dimensions.GROUP_LABELS[k], crm.lang) for k in keys] + [translate(header, crm.lang)])
 
 
 def _half_up(part, whole):
@@ -344,8 +370,12 @@ def _tree(frame, levels, statuses, prefixes, label_name, detail_name):
                          for name, values in out.items()}, columns=columns)
 
 
-def efficiency(crm, as_of=None, detail=True, **params):
-    frame = _deal_rows(crm, params, as_of, "deals.efficiency")
+def efficiency(crm, as_of=None, detail=True, group_by=None, **params):
+    """Deals by status, then the presentation's two trees (in work and won by
+    kind, deal and client; lost by responsible, kind, deal and client); with
+    ``group_by`` the groups (department, holding ...) are the trees' top levels."""
+    keys = dimensions.group_keys(group_by, "deals.efficiency") if detail else ()
+    frame = _deal_rows(crm, params, as_of, "deals.efficiency", keys)
     status, cents = frame["status"].to_numpy(dtype=object), frame["cents"].to_numpy()
     by_status = [{"Status": _status_label(crm, st), COUNT: int((status == st).sum()),
                   POTENTIAL: Decimal(int(cents[status == st].sum())).scaleb(-2)} for st in STATUSES]
@@ -356,15 +386,17 @@ def efficiency(crm, as_of=None, detail=True, **params):
     frame["responsible"], frame["responsible_rank"] = _catalogue(frame["responsible_id"], crm.model("core.user"), "")
     frame["deal_rank"] = _sibling_rank(frame["deal"], frame["deal_id"])
     frame["client_rank"] = _sibling_rank(frame["client"], frame["client_id"])
+    groups = _group_levels(crm, frame, keys)
     sections["Deals in work and won"] = _tree(
-        frame, [("kind_rank", "kind", None), ("deal_rank", "deal", "responsible"),
-                ("client_rank", "client", "agreement")],
+        frame, groups + [("kind_rank", "kind", None), ("deal_rank", "deal", "responsible"),
+                         ("client_rank", "client", "agreement")],
         ("in_work", "won"), {"in_work": "In work", "won": "Won"},
-        "Deal kind / deal / client", "Responsible / agreement")
+        _tree_header(crm, keys, "Deal kind / deal / client"), "Responsible / agreement")
     sections["Lost deals"] = _tree(
-        frame[status == "lost"], [("responsible_rank", "responsible", None), ("kind_rank", "kind", None),
-                                  ("deal_rank", "deal", None), ("client_rank", "client", "agreement")],
-        ("lost",), {"lost": "Lost"}, "Responsible / deal kind / deal / client", "Agreement with client")
+        frame[status == "lost"], groups + [("responsible_rank", "responsible", None), ("kind_rank", "kind", None),
+                                           ("deal_rank", "deal", None), ("client_rank", "client", "agreement")],
+        ("lost",), {"lost": "Lost"}, _tree_header(crm, keys, "Responsible / deal kind / deal / client"),
+        "Agreement with client")
     return sections
 
 

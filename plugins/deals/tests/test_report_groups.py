@@ -135,3 +135,21 @@ def test_bad_group_and_basis_parameters(crm, org):
     with pytest.raises(ValidationError) as exc:
         crm.report("deals.funnel", group_by="department")
     assert "group_by" in exc.value.errors
+
+
+def test_efficiency_trees_under_the_groups(crm, org):
+    result = crm.report("deals.efficiency", group_by="department", **YEAR)
+    tree = result["Deals in work and won"]
+    assert tree.columns[1] == "Department / Deal kind / deal / client"
+    # Продажи: Борис's d2 (lost, listed with zeros) and d4 (won 200); Север-1: Анна's d1 (won 100), d3 (in work 30)
+    assert [r[:10] for r in rows(tree) if r[0] == 0] == [
+        (0, "Продажи", "", 0, None, D("0.00"), None, 1, D("50.00"), D("200.00")),
+        (0, "Север-1", "", 1, D("100.00"), D("30.00"), D("100.00"), 1, D("50.00"), D("100.00"))]
+    assert [r[1] for r in rows(tree) if r[0] == 1] == ["Без этапов", "Вручную", "Вручную"]
+    lost = result["Lost deals"]
+    assert [r[:4] for r in rows(lost)][:2] == [(0, "Продажи", "", 1), (1, "Борис", "", 1)]
+    # the summary is the same whatever the groups
+    assert rows(result["By status"]) == rows(crm.report("deals.efficiency", **YEAR)["By status"])
+    crm.lang = "ru"     # the header is worded when the report is built
+    assert crm.report("deals.efficiency", group_by="department", **YEAR)["Deals in work and won"].columns[1] == \
+        "Подразделение / Вид сделки / Сделка / Клиент"
