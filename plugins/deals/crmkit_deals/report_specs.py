@@ -36,7 +36,8 @@ EFFICIENCY_LABELS = {**_status_groups("In work", "In work"), **_status_groups("W
                      **_status_groups("Lost", "Lost")}
 
 REPORTS = [
-    ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel", params={**FILTERS, **AS_OF},
+    ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel",
+               params={**FILTERS, **AS_OF, **GROUP_BY},
                description="Stage passages of deals in work, won and lost, and how long a stage lasts.",
                question="How effective is each stage of the sales funnel?",
                labels={**FILTER_LABELS, **FUNNEL_LABELS},
