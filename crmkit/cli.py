@@ -512,7 +512,9 @@ def show(crm, entity, key, fmt):
 @click.argument("values", nargs=-1)
 @pass_crm
 def create(crm, entity, values):
-    """Create a record: crmkit create core.partner name=Протон kind=company"""
+    """Create a record: crmkit create core.partner name=Протон kind=company head=00-00000035
+
+    References take an id, a code or a natural key (login, name): see crmkit entities ENTITY."""
     data = parse_assignments(values)
     looks_like = crm.duplicates(entity, data) if crm.registry.rules_of(entity) else []
     record = crm.create(entity, data)
@@ -529,7 +531,9 @@ def create(crm, entity, values):
 @click.argument("values", nargs=-1)
 @pass_crm
 def update(crm, entity, key, values):
-    """Change fields of a record: crmkit update core.partner 00-00000036 comment=..."""
+    """Change fields of a record: crmkit update core.partner 00-00000036 region=Москва
+
+    References take an id, a code or a natural key (login, name), as in create."""
     record = crm.update(entity, key, parse_assignments(values))
     click.echo(f"updated {entity} {record.get_id()}")
 
