@@ -34,7 +34,7 @@ def test_rates_loaded_and_used_by_a_report_through_the_api(web_url, start_server
     assert loaded.json["result"]["loaded"] == 7
     usd = boss.get("/core.currency_rate", params={"currency": "USD"}).json["data"]
     assert [(r["date"], r["rate"], r["multiplier"], r["source"]) for r in usd] == [
-        ("2024-01-10", "89.6876", 1, "cbr")]
+        ("2024-01-10", "89.687600", 1, "cbr")]
 
     deal = boss.post("/deals.deal", {"name": "Сделка в долларах", "client": client_id, "potential": "100.00",
                                      "currency": "USD", "start_date": "2024-01-15"})
