@@ -99,6 +99,11 @@ def show(crm, key, fmt):
         if rows or title in ("Stage history",):
             click.echo(f"\n{translate(title, crm.lang)}")
             emit(rows, "table", lang=crm.lang)
+    if deal.status != "in_work":   # the outcome is known: a won deal has no "0 %" chance of winning
+        click.echo(f"\n{translate('Win probability', crm.lang)}: "
+                   + translate("none, the deal is closed ({status})", crm.lang).format(
+                       status=translate(deal.status, crm.lang)))
+        return
     click.echo(f"\n{translate('Win probability', crm.lang)}: manual {probability['manual']} %, "
                f"statistics {probability['probability'] if probability['probability'] is not None else '-'} %"
                f" (method: {probability['method']})")
