@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 STAMP := $(VENV)/.installed
-PYTEST_ARGS ?=
+# one worker per core; a test file stays on one worker, so its module-wide base is built once
+PYTEST_ARGS ?= -n auto --dist loadfile
 
 .PHONY: demo test install bench clean serve
 

@@ -20,6 +20,7 @@ _WHERE = {
     "CrmError": "errors", "ValidationError": "errors", "Conflict": "errors", "AccessDenied": "errors", "NotFound": "errors",
     "StartupError": "errors", "Busy": "errors", "StorageError": "errors", "DatabaseUnavailable": "errors",
     "format_value": "i18n", "translate": "i18n", "operator_zone": "i18n",
+    "zone_named": "zones", "local_moment": "zones",
     "PermanentFailure": "outbox", "TemporaryFailure": "outbox", "ConnectionFailure": "outbox",
     "UnknownOutcome": "outbox", "check_header": "outbox", "delivery_deadline": "outbox", "retry_busy": "outbox",
     "hookimpl": "plugins", "make_plugin_manager": "plugins",

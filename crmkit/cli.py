@@ -32,6 +32,8 @@ class State:
             from .kernel.crm import open as open_crm
             self._crm = open_crm(self.db, user=self.user, lang=self.lang,
                                  plugin_manager=self.plugin_manager, create=self.create)
+            from .kernel.zones import showing
+            showing(self._crm.zone)     # this command's output: in the acting user's zone
         return self._crm
 
 
@@ -44,13 +46,15 @@ def pass_crm(fn):
     return wrapper
 
 
-def emit(rows, fmt="table", columns=None, lang="en"):
-    """Print rows (dicts) as an aligned table or as JSON."""
+def emit(rows, fmt="table", columns=None, lang="en", context=None):
+    """Print rows (dicts) as an aligned table or as JSON; ``context``: the
+    entity or report the columns belong to (whose plugin translates them)."""
     from .kernel.i18n import format_value, translate
     from .kernel.values import plain
     rows = [dict(r) for r in rows]
     if fmt == "json":
-        click.echo(json.dumps([{k: plain(v) for k, v in r.items()} for r in rows],
+        from .kernel.zones import local_moment   # ISO 8601 in the user's zone, with its offset
+        click.echo(json.dumps([{k: plain(local_moment(v)) for k, v in r.items()} for r in rows],
                               ensure_ascii=False, indent=2, default=str))
         return
     if not rows:
@@ -58,7 +62,7 @@ def emit(rows, fmt="table", columns=None, lang="en"):
         return
     columns = columns or list(rows[0])
     cells = [[format_value(r.get(c), lang) for c in columns] for r in rows]
-    heads = [translate(c, lang) for c in columns]
+    heads = [translate(c, lang, context=context) for c in columns]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip())
     click.echo("  ".join("-" * w for w in widths))
@@ -289,6 +293,8 @@ class CrmGroup(click.Group):
             sys.stdout, sys.stderr = saved
 
     def _invoke(self, ctx):
+        from .kernel.zones import reset_showing, showing
+        token = showing(None)       # set to the user's zone once the command opens the database
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
@@ -302,6 +308,8 @@ class CrmGroup(click.Group):
         except CrmError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(1)
+        finally:
+            reset_showing(token)
 
 
 @click.group(cls=CrmGroup)
@@ -315,6 +323,9 @@ class CrmGroup(click.Group):
 @click.pass_context
 def cli(ctx, db, user, lang, create):
     """crmkit: customer relations and marketing, a kernel plus plugins."""
+    if lang:
+        from .kernel.i18n import check_language
+        check_language(lang)        # `--lang de` fails before anything runs
     ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None), create)
 
 
@@ -457,7 +468,7 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
     raw = parse_assignments(filters)
     typed = _typed_filters(crm, spec, raw)
     records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
-    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang)
+    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang, context=entity)
 
 
 def _typed_filters(crm, spec, raw):
@@ -482,7 +493,7 @@ def show(crm, entity, key, fmt):
     else:
         from .kernel.i18n import format_value, translate
         for k, v in row.items():
-            click.echo(f"{translate(k, crm.lang):>20}: {format_value(v, crm.lang)}")
+            click.echo(f"{translate(k, crm.lang, context=entity):>20}: {format_value(v, crm.lang)}")
         for k, v in extra.items():   # additional attributes, under their own labels
             click.echo(f"{labels[k]:>20}: {format_value(v, crm.lang)}")
 
@@ -581,6 +592,16 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         return
     click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
                + (" (dry run: nothing written)" if dry_run else ""))
+    from .kernel.i18n import translate
+    for note, rows in summary.get("defaults", {}).items():
+        click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")
+    found = summary.get("duplicates") or []
+    for hit in found[:10]:
+        click.echo(f"warning: {entity} {hit['id']} looks like {hit['looks_like']} ({hit['rule']}, "
+                   f"{hit['score']:.0f})", err=True)
+    if found:
+        click.echo(f"warning: {len(found)} imported records look like others; see crmkit duplicates find {entity}",
+                   err=True)
     if summary["rejected"] and reject_file:
         click.echo(f"rejected rows with reasons: {reject_file}")
 

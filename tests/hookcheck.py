@@ -155,6 +155,12 @@ def crmkit_entity_imported(crm, entity, count, ids):
 
 
 @hookimpl
+def crmkit_import_written(crm, entity, frame, options):
+    if entity == "hookcheck.thing":
+        _record("import_written", ids=[int(i) for i in frame["id"]], names=list(frame["name"]))
+
+
+@hookimpl
 def crmkit_load_demo(crm):
     _record("load_demo")
     return ["hookcheck.things"]
@@ -224,3 +230,9 @@ def crmkit_merge_records(crm, entity, survivor, merged):
 @hookimpl
 def crmkit_records_merged(crm, entity, survivor, merged):
     _record("records_merged", entity=entity, survivor=survivor.id, merged=merged.id)
+
+
+@hookimpl
+def crmkit_currency_rates(crm, source, day, content):
+    _record("currency_rates", source=source, day=day, content=content)
+    return [{"currency": "USD", "rate": "89.6876"}] if source == "hookcheck" else None

@@ -228,3 +228,39 @@ def test_a_filter_on_an_attribute_is_an_index_search(attrs):
         crm.db.execute_sql("SET enable_seqscan = on")
         # a tiny table may be read through (attribute_id, record_id): an index all the same
         assert "Index" in plan and "Seq Scan on kernel_attribute_value" not in plan, plan
+
+
+def test_import_checks_and_stores_attributes_all_or_nothing(world, tmp_path):
+    crm, hidden = world["crm"], world["hidden"]
+    good = tmp_path / "good.csv"
+    good.write_text("name,employees,tier,since,vip,parent_client\n"
+                    f"Импорт 1,10,gold,01.02.2020,да,{hidden.code}\n"
+                    "Импорт 2,,silver,,нет,\n"
+                    f"Импорт 3,7,,2021-01-01,,{hidden.id}\n", encoding="utf-8")
+    assert crm.import_file("core.partner", good)["written"] == 3
+    rows = {p.name: p.id for p in crm.find("core.partner", name__startswith="Импорт")}
+    got = crm.attribute_values("core.partner", list(rows.values()))
+    assert got[rows["Импорт 1"]] == {"employees": decimal.Decimal(10), "tier": "gold", "since": dt.date(2020, 2, 1),
+                                     "vip": True, "parent_client": hidden.id}
+    assert got[rows["Импорт 2"]] == {"tier": "silver", "vip": False}
+    assert [p.name for p in crm.find("core.partner", employees__lt=8)] == ["Импорт 3"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,employees,tier,parent_client\nПлохой 1,много,gold,\nПлохой 2,5,bronze,\n"
+                   "Плохой 3,5,gold,NO-SUCH\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        crm.import_file("core.partner", bad)
+    assert set(exc.value.rows) == {1, 2, 3}
+    assert "employees" in exc.value.rows[1] and "tier" in exc.value.rows[2] and "parent_client" in exc.value.rows[3]
+    assert crm.count("core.partner", name__startswith="Плохой") == 0
+
+
+def test_import_by_a_manager_cannot_point_at_hidden_records(world, tmp_path):
+    volkov, hidden = world["volkov"], world["hidden"]
+    spy = tmp_path / "spy.csv"
+    spy.write_text(f"name,access_group,parent_client\nШпион,{world['retail'].id},{hidden.id}\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        volkov.import_file("core.partner", spy)
+    assert exc.value.rows[1]["parent_client"] == [f"'{hidden.id}' does not exist"]
+    spy.write_text(f"name,access_group,parent_client\nШпион,{world['retail'].id},{hidden.code}\n", encoding="utf-8")
+    with pytest.raises(ValidationError):
+        volkov.import_file("core.partner", spy)

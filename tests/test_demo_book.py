@@ -118,10 +118,72 @@ def check_demo_refuses_a_database_with_data(demo, db_url):
     assert out.exit_code != 0 and "empty" in out.output
 
 
+def check_demo_is_shown_in_moscow_time(demo, db_url):
+    """The demo is a Moscow company: its users' zone is Europe/Moscow, so a
+    task due 22.10.2015 23:59:59 (20:59:59 UTC) shows 23:59:59, and a claim
+    registered 06.04.2015 0:00 is on 06.04, in tables, pages and workbooks."""
+    import datetime as dt
+    import io
+
+    import openpyxl
+    book = demo[1]      # the report book of `crmkit demo` is in the company's zone too
+    assert "2015-10-22 23:59" in (book / "core.tasks.html").read_text(encoding="utf-8")
+    orlov = crmkit.open(db_url, user="orlov")
+    try:
+        assert str(orlov.zone) == "Europe/Moscow"
+        tasks = orlov.report("core.tasks")
+        assert "22.10.2015 23:59:59" in tasks.render("table", lang="ru") and "20:59" not in tasks.render("table")
+        assert "22.10.2015 23:59:59" in tasks.render("html", lang="ru")
+        sheet = openpyxl.load_workbook(io.BytesIO(tasks.render("xlsx", lang="ru"))).active
+        column = list(tasks.frame.columns).index("due")     # the workbook's columns are the report's
+        due = [row[column] for row in sheet.iter_rows(min_row=2) if row[0].value == "00-00000001"][0]
+        assert due.value == dt.datetime(2015, 10, 22, 23, 59, 59) and due.number_format == "dd.mm.yyyy hh:mm:ss"
+    finally:
+        orlov.close()
+    volkov = crmkit.open(db_url, user="volkov")
+    try:
+        day = {"date_from": "2015-04-06", "date_to": "2015-04-06"}
+        register = volkov.report("claims.register", **day)
+        assert "00-00000001" in set(register.frame["code"])
+        assert "06.04.2015" in register.render("table", lang="ru") and "05.04.2015" not in register.render(
+            "table", lang="ru")
+        volkov.zone = "UTC"       # the same claim, seen from UTC, is on 05.04
+        assert "00-00000001" not in set(volkov.report("claims.register", **day).frame["code"])
+    finally:
+        volkov.close()
+
+
+def check_efficiency_workbook(demo):
+    """The efficiency tree as outline levels (no "Level" column), money and
+    percentages formatted, widths from the content, header frozen and filtered."""
+    import io
+
+    import openpyxl
+    crm = demo[0]
+    book = openpyxl.load_workbook(io.BytesIO(crm.report("deals.efficiency", **YEAR_2015).render("xlsx")))
+    sheet = book["Deals in work and won"]
+    head = [c.value for c in sheet[1]]
+    assert "Level" not in head and head[0] == "Deal kind / deal / client"
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(head)).column_letter}" \
+        f"{sheet.max_row}"
+    rows = list(sheet.iter_rows(min_row=2))
+    levels = [sheet.row_dimensions[r[0].row].outline_level for r in rows]
+    assert levels[:5] == [0, 1, 2, 1, 2] and max(levels) == 2
+    assert rows[0][0].font.b and rows[1][0].alignment.indent == 1 and rows[2][0].alignment.indent == 2
+    share, potential = head.index("In work: share of deals, %"), head.index("In work: potential")
+    assert rows[0][share].value == 0.6667 and rows[0][share].number_format == "0.00%"
+    assert rows[0][potential].value == 15000 and rows[0][potential].number_format == "#,##0.00"
+    label = sheet.column_dimensions["A"].width
+    assert label >= max(len(str(r[0].value or "")) for r in rows)       # the widest label fits
+    assert book.worksheets[0].column_dimensions["A"].width < label       # each column its own width
+
+
 def test_demo_end_to_end(demo, db_url):
     """One demo load, every figure of the presentation (the load is the slow part)."""
     for check in (check_report_book_has_every_report_with_charts, check_deal_efficiency_and_loss_reasons_2015,
                   check_deal_list, check_primary_interest_2015, check_claim_list_statuses, check_task_list,
                   check_abc_xyz_distribution, check_russian_book_page):
         check(demo)
+    check_efficiency_workbook(demo)
+    check_demo_is_shown_in_moscow_time(demo, db_url)
     check_demo_refuses_a_database_with_data(demo, db_url)

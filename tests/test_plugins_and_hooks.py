@@ -77,6 +77,9 @@ def test_import_hooks(hc, tmp_path):
     assert sorted(t.name for t in hc.find("hookcheck.thing")) == ["ALPHA", "BETA"]
     assert called("prepare_import") and called("validate_frame")
     assert called("entity_imported") == [{"count": 2}]
+    written = called("import_written")
+    assert [w["names"] for w in written] == [["ALPHA", "BETA"]]
+    assert written[0]["ids"] == sorted(t.id for t in hc.find("hookcheck.thing"))
 
 
 def test_template_parameter_hook(hc):
@@ -201,6 +204,13 @@ def test_personal_data_hooks(hc):
     assert export(hc, "core.partner", person.id)["hookcheck"] == [{"partner": person.id}]
     erase(hc, "core.partner", person.id)
     assert called("erase_personal_data") == [{"partner_id": person.id}]
+
+
+def test_currency_rates_hook_is_asked_for_its_source(hc):
+    import datetime as dt
+    assert hc.act("core.load_rates", source="hookcheck", date="2024-01-10")["loaded"] == 1
+    assert called("currency_rates") == [{"source": "hookcheck", "day": dt.date(2024, 1, 10), "content": None}]
+    assert [(r.currency, r.source) for r in hc.find("core.currency_rate")] == [("USD", "hookcheck")]
 
 
 def test_cli_starts_without_pandas_or_peewee():

@@ -39,12 +39,28 @@ def _erase(entity):
     return run
 
 
+def _merge(entity):
+    def run(crm, survivor, merged, take=None):
+        return crm.merge(entity, survivor.id, merged, list(take or ()))
+    return run
+
+
+MERGE = {"merged": {"type": ["string", "integer"], "required": True, "empty": False},
+         "take": {"type": "list", "nullable": True, "maxlength": 200,
+                  "schema": {"type": "string", "maxlength": 64}}}
+
+
 def _deliver(crm, record, channel=None, limit=1000):
     return crm.outbox.deliver(channel=channel, limit=limit)
 
 
 def _retry(crm, record, ids=None):
     return {"requeued": crm.outbox.retry(list(ids) if ids else None)}
+
+
+def _load_rates(crm, record, source, date=None, content=None):
+    from .rates import load_rates
+    return load_rates(crm, source, date, content)
 
 
 def _add_attribute(crm, record, entity, name, kind, label="", label_ru="", choices=None, target="", currency=""):
@@ -96,6 +112,15 @@ ACTIONS = [
     ActionSpec("core.erase_contact", "core.contact", _erase("core.contact"), verb="delete",
                title="Erase personal data",
                description="Anonymise a contact person everywhere (cannot be undone)."),
+    ActionSpec("core.merge_partner", "core.partner", _merge("core.partner"), verb="merge", params=MERGE,
+               title="Merge a duplicate into this partner",
+               description="Every reference to the merged partner (deals, interactions, claims, sales, "
+                           "segments, consents ...) moves to this one; the fields named in take come from "
+                           "the merged partner, which stays marked for deletion and resolves to this one."),
+    ActionSpec("core.merge_contact", "core.contact", _merge("core.contact"), verb="merge", params=MERGE,
+               title="Merge a duplicate into this contact person",
+               description="Every reference to the merged contact person moves to this one; the fields "
+                           "named in take come from the merged one, which stays marked for deletion."),
     ActionSpec("core.deliver_outbox", None, _deliver, on_record=False, transaction=False, admin_only=True,
                title="Deliver the outbox",
                description="Send due messages now, on every channel or one; each message's lease and result "
@@ -105,5 +130,14 @@ ACTIONS = [
     ActionSpec("core.retry_outbox", None, _retry, on_record=False, admin_only=True, title="Retry failed messages",
                description="Put failed messages (all, or these ids) back in the queue.",
                params={"ids": {**IDS, "required": False, "nullable": True, "minlength": 0}}),
+    ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
+               title="Load exchange rates",
+               description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "
+                           "rates stored for that day are replaced.",
+               params={"source": {"type": "string", "required": True, "empty": False, "maxlength": 32,
+                                  "regex": r"[A-Za-z0-9_.-]+"},
+                       "date": {"type": "date", "coerce": "date", "nullable": True},
+                       # the provider's document already fetched (a stored file), instead of asking it
+                       "content": {"type": "string", "nullable": True, "maxlength": 2_000_000}}),
     *ATTRIBUTE_ACTIONS,
 ]

@@ -9,7 +9,7 @@ from .kinds import INTERACTION_KINDS
 
 
 def register_commands(cli):
-    for group in (partner, interaction, task, reminder, segment, user, privacy):
+    for group in (partner, interaction, task, reminder, segment, user, privacy, rates):
         cli.add_command(group)
 
 
@@ -124,7 +124,7 @@ def reminder_due(crm, at, fmt):
     if at:
         import datetime as dt
         moment = dt.datetime.fromisoformat(at)
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=crm.zone)   # a local time of the user
     records = crm.find("core.reminder", remind_at__le=moment, done=False)
     emit([{**record_row(crm, "core.reminder", r), "about": _about(crm, r)} for r in records], fmt, lang=crm.lang)
 
@@ -185,6 +185,30 @@ def segment_add(crm, key, ids):
 def segment_remove(crm, key, ids):
     """Remove members from a manual segment (their leaving date is kept)."""
     click.echo(f"removed {crm.act('core.remove_members', key, ids=list(ids))['removed']}")
+
+
+@click.group()
+def rates():
+    """Exchange rates: load a day's rates from a provider (files go through `crmkit import core.currency_rate`)."""
+
+
+@rates.command("load")
+@click.argument("source")
+@click.option("--date", "day", default=None, help="The day whose rates to load (YYYY-MM-DD); default today.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The provider's document stored before (e.g. a saved XML_daily.asp), instead of asking it.")
+@click.option("--encoding", default=None, help="The file's encoding when it is neither UTF-8 nor cp1251.")
+@pass_crm
+def rates_load(crm, source, day, path, encoding):
+    """Load the rates of a day from SOURCE (cbr: the Central Bank of Russia): crmkit rates load cbr --date 2024-01-10"""
+    content = None
+    if path:
+        from crmkit.kernel.filereader import detect_encoding
+        with open(path, "rb") as f:
+            data = f.read(2_000_001)
+        content = data.decode(detect_encoding(data[:65536], encoding), errors="strict")
+    result = crm.act("core.load_rates", source=source, date=day, content=content)
+    click.echo(f"{result['loaded']} rates of {result['date']} loaded from {source} ({result['replaced']} updated)")
 
 
 @click.group()

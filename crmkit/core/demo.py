@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 MSK = dt.timezone(dt.timedelta(hours=3))
+ZONE = "Europe/Moscow"     # the demo is a Moscow company: its users' zone, and the zone it is loaded and shown in
 
 USERS = [  # login, name, department, roles
     ("orlov", "Орлов Александр Владимирович", "Отдел продаж", "manager,marketer"),
@@ -63,6 +64,7 @@ def _at(text):
 
 
 def load(crm):
+    crm.zone = ZONE    # days the demo derives (a deal's start date) are Moscow days, as its book shows them
     groups = {name: crm.create("core.access_group", {"name": name}).id for name in GROUPS}
     departments = {}
     users = {}
@@ -70,7 +72,8 @@ def load(crm):
         if dept not in departments:
             departments[dept] = crm.create("core.department", {"name": dept}).id
         users[login] = crm.create("core.user", {"login": login, "name": name, "department": departments[dept],
-                                                "roles": roles, "email": f"{login}@crmkit.example"}).id
+                                                "roles": roles, "email": f"{login}@crmkit.example",
+                                                "time_zone": ZONE}).id
     for login, group in (("orlov", "Оптовые покупатели"), ("orlov", "Сетевые магазины"),
                          ("fedorov", "Оптовые покупатели"), ("fedorov", "Сетевые магазины"),
                          ("lazurenko", "Оптовые покупатели"), ("volkov", "Розничные покупатели"),

@@ -1,7 +1,11 @@
 """The core entities: their models, schemas, access paths and display."""
+from decimal import Decimal
+
 from crmkit import EntitySpec
 
 from . import models as m
+
+RATE_MIN = Decimal("0.000001")   # a rate of 0 (or below) converts nothing: refused
 
 
 def _own_only(field):
@@ -83,4 +87,12 @@ ENTITIES = [
     EntitySpec("core.segment_member", m.SegmentMember, label="Segment member", row_filter=_member_rule,
                display=lambda r: f"{r.segment_id}:{r.member_id}",
                list_fields=("id", "segment", "member_id", "added_at", "removed_at")),
+    # reference data of every report in a report currency: seen by everyone, no partner
+    EntitySpec("core.currency_rate", m.CurrencyRate, label="Exchange rate",
+               display=lambda r: f"{r.currency} {r.date.isoformat()}", order_by=("currency", "-date"),
+               schema={"currency": {"regex": "[A-Za-z]{3}"},
+                       "rate": {"min": RATE_MIN},
+                       "multiplier": {"min": 1, "max": 1_000_000},
+                       "source": {"regex": r"[A-Za-z0-9_.-]*"}},
+               list_fields=("id", "currency", "date", "rate", "multiplier", "source")),
 ]

@@ -42,7 +42,7 @@ def crmkit_load_user(login):
     roles = frozenset(r.strip() for r in user.roles.split(",") if r.strip())
     groups = frozenset(ua.access_group_id for ua in m.UserAccess.select().where(m.UserAccess.user == user))
     return Actor(login=user.login, id=user.id, name=user.name, roles=roles, access_groups=groups,
-                 is_admin="administrator" in roles)
+                 is_admin="administrator" in roles, time_zone=user.time_zone or "")
 
 
 @hookimpl

@@ -271,3 +271,20 @@ class ApiToken(BaseModel):
 
     class Meta:
         table_name = "core_api_token"
+
+
+class CurrencyRate(RecordModel):
+    """The rate of a currency on a date: ``multiplier`` units of ``currency``
+    cost ``rate`` units of the base currency the rates are quoted in (the
+    Central Bank of Russia quotes 100 JPY = 59.8 RUB as rate 59.8, multiplier
+    100). The latest rate on or before a date is the rate of that date."""
+
+    currency = pw.CharField(max_length=3)
+    date = pw.DateField()
+    rate = pw.DecimalField(max_digits=20, decimal_places=6, auto_round=True)
+    multiplier = pw.IntegerField(default=1)
+    source = pw.CharField(max_length=32, default="")     # "cbr", "file", "" when typed in
+
+    class Meta:
+        table_name = "core_currency_rate"
+        indexes = ((("currency", "date"), True),)

@@ -12,12 +12,13 @@ PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
 
 
-def _period(query, field, date_from, date_to):
+def _period(crm, query, field, date_from, date_to):
+    """Rows whose moment ``field`` falls on the period's days (local days of the user's zone)."""
     import datetime as dt
     if date_from:
-        query = query.where(field >= dt.datetime.combine(date_from, dt.time.min))
+        query = query.where(field >= crm.day_start(date_from))
     if date_to:
-        query = query.where(field < dt.datetime.combine(date_to, dt.time.min) + dt.timedelta(days=1))
+        query = query.where(field < crm.day_start(date_to + dt.timedelta(days=1)))
     return query
 
 
@@ -26,7 +27,7 @@ def interactions(crm, date_from=None, date_to=None):
     responsible's id first, then named: the users are joined to the few
     groups, not to every interaction."""
     I, U = m.Interaction, m.User
-    counts = _period(crm.query("core.interaction", I.kind, I.direction, I.responsible.alias("responsible_id"),
+    counts = _period(crm, crm.query("core.interaction", I.kind, I.direction, I.responsible.alias("responsible_id"),
                                pw.fn.COUNT(I.id).alias("n"), pw.fn.SUM(I.duration).alias("minutes"))
                      .group_by(I.kind, I.direction, I.responsible), I.date, date_from, date_to).alias("counts")
     q = (U.select(counts.c.kind, counts.c.direction, pw.fn.COALESCE(U.name, "").alias("responsible"),
@@ -72,10 +73,20 @@ def partners_by_region(crm):
 
 REPORTS = [
     ReportSpec("core.interactions", "Interactions", interactions, params=PERIOD,
+               question="How many calls, meetings and letters, of what kind, and by whom?",
+               labels={"by kind": "By kind", "detail": "In detail", "kind": "Kind of interaction",
+                       "direction": "Direction", "responsible": "Responsible", "count": "Number of interactions",
+                       "minutes": "Minutes"},
                charts=(ChartSpec("bar", section="by kind", x="kind", y="count", title="Interactions by kind"),)),
     ReportSpec("core.tasks", "Tasks", tasks,
+               question="Which tasks are open, who performs them, and which are overdue?",
+               labels={"number": "Number", "created_at": "Created", "title": "Task", "author": "Author",
+                       "performer": "Performer", "due": "Due", "priority": "Priority", "state": "State",
+                       "done_at": "Done at", "overdue": "Overdue", "include_done": "Including done tasks"},
                params={"performer": {"type": "string", "nullable": True},
                        "include_done": {"type": "boolean", "coerce": "bool"}}),
     ReportSpec("core.partners_by_region", "Partners by region", partners_by_region,
+               question="How many partners and clients does each business region hold?",
+               labels={"region": "Business region", "clients": "Number of clients", "partners": "Number of partners"},
                charts=(ChartSpec("bar", x="region", y=("partners", "clients"), title="Partners by region"),)),
 ]

@@ -161,11 +161,27 @@ def validate_core(crm, entity, data, record):
             errors["user"] = "you may set reminders for yourself only"
     elif entity == "core.segment":
         _check_segment(crm, data, record, errors)
-    elif entity == "core.user" and "roles" in data:
-        unknown = [r for r in data["roles"].split(",") if r.strip() and r.strip() not in crm.registry.roles]
-        if unknown:
-            errors["roles"] = f"unknown role(s): {', '.join(unknown)}; known: {', '.join(sorted(crm.registry.roles))}"
+    elif entity == "core.currency_rate":
+        from .rates import check_rate
+        check_rate(crm, data, record, errors)
+    elif entity == "core.user":
+        if "roles" in data:
+            unknown = [r for r in data["roles"].split(",") if r.strip() and r.strip() not in crm.registry.roles]
+            if unknown:
+                errors["roles"] = f"unknown role(s): {', '.join(unknown)}; known: {', '.join(sorted(crm.registry.roles))}"
+        if data.get("time_zone"):
+            _check_time_zone(data, errors)
     return errors or None
+
+
+def _check_time_zone(data, errors):
+    """A user's zone is an IANA name this system knows (``Europe/Moscow``); "" is the operator's."""
+    from crmkit import ValidationError, zone_named
+    data["time_zone"] = data["time_zone"].strip()
+    try:
+        zone_named(data["time_zone"])
+    except ValidationError as exc:
+        errors["time_zone"] = exc.errors["time_zone"]
 
 
 # core entities whose only rules are their schemas: bulk imports need no row-by-row pass
@@ -178,6 +194,9 @@ def validate_core_frame(crm, entity, frame):
     entities without record rules are answered for (so no row-by-row pass)."""
     if entity in NO_RECORD_RULES:
         return {}
+    if entity == "core.currency_rate":
+        from .rates import check_rate_frame
+        return check_rate_frame(crm, frame)
     if entity != "core.contact_info" or "value" not in frame.columns:
         return None
     errors = {}

@@ -48,6 +48,7 @@ class Actor:
     roles: frozenset = frozenset()
     access_groups: frozenset = frozenset()
     is_admin: bool = False
+    time_zone: str = ""          # IANA name; "" = the operator's zone (CRMKIT_TZ, else the system's)
 
     @classmethod
     def system(cls):

@@ -421,3 +421,91 @@ def export_rows(crm, entity, ids, lang="en") -> list[dict]:
                 rows.append({"record_id": record_id, "attribute": name,
                              "label": label_of(defs[name], lang), "value": plain(value)})
     return rows
+
+
+# -- bulk import -------------------------------------------------------------------
+
+def split_frame(crm, entity, frame):
+    """``(built-in columns, attribute columns or None)`` of an import chunk."""
+    defs = definitions(crm, entity)
+    names = [c for c in frame.columns if c in defs]
+    if not names:
+        return frame, None
+    return frame.drop(columns=names), frame[names]
+
+
+def validate_frame(crm, spec, frame, errors, offset):
+    """An import chunk's attribute columns checked column by column with the
+    kernel's vectorised validation (the shadow model's schema); references
+    by id or code among the records the user sees. Problems go into
+    ``errors`` (``{row: {field: [messages]}}``); returns the clean frame."""
+    import pandas as pd
+    from .db import among
+    from .validation import validate_frame as validate_columns
+    defs = definitions(crm, spec.name)
+    frame = frame.copy()
+    for name in frame.columns:   # references: codes to ids, then visible ids only
+        attribute = defs[name]
+        if attribute.kind != "reference":
+            continue
+        target = crm.registry.entity(attribute.target)
+        pk = target.model._meta.primary_key
+        raw = frame[name].astype("string").str.strip()
+        given = raw[raw.notna() & (raw != "")]
+        codes = given[~given.str.fullmatch(r"-?\d+")]
+        found = {}
+        if len(codes) and target.lookup:
+            field = target.model._meta.fields[target.lookup]
+            found = dict(crm.db.execute(crm.query(target.name, field, pk).where(
+                among(field, codes.unique().tolist()))).fetchall())
+        numbers = pd.to_numeric(given.where(~given.index.isin(codes.index)), errors="coerce").dropna()
+        visible = set()
+        if len(numbers):
+            visible = {i for (i,) in crm.db.execute(crm.query(target.name, pk).where(
+                among(pk, [int(v) for v in numbers.unique() if abs(v) < 2 ** 31]))).fetchall()}
+        ids = []
+        for pos, value in raw.items():
+            if value is pd.NA or value == "":
+                ids.append(None)
+                continue
+            key = found.get(value) if not value.lstrip("-").isdigit() else (int(value) if int(value) in visible
+                                                                                 else None)
+            if key is None:
+                errors.setdefault(offset + frame.index.get_loc(pos), {}).setdefault(name, []).append(
+                    f"{value!r} does not exist")
+            ids.append(key)
+        frame[name] = pd.Series(ids, index=frame.index, dtype=object).astype("string")
+    clean, row_errors = validate_columns(shadow(crm, spec.name), frame)
+    for pos, errs in row_errors.items():
+        for field, msgs in errs.items():
+            errors.setdefault(offset + pos, {}).setdefault(field, []).extend(msgs)
+    return clean
+
+
+def store_frame(crm, spec, ids, frame):
+    """Values of freshly imported records (``ids`` in the frame's row
+    order), in bulk: one row per record and attribute that has a value."""
+    import pandas as pd
+    defs = definitions(crm, spec.name)
+    rows = []
+    ids = list(ids)
+    for name in frame.columns:
+        attribute = defs[name]
+        column = COLUMN[attribute.kind]
+        for record_id, value in zip(ids, frame[name].tolist()):
+            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+                continue
+            if record_id is None or record_id != record_id:   # a row whose id the import could not tell
+                continue
+            if attribute.kind in ("number", "money"):
+                value = decimal.Decimal(str(value))
+            elif attribute.kind in ("boolean", "reference"):
+                value = int(value)
+            elif attribute.kind == "date" and isinstance(value, dt.datetime):
+                value = value.date()
+            rows.append((attribute.id, spec.name, int(record_id), *(
+                value if c == column else None for c in ("value_text", "value_number", "value_date"))))
+    if rows:
+        crm.bulk_insert(AttributeValue, ["attribute", "entity", "record_id", "value_text", "value_number",
+                                         "value_date"], rows)
+    return len(rows)

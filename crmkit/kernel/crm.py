@@ -122,8 +122,34 @@ class Crm:
         self.registry = registry
         self.actor = actor
         self.lang = lang
+        self._zone = None
         self.outbox = Outbox(self)
         self._attributes = {}   # entity -> its additional attributes, read once per session
+
+    @property
+    def zone(self):
+        """The acting user's time zone (a ``tzinfo``): their own
+        ``time_zone``, else ``$CRMKIT_TZ``, else the system's. Moments typed
+        without an offset are read in it and every output shows moments in it."""
+        if self._zone is None:
+            from .zones import user_zone
+            self._zone = user_zone(self.actor.time_zone)
+        return self._zone
+
+    @zone.setter
+    def zone(self, value):
+        from .zones import zone_named
+        self._zone = zone_named(value) if isinstance(value, str) else value
+
+    def reading_input(self):
+        """A context in which naive moments are local times of ``zone``."""
+        from .zones import reading_in
+        return reading_in(self.zone)
+
+    def day_start(self, day):
+        """The first moment of the local day ``day`` in the user's zone (period edges)."""
+        from .zones import day_start
+        return day_start(day, self.zone)
 
     @property
     def db(self):
@@ -317,7 +343,9 @@ class Crm:
                     typed.append(item)
                     continue
                 checker = CrmValidator({"v": rules})
-                if not checker.validate({"v": item}):
+                with self.reading_input():
+                    ok = checker.validate({"v": item})
+                if not ok:
                     errors[key] = [f"{item!r} is not a valid {rules.get('type', 'value')}"]
                     break
                 typed.append(checker.document["v"])
@@ -405,6 +433,14 @@ class Crm:
             database values in that order (no defaults are filled in).
         """
         self._bulk_write(model._meta.table_name, [model._meta.fields[c] for c in columns], rows)
+
+    def insert_frame(self, model, frame):
+        """``bulk_insert`` of a DataFrame's columns that are ``model``'s
+        fields, converted to database values column by column (moments as
+        UTC, money rounded to its places); other columns are left out."""
+        from .importer import database_rows
+        columns, rows = database_rows(model, frame)
+        self.bulk_insert(model, columns, rows)
 
     def load_partition(self, model, field, key: int, columns, rows):
         """Replace the rows of ``model`` whose ``field`` is ``key`` with
@@ -689,6 +725,10 @@ class Crm:
                             (int(number), spec.name, int(number)))
 
     def _write(self, entity, key, data):
+        with self.reading_input():
+            return self._write_in_zone(entity, key, data)
+
+    def _write_in_zone(self, entity, key, data):
         spec = self.registry.entity(entity)
         creating = key is None
         self.require("create" if creating else "update", entity)
@@ -866,6 +906,27 @@ class Crm:
         self.require("read", entity)
         return list(attributes.definitions(self, entity).values())
 
+    def attribute_fields(self, entity) -> dict:
+        """``{name: peewee field}`` standing for each additional attribute
+        (nullable, of the attribute's type: what forms and documents are
+        built from); their definitions are ``crm.attributes(entity)``."""
+        from . import attributes
+        defs = attributes.definitions(self, entity)
+        if not defs:
+            return {}
+        return {n: f for n, f in attributes.shadow(self, entity).model._meta.fields.items() if n in defs}
+
+    def attributes_stamp(self) -> tuple:
+        """Changes whenever an attribute is added or removed (anywhere):
+        a key for documents built from the schemas (OpenAPI)."""
+        from .models import Attribute
+        return tuple(Attribute.select(pw.fn.COUNT(Attribute.id), pw.fn.MAX(Attribute.id)).tuples().first() or ())
+
+    def attribute_labels(self, entity) -> dict:
+        """``{name: label}`` of the attributes in the session's language."""
+        from . import attributes
+        return {n: attributes.label_of(a, self.lang) for n, a in attributes.definitions(self, entity).items()}
+
     def attribute_values(self, entity, ids) -> dict:
         """``{id: {attribute: value}}`` of the visible records among ``ids``."""
         from . import attributes
@@ -931,7 +992,8 @@ class Crm:
             if spec.admin_only or spec.entity is None:
                 raise AccessDenied(f"{said}: it needs the role administrator")
             raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said)
-        clean = check_params(spec, params)
+        with self.reading_input():
+            clean = check_params(spec, params)
         record = None
         if spec.on_record:
             if key is None:
@@ -997,15 +1059,28 @@ class Crm:
 
     def import_file(self, entity, path, **options):
         from .importer import import_file
-        return import_file(self, entity, path, **options)
+        with self.reading_input():
+            return import_file(self, entity, path, **options)
 
     def import_frame(self, entity, frame, **options):
         from .importer import import_frame
-        return import_frame(self, entity, frame, **options)
+        with self.reading_input():
+            return import_frame(self, entity, frame, **options)
 
     def export(self, entity, fmt="csv", out=None, **filters):
         from .importer import export
         return export(self, entity, fmt, out, **filters)
+
+
+def add_translation_domains(loaded):
+    """Each plugin translates in its own domain (its ``locale/`` folder),
+    falling back to the plugins it requires: one plugin's words never
+    change another's screens."""
+    from .i18n import add_domain
+    for plugin in loaded:
+        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
+                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
+                   package=getattr(plugin.package, "__name__", None))
 
 
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,
@@ -1028,15 +1103,15 @@ def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=Tru
     pm, loaded = plugin_manager or make_plugin_manager(only=plugins, extra=extra, disabled=disabled)
     registry = Registry()
     registry.fill(pm)
-    from .i18n import add_catalog_dir
-    for plugin in loaded:
-        if plugin.package_dir:
-            add_catalog_dir(plugin.package_dir / "locale")
+    from .i18n import check_language
+    lang = check_language(lang or os.environ.get("CRMKIT_LANG") or "en")
+    add_translation_domains(loaded)
     database = db.connect(url, create=create)
     crm = Crm(database, pm, loaded, registry, access.Actor.system(),
-              lang or os.environ.get("CRMKIT_LANG", "en"))
+              lang)
     if migrate:
         crm.migrate()
     login = user if user is not None else os.environ.get("CRMKIT_USER") or None
     crm.actor = crm._load_actor(login)
+    crm.zone   # a misspelled CRMKIT_TZ is an error at once, not at the first time shown
     return crm

@@ -3,7 +3,6 @@ print the key tables."""
 from __future__ import annotations
 
 import os
-from html import escape
 from pathlib import Path
 
 import click
@@ -42,22 +41,18 @@ def run(state, book_dir, fresh):
 
 
 def write_book(crm, folder: Path, params_by_report=None) -> Path:
-    """One self-contained HTML page per report plus an index page."""
-    from .i18n import translate
+    """One self-contained HTML page per report plus an index page grouped
+    by plugin, each report with the question it answers."""
+    from .report_pages import book_index
     folder.mkdir(parents=True, exist_ok=True)
-    links = []
+    pages = []
     for spec in sorted(crm.registry.reports.values(), key=lambda s: s.id):
         if not crm.can("read", spec.id):
             continue
         params = (params_by_report or {}).get(spec.id, {})
         page = folder / f"{spec.id}.html"
         page.write_text(crm.report(spec.id, **params).render("html"), encoding="utf-8")
-        links.append(f'<li><a href="{escape(page.name)}">{escape(translate(spec.title, crm.lang))}</a> '
-                     f'<code>{escape(spec.id)}</code></li>')
+        pages.append((spec, page.name))
     index = folder / "index.html"
-    index.write_text(
-        '<!doctype html><html><head><meta charset="utf-8"><title>crmkit report book</title>'
-        '<style>body{font-family:system-ui,sans-serif;margin:2em}</style></head><body>'
-        f'<h1>{escape(translate("Report book", crm.lang))}</h1><ul>{"".join(links)}</ul></body></html>',
-        encoding="utf-8")
+    index.write_text(book_index(crm, pages), encoding="utf-8")
     return index

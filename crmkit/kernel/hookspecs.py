@@ -196,7 +196,10 @@ def crmkit_prepare_import(crm, entity, frame, options):
     :param frame: a DataFrame of the mapped columns, strings as read.
     :param options: ``{name: value}`` given with ``--option`` / ``options=``.
     :return: the DataFrame to validate; a ``_reject`` column, where not
-        empty, rejects that row with its text as the reason. None to pass.
+        empty, rejects that row with its text as the reason; other columns
+        whose names start with ``_`` are carried past the schema, to
+        ``crmkit_validate_frame`` and ``crmkit_import_written`` (never
+        written to the table). None to pass.
     """
 
 
@@ -204,8 +207,28 @@ def crmkit_prepare_import(crm, entity, frame, options):
 def crmkit_validate_frame(crm, entity, frame):
     """Check a validated import chunk beyond its schema, vectorised.
 
+    The plugin answering for an entity may complete ``frame`` in place
+    (values derived from carried ``_`` columns, defaults); where it applies
+    a default the file did not give, it says so in a ``_default`` column
+    (text, ``; ``-separated), counted in the import's summary.
+
     :param frame: the coerced DataFrame about to be written.
     :return: ``{row position: {field: [messages]}}`` or None.
+    """
+
+
+@hookspec
+def crmkit_import_written(crm, entity, frame, options):
+    """A chunk of an import was written, inside the import's transaction.
+
+    For a plugin that writes its own part of an import in bulk (the deals
+    plugin writes the stage history of imported deals): vectorised, one
+    bulk insert per chunk (``crm.insert_frame``), never a record at a time.
+    A raise undoes the whole import.
+
+    :param frame: the written rows as stored, with their ``id`` and the
+        carried ``_`` columns.
+    :param options: ``{name: value}`` given with ``--option`` / ``options=``.
     """
 
 
@@ -265,3 +288,24 @@ def crmkit_merge_records(crm, entity, survivor, merged):
 @hookspec
 def crmkit_records_merged(crm, entity, survivor, merged):
     """``merged`` was merged into ``survivor`` (inside the transaction)."""
+
+
+@hookspec(firstresult=True)
+def crmkit_currency_rates(crm, source, day, content):
+    """Give a day's exchange rates from the provider named ``source``
+    (``cbr`` ...), for ``crmkit rates load`` and the ``core.load_rates``
+    action. Stops at the first non-None result: answer only for your own
+    source.
+
+    :param crm: the acting ``Crm``.
+    :param source: the provider asked for.
+    :param day: the ``datetime.date`` whose rates are wanted.
+    :param content: the provider's document as text when the user gave it
+        (a stored file); None to fetch it yourself (bound the wait).
+    :return: a list of ``{"currency", "rate", "multiplier", "date"}`` dicts
+        (``date`` when the provider's date differs from ``day``; ``rate``
+        a ``Decimal`` or its text) for ``multiplier`` units of the currency
+        in the provider's base currency, or None when ``source`` is not
+        yours. Raise ``crmkit.ValidationError`` for a document that cannot
+        be read; the kernel refuses rates of 0 or below and unknown codes.
+    """

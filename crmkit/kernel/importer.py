@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, db
+from . import access, attributes, db, duplicates
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -45,6 +45,30 @@ def read_chunks(path, encoding=None, delimiter=None, mapping=None, chunk=CHUNK):
             yield from filereader.read_csv_chunks(source, enc, delimiter, mapping, rows=chunk)
     finally:
         source.close()
+
+
+def _grouped(frames, column):
+    """Chunks cut between groups of rows with one value of ``column``
+    (the rows of a group that ends a chunk move to the next), so that a
+    group's rows, if they come together in the file, come in one chunk."""
+    import pandas as pd
+    carry = None
+    for frame in frames:
+        if carry is not None:
+            frame = pd.concat([carry, frame], ignore_index=True)
+            carry = None
+        if column not in frame.columns or frame.empty:
+            yield frame
+            continue
+        keys = frame[column].astype("string").str.strip()
+        tail = keys.eq(keys.iloc[-1]).fillna(False).to_numpy()[::-1].cumprod()[::-1].astype(bool)
+        if tail.all():
+            carry = frame      # one group so far: read on
+            continue
+        carry = frame[tail].reset_index(drop=True)
+        yield frame[~tail].reset_index(drop=True)
+    if carry is not None:
+        yield carry
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
@@ -114,7 +138,8 @@ def _check_unique(spec, frame, errors, offset, seen):
 
 
 def _write_rows(crm, spec, frame):
-    """Insert a clean chunk with executemany; returns (first id, last id)."""
+    """Insert a clean chunk in bulk; returns the frame as written (codes
+    numbered, stamps and defaults filled) with its ``id`` column."""
     import pandas as pd
     model = spec.model
     now = db.utcnow()
@@ -137,6 +162,29 @@ def _write_rows(crm, spec, frame):
     for name, field in model._meta.fields.items():
         if name not in frame.columns and not isinstance(field, pw.AutoField) and field.default is not None:
             frame[name] = field.default() if callable(field.default) else field.default
+    pk = model._meta.primary_key
+    before = model.select(pw.fn.MAX(pk)).scalar() or 0
+    crm.insert_frame(model, frame)
+    after = model.select(pw.fn.MAX(pk)).scalar() or 0
+    lookup = spec.lookup if spec.lookup and spec.lookup in frame.columns else None
+    if lookup:   # ids by the unique lookup: right however the database numbers them
+        field = model._meta.fields[lookup]
+        ids = {}
+        values = frame[lookup].tolist()
+        for start in range(0, len(values), 5000):
+            q = model.select(field, pk).where(db.among(field, values[start:start + 5000]))
+            ids.update(dict(crm.db.execute(q).fetchall()))
+        frame["id"] = [ids.get(v) for v in values]
+    elif after - before == n:   # one writer (the import holds the write lock): consecutive ids
+        frame["id"] = list(range(before + 1, after + 1))
+    else:
+        frame["id"] = None
+    return frame
+
+
+def database_rows(model, frame):
+    """``(columns, rows)`` of the frame's model columns as database values,
+    converted column by column (never a conversion per cell chosen per cell)."""
     columns = [c for c in frame.columns if c in model._meta.fields]
     fields = [model._meta.fields[c] for c in columns]
     converted = []
@@ -160,12 +208,7 @@ def _write_rows(crm, spec, frame):
         elif convert is not None:
             values = list(map(convert, values))
         converted.append(values)
-    rows = list(zip(*converted))
-    pk = model._meta.primary_key
-    before = model.select(pw.fn.MAX(pk)).scalar() or 0
-    crm.bulk_insert(model, columns, rows)
-    after = model.select(pw.fn.MAX(pk)).scalar() or 0
-    return (before + 1, after) if after > before else None
+    return columns, list(zip(*converted))
 
 
 def _rounded(value, digits):
@@ -321,10 +364,14 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     """
     spec = crm.registry.entity(entity)
     crm.require("create", entity)
-    options = options or {}
+    options = dict(options or {})   # plugins may keep what one chunk tells the next here
+    if spec.import_group:
+        frames = _grouped(frames, spec.import_group)
     rejects = _Rejects(reject_file if skip_invalid else None)
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
+    defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
+    looks_like: list[dict] = []     # imported records the duplicate rules find like others
     doomed = False
     try:
         with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
@@ -332,16 +379,23 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 offset = total
                 total += len(frame)
                 frame = frame.reset_index(drop=True)
+                source_rows = frame   # the reject file keeps the file's own columns (after --map)
                 prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
                 if prepared is not None:
                     frame = prepared.reset_index(drop=True)
-                raw = frame
+                raw = source_rows if len(source_rows) == len(frame) else frame
                 chunk_errors: dict[int, dict] = {}
                 if "_reject" in frame.columns:
                     for pos, reason in frame["_reject"].items():
                         if reason:
                             chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
                     frame = frame.drop(columns=["_reject"])
+                carried = [c for c in frame.columns if str(c).startswith("_")]
+                extra = frame[carried]
+                frame = frame.drop(columns=carried)
+                frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
+                if attr_values is not None:
+                    attr_values = attributes.validate_frame(crm, spec, attr_values, chunk_errors, offset)
                 frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
                                             options.get("reference", "auto"))
                 clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
@@ -354,6 +408,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         clean[name] = frame[name].where(frame[name] != "", None) if name in frame else None
                     clean = _check_subjects(crm, spec, clean, chunk_errors, offset)
                 _check_unique(spec, clean, chunk_errors, offset, seen)
+                for name in carried:
+                    clean[name] = extra[name].to_numpy()
                 answers = crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean)
                 for extra in answers:
                     for pos, errs in (extra or {}).items():
@@ -362,6 +418,12 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                                 msgs if isinstance(msgs, list) else [msgs])
                 if all(answer is None for answer in answers):
                     clean = _record_rules(crm, entity, clean, chunk_errors, offset)
+                if "_default" in clean.columns:
+                    given = clean["_default"].drop(index=[p - offset for p in chunk_errors], errors="ignore")
+                    for text in given.dropna().tolist():
+                        for note in filter(None, str(text).split("; ")):
+                            defaults[note] = defaults.get(note, 0) + 1
+                    clean = clean.drop(columns=["_default"])
                 if chunk_errors:
                     rejects.add(raw, chunk_errors, offset)
                 if rejects.count >= MAX_REPORTED and not skip_invalid and not dry_run:
@@ -372,11 +434,18 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                     if progress:
                         progress(total)
                     continue
-                ids = _write_rows(crm, spec, good.copy())
+                stored = _write_rows(crm, spec, good.copy())
+                if attr_values is not None and len(stored):
+                    kept = attr_values.drop(index=[p - offset for p in chunk_errors]) if chunk_errors \
+                        else attr_values
+                    attributes.store_frame(crm, spec, stored["id"].tolist(), kept)
                 written += len(good)
-                if ids:
-                    first_id = ids[0] if first_id is None else first_id
-                    last_id = ids[1]
+                ids = stored["id"].dropna()
+                if len(ids):
+                    first_id = int(ids.min()) if first_id is None else min(first_id, int(ids.min()))
+                    last_id = int(ids.max()) if last_id is None else max(last_id, int(ids.max()))
+                crm.pm.hook.crmkit_import_written(crm=crm, entity=entity, frame=stored.reset_index(drop=True),
+                                                  options=options)
                 if progress:
                     progress(total)
             if total == 0:
@@ -395,10 +464,13 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                               user=crm.actor.login, at=db.utcnow())
                 crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
                                                    ids=(first_id, last_id) if first_id else None)
+                # the keys are indexed now: a strict duplicate refuses the whole import
+                looks_like = duplicates.check_imported(crm, entity, (first_id, last_id) if first_id else None)
     finally:
         rejects.finish(keep=skip_invalid)
     return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
+            "defaults": defaults, "duplicates": looks_like,
             "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 
@@ -414,6 +486,7 @@ def import_frame(crm, entity, frame, **options):
 def export(crm, entity, fmt="csv", out=None, **filters):
     """Export the visible records of an entity as CSV (formulas neutralised) or JSON."""
     from .reports import neutralise_frame, _plain, write_csv
+    from .zones import local_frame
     spec = crm.registry.entity(entity)
     model = spec.model
     names = list(spec.list_fields) or [n for n in model._meta.fields]
@@ -421,7 +494,7 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     q = crm.where(entity, crm.query(entity, *fields), filters)
     q = crm.order(entity, q, spec.order_by)
     frame = _whole_numbers(crm.frame(q, columns=names), fields)
-    frame = _with_attributes(crm, entity, frame, q)
+    frame = local_frame(_with_attributes(crm, entity, frame, q), crm.zone)   # moments in the user's zone
     if fmt == "csv":
         buf = io.StringIO()
         write_csv(neutralise_frame(frame), buf)

@@ -5,6 +5,7 @@ loudly naming both plugins.
 """
 from __future__ import annotations
 
+from .access import VERBS
 from .errors import NotFound, StartupError, did_you_mean
 from .specs import (ActionSpec, ChannelSpec, DuplicateRule, EntitySpec, ReportSpec, RoleSpec, SegmentField,
                     TemplateParameter)
@@ -61,7 +62,7 @@ class Registry:
                     raise StartupError(f"plugin {plugin!r}: action {spec.name!r} must be named {plugin}.<name>")
                 if spec.entity is not None and spec.entity not in self.entities:
                     raise StartupError(f"plugin {plugin!r}: action {spec.name!r} acts on unknown entity {spec.entity!r}")
-                if spec.verb not in ("read", "create", "update", "delete"):
+                if spec.verb not in VERBS:
                     raise StartupError(f"plugin {plugin!r}: action {spec.name!r} has unknown verb {spec.verb!r}")
             return register
 

@@ -11,7 +11,6 @@ import decimal
 import importlib
 import io
 import json
-from pathlib import Path
 
 import attrs
 
@@ -66,6 +65,7 @@ class ReportResult:
     params: dict
     sections: dict
     lang: str = "en"
+    zone: object = None       # the user's tzinfo: moments are shown in it (None: the operator's)
 
     @property
     def frame(self):
@@ -80,7 +80,9 @@ class ReportResult:
         if fmt not in FORMATS:
             raise ValidationError({"format": f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}"})
         lang = lang or self.lang
-        return getattr(self, f"_render_{fmt}")(lang)
+        from .i18n import in_context
+        with in_context(self.spec.id):
+            return getattr(self, f"_render_{fmt}")(lang)
 
     def _titles(self, lang):
         from .i18n import translate
@@ -90,6 +92,12 @@ class ReportResult:
         """Column names, and text cells that are catalogue messages
         ("Total", "won" ...), in ``lang``."""
         from .i18n import translate
+        frame = self._localised_cells(frame, lang)
+        return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
+
+    def _localised_cells(self, frame, lang):
+        """Text cells that are catalogue messages in ``lang`` (a copy when any is)."""
+        from .i18n import translate
         if lang and lang != "en":
             frame = frame.copy()
             for col in frame.columns:
@@ -98,7 +106,7 @@ class ReportResult:
                     mapping = {v: translate(v, lang) for v in values}
                     if any(k != v for k, v in mapping.items()):
                         frame[col] = frame[col].map(lambda v: mapping.get(v, v) if isinstance(v, str) else v)
-        return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
+        return frame
 
     def _render_table(self, lang):
         from .i18n import format_value
@@ -109,7 +117,7 @@ class ReportResult:
                 out += ["", names[name], "-" * len(names[name])]
             frame = self._localised(frame, lang)
             cols = [str(c) for c in frame.columns]
-            rows = [[format_value(v, lang) for v in row] for row in frame.itertuples(index=False)]
+            rows = [[format_value(v, lang, self.zone) for v in row] for row in frame.itertuples(index=False)]
             widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(cols)]
             numeric = [frame[c].dtype.kind in "iuf" or (len(frame) and isinstance(frame[c].iloc[0], decimal.Decimal))
                        for c in frame.columns]
@@ -123,83 +131,65 @@ class ReportResult:
         return "\n".join(out) + "\n"
 
     def _render_csv(self, lang):
+        from .zones import local_frame      # moments in the user's zone, with its offset
         buf = io.StringIO()
         for i, (name, frame) in enumerate(self.sections.items()):
             if len(self.sections) > 1:
                 if i:
                     buf.write("\n")
                 buf.write(f"# {name}\n")
-            write_csv(neutralise_frame(self._localised(frame, lang)), buf)
+            write_csv(neutralise_frame(self._localised(local_frame(frame, self.zone), lang)), buf)
         return buf.getvalue()
 
     def _render_json(self, lang):
+        from .zones import local_moment     # ISO 8601 in the user's zone, with its offset
+        cell = lambda v: _plain(local_moment(v, self.zone))
         doc = {"report": self.spec.id, "title": self._titles(lang)[0],
-               "params": {k: _plain(v) for k, v in self.params.items()},
-               "sections": {name: [{str(k): _plain(v) for k, v in row.items()}
+               "params": {k: cell(v) for k, v in self.params.items()},
+               "sections": {name: [{str(k): cell(v) for k, v in row.items()}
                                    for row in frame.to_dict(orient="records")]
                             for name, frame in self.sections.items()}}
         return json.dumps(doc, ensure_ascii=False, indent=2, default=str)
 
     def _render_xlsx(self, lang):
-        import xlsxwriter
-        buf = io.BytesIO()
-        book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
-        used = set()
-        for name, frame in self.sections.items():
-            sheet_name = "".join(ch for ch in self._titles(lang)[1][name] if ch not in "[]:*?/\\")[:31] or "Sheet"
-            while sheet_name in used:
-                sheet_name = sheet_name[:28] + f"_{len(used)}"
-            used.add(sheet_name)
-            sheet = book.add_worksheet(sheet_name)
-            frame = neutralise_frame(self._localised(frame, lang))
-            bold = book.add_format({"bold": True})
-            for c, col in enumerate(frame.columns):
-                sheet.write_string(0, c, str(col), bold)
-                sheet.set_column(c, c, max(10, min(50, len(str(col)) + 2)))
-            for r, row in enumerate(frame.itertuples(index=False), start=1):
-                for c, value in enumerate(row):
-                    value = _plain(value)
-                    if value is None or (isinstance(value, float) and value != value):
-                        continue
-                    if isinstance(value, bool):
-                        sheet.write_boolean(r, c, value)
-                    elif isinstance(value, (int, float)):
-                        sheet.write_number(r, c, value)
-                    else:
-                        sheet.write_string(r, c, str(value))
-        book.close()
-        return buf.getvalue()
+        from .xlsx import write_workbook
+        from .zones import output_zone
+        titles = self._titles(lang)[1]
+        sections = {name: (frame, neutralise_frame(self._localised(frame, lang)))
+                    for name, frame in self.sections.items()}
+        return write_workbook(sections, titles, lang, self.zone or output_zone())
 
     def html_sections(self, lang=None):
-        """Each section as a page shows it: its translated name, its inline
-        SVG charts, column names, which columns are numbers, and the cells
-        as text (the HTML page and the web pages both use this)."""
-        from .charts import svg_chart
-        from .i18n import format_value
+        """Each section as a page shows it: its label, its inline SVG charts,
+        column labels (``columns``; ``header``: the header rows with group
+        headers), which columns are numbers, the rows (cells as text, tree
+        level, group row or not) and ``table``, the section's table as HTML.
+        The report book and the web pages both use this."""
+        from .i18n import in_context
+        from .report_pages import section_view
         lang = lang or self.lang
-        _, names = self._titles(lang)
-        sections = []
-        for name, frame in self.sections.items():
-            charts = [svg_chart(c, frame, lang) for c in self.spec.charts if c.section == name]
-            local = self._localised(frame, lang)
-            sections.append({"name": names[name], "charts": charts,
-                             "columns": [str(c) for c in local.columns],
-                             "numeric": [frame[c].dtype.kind in "iuf" for c in frame.columns],
-                             "rows": [[format_value(v, lang) for v in row] for row in local.itertuples(index=False)]})
-        return sections
+        with in_context(self.spec.id):
+            return [section_view(self, name, frame, lang) for name, frame in self.sections.items()]
+
+    def parameter_lines(self, lang=None):
+        """``[(label, text)]``: the period and the filters, for the top of a page."""
+        from .i18n import in_context
+        from .report_pages import parameter_lines
+        with in_context(self.spec.id):
+            return parameter_lines(self, lang or self.lang)
 
     def _render_html(self, lang):
         from .i18n import format_value, translate
+        from .report_pages import TEMPLATES
         from .templates import trusted_environment
         title, _ = self._titles(lang)
-        sections = self.html_sections(lang)
-        dirs = [Path(__file__).parent / "templates_html"]
-        env = trusted_environment(dirs)
+        env = trusted_environment([TEMPLATES])
         template = env.get_template(self.spec.template or "report.html")
-        return template.render(title=title, report=self.spec, sections=sections,
-                               params={translate(k, lang): format_value(v, lang) for k, v in self.params.items()},
-                               lang=lang, generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
+        return template.render(title=title, report=self.spec, sections=self.html_sections(lang),
+                               params=self.parameter_lines(lang), lang=lang,
+                               question=translate(self.spec.question, lang) if self.spec.question else "",
+                               generated=format_value(dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                                                      lang, self.zone))
 
 
 def resolve_build(build):
@@ -239,8 +229,9 @@ def paged(crm, query, page, page_size, columns=None):
 def run_report(crm, report_id, params) -> ReportResult:
     spec = crm.registry.report(report_id)
     crm.require("read", report_id)
-    clean = check_params(spec, params)
-    result = resolve_build(spec.build)(crm, **clean)
+    with crm.reading_input():
+        clean = check_params(spec, params)
+        result = resolve_build(spec.build)(crm, **clean)
     if not isinstance(result, dict):
         result = {"main": result}
-    return ReportResult(spec, clean, result, crm.lang)
+    return ReportResult(spec, clean, result, crm.lang, crm.zone)

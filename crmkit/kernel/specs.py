@@ -20,6 +20,9 @@ class PluginMeta:
         defaults to ``<package>.hooks``.
     :param migrations: folder of ``0001_*.py`` migrations; defaults to
         ``<package>/migrations`` when it exists.
+    :param title: what people call the plugin's part of the work ("Sales"),
+        in English, translated in the plugin's catalogue: the report book
+        and the web's report list group reports under it.
     """
 
     name: str
@@ -29,6 +32,7 @@ class PluginMeta:
     description: str = ""
     hooks: str | None = None
     migrations: str | None = None
+    title: str = ""
 
 
 @attrs.frozen
@@ -59,6 +63,9 @@ class EntitySpec:
         whole base, a count of all items): withheld (read as null) from
         users whose view is restricted, because their value depends on rows
         those users may not see.
+    :param import_group: column whose rows belong together in an import
+        (a deal's stage history rows): the file's chunks are cut between
+        groups, never inside one, so a plugin's checks see each group whole.
     """
 
     name: str
@@ -78,6 +85,7 @@ class EntitySpec:
     order_by: tuple[str, ...] = ("id",)
     row_filter: Any = None
     whole_base: tuple[str, ...] = ()
+    import_group: str | None = None
 
     # row_filter: optional ``row_filter(actor, model) -> expression`` that
     # narrows what non-administrators see beyond the partner rule
@@ -108,7 +116,7 @@ class ActionSpec:
     :param params: cerberus schema of the parameters (strings are coerced,
         unknown names rejected).
     :param verb: what the acting user's roles must grant on ``entity``
-        (``read``, ``create``, ``update``, ``delete``).
+        (``read``, ``create``, ``update``, ``delete``, ``merge``).
     :param on_record: False for an action on the entity as a whole
         (``POST /api/v1/<entity>/actions/<name>``, record None).
     :param transaction: False for actions that commit their own steps
@@ -173,6 +181,18 @@ class ReportSpec:
         ``page_size`` (0: every row), passes both to ``build``, and exports
         (CSV, XLSX, JSON) ask for every row; ``build`` pages its query with
         ``crm.paged``.
+    :param question: the question the report answers, as the presentation's
+        list of reports asks it ("Which reasons made us lose deals?"); the
+        report book's index and the web's report list show it.
+    :param labels: what a person reads for each name the build's frames use
+        (column, section or parameter name -> English label, translated in
+        the plugin's catalogue), so pages never show ``avg_days``. A label
+        ``(group, label)`` puts the column under a group header spanning
+        its neighbours of the same group ("In work" over count and
+        potential), as the presentation's report forms have them.
+    :param tree_level: the column holding each row's depth in a grouping
+        tree (0 = top): pages indent the row's first column by it, set group
+        rows in bold and do not show the column itself.
     """
 
     id: str
@@ -183,6 +203,9 @@ class ReportSpec:
     description: str = ""
     template: str | None = None
     page_size: int | None = None
+    question: str = ""
+    labels: dict = attrs.field(factory=dict)
+    tree_level: str = ""
 
     @property
     def schema(self) -> dict:

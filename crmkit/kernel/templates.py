@@ -443,7 +443,8 @@ class RecordView:
                 return RecordView(self._crm, self._crm.get(spec.name, rid))
             except Exception:  # not visible to the acting user
                 return None
-        return getattr(self._record, name)
+        from .zones import local_moment     # a moment as the acting user reads it: in their zone
+        return local_moment(getattr(self._record, name), self._crm.zone)
 
     def __str__(self):
         spec = self._crm.registry.spec_of_model(type(self._record))

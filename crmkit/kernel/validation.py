@@ -25,6 +25,7 @@ import peewee as pw
 from cerberus import TypeDefinition
 
 from .errors import ValidationError
+from .zones import aware, input_zone, local_day
 
 ALWAYS_READ_ONLY = ("id", "created_at", "changed_at", "created_by", "changed_by")
 TRUE = {"1", "true", "yes", "y", "on", "да"}
@@ -36,8 +37,8 @@ def _blank(value):
 
 
 def parse_date(value):
-    if isinstance(value, dt.datetime):
-        return value.date()
+    if isinstance(value, dt.datetime):   # a moment given for a date: its local day
+        return local_day(value) if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):
         return value
     text = str(value).strip()
@@ -67,7 +68,7 @@ def parse_datetime(value):
                     continue
             else:
                 raise
-    return result if result.tzinfo else result.replace(tzinfo=dt.timezone.utc)
+    return aware(result)     # no offset: a local time of the user's zone
 
 
 # -- the bounds every stored value keeps ------------------------------------------
@@ -582,7 +583,7 @@ def validate_frame(spec, frame, admin=True):
                 numeric = numeric.where(~out_high)
             value = numeric.astype("Int64") if kind == "integer" else numeric
         elif kind in ("date", "datetime"):
-            parsed = _parse_dates(raw)
+            parsed = _parse_dates(raw, local=kind == "date")  # a date: the day as typed (with an offset: its local day)
             bad = parsed.isna() & ~blank
             flag(bad & ~_out_of_pandas_range(raw), field, f"has the wrong type: expected {kind}")
             low, high = (DATE_MIN, DATE_MAX) if kind == "date" else (MOMENT_MIN, MOMENT_MAX)
@@ -659,28 +660,66 @@ def _out_of_pandas_range(raw):
     return _before_pandas_range(raw) | _after_pandas_range(raw)
 
 
-def _parse_dates(raw):
+def _parse_dates(raw, local=False):
     """ISO (with or without an offset) or 1C's dd.mm.yyyy, tried column-wide
-    first (fast), then cell by cell for the few odd ones. Naive UTC out."""
+    first (fast), then cell by cell for the few odd ones. A text without an
+    offset is a local time of the input zone (``zones.reading_in``). Naive
+    UTC out, or with ``local`` naive local times (a date's day as typed).
+    The texts without an offset are put in the zone once, at the end."""
     import pandas as pd
+    zone = input_zone()
     text = raw.astype("string")
     wanted = int((text.notna() & (text != "")).sum())
-    best = None
+    naive = aware = None
     for fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z",
                 "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f",
-                "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S"):
-        parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=True)
-        if best is None:
-            best = parsed
+                "%Y-%m-%d %H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S.%f%z", "%d.%m.%Y", "%d.%m.%Y %H:%M:%S",
+                "%d.%m.%Y %H:%M"):
+        if "%z" in fmt:
+            parsed = pd.to_datetime(text, errors="coerce", format=fmt, utc=True)
+            aware = parsed if aware is None else aware.where(aware.notna(), parsed)
         else:
-            best = best.where(best.notna(), parsed)
-        if int(best.notna().sum()) == wanted:
+            parsed = pd.to_datetime(text, errors="coerce", format=fmt)
+            naive = parsed if naive is None else naive.where(naive.notna(), parsed)
+        found = (naive.notna() if naive is not None else False) | (aware.notna() if aware is not None else False)
+        if int(found.sum()) == wanted:
             break
+    if aware is not None and aware.notna().any():
+        aware = aware.dt.tz_convert(zone).dt.tz_localize(None) if local else aware.dt.tz_localize(None)
+    else:
+        aware = None
+    if naive is not None and not local and naive.notna().any():
+        naive = _localized(naive, zone).dt.tz_localize(None)
+    best = naive if aware is None else (aware if naive is None else naive.where(naive.notna(), aware))
     rest = best.isna() & text.notna() & (text != "")
     if rest.any() and rest.sum() < 5000:  # odd formats: per cell, but never for a whole garbage file
-        best = best.copy()
-        best[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed", utc=True)
-    return best.dt.tz_localize(None)
+        moments = [_one_moment(v, zone) for v in text[rest].tolist()]
+        best = best.astype("datetime64[ns]")
+        best[rest] = pd.Series([pd.NaT if m is pd.NaT else (m.tz_convert(zone) if local else m).tz_localize(None)
+                                for m in moments], index=text[rest].index, dtype="datetime64[ns]")
+    return best
+
+
+def _localized(naive, zone):
+    """Naive moments as local times of ``zone``, in UTC (a time repeated by a
+    clock change: its first occurrence, as Python's fold=0; a skipped one:
+    moved forward)."""
+    import numpy as np
+    return naive.dt.tz_localize(zone, ambiguous=np.ones(len(naive), dtype=bool),
+                                nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def _one_moment(text, zone):
+    import pandas as pd
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, OverflowError, TypeError):
+        return pd.NaT
+    if stamp is pd.NaT:
+        return pd.NaT
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+    return stamp.tz_convert("UTC")
 
 
 EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")

@@ -23,7 +23,7 @@ import pytest
 import crmkit
 
 PG_ENV = "CRMKIT_TEST_POSTGRES_URL"
-ALL_PLUGINS = ("deals", "marketing", "claims", "analysis", "notify_email", "notify_sms", "leads")
+ALL_PLUGINS = ("deals", "marketing", "claims", "analysis", "notify_email", "notify_sms", "leads", "files")
 INSTALLED = tuple(sorted({ep.name for ep in entry_points(group="crmkit")} & set(ALL_PLUGINS)))
 SPY_ROLES = "everything,manager,marketer,claims_officer,analyst"
 

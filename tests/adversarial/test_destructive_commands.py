@@ -47,6 +47,9 @@ RECORD_LEVEL = {
     "analysis classify": ("analysis", "re-computes a classification from the sales: derived data"),
     "duplicates reindex": ("core", "rebuilds the derived duplicate-search index from the records"),
     "db verify": ("core", "checks a backup file without restoring it; the database is not touched"),
+    "files remove": ("files", "one file, by the role's d grant (its content goes with its last file)"),
+    "rates load": ("core", "updates the day's rates the provider gives again, through the write path and its "
+                           "history, by the role's c/u grants on core.currency_rate; no row is deleted"),
 }
 WORDS = re.compile(r"(?<!\.)\b(delete[sd]?|deleting|remov(?:e|es|ed|ing|al)|eras\w*|restor\w*|purg\w*|"
                    r"drop\w*|truncat\w*|unlink\w*|wip(?:e|es|ed|ing)|replac\w*|overwrit\w*|fresh)\b"

@@ -61,6 +61,7 @@ READ_COMMANDS = {
     ("webhook", "list"): None, ("webhook", "settings"): None,       # administrators only
     ("webhook", "show"): "notify_webhook.subscription",
     ("leads", "list"): None, ("user", "token", "list"): None,
+    ("files", "list"): "subject", ("attributes", "list"): None,
 }
 READ_NAMES = {"list", "show", "history", "tree", "members", "due", "mine", "overdue", "consents", "status",
               "preview", "unknown", "stages", "entities", "plugins", "settings", "plan"}

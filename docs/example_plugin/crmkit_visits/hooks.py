@@ -21,6 +21,8 @@ def crmkit_register_entities(register):
 @hookimpl
 def crmkit_register_reports(register):
     register(ReportSpec("visits.by_partner", "Visits by partner", "crmkit_visits.reports:by_partner",
+                        question="Which partners do we visit, and how often?",
+                        labels={"partner": "Partner", "visits": "Visits"},
                         charts=(ChartSpec("bar", x="partner", y="visits"),)))
 
 

@@ -334,7 +334,7 @@ def run(crm, kind="partner", as_of=None, progress=None, **overrides):
     if crm.visible("core.partner") is not None:
         raise AccessDenied(f"user {crm.actor.login!r}: classification covers every partner; "
                            "run it as an administrator or the system user")
-    as_of = _parse_as_of(as_of)
+    as_of = _parse_as_of(as_of, crm.zone)
     settings = check_settings({**stored_settings(crm, kind), **overrides})
     text, digest = settings_key(settings)
     progress = progress or (lambda step: None)
@@ -364,11 +364,12 @@ def run(crm, kind="partner", as_of=None, progress=None, **overrides):
                                                for (a, x), n in counts.items()}}
 
 
-def _parse_as_of(value):
+def _parse_as_of(value, zone):
+    """The day a classification is as of: given, else the user's today."""
     if value is None:
-        return dt.date.today()
+        return dt.datetime.now(zone).date()
     if isinstance(value, dt.datetime):
-        return value.date()
+        return value.astimezone(zone).date() if value.tzinfo is not None else value.date()
     if isinstance(value, dt.date):
         return value
     try:

@@ -332,7 +332,7 @@ def assortment(crm, date_from=None, date_to=None, as_of=None):
     S = m.Sale
     settings = stored_settings(crm, "product")
     run = pick_run(crm, "product")
-    as_of = as_of or (run.as_of if run else dt.date.today())
+    as_of = as_of or (run.as_of if run else dt.datetime.now(crm.zone).date())    # the user's today
     Prod = crm.model("core.product")
     products = crm.frame(crm.query("core.product", Prod.id, Prod.code), columns=["id", "code"])
     products = pd.Series(products["code"].to_numpy(), index=products["id"].to_numpy())

@@ -131,10 +131,21 @@ def remind(crm, at=None, remind_at=None):
             out.append((claim, None, "already reminded"))
             continue
         planned = claim.planned_end
+        zone = _zone_of(crm, claim.responsible_id)
         reminder = crm.create("core.reminder", {
             "user": claim.responsible_id, "remind_at": when, "event_at": planned,
             "partner": claim.client_id, "subject": (ENTITY, claim.id),
             "description": f"Overdue claim {claim.code} {claim.name}: planned end "
-                           f"{planned.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"[:500]})
+                           f"{planned.astimezone(zone):%Y-%m-%d %H:%M} {zone}"[:500]})
         out.append((claim, reminder, "reminded"))
     return out
+
+
+def _zone_of(crm, user_id):
+    """The zone a reminder's reader reads times in: theirs, else the acting user's."""
+    from crmkit import zone_named
+    try:
+        name = crm.get("core.user", user_id).time_zone if user_id is not None else ""
+        return zone_named(name) if name else crm.zone
+    except (NotFound, ValidationError):
+        return crm.zone

@@ -84,7 +84,7 @@ def list_cmd(crm, status, client, only_open, include_marked, fmt):
     if only_open:
         filters["status__in"] = [s for s in kinds.STATUSES if s not in kinds.FINAL_STATUSES]
     records = crm.find("claims.claim", include_marked=include_marked, **filters)
-    emit([_row(crm, r, fmt) for r in records], fmt, lang=crm.lang)
+    emit([_row(crm, r, fmt) for r in records], fmt, lang=crm.lang, context="claims.claim")
 
 
 @claims.command("show")
@@ -110,18 +110,21 @@ def show_cmd(crm, key, fmt):
         click.echo(json.dumps({"claim": main, "plan": stages, "participants": people, "history": changes},
                               ensure_ascii=False, indent=2, default=_json_value))
         return
-    emit([{"field": k, "value": v} for k, v in main.items()], lang=crm.lang)
-    for title, rows in (("Work plan", stages), ("Participants", people), ("Status history", changes)):
+    emit([{"field": translate(k, crm.lang, context="claims.claim"), "value": v} for k, v in main.items()],
+         lang=crm.lang)
+    for title, rows, entity in (("Work plan", stages, "claims.stage"), ("Participants", people, "claims.participant"),
+                                ("Status history", changes, "claims.status_change")):
         click.echo("")
         click.echo(translate(title, crm.lang))
-        emit(rows, lang=crm.lang)
+        emit(rows, lang=crm.lang, context=entity)
 
 
 def _json_value(value):
     import datetime as dt
     import decimal
     if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
+        from crmkit import local_moment
+        return local_moment(value).isoformat()     # a moment in the user's zone, with its offset
     if isinstance(value, decimal.Decimal):
         return str(value)
     return str(value)
@@ -192,7 +195,7 @@ def resolve_cmd(crm, key, status, decision, compensation, currency, result_comme
 def overdue_cmd(crm, at, fmt):
     """Claims not closed whose planned end has passed."""
     from .api import overdue
-    emit([_row(crm, r, fmt) for r in overdue(crm, _moment(at))], fmt, lang=crm.lang)
+    emit([_row(crm, r, fmt) for r in overdue(crm, _moment(crm, at))], fmt, lang=crm.lang)
 
 
 @claims.command("remind")
@@ -201,11 +204,12 @@ def overdue_cmd(crm, at, fmt):
 @pass_crm
 def remind_cmd(crm, at, fmt):
     """Remind the responsible of every overdue claim (a core reminder)."""
-    rows = crm.act("claims.remind", at=_moment(at))
+    rows = crm.act("claims.remind", at=_moment(crm, at))
     emit(rows, fmt, lang=crm.lang)
 
 
-def _moment(text):
+def _moment(crm, text):
+    """A moment typed by the user: without an offset, a local time of their zone."""
     if not text:
         return None
     from crmkit import ValidationError
@@ -214,4 +218,4 @@ def _moment(text):
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError({"at": f"{text!r} is not an ISO date and time"}) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=crm.zone)

@@ -42,6 +42,16 @@ PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
 AT = {"at": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 
+CLAIM_LABELS = {"cause": "Cause", "guilty_department": "Guilty department", "guilty_employee": "Guilty employee",
+                "claims": "Number of claims", "open": "Not closed", "satisfied": "Satisfied", "partly_satisfied": "Partly satisfied",
+                "not_satisfied": "Not satisfied", "satisfied_share": "Satisfied, %", "currency": "Currency",
+                "compensation": "Compensation", "compensated": "With compensation",
+                "main": "Claims", "closed": "Closed", "overdue": "Overdue", "closed_late": "Closed late",
+                "avg_days": "Average time to close, days", "p90_days": "90th percentile, days",
+                "responsible": "Responsible", "by cause": "By cause", "by responsible": "By responsible",
+                "total": "Total", "registered_at": "Registered", "end_date": "End date", "status": "Status",
+                "name": "Name", "code": "Number", "client": "Client", "planned_end": "Planned end", "at": "At"}
+
 REPORTS = [
     ReportSpec("claims.register", "Client claims", "crmkit_claims.reports:register",
                params={**PERIOD,
@@ -49,17 +59,20 @@ REPORTS = [
                        "client": {"type": "string", "nullable": True},
                        "cause": {"type": "string", "nullable": True},
                        "responsible": {"type": "string", "nullable": True}},
-               description="The claim list: registration date, end date, status, name."),
+               description="The claim list: registration date, end date, status, name.",
+               question="Which claims were registered, and in what state are they?", labels=CLAIM_LABELS),
     ReportSpec("claims.by_cause", "Claims by cause", "crmkit_claims.reports:by_cause", params=PERIOD,
+               question="Why do clients claim, and how often are their claims satisfied?", labels=CLAIM_LABELS,
                charts=(ChartSpec("bar", x="cause", y=("claims", "satisfied"), title="Claims by cause"),)),
     ReportSpec("claims.by_department", "Claims by guilty department", "crmkit_claims.reports:by_department",
-               params=PERIOD,
+               params=PERIOD, labels=CLAIM_LABELS, question="By the fault of which departments do claims arise?",
                charts=(ChartSpec("bar", x="guilty_department", y="claims", title="Claims by guilty department"),)),
     ReportSpec("claims.by_employee", "Claims by guilty employee", "crmkit_claims.reports:by_employee",
-               params=PERIOD,
+               params=PERIOD, labels=CLAIM_LABELS, question="By the fault of which employees do claims arise?",
                charts=(ChartSpec("bar", x="guilty_employee", y="claims", title="Claims by guilty employee"),)),
     ReportSpec("claims.resolution", "Time to close claims", "crmkit_claims.reports:resolution",
-               params={**PERIOD, **AT},
+               params={**PERIOD, **AT}, labels=CLAIM_LABELS,
+               question="How long does closing a claim take, and which claims are late?",
                charts=(ChartSpec("bar", section="by cause", x="cause", y=("avg_days", "p90_days"),
                                  title="Days to close by cause"),)),
 ]

@@ -18,13 +18,12 @@ FINAL = list(m.FINAL_STATUSES)
 CENT = Decimal("0.01")
 
 
-def _period(query, date_from, date_to):
-    """Claims registered within the period (dates inclusive, UTC)."""
+def _period(crm, query, date_from, date_to):
+    """Claims registered within the period (dates inclusive, local days of the user's zone)."""
     if date_from:
-        query = query.where(C.registered_at >= dt.datetime.combine(date_from, dt.time.min, dt.timezone.utc))
+        query = query.where(C.registered_at >= crm.day_start(date_from))
     if date_to:
-        query = query.where(C.registered_at < dt.datetime.combine(date_to, dt.time.min, dt.timezone.utc)
-                            + dt.timedelta(days=1))
+        query = query.where(C.registered_at < crm.day_start(date_to + dt.timedelta(days=1)))
     return query
 
 
@@ -62,7 +61,7 @@ def register(crm, date_from=None, date_to=None, status=None, client=None, cause=
          .join(K, pw.JOIN.LEFT_OUTER, on=(C.cause == K.id))
          .join(U, pw.JOIN.LEFT_OUTER, on=(C.responsible == U.id))
          .order_by(C.name, C.code))
-    q = _period(q, date_from, date_to)
+    q = _period(crm, q, date_from, date_to)
     if status:
         q = q.where(C.status == status)
     if client:
@@ -105,7 +104,7 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
                         _count_if(C.status == "not_satisfied").alias("not_satisfied"))
               .join(join_model, pw.JOIN.LEFT_OUTER, on=join_on)
               .group_by(name_field).order_by(name_field))
-    frame = crm.frame(_period(counts, date_from, date_to))
+    frame = crm.frame(_period(crm, counts, date_from, date_to))
     for col in ("claims", "open", "satisfied", "partly_satisfied", "not_satisfied"):
         frame[col] = frame[col].fillna(0).astype(int)
     closed = frame["claims"] - frame["open"]
@@ -117,7 +116,7 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
              .join(join_model, pw.JOIN.LEFT_OUTER, on=join_on)
              .where(C.compensation > 0)
              .group_by(name_field, C.currency).order_by(name_field, C.currency))
-    compensation = crm.frame(_period(money, date_from, date_to))
+    compensation = crm.frame(_period(crm, money, date_from, date_to))
     compensation["compensated"] = compensation["compensated"].astype(int)
     compensation.insert(2, "compensation", [(Decimal(int(c)) / 100).quantize(CENT) for c in compensation.pop("cents")])
     compensation = _sorted(compensation, label, crm)
@@ -151,7 +150,7 @@ def _counts(crm, label, join_model, join_on, name_field, at, date_from, date_to)
         q = (crm.query("claims.claim", _group_name(crm, name_field, label), *aggregates)
              .join(join_model, pw.JOIN.LEFT_OUTER, on=join_on)
              .group_by(name_field).order_by(name_field))
-    frame = crm.frame(_period(q, date_from, date_to))
+    frame = crm.frame(_period(crm, q, date_from, date_to))
     for col in ("claims", "closed", "overdue", "closed_late"):
         frame[col] = frame[col].fillna(0).astype(int)
     return frame if label is None else _sorted(frame, label, crm)
@@ -176,7 +175,7 @@ def resolution(crm, date_from=None, date_to=None, at=None):
               .join(K, pw.JOIN.LEFT_OUTER, on=(C.cause == K.id))
               .join(U, pw.JOIN.LEFT_OUTER, on=(C.responsible == U.id))
               .where(C.status.in_(FINAL) & C.actual_end.is_null(False)))
-    durations = crm.frame(_period(closed, date_from, date_to))
+    durations = crm.frame(_period(crm, closed, date_from, date_to))
     if len(durations):
         spent = pd.to_datetime(durations["actual_end"], utc=True) - pd.to_datetime(durations["registered_at"], utc=True)
         durations["days"] = spent.dt.total_seconds() / 86400.0

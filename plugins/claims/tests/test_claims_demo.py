@@ -46,7 +46,7 @@ def check_the_claim_list_is_the_presentations(demo):
         registered, ended, status, name = line.split("\t")
         assert _shown(row.registered_at).startswith(registered)
         assert _shown(row.end_date).startswith(ended) and bool(ended) == (row.end_date is not None)
-        assert translate(row.status, "ru") == status and row.name == name
+        assert translate(row.status, "ru", context="claims.claim") == status and row.name == name
     assert list(frame["status"]) == ["satisfied", "satisfied", "not_satisfied", "satisfied", "not_satisfied",
                                      "registered", "satisfied", "satisfied", "not_satisfied", "satisfied",
                                      "satisfied"]
@@ -172,9 +172,10 @@ def check_every_report_renders_in_russian(demo):
                       "claims.resolution"):
         result = demo.report(report_id, **({"at": AT} if report_id == "claims.resolution" else {}))
         text = result.render("table")
-        assert translate(result.spec.title, "ru") in text and translate(result.spec.title, "ru") != result.spec.title
+        title = translate(result.spec.title, "ru", context=report_id)
+        assert title in text and title != result.spec.title
         for name, frame in result.sections.items():
-            untranslated = [c for c in frame.columns if translate(c, "ru") == c]
+            untranslated = [c for c in frame.columns if translate(c, "ru", context=report_id) == c]
             assert untranslated == [], (report_id, name)
     register = demo.report("claims.register").render("table")
     assert "Не удовлетворена" in register and "Дата регистрации" in register

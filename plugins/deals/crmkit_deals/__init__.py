@@ -3,5 +3,5 @@ win probability, and the funnel, efficiency, loss-reason, forecast,
 primary-demand and manager reports."""
 from crmkit import PluginMeta
 
-PLUGIN = PluginMeta(name="deals", requires=("core",),
+PLUGIN = PluginMeta(name="deals", title="Sales", requires=("core",),
                     description="deals, deal kinds and stages, sales funnel and deal reports")

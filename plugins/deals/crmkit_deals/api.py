@@ -44,11 +44,11 @@ def resolve(crm, entity, key, field=None):
 def _at(crm, at):
     if at is not None and not crm.actor.is_admin:
         raise AccessDenied("only an administrator may record a move at a past moment")
+    import datetime as dt
     if isinstance(at, str):
-        import datetime as dt
         at = dt.datetime.fromisoformat(at)
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=dt.timezone.utc)
+    if isinstance(at, dt.datetime) and at.tzinfo is None:     # a local time of the user's zone
+        at = at.replace(tzinfo=crm.zone)
     return at
 
 

@@ -29,11 +29,12 @@ def entities():
         EntitySpec("deals.deal", m.Deal, label="Deal with client", subject=True, display=_deal_display,
                    partner_path="client", lookup="code", code_prefix="00-", order_by=("-start_date", "id"),
                    read_only=("closed_at",),
-                   schema={"name": {"empty": False}, "start_date": {"required": False},
+                   schema={"name": {"empty": False}, "start_date": {"required": False, "nullable": True},
                            "probability": {"min": 0, "max": 100}, "currency": {"minlength": 3}},
                    list_fields=("id", "code", "name", "client", "responsible", "kind", "stage", "status",
                                 "potential", "currency", "probability", "start_date", "end_date")),
         EntitySpec("deals.stage_history", m.StageHistory, label="Deal stage history", partner_path="deal",
+                   import_group="deal",
                    display=lambda r: f"{r.deal_id}:{r.stage_id}:{r.status}", order_by=("entered_at", "id"),
                    list_fields=("id", "deal", "stage", "status", "passage", "entered_at", "left_at", "days",
                                 "user")),
@@ -77,6 +78,37 @@ def crmkit_validate_record(crm, entity, data, record):
         from .rules import validate_record
         return validate_record(crm, entity, data, record)
     return None
+
+
+@hookimpl
+def crmkit_prepare_import(crm, entity, frame, options):
+    if entity == "deals.deal":
+        from .importing import prepare
+        return prepare(frame)
+    return None
+
+
+@hookimpl
+def crmkit_validate_frame(crm, entity, frame):
+    if entity == "deals.deal":
+        from .importing import validate
+        return validate(crm, frame)
+    if entity == "deals.stage_history":
+        from .history_import import validate
+        return validate(crm, frame)
+    return None
+
+
+@hookimpl
+def crmkit_import_written(crm, entity, frame, options):
+    """Imported deals get the stage history creating and moving them would have
+    written; an imported stage history replaces what its deals had."""
+    if entity == "deals.deal":
+        from .importing import write_history
+        write_history(crm, frame)
+    elif entity == "deals.stage_history":
+        from .history_import import replace_history
+        replace_history(crm, frame, options)
 
 
 @hookimpl

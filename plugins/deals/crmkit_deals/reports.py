@@ -29,8 +29,9 @@ COUNT, POTENTIAL = "Number of deals", "Potential sales amount"
 
 # -- filters ------------------------------------------------------------------
 
-def _day_start(day):
-    return dt.datetime.combine(day, dt.time.min, tzinfo=dt.timezone.utc)
+def _day_start(crm, day):
+    """A period's edge on a moment column: the local day's start in the user's zone."""
+    return crm.day_start(day)
 
 
 def _filtered(crm, fields, params, period_on=D.start_date, report=None):
@@ -38,10 +39,10 @@ def _filtered(crm, fields, params, period_on=D.start_date, report=None):
     q = crm.query("deals.deal", *fields, include_marked=bool(params.get("include_marked")))
     if params.get("date_from"):
         q = q.where(period_on >= (params["date_from"] if period_on is D.start_date
-                                  else _day_start(params["date_from"])))
+                                  else _day_start(crm, params["date_from"])))
     if params.get("date_to"):
         q = q.where(period_on <= params["date_to"] if period_on is D.start_date
-                    else period_on < _day_start(params["date_to"]) + dt.timedelta(days=1))
+                    else period_on < _day_start(crm, params["date_to"]) + dt.timedelta(days=1))
     if params.get("kind") not in (None, ""):
         q = q.where(D.kind == resolve(crm, "deals.kind", params["kind"], "kind"))
     if params.get("responsible") not in (None, ""):
@@ -66,6 +67,23 @@ def _state_join(q, as_of, alias=None):
         return q.join(h, on=((h.deal == D.id) & h.left_at.is_null()))
     return q.join(h, on=((h.deal == D.id) & (h.entered_at <= as_of)
                          & (h.left_at.is_null() | (h.left_at > as_of))))
+
+
+def _conversion(crm, params, report):
+    """The report currency asked for (``report_currency``, ``rates_on``):
+    potentials are converted in SQL at the rate of the deal's start date
+    (or the report date), after checking that every currency of the
+    report's deals has a rate then (an error naming it otherwise)."""
+    from crmkit.core.currency import conversion
+    conv = conversion(crm, params, report)
+    if conv.active:
+        conv.check(_filtered(crm, [], params), D.currency, D.start_date)
+    return conv
+
+
+def _money_of(conv, field=None):
+    """A deal's money field (the potential) in the report currency when converting."""
+    return conv.amount(field if field is not None else D.potential, D.currency, D.start_date)
 
 
 def _one_currency(frame, report):
@@ -104,6 +122,7 @@ def _status_label(crm, status):
 def funnel(crm, as_of=None, **params):
     """Per stage: passages of deals in work, won and lost with their potential,
     and the average days a passage lasted (passages finished by then)."""
+    conv = _conversion(crm, params, "deals.funnel")
     if as_of is None:
         status, days, days_n = D.status, pw.fn.SUM(H.days), pw.fn.COUNT(H.days)
         q = _filtered(crm, [], params, period_on=H.entered_at).join(H, on=(H.deal == D.id))
@@ -113,10 +132,10 @@ def funnel(crm, as_of=None, **params):
         status, days, days_n = now.status, pw.fn.SUM(ended), pw.fn.COUNT(ended)
         q = _state_join(_filtered(crm, [], params, period_on=H.entered_at), as_of, now) \
             .switch(D).join(H, on=(H.deal == D.id)).where(H.entered_at <= as_of)
-    q = (q.select(H.stage.alias("stage"), status.alias("status"), D.currency.alias("currency"),
-                  pw.fn.COUNT(H.id).alias("n"), pw.fn.SUM(D.potential).alias("potential"),
+    q = (q.select(H.stage.alias("stage"), status.alias("status"), conv.currency(D.currency).alias("currency"),
+                  pw.fn.COUNT(H.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"),
                   days.alias("days"), days_n.alias("days_n"))
-         .where(H.passage == True).group_by(H.stage, status, D.currency))  # noqa: E712
+         .where(H.passage == True).group_by(H.stage, status, *conv.keys(D.currency)))  # noqa: E712
     frame = _one_currency(crm.frame(q), "deals.funnel")
     order = _stage_order(crm, params)
     stage_ids = list(dict.fromkeys(list(order) + sorted(set(frame["stage"]) - set(order),
@@ -165,14 +184,15 @@ def _deal_rows(crm, params, as_of, report):
     stage-history row open at any moment. Kinds and responsibles come as ids
     (short catalogues, named by ``_catalogue``); the potential as whole cents."""
     P, A = crm.model("core.partner"), m.Agreement
-    cents = pw.Cast(pw.fn.ROUND(pw.fn.COALESCE(D.potential, 0) * 100), "BIGINT")
+    conv = _conversion(crm, params, report)
+    cents = conv.cents(D.potential, D.currency, D.start_date)
     q = (_state_join(_filtered(crm, [], params), as_of)
          .switch(D).join(P, on=(D.client == P.id))
          .switch(D).join(A, pw.JOIN.LEFT_OUTER, on=(D.agreement == A.id))
          .select(D.kind.alias("kind_id"), D.responsible.alias("responsible_id"), D.id.alias("deal_id"),
                  D.name.alias("deal"), P.id.alias("client_id"), P.name.alias("client"),
                  pw.fn.COALESCE(A.name, "").alias("agreement"), H.status.alias("status"),
-                 D.currency.alias("currency"), cents.alias("cents")))
+                 conv.currency(D.currency).alias("currency"), cents.alias("cents")))
     frame = _one_currency(crm.frame(q), report)
     frame["cents"] = frame["cents"].astype("int64")
     return frame
@@ -333,11 +353,12 @@ def efficiency(crm, as_of=None, detail=True, **params):
 
 def loss_reasons(crm, as_of=None, reason=None, **params):
     R = m.LossReason
+    conv = _conversion(crm, params, "deals.loss_reasons")
     q = (_state_join(_filtered(crm, [], params), as_of).where(H.status == "lost")
          .switch(D).join(R, pw.JOIN.LEFT_OUTER, on=(D.loss_reason == R.id))
-         .select(pw.fn.COALESCE(R.name, "").alias("reason"), D.currency.alias("currency"),
-                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(D.potential).alias("potential"))
-         .group_by(R.name, D.currency).order_by(R.name))
+         .select(pw.fn.COALESCE(R.name, "").alias("reason"), conv.currency(D.currency).alias("currency"),
+                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"))
+         .group_by(R.name, *conv.keys(D.currency)).order_by(R.name))
     if reason not in (None, ""):
         q = q.where(D.loss_reason == resolve(crm, "deals.loss_reason", reason, "reason"))
     frame = _one_currency(crm.frame(q), "deals.loss_reasons")
@@ -355,15 +376,16 @@ def forecast(crm, **params):
     potential weighted by its win probability (manual, or from statistics
     for deals whose probability method says so)."""
     U = crm.model("core.user")
+    conv = _conversion(crm, params, "deals.forecast")
     q = (_filtered(crm, [], params).where(D.status == "in_work")
          .join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
          .select(pw.fn.COALESCE(U.name, "").alias("responsible"), D.end_date.alias("end_date"),
                  D.probability_method.alias("method"), D.probability.alias("probability"),
                  D.stage.alias("stage"), D.responsible.alias("manager"), D.client.alias("partner"),
-                 D.kind.alias("kind"), D.currency.alias("currency"),
-                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(D.potential).alias("potential"))
+                 D.kind.alias("kind"), conv.currency(D.currency).alias("currency"),
+                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"))
          .group_by(U.name, D.end_date, D.probability_method, D.probability, D.stage, D.responsible,
-                   D.client, D.kind, D.currency))
+                   D.client, D.kind, *conv.keys(D.currency)))
     frame = _one_currency(crm.frame(q), "deals.forecast")
     probability = frame["probability"].to_numpy(dtype="int64", copy=True)
     by_statistics = (frame["method"] == "statistics").to_numpy()
@@ -414,13 +436,14 @@ def primary_demand(crm, **params):
     """What clients asked for, by product and by deal: satisfied (deal won),
     not satisfied (lost) or pending (in work)."""
     Dm, Pr = m.Demand, crm.model("core.product")
+    conv = _conversion(crm, params, "deals.primary_demand")
     deals = _filtered(crm, [D.id], params)
     q = (crm.query("deals.demand").join(D, on=(Dm.deal == D.id)).join(Pr, on=(Dm.product == Pr.id))
          .where(D.id.in_(deals))
          .select(Pr.code.alias("code"), Pr.name.alias("product"), D.status.alias("status"),
-                 D.currency.alias("currency"), pw.fn.COUNT(pw.fn.DISTINCT(D.id)).alias("n"),
-                 pw.fn.SUM(Dm.quantity).alias("quantity"), pw.fn.SUM(Dm.amount).alias("amount"))
-         .group_by(Pr.code, Pr.name, D.status, D.currency))
+                 conv.currency(D.currency).alias("currency"), pw.fn.COUNT(pw.fn.DISTINCT(D.id)).alias("n"),
+                 pw.fn.SUM(Dm.quantity).alias("quantity"), pw.fn.SUM(_money_of(conv, Dm.amount)).alias("amount"))
+         .group_by(Pr.code, Pr.name, D.status, *conv.keys(D.currency)))
     frame = _one_currency(crm.frame(q), "deals.primary_demand").dropna(subset=["code", "product"])
     columns = ["Product", COUNT, "Quantity", "Amount", "Satisfied quantity", "Satisfied amount",
                "Unsatisfied quantity", "Unsatisfied amount", "Pending quantity", "Pending amount", "Satisfied, %"]
@@ -455,7 +478,7 @@ def primary_demand(crm, **params):
          .switch(D).join(R, pw.JOIN.LEFT_OUTER, on=(D.loss_reason == R.id))
          .where(D.id.in_(deals))
          .select(D.name.alias("deal"), P.name.alias("client"), D.status.alias("status"),
-                 pw.fn.COALESCE(R.name, "").alias("reason"), pw.fn.SUM(Dm.amount).alias("amount"))
+                 pw.fn.COALESCE(R.name, "").alias("reason"), pw.fn.SUM(_money_of(conv, Dm.amount)).alias("amount"))
          .group_by(D.id, D.name, P.name, D.status, R.name).order_by(D.name, D.id))
     deal_frame = crm.frame(q)
     answers = {"won": translate("yes", crm.lang), "lost": translate("no", crm.lang),
@@ -481,13 +504,14 @@ def _cycle_days(crm):
 
 def managers(crm, **params):
     U = crm.model("core.user")
+    conv = _conversion(crm, params, "deals.managers")
     cycle = pw.Case(None, [(D.status != "in_work", _cycle_days(crm))], None)
     q = (_filtered(crm, [], params).join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
          .select(pw.fn.COALESCE(U.name, "").alias("responsible"), D.status.alias("status"),
-                 D.currency.alias("currency"), pw.fn.COUNT(D.id).alias("n"),
-                 pw.fn.SUM(D.potential).alias("potential"),
+                 conv.currency(D.currency).alias("currency"), pw.fn.COUNT(D.id).alias("n"),
+                 pw.fn.SUM(_money_of(conv)).alias("potential"),
                  pw.fn.SUM(cycle).coerce(False).alias("cycle"))
-         .group_by(U.name, D.status, D.currency))
+         .group_by(U.name, D.status, *conv.keys(D.currency)))
     frame = _one_currency(crm.frame(q), "deals.managers")
     rows = []
     for name, grp in sorted(frame.groupby("responsible"), key=lambda g: g[0]):

@@ -40,9 +40,12 @@ def validate_deal(crm, data, record):
     if data.get("potential") is not None and data["potential"] < 0:
         errors["potential"] = "cannot be negative"
     if creating:
-        data.setdefault("start_date", context.moment().date())
+        if data.get("start_date") is None:   # an empty start (unknown in a file) is today, the local day
+            data["start_date"] = context.moment().astimezone(crm.zone).date()
         if data.get("responsible") is None and crm.actor.id is not None:
             data["responsible"] = crm.actor.id
+    elif "start_date" in data and data["start_date"] is None:
+        errors["start_date"] = "a deal keeps its start date"
     start, end = _value(data, record, "start_date"), _value(data, record, "end_date")
     if start and end and end < start:
         errors["end_date"] = "is before the start date"
@@ -58,7 +61,8 @@ def validate_deal(crm, data, record):
         last = m.StageHistory.select(pw.fn.MAX(m.StageHistory.entered_at)).where(
             m.StageHistory.deal == record.id).scalar()
         if last is not None and context.explicit_moment() < last:
-            errors["at"] = f"is before the deal's last move ({last.isoformat()})"
+            from crmkit import local_moment
+            errors["at"] = f"is before the deal's last move ({local_moment(last, crm.zone).isoformat()})"
     kind = _value(data, record, "kind")
     if not creating and "kind" in data and data["kind"] != record.kind_id:
         errors["kind"] = "the kind of a deal cannot change once it is created"

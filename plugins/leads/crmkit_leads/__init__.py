@@ -2,5 +2,5 @@
 before they become partners, contacts and deals."""
 from crmkit import PluginMeta
 
-PLUGIN = PluginMeta(name="leads", requires=("core", "marketing"), after=("deals", "notify_email"),
+PLUGIN = PluginMeta(name="leads", title="Leads", requires=("core", "marketing"), after=("deals", "notify_email"),
                     description="Leads: capture, qualification, conversion into partners and deals")

@@ -17,7 +17,7 @@ def capture(crm, data, channel=None, source=None):
     with crm.transaction():
         lead = crm.create(ENTITY, data)
         if channel is not None:
-            set_primary_interest(crm, (ENTITY, lead.id), channel, source, date=lead.received_at.date())
+            set_primary_interest(crm, (ENTITY, lead.id), channel, source, date=lead.received_at.astimezone(crm.zone).date())   # the local day
     return lead
 
 
@@ -29,6 +29,18 @@ def matches(crm, key):
     """Partners the user may see that the lead may already be, best first."""
     lead = crm.get(ENTITY, key)
     return crm.duplicates("core.partner", _probe(lead))
+
+
+def disqualify(crm, key, reason):
+    """Close a lead as disqualified with ``reason`` (a disqualification
+    reason's id or name; a new name is added to the list)."""
+    with crm.transaction():
+        if isinstance(reason, int) or str(reason).isdigit():
+            reason_id = crm.get("leads.disqualify_reason", int(reason)).id
+        else:
+            found = crm.find("leads.disqualify_reason", name=reason)
+            reason_id = found[0].id if found else crm.create("leads.disqualify_reason", {"name": reason}).id
+        return crm.update(ENTITY, key, {"status": "disqualified", "disqualify_reason": reason_id})
 
 
 def convert(crm, key, partner=None, contact=None, deal=False, deal_kind=None, deal_name=None,

@@ -18,8 +18,7 @@ def leads():
 @pass_crm
 def add(crm, values, channel, source):
     """Capture a lead: crmkit leads add company="ООО Ромашка" person="Анна Петрова" email=a@romashka.ru"""
-    from .api import capture
-    lead = capture(crm, parse_assignments(values), channel, source)
+    lead = crm.act("leads.capture", lead=parse_assignments(values), channel=channel, source=source)
     click.echo(f"created lead {lead.code}")
     for hit in crm.duplicates("core.partner", {"name": lead.company or lead.person, "email": lead.email or None,
                                                "phone": lead.phone or None})[:5]:
@@ -45,9 +44,8 @@ def list_leads(crm, status, limit, fmt):
 @pass_crm
 def matches_cmd(crm, key, fmt):
     """Partners the lead may already be (link one when converting)."""
-    from .api import matches
     rows = []
-    for hit in matches(crm, key):
+    for hit in crm.act("leads.matches", key)["matches"]:
         partner = crm.get("core.partner", hit["id"])
         rows.append({"code": partner.code, "name": partner.name, "reason": hit["label"], "score": hit["score"]})
     emit(rows, fmt, lang=crm.lang)
@@ -59,9 +57,7 @@ def matches_cmd(crm, key, fmt):
 @pass_crm
 def disqualify(crm, key, reason):
     """Disqualify a lead with a reason (a leads.disqualify_reason name)."""
-    found = crm.find("leads.disqualify_reason", name=reason)
-    reason_id = found[0].id if found else crm.create("leads.disqualify_reason", {"name": reason}).id
-    lead = crm.update("leads.lead", key, {"status": "disqualified", "disqualify_reason": reason_id})
+    lead = crm.act("leads.disqualify", key, reason=reason)
     click.echo(f"disqualified {lead.code}")
 
 
@@ -76,12 +72,11 @@ def disqualify(crm, key, reason):
 @pass_crm
 def convert_cmd(crm, key, partner, contact, deal, deal_kind, deal_name, allow_duplicate):
     """Convert a lead into a partner, a contact and optionally a deal, all or nothing."""
-    from .api import convert
-    result = convert(crm, key, partner=partner, contact=contact, deal=deal, deal_kind=deal_kind,
+    result = crm.act("leads.convert", key, partner=partner, contact=contact, deal=deal, deal_kind=deal_kind,
                      deal_name=deal_name, allow_duplicate=allow_duplicate)
-    click.echo(f"converted {result['lead'].code}: partner {result['partner'].code}"
-               + (f", contact {result['contact'].id}" if result["contact"] else "")
-               + (f", deal {result['deal'].code}" if result["deal"] else "")
+    click.echo(f"converted {result['lead']}: partner {result['partner']}"
+               + (f", contact {result['contact']}" if result["contact"] else "")
+               + (f", deal {result['deal']}" if result["deal"] else "")
                + "".join(f"; moved {n} {e}" for e, n in result["moved"].items()))
 
 
@@ -90,6 +85,5 @@ def convert_cmd(crm, key, partner, contact, deal, deal_kind, deal_name, allow_du
 @pass_crm
 def from_inbox_cmd(crm, limit):
     """Make leads of the incoming mail from unknown senders."""
-    from .api import from_inbox
-    created, messages = from_inbox(crm, limit)
-    click.echo(f"{messages} messages, {len(created)} new leads")
+    result = crm.act("leads.from_inbox", limit=limit)
+    click.echo(f"{result['messages']} messages, {len(result['leads'])} new leads")

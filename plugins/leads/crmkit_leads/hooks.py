@@ -36,15 +36,20 @@ def entities():
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
 
+LABELS = {"channel": "Channel", "new": "New", "in_work": "In work", "qualified": "Qualified",
+          "disqualified": "Disqualified", "total": "Total", "leads": "Number of leads", "conversion_pct": "Conversion, %",
+          "avg_days_to_qualify": "Average days to qualify", "responsible": "Responsible",
+          "by channel": "By channel", "by responsible": "By responsible"}
+
 REPORTS = [
     ReportSpec("leads.by_source", "Leads by source and status", "crmkit_leads.reports:by_source",
                params=PERIOD,
                charts=(ChartSpec("bar", x="channel", y=tuple(STATUSES), title="Leads by channel"),),
-               description="Where do our leads come from, and what became of them?"),
+               question="Where do our leads come from, and what became of them?", labels=LABELS),
     ReportSpec("leads.conversion", "Lead conversion", "crmkit_leads.reports:conversion", params=PERIOD,
                charts=(ChartSpec("bar", section="by channel", x="channel", y="conversion_pct",
                                  title="Conversion by channel, %"),),
-               description="Which channels and which managers turn leads into clients, and how fast?"),
+               question="Which channels and which managers turn leads into clients, and how fast?", labels=LABELS),
 ]
 
 
@@ -66,6 +71,13 @@ def crmkit_register_roles(register):
     # one records its primary interest
     for role in ("manager", "marketer"):
         register(RoleSpec(role, {"leads.*": "rcu", "marketing.primary_interest": "rcu"}))
+
+
+@hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
 
 
 @hookimpl

@@ -3,5 +3,5 @@ events, mailing groups, notification kinds and templates, subscriptions with
 a consent ledger, mailings through the kernel's outbox."""
 from crmkit import PluginMeta
 
-PLUGIN = PluginMeta(name="marketing", requires=("core",), after=("deals",),
+PLUGIN = PluginMeta(name="marketing", title="Marketing", requires=("core",), after=("deals",),
                     description="Channels, primary interest, events, mailings and notifications")

@@ -87,15 +87,32 @@ def crmkit_register_template_parameters(register):
         register(spec)
 
 
+INTEREST_LABELS = {"source type": "Source type", "number of deals": "Number of deals",
+                   "number of distinct partners": "Number of distinct partners", "won deals": "Won deals",
+                   "won potential": "Won potential", "currency": "Currency",
+                   "primary interest source": "Primary interest source",
+                   "primary interest channel": "Primary interest channel", "number of clients": "Number of clients",
+                   "number of leads": "Number of leads", "qualified leads": "Qualified leads",
+                   "conversion, %": "Conversion, %"}
+EVENT_LABELS = {"code": "Number", "event": "Marketing event", "planned start": "Planned start",
+                "participants": "Participants", "planned cost": "Planned cost", "actual cost": "Actual cost",
+                "budget currency": "Budget currency", "deals": "Deals", "won deals": "Won deals",
+                "won potential": "Won potential", "currency": "Currency", "cost per won deal": "Cost per won deal"}
+
+
 @hookimpl
 def crmkit_register_reports(register):
     register(ReportSpec("marketing.primary_interest", "Primary interest",
                         "crmkit_marketing.reports:primary_interest", params=PERIOD,
-                        description="Deals and distinct partners by source type, channel and source"))
+                        description="Deals, leads and distinct partners by source type, channel and source",
+                        question="Which sources of primary interest bring deals and partners?",
+                        labels=INTEREST_LABELS))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
                         params={**PERIOD, "event": {"type": "string", "nullable": True}},
-                        description="Deals, won potential and cost per won deal of each event"))
+                        description="Deals, won potential and cost per won deal of each event",
+                        question="What did each marketing event cost, and what did it bring?",
+                        labels=EVENT_LABELS))
 
 
 @hookimpl

@@ -67,7 +67,7 @@ def subject_partner_and_date(crm, subject_type, subject_id):
     if subject_type == "leads.lead" and subject_type in crm.registry.entities:
         lead = crm.model("leads.lead").get_or_none(crm.model("leads.lead").id == subject_id)
         if lead is not None:
-            return lead.partner_id, lead.received_at.date() if lead.received_at else None
+            return lead.partner_id, lead.received_at.astimezone(crm.zone).date() if lead.received_at else None
     return None, None
 
 
@@ -101,7 +101,7 @@ def validate(crm, data, record, errors):
         partner, date = subject_partner_and_date(crm, subject_type, subject_id)
         data["partner"] = partner
         if record is None and data.get("date") is None:
-            data["date"] = date or dt.date.today()
+            data["date"] = date or dt.datetime.now(crm.zone).date()     # the user's today
 
 
 def set_primary_interest(crm, subject, channel, source, date=None, comment=None):

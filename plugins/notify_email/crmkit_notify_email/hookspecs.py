@@ -17,3 +17,14 @@ def crmkit_outbox_retention(crm):
         groups' "delete created messages after N days"
         (``[("marketing.mailing:5", 30), ...]``), or None.
     """
+
+
+@hookspec
+def crmkit_email_registered(crm, interaction, raw):
+    """An incoming email became an interaction (inside its transaction).
+
+    :param crm: the system ``Crm`` that registered it.
+    :param interaction: the new ``core.interaction`` record.
+    :param raw: the message's bytes as received (RFC 5322), e.g. to keep
+        its attachments (the files plugin does).
+    """

@@ -258,6 +258,7 @@ def register_raw(crm, raw: bytes, source: str = "") -> m.Inbound:
     with system.transaction():
         interaction = system.create("core.interaction", _with_manager(
             system, _interaction_data(parsed, partner_id, contact_id, thread), partner_id))
+        system.pm.hook.crmkit_email_registered(crm=system, interaction=interaction, raw=raw)
         return m.Inbound.create(**row, state="registered", partner_id=partner_id,
                                 interaction_id=interaction.id)
 

@@ -18,8 +18,8 @@ from .schemas import object_schema
 
 def describe(crm, spec) -> dict:
     return {"name": spec.name, "entity": spec.entity, "on_record": spec.on_record, "verb": spec.verb,
-            "title": translate(spec.title, crm.lang) if spec.title else spec.name,
-            "description": translate(spec.description, crm.lang) if spec.description else "",
+            "title": translate(spec.title, crm.lang, context=spec.name) if spec.title else spec.name,
+            "description": translate(spec.description, crm.lang, context=spec.name) if spec.description else "",
             "params": object_schema(spec.params)}
 
 

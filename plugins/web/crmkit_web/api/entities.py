@@ -39,6 +39,7 @@ def _shape(crm, spec, recs, names=None):
     wanted = _csv("expand")
     if wanted:
         records.expand(crm, spec, docs, wanted)
+    records.add_attributes(crm, spec, recs, docs, _csv("fields"))
     return docs
 
 
@@ -47,7 +48,7 @@ def list_records(entity):
     crm = g.crm
     spec = _spec(entity)
     filters = {k: v for k, v in request.args.items(multi=False) if k not in RESERVED}
-    names = records.field_names(spec, _csv("fields"))
+    names = records.field_names(spec, _csv("fields"), crm.attribute_fields(entity))
     limit = paging.limit_of(request.args.get("limit"), entity)
     keys = paging.sort_keys(crm, spec, request.args.get("order_by") or None)
     query = crm.where(entity, crm.query(entity, include_marked=_flag("include_marked")),
@@ -72,7 +73,7 @@ def list_records(entity):
 
 
 def _one(crm, spec, record, status=200, headers=None):
-    doc = _shape(crm, spec, [record], records.field_names(spec, _csv("fields")))[0]
+    doc = _shape(crm, spec, [record], records.field_names(spec, _csv("fields"), crm.attribute_fields(spec.name)))[0]
     return json_response(doc, status=status, headers={"ETag": records.etag(record, spec), **(headers or {})})
 
 

@@ -56,6 +56,11 @@ def _entity_paths(crm, spec, components):
                     "description": f"id of a {refs[fname]}; with expand={fname}: an object {{id, display}}"}
             prop = {"oneOf": [prop, {"$ref": "#/components/schemas/Reference"}]}
         read["properties"][fname] = prop
+    extra = crm.attribute_fields(spec.name)   # additional attributes: in documents, filters and writes
+    labels = crm.attribute_labels(spec.name)
+    for fname in extra:
+        read["properties"][fname] = {**rule_schema({**schema.get(fname, {}), "nullable": True}),
+                                     "description": f"additional attribute: {labels[fname]}"}
     writable = {n: r for n, r in schema.items() if not r.get("readonly")}
     components[name] = {**read, "title": spec.label or spec.name}
     components[name + "_create"] = object_schema(writable, refs)
@@ -66,7 +71,7 @@ def _entity_paths(crm, spec, components):
     tag = [spec.name]
     filters = [_param(f, "query", {"type": "string"}, f"filter: {f}=value; also {f}__ne, __lt, __le, __gt, "
                       "__ge, __in (comma-separated), __contains, __startswith, __isnull")
-               for f in fields if f not in RESERVED]   # a field named like a list option is no filter
+               for f in [*fields, *extra] if f not in RESERVED]   # a field named like a list option is no filter
     listing = [
         _param("fields", "query", {"type": "string"}, "comma-separated fields to return"),
         _param("order_by", "query", {"type": "string"}, "comma-separated fields, - for descending"),
@@ -191,12 +196,12 @@ def build(crm, server_url="/api/v1") -> dict:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(host_id, server_url):
+def _cached(host_id, server_url, attributes=()):   # built anew when an attribute is added or removed
     host = current_app.extensions["crmkit"]
-    return build(host.system(), server_url)
+    return build(host.system().as_user(None), server_url)   # a fresh session: today's attributes
 
 
 @blueprint.get("/openapi.json")
 def openapi():
-    doc = _cached(id(current_app.extensions["crmkit"]), request.script_root + "/api/v1")
+    doc = _cached(id(current_app.extensions["crmkit"]), request.script_root + "/api/v1", current_app.extensions["crmkit"].system().attributes_stamp())
     return json_response(doc)

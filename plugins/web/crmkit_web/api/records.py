@@ -13,7 +13,7 @@ import json
 
 import peewee as pw
 
-from crmkit import AccessDenied, NotFound, ValidationError, plain
+from crmkit import AccessDenied, NotFound, ValidationError, local_moment, plain
 
 
 def references(spec) -> dict:
@@ -21,13 +21,16 @@ def references(spec) -> dict:
     return {name: f for name, f in spec.model._meta.fields.items() if isinstance(f, pw.ForeignKeyField)}
 
 
-def field_names(spec, fields=None) -> list[str]:
+def field_names(spec, fields=None, extra=()) -> list[str]:
+    """The model fields a document holds; ``extra`` (additional attributes)
+    may be asked for too, and are added by ``add_attributes``."""
     names = list(spec.model._meta.fields)
     if not fields:
         return names
-    unknown = [f for f in fields if f not in spec.model._meta.fields]
+    unknown = [f for f in fields if f not in spec.model._meta.fields and f not in extra]
     if unknown:
-        raise ValidationError({"fields": [f"unknown field {f!r}; fields: {', '.join(names)}" for f in unknown]},
+        known = [*names, *extra]
+        raise ValidationError({"fields": [f"unknown field {f!r}; fields: {', '.join(known)}" for f in unknown]},
                               spec.name)
     pk = spec.model._meta.primary_key.name
     return [pk] + [n for n in names if n in fields and n != pk]
@@ -36,13 +39,30 @@ def field_names(spec, fields=None) -> list[str]:
 def _value(record, name, field):
     if isinstance(field, pw.ForeignKeyField):
         return record.__data__.get(name)
-    return plain(getattr(record, name))
+    value = getattr(record, name)
+    if isinstance(field, pw.DateTimeField) and value is not None:
+        from flask import g
+        crm = g.get("crm")      # ISO 8601 in the user's zone, with its offset
+        value = local_moment(value, crm.zone if crm is not None else None)
+    return plain(value)
 
 
 def document(record, spec, names=None) -> dict:
     """One record as a dict of JSON values (Decimals as strings: no digit lost)."""
     fields = spec.model._meta.fields
     return {name: _value(record, name, fields[name]) for name in (names or fields)}
+
+
+def add_attributes(crm, spec, recs, docs, fields=()):
+    """Each document's additional attribute values (all of them, or those
+    among ``fields``), read for the visible records in one query."""
+    names = [n for n in crm.attribute_fields(spec.name) if not fields or n in fields]
+    if not names or not recs:
+        return
+    stored = crm.attribute_values(spec.name, [r.get_id() for r in recs])
+    for record, doc in zip(recs, docs):
+        mine = stored.get(record.get_id(), {})
+        doc.update({name: plain(mine.get(name)) for name in names})
 
 
 def etag(record, spec) -> str:

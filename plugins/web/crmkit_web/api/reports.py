@@ -22,8 +22,8 @@ HTML_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-
 
 
 def describe(crm, spec) -> dict:
-    return {"id": spec.id, "title": translate(spec.title, crm.lang),
-            "description": translate(spec.description, crm.lang) if spec.description else "",
+    return {"id": spec.id, "title": translate(spec.title, crm.lang, context=spec.id),
+            "description": translate(spec.description, crm.lang, context=spec.id) if spec.description else "",
             "params": object_schema(spec.schema, require=True), "formats": list(MEDIA)}
 
 

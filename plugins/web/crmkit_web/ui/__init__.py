@@ -63,7 +63,7 @@ def flash_errors(exc):
     """A ``ValidationError``'s messages per field, translated."""
     from flask import g
     from crmkit import translate
-    return {field: [translate(str(m), g.crm.lang) for m in msgs] for field, msgs in exc.errors.items()}
+    return {field: [translate(str(m), g.crm.lang, context=exc.entity) for m in msgs] for field, msgs in exc.errors.items()}
 
 
 def init_app(app):

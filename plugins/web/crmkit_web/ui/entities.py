@@ -59,7 +59,7 @@ def filter_options(crm, spec):
         field = spec.model._meta.fields[name]
         if field.choices:
             out.append((name, F.label(crm, spec, name),
-                        [(c[0], translate(str(c[0]), crm.lang)) for c in field.choices]))
+                        [(c[0], translate(str(c[0]), crm.lang, context=spec.name)) for c in field.choices]))
         elif isinstance(field, pw.BooleanField):
             out.append((name, F.label(crm, spec, name), [("true", translate("yes", crm.lang)),
                                                           ("false", translate("no", crm.lang))]))
@@ -119,7 +119,7 @@ def referrers(crm, spec, record):
             if isinstance(field, pw.ForeignKeyField) and field.rel_model is spec.model:
                 count = crm.count(other.name, **{name: record.get_id()})
                 if count:
-                    out.append({"entity": other.name, "label": translate(other.label or other.name, crm.lang),
+                    out.append({"entity": other.name, "label": translate(other.label or other.name, crm.lang, context=other.name),
                                 "field": name, "field_label": F.label(crm, other, name), "count": count})
     return out
 
@@ -130,7 +130,7 @@ def history(crm, spec, record):
     rows = []
     for c in crm.history(spec.name, record.get_id()):
         rows.append({"at": format_value(c.at, crm.lang, g.get("zone")), "user": c.user,
-                     "action": translate(c.action, crm.lang),
+                     "action": translate(c.action, crm.lang, context=spec.name),
                      "field": F.label(crm, spec, c.field) if c.field and c.field != "_" else "",
                      "old": c.old or "", "new": c.new or ""})
     return rows
@@ -159,7 +159,7 @@ def add_routes(bp):
                       if nxt else None,
                       filters=filter_options(crm, spec), can_create=crm.can("create", entity),
                       link_columns={spec.display, spec.lookup, spec.code_field} - {None},
-                      title=translate(spec.label or entity, crm.lang),
+                      title=translate(spec.label or entity, crm.lang, context=spec.name),
                       sort_url=lambda n: url_for("ui.list", entity=entity) + "?" + urlencode(
                           {**{k: v for k, v in args.items()}, "sort": ("-" + n) if args.get("sort") == n else n}))
 
@@ -173,7 +173,8 @@ def add_routes(bp):
         record = crm.get(entity, record_key(key)) if key is not None else None
         crm.require("update" if record is not None else "create", entity)
         fields = F.form_fields(crm, spec, creating=record is None)
-        values = F.record_values(spec, record, fields, g.get("zone"))
+        values = {**F.record_values(spec, record, fields, g.get("zone")),
+                  **F.attribute_values(crm, spec, record, fields)}
         if record is None:   # the model's defaults, then the query string: "new contact of this partner"
             values = F.defaults(spec, fields)
             values.update({f.name: request.args[f.name] for f in fields if f.name in request.args})
@@ -191,7 +192,7 @@ def add_routes(bp):
             else:
                 return redirect(url_for("ui.card", entity=entity, key=saved.get_id()))
         title = (translate("Edit", crm.lang) + ": " + crm.display(entity, record)) if record is not None else \
-            translate("New", crm.lang) + ": " + translate(spec.label or entity, crm.lang)
+            translate("New", crm.lang) + ": " + translate(spec.label or entity, crm.lang, context=spec.name)
         return render("web/form.html", spec=spec, entity=entity, record=record, fields=fields, values=values,
                       errors=errors, title=title), status
 
@@ -250,13 +251,38 @@ def card_context(crm, entity, key, active="main"):
     names = [n for n in spec.model._meta.fields if n != "deletion_mark"]
     row = table(crm, spec, [record], names)[0]
     return dict(spec=spec, entity=entity, record=record, key=record.get_id(),
-                title=crm.display(entity, record), label=translate(spec.label or entity, crm.lang),
-                fields=[(F.label(crm, spec, n), c) for n, c in zip(names, row["cells"])],
+                title=crm.display(entity, record), label=translate(spec.label or entity, crm.lang, context=spec.name),
+                fields=[(F.label(crm, spec, n), c) for n, c in zip(names, row["cells"])]
+                + attribute_cells(crm, spec, record),
                 referrers=referrers(crm, spec, record) if active == "main" else [],
                 history=history(crm, spec, record) if active == "history" else [],
                 tabs=tabs, active=active, tab_body=body, panels=panels, actions=action_forms(crm, entity, record),
                 can_update=crm.can("update", entity), can_delete=crm.can("delete", entity),
                 marked=getattr(record, "deletion_mark", False), action_errors=None)
+
+
+def attribute_cells(crm, spec, record):
+    """The card's rows of additional attributes: ``(label, (text, link entity, link id))``."""
+    from flask import g
+    from crmkit import format_value
+    definitions = crm.attributes(spec.name)
+    if not definitions:
+        return []
+    stored = crm.attribute_values(spec.name, [record.get_id()]).get(record.get_id(), {})
+    out = []
+    for attribute in definitions:
+        value = stored.get(attribute.name)
+        if attribute.kind == "reference" and value is not None:
+            name = crm.names(attribute.target, [value]).get(value)
+            cell = (name, attribute.target, value) if name is not None else (f"#{value}", None, None)
+        elif attribute.kind == "money" and value is not None:
+            cell = (f"{format_value(value, crm.lang)} {attribute.currency}", None, None)
+        elif attribute.kind == "choice" and value is not None:
+            cell = (translate(value, crm.lang), None, None)
+        else:
+            cell = (format_value(value, crm.lang, g.get("zone")), None, None)
+        out.append((F.label(crm, spec, attribute.name), cell))
+    return out
 
 
 def current_pages():

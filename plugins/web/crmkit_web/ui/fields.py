@@ -28,8 +28,11 @@ def label(crm, spec, name):
     """The field's label in the user's language; a bare field name with no
     catalogue entry reads as words ("start_date" -> "Start date")."""
     from crmkit import translate
+    extra = crm.attribute_labels(spec.name)
+    if name in extra:   # an additional attribute: its own labels
+        return extra[name]
     text = spec.field_labels.get(name) or name
-    out = translate(text, crm.lang)
+    out = translate(text, crm.lang, context=spec.name)
     return out.replace("_", " ").capitalize() if out == name else out
 
 
@@ -75,6 +78,45 @@ def form_fields(crm, spec, creating=True):
             out.append(FormField(name, label(crm, spec, name), "textarea", **kw))
         else:
             out.append(FormField(name, label(crm, spec, name), "text", **kw))
+    return out + attribute_fields(crm, spec, schema)
+
+
+def attribute_fields(crm, spec, schema):
+    """Inputs of the entity's additional attributes (all optional)."""
+    from crmkit import translate
+    out = []
+    for attribute in crm.attributes(spec.name):
+        name, rules = attribute.name, schema.get(attribute.name, {})
+        kw = {"maxlength": rules.get("maxlength")}
+        text = label(crm, spec, name)
+        if attribute.kind == "reference":
+            target = attribute.target
+            choices, widget = (), "reference"
+            if crm.can("read", target) and crm.count(target) <= MAX_SELECT:
+                choices, widget = tuple((r.get_id(), crm.display(target, r)) for r in crm.find(target)), "select"
+            out.append(FormField(name, text, widget, choices=choices, target=target, **kw))
+        elif attribute.kind in ("choice", "boolean"):
+            values = rules.get("allowed") or ()
+            pairs = tuple((v, translate(v, crm.lang)) for v in values) if values else \
+                (("true", translate("yes", crm.lang)), ("false", translate("no", crm.lang)))
+            out.append(FormField(name, text, "select", choices=(("", "—"), *pairs), **kw))
+        else:
+            widget = {"date": "date", "number": "decimal", "money": "decimal"}.get(attribute.kind, "text")
+            out.append(FormField(name, text, widget, **kw))
+    return out
+
+
+def attribute_values(crm, spec, record, fields):
+    """A record's attribute values as its form's inputs show them."""
+    if record is None:
+        return {}
+    names = crm.attribute_fields(spec.name)
+    stored = crm.attribute_values(spec.name, [record.get_id()]).get(record.get_id(), {})
+    out = {}
+    for f in fields:
+        if f.name in names:
+            value = stored.get(f.name)
+            out[f.name] = ("true" if value else "false") if isinstance(value, bool) else input_value(f, value)
     return out
 
 
@@ -98,6 +140,8 @@ def defaults(spec, fields):
     """A new record's inputs: the model's plain default values."""
     out = {}
     for f in fields:
+        if f.name not in spec.model._meta.fields:
+            continue   # an additional attribute has no default
         default = spec.model._meta.fields[f.name].default
         if default is not None and not callable(default) and f.widget != "checkbox":
             out[f.name] = str(default)
@@ -124,7 +168,7 @@ def required_now(fields, values, zone=None):
 def record_values(spec, record, fields, zone=None):
     return {f.name: input_value(f, record.__data__.get(f.name) if f.widget in ("select", "reference")
                                 and f.target else getattr(record, f.name), zone)
-            for f in fields} if record is not None else {}
+            for f in fields if f.name in spec.model._meta.fields} if record is not None else {}
 
 
 def payload(crm, spec, fields, form, zone=None, creating=False):
@@ -142,7 +186,10 @@ def payload(crm, spec, fields, form, zone=None, creating=False):
         if f.name not in form:
             continue
         raw = form.get(f.name, "").strip() if f.widget != "textarea" else form.get(f.name, "")
-        column = model_fields[f.name]
+        column = model_fields.get(f.name)
+        if column is None:   # an additional attribute: blank clears it, the schema coerces the rest
+            data[f.name] = raw if raw != "" else None
+            continue
         if raw == "" and (column.null or f.target):
             data[f.name] = None
             continue
@@ -194,6 +241,7 @@ def cell(crm, record, name, refs, zone=None):
         return found[1], found[0], value
     value = getattr(record, name)
     if isinstance(value, str) and value and type(record)._meta.fields[name].choices:
-        text = translate(value, crm.lang)                  # a choice: "won", "in_work"
+        spec = crm.registry.spec_of_model(type(record))
+        text = translate(value, crm.lang, context=spec.name if spec else None)   # a choice: "won", "in_work"
         return (text.replace("_", " ") if text == value else text), None, None
     return format_value(value, crm.lang, zone), None, None

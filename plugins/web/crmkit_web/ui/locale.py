@@ -2,7 +2,8 @@
 
 The language is the user's own (``core.user.lang``), else the browser's
 ``Accept-Language`` (en or ru); the time zone is the user's
-(``core.user.time_zone``), else the operator's (``CRMKIT_TZ``). Texts come
+(``core.user.time_zone``, read with the user on every request), else the
+operator's (``CRMKIT_TZ``), as ``Crm.zone`` has it. Texts come
 from crmkit's catalogues (``translate``), values from ``format_value``.
 """
 from __future__ import annotations
@@ -14,24 +15,15 @@ def browser_lang(request, default="en"):
     return request.accept_languages.best_match(list(LANGS), default=default if default in LANGS else "en")
 
 
-def zone_of(name):
-    if not name:
-        return None
-    try:
-        from zoneinfo import ZoneInfo
-        return ZoneInfo(name)
-    except (KeyError, ValueError, OSError):
-        return None
-
-
 def apply(crm, session, request):
     from flask import g
     crm.lang = session.lang if session.lang in LANGS else browser_lang(request, crm.lang)
-    g.zone = zone_of(session.time_zone)
+    g.zone = crm.zone     # the user's own zone as it is now, else CRMKIT_TZ, else the system's
 
 
 def install(app):
     from flask import g, request
+    from jinja2 import pass_context
     from markupsafe import Markup
 
     from crmkit import format_value, translate
@@ -40,16 +32,21 @@ def install(app):
         crm = g.get("crm")
         return crm.lang if crm is not None and g.get("web_session") else browser_lang(request)
 
-    def _(text, **values):
-        out = translate(text, lang())
+    @pass_context
+    def _(context, text, **values):
+        """A template's text in its plugin's domain: ``claims/web/x.html``
+        translates in claims'."""
+        out = translate(text, lang(), context=_template_context(context.name))
         return out.format(**values) if values else out
 
     def fmt(value):
         return format_value(value, lang(), g.get("zone"))
 
-    def label(name):
-        """A column or field name as people read it, in the page's language."""
-        out = translate(name, lang())
+    @pass_context
+    def label(context, name, entity=None):
+        """A column or field name as people read it, in the page's language
+        (``entity``: whose field it is; else the template's plugin)."""
+        out = translate(name, lang(), context=entity or _template_context(context.name))
         return out.replace("_", " ").capitalize() if out == name else out
 
     def csrf_token():
@@ -65,3 +62,9 @@ def install(app):
 
     app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang)
+
+
+def _template_context(name):
+    """A template's message context: its name (``claims/web/claim_panel.html``),
+    whose first folder is its plugin's domain."""
+    return name or None

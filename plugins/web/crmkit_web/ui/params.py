@@ -21,7 +21,8 @@ def _types(rules):
     return set(t) if isinstance(t, (list, tuple)) else {t}
 
 
-def param_fields(crm, schema: dict, admin_only=("at",)):
+def param_fields(crm, schema: dict, admin_only=("at",), labels=None):
+    """The inputs of ``schema``; ``labels`` (a report spec's) name the parameters."""
     from crmkit import translate
     out = []
     for name, rules in schema.items():
@@ -31,6 +32,8 @@ def param_fields(crm, schema: dict, admin_only=("at",)):
             continue   # "when it happened" is for loading history
         types = _types(rules)
         text = rules["meta"].get("label", name) if isinstance(rules.get("meta"), dict) else name
+        if text == name and isinstance((labels or {}).get(name), str):
+            text = labels[name]
         lab = translate(text, crm.lang)
         lab = lab.replace("_", " ").capitalize() if lab == name else lab
         kw = {"required": bool(rules.get("required")), "default": rules.get("default")}

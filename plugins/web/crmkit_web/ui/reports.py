@@ -23,18 +23,14 @@ def add_routes(bp):
     @bp.get("/reports/", endpoint="reports")
     def report_list():
         crm = g.crm
-        reports = sorted((r for r in crm.registry.reports.values() if crm.can("read", r.id)), key=lambda r: r.id)
-        return render("web/reports.html", title=translate("Reports", crm.lang),
-                      reports=[{"id": r.id, "title": translate(r.title, crm.lang),
-                                "description": translate(r.description, crm.lang) if r.description else ""}
-                               for r in reports])
+        return render("web/reports.html", title=translate("Reports", crm.lang), groups=report_groups(crm))
 
     @bp.get("/reports/<report_id>", endpoint="report")
     def report_page(report_id):
         crm = g.crm
         spec = crm.registry.report(report_id)
         crm.require("read", report_id)
-        fields = P.param_fields(crm, spec.params, admin_only=())
+        fields = P.param_fields(crm, spec.params, admin_only=(), labels=spec.labels)
         values = P.read(fields, request.args)
         fmt = request.args.get("format", "")
         errors, sections = {}, []
@@ -48,13 +44,31 @@ def add_routes(bp):
             name = report_id.replace(".", "-") + "." + fmt
             return Response(body, mimetype=DOWNLOADS[fmt],
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        summary = []
         if result is not None:
-            sections = result.html_sections(crm.lang)
+            sections, summary = result.html_sections(crm.lang), result.parameter_lines(crm.lang)
         query = {k: v for k, v in request.args.items() if k != "format"}
         downloads = [(f.upper(), url_for("ui.report", report_id=report_id) + "?" + urlencode({**query, "format": f}))
                      for f in DOWNLOADS]
-        return render("web/report.html", title=translate(spec.title, crm.lang), spec=spec, fields=fields,
+        return render("web/report.html", title=translate(spec.title, crm.lang, context=spec.id), spec=spec, fields=fields,
                       values={k: request.args.get(k, "") for k in (f.name for f in fields)},
-                      errors=errors, sections=sections, downloads=downloads if result is not None else [],
-                      description=translate(spec.description, crm.lang) if spec.description else ""), \
+                      errors=errors, sections=sections, summary=summary,
+                      downloads=downloads if result is not None else [],
+                      question=translate(spec.question, crm.lang, context=spec.id) if spec.question else "",
+                      description=translate(spec.description, crm.lang, context=spec.id) if spec.description else ""), \
             (422 if errors else 200)
+
+
+def report_groups(crm):
+    """``[(plugin title, [report])]``: the reports the user may read, grouped
+    by plugin in plugin order, each with the question it answers."""
+    order = {p.name: i for i, p in enumerate(crm.plugins)}
+    titles = {p.name: p.meta.title or p.name for p in crm.plugins}
+    groups: dict[str, list] = {}
+    for r in sorted((r for r in crm.registry.reports.values() if crm.can("read", r.id)),
+                    key=lambda r: (order.get(r.plugin, 99), r.id)):
+        groups.setdefault(r.plugin, []).append(
+            {"id": r.id, "title": translate(r.title, crm.lang, context=r.id),
+             "question": translate(r.question or r.description, crm.lang, context=r.id)
+             if (r.question or r.description) else ""})
+    return [(translate(titles.get(name, name), crm.lang, domain=name), reports) for name, reports in groups.items()]

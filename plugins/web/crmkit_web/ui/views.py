@@ -33,7 +33,8 @@ def menu_sections(crm):
         if e.entity and not crm.can("read", e.entity):
             continue
         url = entry_url(crm, e)
-        sections.setdefault(translate(e.section, crm.lang), []).append((translate(e.title, crm.lang), url,
+        sections.setdefault(translate(e.section, crm.lang, context=entry_context(e)), []).append(
+            (translate(e.title, crm.lang, context=entry_context(e)), url,
                                                                          path == url or request.path == url))
     reports = [r for r in crm.registry.reports.values() if crm.can("read", r.id)]
     if reports:
@@ -56,10 +57,16 @@ def _entity_lists(crm, prefix):
         for spec in crm.registry.entities.values():
             if crm.can("read", spec.name):
                 by_plugin.setdefault(spec.plugin, []).append(
-                    (translate(spec.label or spec.name, crm.lang), f"{prefix}{spec.name}/"))
+                    (translate(spec.label or spec.name, crm.lang, context=spec.name), f"{prefix}{spec.name}/"))
         _LISTS[key] = [(translate(PLUGIN_TITLES.get(p.name, p.name), crm.lang), by_plugin[p.name])
                        for p in crm.plugins if p.name in by_plugin]
     return _LISTS[key]
+
+
+def entry_context(e):
+    """A menu entry's message context: its entity or endpoint, whose plugin
+    translates its title."""
+    return e.entity or e.endpoint.removeprefix("entity:")
 
 
 def entry_url(crm, e):
@@ -76,8 +83,8 @@ def action_forms(crm, entity, record):
     for spec in crm.actions(entity):
         if not spec.on_record:
             continue
-        out.append({"name": spec.name, "title": translate(spec.title or spec.name, crm.lang),
-                    "description": translate(spec.description, crm.lang) if spec.description else "",
+        out.append({"name": spec.name, "title": translate(spec.title or spec.name, crm.lang, context=spec.name),
+                    "description": translate(spec.description, crm.lang, context=spec.name) if spec.description else "",
                     "fields": P.param_fields(crm, spec.params)})
     return out
 
@@ -97,7 +104,7 @@ def run_action(entity, key, name):
         crm.act(name, key, **values)
     except (ValidationError, AccessDenied, CrmError) as exc:
         errors = exc.errors if isinstance(exc, ValidationError) else {"_": [str(exc)]}
-        errors = {k: [translate(str(m), crm.lang) for m in v] for k, v in errors.items()}
+        errors = {k: [translate(str(m), crm.lang, context=name) for m in v] for k, v in errors.items()}
         if wants_json:
             return jsonify({"ok": False, "errors": errors}), 422
         return _card_with_errors(entity, key, name, errors)
@@ -126,6 +133,6 @@ def add_routes(bp):
     def home():
         crm = g.crm
         from .entities import current_pages
-        links = [(translate(e.title, crm.lang), entry_url(crm, e)) for e in current_pages().menu
+        links = [(translate(e.title, crm.lang, context=entry_context(e)), entry_url(crm, e)) for e in current_pages().menu
                  if not e.entity or crm.can("read", e.entity)]
         return render("web/home.html", title=translate("Home", crm.lang), links=links)

@@ -1,0 +1,78 @@
+"""The files plugin's contract with the kernel."""
+from crmkit import EntitySpec, RoleSpec, hookimpl
+
+
+@hookimpl
+def crmkit_register_entities(register):
+    from . import models as m
+    register(EntitySpec(
+        "files.file", m.File, label="File", partner_path="partner", display="name",
+        read_only=("mime", "size", "sha256", "partner"), order_by=("-id",),
+        schema={"name": {"empty": False, "maxlength": 255, "regex": r"[^\x00-\x1f\x7f/\\]+"}},
+        list_fields=("id", "name", "mime", "size", "subject_type", "subject_id", "created_at", "comment")))
+
+
+@hookimpl
+def crmkit_register_roles(register):
+    # whoever works with partners, deals, events and claims keeps their documents
+    for role in ("manager", "marketer", "claims_officer"):
+        register(RoleSpec(role, {"files.file": "rcud"}))
+
+
+@hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
+def crmkit_validate_record(crm, entity, data, record):
+    if entity != "files.file":
+        return None
+    if record is None:
+        from .store import attaching
+        if not attaching.get():   # a file row without its content would be a lie
+            return {"content": ["a file is attached with its content: crmkit files attach, "
+                                "or the files.attach action"]}
+    if ("subject_type" in data or record is None) and not data.get("subject_type"):
+        return {"subject": ["a file belongs to a subject (partner, deal, event, claim, interaction, lead)"]}
+    return None
+
+
+@hookimpl
+def crmkit_register_commands(cli):
+    from crmkit.cli import add_lazy_group
+    add_lazy_group(cli, "files", "crmkit_files.commands:files",
+                   "Files attached to partners, deals, events, claims, interactions and leads.")
+
+
+@hookimpl
+def crmkit_collect_personal_data(crm, partner_id, contact_ids):
+    from .store import collect_personal
+    return collect_personal(crm, partner_id, contact_ids)
+
+
+@hookimpl
+def crmkit_erase_personal_data(crm, partner_id, contact_ids):
+    from .store import erase_personal
+    erase_personal(crm, partner_id, contact_ids)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_email_registered(crm, interaction, raw):
+    """Attachments of an incoming email become files of its interaction."""
+    from .mail import keep_attachments
+    return keep_attachments(crm, interaction, raw)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_register_pages(register):
+    from .web import register_pages
+    register_pages(register)
+
+
+@hookimpl
+def crmkit_load_demo(crm):
+    from .demo import load
+    return load(crm)

@@ -1,0 +1,224 @@
+"""Files attached to subjects: typed by content, bounded while read, stored
+once per content, seen only with their subject, erased and exported with
+the person, carried by backup and restore, kept from incoming email."""
+import base64
+import io
+import resource
+from email.message import EmailMessage
+
+import pytest
+
+import crmkit
+from crmkit import AccessDenied, NotFound, ValidationError
+
+pytestmark = pytest.mark.plugins("files", "notify_email")
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 100 + b"This program cannot be run in DOS mode"
+
+
+@pytest.fixture
+def world(crm, open_crm):
+    wholesale = crm.create("core.access_group", {"name": "Оптовые"})
+    retail = crm.create("core.access_group", {"name": "Розничные"})
+    crm.create("core.user", {"login": "volkov", "name": "Волков", "roles": "manager"})
+    crm.create("core.user_access", {"user": crm.get("core.user", "volkov").id, "access_group": retail.id})
+    hidden = crm.create("core.partner", {"name": "Дальстрой", "access_group": wholesale.id})
+    own = crm.create("core.partner", {"name": "Протон", "access_group": retail.id})
+    return {"crm": crm, "hidden": hidden, "own": own, "volkov": open_crm(user="volkov")}
+
+
+def _attach(crm, subject, name, data, **kw):
+    from crmkit_files.store import attach
+    return attach(crm, subject, name, io.BytesIO(data), **kw)
+
+
+def test_attach_list_read_and_store_once(world):
+    from crmkit_files import models as m
+    from crmkit_files.store import content, listing
+    crm, own = world["crm"], world["own"]
+    first = _attach(crm, ("core.partner", own.id), "договор.pdf", PDF, comment="подписан")
+    again = _attach(crm, f"core.partner:{own.id}", "copy of договор.pdf", PDF)
+    assert (first.mime, first.size, first.partner_id) == ("application/pdf", len(PDF), own.id)
+    assert first.sha256 == again.sha256 and m.Blob.select().count() == 1   # one content, two files
+    assert [f.name for f in listing(crm, ("core.partner", own.id))] == ["copy of договор.pdf", "договор.pdf"]
+    assert content(crm, first.id) == (first, PDF) or content(crm, first.id)[1] == PDF
+    assert _attach(crm, ("core.partner", own.id), "../../etc/passwd", b"root:x:0:0").name == "passwd"
+
+
+def test_a_lying_name_is_not_believed(world):
+    """A program named .pdf is refused (nothing written); another type named
+    .pdf is stored as what its content is."""
+    from crmkit_files import models as m
+    crm, own = world["crm"], world["own"]
+    with pytest.raises(ValidationError) as exc:
+        _attach(crm, ("core.partner", own.id), "invoice.pdf", EXE)
+    assert "is a program (application/x-msdownload)" in exc.value.errors["content"][0]
+    for program in (b"\x7fELF\x02\x01\x01" + b"\x00" * 60, b"#!/bin/sh\nrm -rf ~\n"):
+        with pytest.raises(ValidationError):
+            _attach(crm, ("core.partner", own.id), "report.docx", program)
+    assert m.File.select().count() == 0 and m.Blob.select().count() == 0
+    picture = _attach(crm, ("core.partner", own.id), "scan.pdf", PNG)
+    assert (picture.name, picture.mime) == ("scan.pdf", "image/png")
+    with pytest.raises(ValidationError) as exc:
+        _attach(crm, ("core.partner", own.id), "", b"")
+    assert set(exc.value.errors) == {"name", "content"}
+
+
+class Endless:
+    """A 2 GB stream that makes its bytes as they are read and counts them."""
+
+    def __init__(self, size=2 * 1024 ** 3):
+        self.left, self.served = size, 0
+
+    def read(self, n=-1):
+        n = self.left if n < 0 else min(n, self.left)
+        self.left -= n
+        self.served += n
+        return b"%PDF-" + b"\x00" * (n - 5) if self.served == n and n >= 5 else b"\x00" * n
+
+
+def test_a_2_gb_file_is_refused_at_the_limit_without_being_read(world, monkeypatch):
+    from crmkit_files import models as m
+    from crmkit_files.store import CHUNK, attach
+    monkeypatch.setenv("CRMKIT_FILES_MAX_BYTES", str(5 * 1024 * 1024))
+    stream = Endless()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValidationError) as exc:
+        attach(world["crm"], ("core.partner", world["own"].id), "huge.pdf", stream)
+    assert "larger than the limit of 5 242 880 bytes" in exc.value.errors["content"][0]
+    assert stream.served <= 5 * 1024 * 1024 + CHUNK          # stopped at the limit
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 100, grown_mb
+    assert m.File.select().count() == 0
+
+
+@pytest.mark.sqlite_only
+def test_cli_refuses_a_2_gb_file_on_disk(world, cli, tmp_path):
+    big = tmp_path / "big.pdf"
+    with big.open("wb") as fh:     # sparse: 2 GB that take no disk
+        fh.write(b"%PDF-1.4")
+        fh.truncate(2 * 1024 ** 3)
+    out = cli("files", "attach", f"core.partner:{world['own'].id}", big)
+    assert out.exit_code != 0 and "larger than the limit" in out.output
+    doc = tmp_path / "offer.pdf"
+    doc.write_bytes(PDF)
+    out = cli("files", "attach", f"core.partner:{world['own'].code}", doc)
+    assert out.exit_code == 0 and "application/pdf" in out.output, out.output
+    listed = cli("files", "list", f"core.partner:{world['own'].id}", "--format", "json").output
+    assert "offer.pdf" in listed
+    got = tmp_path / "got.pdf"
+    key = world["crm"].find("files.file")[0].id
+    assert cli("files", "get", key, "-o", got).exit_code == 0 and got.read_bytes() == PDF
+    assert cli("files", "get", key, "-o", got, user="volkov").exit_code == 0   # volkov sees Протон
+    assert cli("files", "remove", key).exit_code == 0
+    assert world["crm"].find("files.file") == []
+
+
+def test_files_are_seen_only_with_their_subject(world):
+    from crmkit_files.store import content, listing
+    crm, volkov, hidden, own = world["crm"], world["volkov"], world["hidden"], world["own"]
+    secret = _attach(crm, ("core.partner", hidden.id), "secret.pdf", PDF)
+    call = crm.create("core.interaction", {"kind": "call", "direction": "incoming", "date": "2024-01-01",
+                                           "partner": hidden.id, "topic": "t"})
+    on_call = _attach(crm, ("core.interaction", call.id), "notes.txt", "Протокол звонка".encode())
+    assert on_call.partner_id == hidden.id and on_call.mime == "text/plain"
+    assert volkov.find("files.file") == [] and volkov.count("files.file") == 0
+    for key in (secret.id, on_call.id):
+        with pytest.raises(NotFound):
+            content(volkov, key)
+    with pytest.raises(NotFound):
+        listing(volkov, ("core.partner", hidden.id))
+    with pytest.raises(ValidationError) as exc:
+        _attach(volkov, ("core.partner", hidden.id), "spy.pdf", PDF)
+    assert "subject" in exc.value.errors
+    mine = _attach(volkov, ("core.partner", own.id), "mine.pdf", PDF)
+    with pytest.raises((ValidationError, NotFound, AccessDenied)):   # moving it under a hidden subject
+        volkov.update("files.file", mine.id, {"subject": f"core.partner:{hidden.id}"})
+    assert [f.name for f in volkov.find("files.file")] == ["mine.pdf"]
+
+
+def test_no_file_row_without_its_content_and_no_forged_fields(world):
+    crm, own = world["crm"], world["own"]
+    with pytest.raises(ValidationError) as exc:
+        crm.create("files.file", {"subject": f"core.partner:{own.id}", "name": "x.pdf"})
+    assert "content" in exc.value.errors
+    f = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    with pytest.raises(ValidationError) as exc:
+        crm.update("files.file", f.id, {"mime": "application/pdf", "sha256": "0" * 64, "size": 1})
+    assert set(exc.value.errors) == {"mime", "sha256", "size"}
+    assert crm.update("files.file", f.id, {"name": "b.pdf"}).name == "b.pdf"
+
+
+def test_the_api_action_attaches_base64_and_removes(world):
+    crm, own = world["crm"], world["own"]
+    doc = crm.act("files.attach", subject=f"core.partner:{own.id}", name="act.pdf",
+                  content=base64.b64encode(PDF).decode())
+    assert doc["mime"] == "application/pdf" and doc["size"] == len(PDF)
+    with pytest.raises(ValidationError) as exc:
+        crm.act("files.attach", subject=f"core.partner:{own.id}", name="x.pdf", content="not base64!")
+    assert exc.value.errors["content"] == ["is not base64"]
+    assert crm.act("files.remove", doc["id"]) == {"removed": doc["id"]}
+
+
+def test_erasure_removes_and_the_access_export_holds_the_files(world):
+    from crmkit.core.privacy import erase, export
+    from crmkit_files import models as m
+    crm = world["crm"]
+    person = crm.create("core.partner", {"name": "Алхимов А.А.", "kind": "individual"})
+    contact = crm.create("core.contact", {"partner": person.id, "name": "Алхимов"})
+    talk = crm.create("core.interaction", {"kind": "call", "direction": "incoming", "date": "2024-01-01",
+                                           "partner": person.id, "contact": contact.id, "topic": "t"})
+    _attach(crm, ("core.partner", person.id), "паспорт.pdf", PDF)
+    _attach(crm, ("core.interaction", talk.id), "запись.png", PNG)
+    kept = _attach(crm, ("core.partner", world["own"].id), "other.pdf", PDF)   # the same content elsewhere
+    out = export(crm, "core.partner", person.id)
+    assert sorted(f["name"] for f in out["files"]) == ["запись.png", "паспорт.pdf"]
+    assert base64.b64decode(next(f for f in out["files"] if f["name"] == "паспорт.pdf")["content_base64"]) == PDF
+    erase(crm, "core.partner", person.id)
+    assert [f.id for f in m.File.select()] == [kept.id]
+    assert {b.sha256 for b in m.Blob.select()} == {kept.sha256}   # the PNG's content went, the shared PDF stayed
+
+
+def test_backup_and_restore_carry_files(world, cli, tmp_path, db_url):
+    crm, own = world["crm"], world["own"]
+    f = _attach(crm, ("core.partner", own.id), "scan.png", PNG)
+    target = tmp_path / "backup.bin"
+    assert cli("db", "backup", target).exit_code == 0
+    from crmkit_files.store import content, remove
+    remove(crm, f.id)
+    out = cli("db", "restore", target, "--yes")
+    assert out.exit_code == 0, out.output
+    again = crmkit.open(db_url, plugins=["files"])
+    assert content(again, f.id)[1] == PNG
+    again.close()
+
+
+def test_incoming_email_attachments_become_files_of_the_interaction(world):
+    from crmkit_files.store import content, listing
+    from crmkit_notify_email.incoming import register_raw
+    crm, own = world["crm"], world["own"]
+    crm.create("core.contact_info", {"partner": own.id, "kind": "email", "value": "info@proton.example"})
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "info@proton.example", "sales@shop.example", "Счёт"
+    msg["Message-ID"] = "<bill-1@proton.example>"
+    msg.set_content("Счёт во вложении.")
+    msg.add_attachment(PDF, maintype="application", subtype="pdf", filename="счёт.pdf")
+    msg.add_attachment(EXE, maintype="application", subtype="pdf", filename="акт.pdf")   # a program in disguise
+    row = register_raw(crm, msg.as_bytes())
+    assert row.state == "registered"
+    files = listing(crm, ("core.interaction", row.interaction_id))
+    assert [(f.name, f.mime) for f in files] == [("счёт.pdf", "application/pdf")]
+    assert content(crm, files[0].id)[1] == PDF
+    history = crm.history("core.interaction", row.interaction_id)
+    assert any("акт.pdf: is a program" in (c.new or "") for c in history)
+
+
+def test_a_file_keeps_a_subject(world):
+    crm, own = world["crm"], world["own"]
+    f = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    with pytest.raises(ValidationError) as exc:
+        crm.update("files.file", f.id, {"subject": None})
+    assert "subject" in exc.value.errors
+    assert crm.get("files.file", f.id).subject_id == own.id
