@@ -127,7 +127,8 @@ class ReportResult:
             out.append("  ".join("-" * w for w in widths))
             out += [fmt_row(r) for r in rows]
             if not rows:
-                out.append("(no rows)")
+                from .i18n import translate
+                out.append(translate("(no rows)", lang, domain="kernel"))
         return "\n".join(out) + "\n"
 
     def _render_csv(self, lang):

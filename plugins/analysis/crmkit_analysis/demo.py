@@ -87,7 +87,7 @@ def load(crm):
         run(crm, "product", as_of)
     msk = crm.get("core.region", "MSK").id
     segment = crm.create("core.segment", {
-        "name": "A-class clients of Moscow", "kind": "partner", "method": "rule",
+        "name": "Клиенты класса A в Москве", "kind": "partner", "method": "rule",
         "rule": '{"all": [{"field": "abc_class", "op": "eq", "value": "A"}, '
                 f'{{"field": "region", "op": "eq", "value": {msk}}}]}}'})
     compute(crm, segment.id)

@@ -2,9 +2,11 @@
 reopen, probability, demand, participants, kinds and stages."""
 from __future__ import annotations
 
+import functools
+
 import click
 
-from crmkit import translate
+from crmkit import Choice, translate
 from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
 
 from crmkit import lazy_module
@@ -74,7 +76,7 @@ def show(crm, key, fmt):
     participants and primary demand."""
     deal = api.get_deal(crm, key)
     fields = record_row(crm, "deals.deal", deal, [f for f in m.Deal._meta.fields])
-    route = api.route_map(crm, deal.id)
+    route = [{**r, "state": Choice(r["state"])} for r in api.route_map(crm, deal.id)]
     history = [record_row(crm, "deals.stage_history", h, ["stage", "status", "entered_at", "left_at", "days",
                                                           "user"]) for h in api.stage_history(crm, deal.id)]
     probability = api.probability_breakdown(crm, deal.id)
@@ -99,18 +101,19 @@ def show(crm, key, fmt):
         if rows or title in ("Stage history",):
             click.echo(f"\n{translate(title, crm.lang)}")
             emit(rows, "table", lang=crm.lang)
+    t = functools.partial(translate, lang=crm.lang)
     if deal.status != "in_work":   # the outcome is known: a won deal has no "0 %" chance of winning
-        click.echo(f"\n{translate('Win probability', crm.lang)}: "
-                   + translate("none, the deal is closed ({status})", crm.lang).format(
-                       status=translate(deal.status, crm.lang)))
+        click.echo(f"\n{t('Win probability')}: "
+                   + t("none, the deal is closed ({status})").format(
+                       status=Choice(deal.status, "deals.deal").label(crm.lang)))
         return
-    click.echo(f"\n{translate('Win probability', crm.lang)}: manual {probability['manual']} %, "
-               f"statistics {probability['probability'] if probability['probability'] is not None else '-'} %"
-               f" (method: {probability['method']})")
+    click.echo(f"\n{t('Win probability')}: {t('manual')} {probability['manual']} %, "
+               f"{t('statistics')} {probability['probability'] if probability['probability'] is not None else '-'} %"
+               f" ({t('method')}: {Choice(probability['method'], 'deals.deal').label(crm.lang)})")
     if probability["factors"]:
-        emit([{"factor": r["factor"], "name": r["name"], "won": r["won"], "closed": r["closed"],
+        emit([{"factor": Choice(r["factor"]), "name": r["name"], "won": r["won"], "closed": r["closed"],
                "raw_rate": r["raw_rate"], "rate": r["rate"]} for r in probability["factors"]], "table",
-             lang=crm.lang)
+             lang=crm.lang, context="deals.probability")
 
 
 def _say(crm, deal, verb):
@@ -176,11 +179,12 @@ def probability(crm, key, refresh, fmt):
     if refresh:
         crm.act("deals.refresh_probability", key)
     result = api.probability_breakdown(crm, key)
-    rows = [{"factor": r["factor"], "name": r["name"], "won": r["won"], "closed": r["closed"],
+    rows = [{"factor": Choice(r["factor"]), "name": r["name"], "won": r["won"], "closed": r["closed"],
              "raw_rate": r["raw_rate"], "rate": r["rate"]} for r in result["factors"]]
-    rows.append({"factor": "probability", "name": result["method"], "won": result["overall_won"],
+    rows.append({"factor": Choice("probability"), "name": Choice(result["method"], "deals.deal"),
+                 "won": result["overall_won"],
                  "closed": result["overall_closed"], "raw_rate": None, "rate": result["probability"]})
-    emit(rows, fmt, lang=crm.lang)
+    emit(rows, fmt, lang=crm.lang, context="deals.probability")
 
 
 @deals.group("probabilities")
@@ -254,8 +258,8 @@ def kind_list(crm, fmt):
     for k in crm.find("deals.kind"):
         route = " → ".join(ks.stage.name for ks in m.KindStage.select().where(m.KindStage.kind == k.id)
                            .order_by(m.KindStage.sequence))
-        rows.append({"id": k.id, "name": k.name, "process": k.process, "stages": route})
-    emit(rows, fmt, lang=crm.lang)
+        rows.append({"id": k.id, "name": k.name, "process": Choice(k.process, "deals.kind.process"), "stages": route})
+    emit(rows, fmt, lang=crm.lang, context="deals.kind")
 
 
 @kind.command("add")

@@ -40,7 +40,8 @@ TARGETS = {**PERIOD, "period": {"type": "string", "nullable": True, "allowed": [
            "responsible": KEY, "department": KEY, "kind": KEY, **REPORT_CURRENCY}
 
 REPORTS = [
-    ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel", params={**FILTERS, **AS_OF},
+    ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel",
+               params={**FILTERS, **AS_OF, **GROUP_BY},
                description="Stage passages of deals in work, won and lost, and how long a stage lasts.",
                question="How effective is each stage of the sales funnel?",
                labels={**FILTER_LABELS, **FUNNEL_LABELS},
