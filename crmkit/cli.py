@@ -71,6 +71,17 @@ def emit(rows, fmt="table", columns=None, lang="en", context=None):
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+def say(crm, text, err=False):
+    """Print a message made in English (``f"created {entity} {id}"``) in the
+    user's language: the catalogue's template of its shape says it
+    (``translate_message``), the values as they are."""
+    lang = getattr(crm, "lang", None) or "en"
+    if lang != "en":
+        from .kernel.i18n import translate_message
+        text = translate_message(text, lang)
+    click.echo(text, err=err)
+
+
 def record_row(crm, entity, record, fields=None):
     """A record as a dict of its list fields, references shown by name."""
     import peewee as pw
@@ -356,7 +367,7 @@ def init(state):
     """Create the database and apply every plugin's migrations."""
     state.create = True
     crm = state.crm
-    click.echo(f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
+    say(crm, f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
 
 
 @cli.group("db")
@@ -540,7 +551,7 @@ def create(crm, entity, values):
     data = parse_assignments(values)
     looks_like = crm.duplicates(entity, data) if crm.registry.rules_of(entity) else []
     record = crm.create(entity, data)
-    click.echo(f"created {entity} {record.get_id()}")
+    say(crm, f"created {entity} {record.get_id()}")
     for hit in looks_like[:5]:
         click.echo(f"warning: looks like {crm.display(entity, crm.get(entity, hit['id']))} "
                    f"(id {hit['id']}, {hit['label']}, {hit['score']:.0f}); "
@@ -557,7 +568,7 @@ def update(crm, entity, key, values):
 
     References take an id, a code or a natural key (login, name), as in create."""
     record = crm.update(entity, key, parse_assignments(values))
-    click.echo(f"updated {entity} {record.get_id()}")
+    say(crm, f"updated {entity} {record.get_id()}")
 
 
 @cli.command("mark-deleted")
@@ -568,7 +579,7 @@ def update(crm, entity, key, values):
 def mark_deleted(crm, entity, key, undo):
     """Mark a record for deletion (or clear the mark)."""
     record = crm.mark_deleted(entity, key, not undo)
-    click.echo(f"{'unmarked' if undo else 'marked'} {entity} {record.get_id()}")
+    say(crm, f"{'unmarked' if undo else 'marked'} {entity} {record.get_id()}")
 
 
 @cli.command("delete")
@@ -578,7 +589,7 @@ def mark_deleted(crm, entity, key, undo):
 def delete(crm, entity, key):
     """Delete a record marked for deletion."""
     record = crm.delete(entity, key)
-    click.echo(f"deleted {entity} {record.get_id()}")
+    say(crm, f"deleted {entity} {record.get_id()}")
 
 
 @cli.command("history")

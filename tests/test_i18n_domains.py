@@ -176,3 +176,7 @@ def test_the_cli_says_its_errors_in_the_operators_language(tmp_path):
     out = CliRunner().invoke(build_cli(), ["--db", url, "--lang", "ru", "list", "core.partnr"]).output
     assert out.startswith("ошибка: нет сущности 'core.partnr'")
     assert "error: no entity" in CliRunner().invoke(build_cli(), ["--db", url, "list", "core.partnr"]).output
+    out = CliRunner().invoke(build_cli(), ["--db", url, "--lang", "ru", "create", "core.partner", "name=Протон"]).output
+    assert out.startswith("создано: core.partner ")         # what a command did, from its template
+    out = CliRunner().invoke(build_cli(), ["--db", url, "create", "core.partner", "name=Протон 2"]).output
+    assert out.startswith("created core.partner ")

@@ -252,6 +252,15 @@ def _patterns_of(domain, lang):
     return _patterns[key]
 
 
+def _value_said(value, lang, domain):
+    """A value in a message: a verb the kernel says ("create"), a code with
+    a label ("won", "done") in the message's domain; anything else as given."""
+    said = catalog(KERNEL, lang).get(("kernel.message", value))
+    if said is None and re.fullmatch(r"[a-z][a-z_ ]*", value):
+        said = translate(value, lang, domain=domain)
+    return said or value
+
+
 def translate_message(text, lang=None, context=None, domain=None) -> str:
     """A message made from a template (an error: "{entity} {key} not found")
     in ``lang``: as a whole if a catalogue has it, else by the template it
@@ -269,8 +278,7 @@ def translate_message(text, lang=None, context=None, domain=None) -> str:
         for regex, template in _patterns_of(name, lang):
             found = regex.match(text)
             if found:
-                words = catalog(KERNEL, lang)           # a verb or a state said in the message
-                return template.format_map({k: words.get(("kernel.message", v), v) for k, v in found.groupdict().items()})
+                return template.format_map({k: _value_said(v, lang, domain) for k, v in found.groupdict().items()})
     for separator in ("; ", ": "):
         if separator in text:
             return separator.join(translate_message(part, lang, context, domain) for part in text.split(separator))

@@ -7,7 +7,7 @@ import functools
 import click
 
 from crmkit import Choice, translate
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, say
 
 from crmkit import lazy_module
 
@@ -43,7 +43,7 @@ def create(crm, values, at):
     kind="Типовая продажа" responsible=fedorov potential=884.70 currency=USD"""
     record = api.create(crm, _resolve_refs(crm, parse_assignments(values)), at=at)
     stage = f", stage {record.stage.name}" if record.stage_id else ""
-    click.echo(f"created deal {record.code} {record.name}{stage}")
+    say(crm, f"created deal {record.code} {record.name}{stage}")
 
 
 @deals.command("list")
@@ -102,6 +102,11 @@ def show(crm, key, fmt):
             click.echo(f"\n{translate(title, crm.lang)}")
             emit(rows, "table", lang=crm.lang)
     t = functools.partial(translate, lang=crm.lang)
+    if deal.status != "in_work":   # the outcome is known: a won deal has no "0 %" chance of winning
+        click.echo(f"\n{t('Win probability')}: "
+                   + t("none, the deal is closed ({status})").format(
+                       status=Choice(deal.status, "deals.deal").label(crm.lang)))
+        return
     click.echo(f"\n{t('Win probability')}: {t('manual')} {probability['manual']} %, "
                f"{t('statistics')} {probability['probability'] if probability['probability'] is not None else '-'} %"
                f" ({t('method')}: {Choice(probability['method'], 'deals.deal').label(crm.lang)})")
@@ -114,7 +119,7 @@ def show(crm, key, fmt):
 def _say(crm, deal, verb):
     deal = api.get_deal(crm, deal.id)
     stage = deal.stage.name if deal.stage_id else "-"
-    click.echo(f"deal {deal.code} {verb}: stage {stage}, status {deal.status}")
+    say(crm, f"deal {deal.code} {verb}: stage {stage}, status {deal.status}")
 
 
 @deals.command("move")
@@ -236,7 +241,7 @@ def participant(crm, key, partner, contact, role):
             "partner": api.resolve(crm, "core.partner", partner, "partner") if partner else None,
             "contact": api.resolve(crm, "core.contact", contact, "contact") if contact else None}
     record = crm.create("deals.participant", data)
-    click.echo(f"participant {record.id} added")
+    say(crm, f"participant {record.id} added")
 
 
 @deals.group("kind")
