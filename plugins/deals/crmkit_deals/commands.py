@@ -102,6 +102,11 @@ def show(crm, key, fmt):
             click.echo(f"\n{translate(title, crm.lang)}")
             emit(rows, "table", lang=crm.lang)
     t = functools.partial(translate, lang=crm.lang)
+    if deal.status != "in_work":   # the outcome is known: a won deal has no "0 %" chance of winning
+        click.echo(f"\n{t('Win probability')}: "
+                   + t("none, the deal is closed ({status})").format(
+                       status=Choice(deal.status, "deals.deal").label(crm.lang)))
+        return
     click.echo(f"\n{t('Win probability')}: {t('manual')} {probability['manual']} %, "
                f"{t('statistics')} {probability['probability'] if probability['probability'] is not None else '-'} %"
                f" ({t('method')}: {Choice(probability['method'], 'deals.deal').label(crm.lang)})")

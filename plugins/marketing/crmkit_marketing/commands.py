@@ -262,13 +262,18 @@ def mailing_create(crm, values):
 
 @mailing.command("preview")
 @click.argument("key")
-@click.option("--limit", type=int, default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(0), default=5, show_default=True, help="Recipients to show (0: all).")
 @format_option
 @pass_crm
 def mailing_preview(crm, key, limit, fmt):
     """Who would get what (nothing is queued)."""
-    from .mailings import preview
-    emit(preview(crm, key, limit), fmt, lang=crm.lang)
+    from crmkit import translate
+    from .mailings import preview_page
+    rows, total = preview_page(crm, key, limit)
+    emit(rows, fmt, lang=crm.lang)
+    if fmt != "json" and total > len(rows):
+        click.echo(translate("{shown} of {total} recipients shown; --limit 0 shows them all", crm.lang)
+                   .format(shown=len(rows), total=total))
 
 
 @mailing.command("test")

@@ -5,7 +5,7 @@ import os
 
 import click
 
-from crmkit import AccessDenied, Choice
+from crmkit import AccessDenied, Choice, translate
 from crmkit.cli import database_url, destructive, emit, format_option, pass_crm, progress_bar
 
 OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", "next_attempt_at",
@@ -51,7 +51,7 @@ def outbox_deliver(crm, channel, limit):
     from .smtp import close_connections
     _admin(crm, "outbox deliver")
     try:
-        with progress_bar("delivering"):
+        with progress_bar(translate("delivering", crm.lang)):
             counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()
