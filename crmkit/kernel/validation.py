@@ -516,11 +516,14 @@ def validate_frame(spec, frame, admin=True):
         for pos in np.flatnonzero(np.asarray(mask, dtype=bool)):
             errors.setdefault(int(pos), {}).setdefault(field, []).append(msg)
 
+    refused = {}   # every column the file may not have, at once
     for col in frame.columns:
         if col not in schema:
-            raise ValidationError({col: "unknown field"}, spec.name)
-        if schema[col].get("readonly"):
-            raise ValidationError({col: "field is read-only"}, spec.name)
+            refused[col] = "unknown field (see crmkit entities ENTITY; --ignore to leave it out)"
+        elif schema[col].get("readonly"):
+            refused[col] = "field is read-only"
+    if refused:
+        raise ValidationError(refused, spec.name)
 
     out = {}
     for field, rules in schema.items():
