@@ -668,10 +668,19 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
 
         def progress(done):
             listen(done, total)
-        summary = crm.import_file(entity, path, encoding=encoding, delimiter=delimiter, mapping=mapping,
-                                  dry_run=dry_run, skip_invalid=skip_invalid, reject_file=reject_file,
-                                  progress=progress, options=parse_assignments(options),
-                                  ignore=[c.strip() for item in ignored for c in item.split(",") if c.strip()])
+        try:
+            summary = crm.import_file(entity, path, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                                      dry_run=dry_run, skip_invalid=skip_invalid, reject_file=reject_file,
+                                      progress=progress, options=parse_assignments(options),
+                                      ignore=[c.strip() for item in ignored for c in item.split(",") if c.strip()])
+        except ValidationError as exc:
+            if fmt != "json":
+                raise
+            # a script reading --format json gets the refusal as JSON too: what is wrong, row by row
+            click.echo(json.dumps({"entity": entity, "written": 0, "refused": True, "problems": exc.errors,
+                                   "errors": {str(k): v for k, v in exc.rows.items()}},
+                                  ensure_ascii=False, default=str, indent=2))
+            sys.exit(1)
     if fmt == "json":
         click.echo(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
         return

@@ -73,3 +73,14 @@ def test_the_progress_bar_has_a_real_total_on_a_terminal_and_none_elsewhere(db_u
     piped = subprocess.run([*crmkit, "import", "core.partner", str(path), "--dry-run"], capture_output=True,
                            env=env, timeout=120)
     assert piped.returncode == 0 and b"importing" not in piped.stderr
+
+
+def test_a_refused_import_in_json_is_json(crm, cli, tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("name,kind\nПротон,company\nСатурн,nonsense\n", encoding="utf-8")
+    out = cli("import", "core.partner", path, "--format", "json")
+    assert out.exit_code == 1
+    doc = json.loads(out.output)
+    assert doc["refused"] and doc["written"] == 0 and list(doc["errors"]) == ["2"]
+    assert "kind" in doc["errors"]["2"] and "nothing was imported" in doc["problems"]["rows"][0]
+    assert crm.count("core.partner") == 0
