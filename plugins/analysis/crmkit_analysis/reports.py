@@ -118,15 +118,21 @@ def _item_query(crm, kind, run_id, *extra):
 
 
 def _settings_frame(run, lang="en"):
+    """The run's settings as the settings form says them, in ``lang``."""
+    from crmkit import format_value, translate
     if run is None:
         return pd.DataFrame({"setting": ["classification"], "value": ["not run yet: crmkit analysis classify"]})
     from .classify import anonymous_left_out, check_settings
     settings = check_settings(json.loads(run.settings))
-    rows = [("run", str(run.id)), ("as of", str(run.as_of)), ("measure", run.measure),
-            ("ABC window", f"{run.abc_from} .. {run.abc_to - dt.timedelta(days=1)}"),
-            ("XYZ window", f"{run.xyz_from} .. {run.xyz_to - dt.timedelta(days=1)} by {settings['xyz_subperiod']}"),
+
+    def window(start, end):
+        return f"{format_value(start, lang)} .. {format_value(end - dt.timedelta(days=1), lang)}"
+    rows = [("run", str(run.id)), ("as of", run.as_of), ("measure", run.measure),
+            ("ABC window", window(run.abc_from, run.abc_to)),
+            ("XYZ window", f"{window(run.xyz_from, run.xyz_to)} {translate('by ' + settings['xyz_subperiod'], lang)}"),
             ("ABC thresholds, %", f"A {settings['a']:g} / B {settings['b']:g} / C {settings['c']:g}"),
-            ("XYZ thresholds (CV), %", f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z above"),
+            ("XYZ thresholds (CV), %",
+             f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z {translate('above', lang)}"),
             ("returns", settings["returns"]), ("crossing item", settings["crossing"])]
     left_out = anonymous_left_out(settings, run.kind)
     if left_out:
@@ -138,7 +144,7 @@ def _classification(crm, kind, as_of=None, measure=None, **choice):
     run = pick_run(crm, kind, as_of, measure, **choice)
     columns = ["code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
     if run is None:
-        return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None)}
+        return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None, crm.lang)}
     frame = view_classes(crm, kind, run)
     frame["order"] = frame["abc"].map({c: i for i, c in enumerate(ABC_ORDER)})
     frame["sort_value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(float("-inf"))

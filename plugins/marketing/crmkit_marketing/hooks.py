@@ -153,14 +153,16 @@ def crmkit_outbox_skip_reason(crm, message):
 @hookimpl
 def crmkit_outbox_delivered(crm, message):
     if message.source.startswith("marketing.mailing:"):
-        from .finished import check
+        from .finished import check, follow
+        follow(message, "sent")
         check(crm, message)
 
 
 @hookimpl
 def crmkit_outbox_failed(crm, message, error, permanent):
     if permanent and message.source.startswith("marketing.mailing:"):
-        from .finished import check
+        from .finished import check, follow
+        follow(message, "failed")
         check(crm, message)
 
 
