@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row, say
 
 from .kinds import INTERACTION_KINDS
 
@@ -58,7 +58,7 @@ def interaction_log(crm, kind, values):
     if isinstance(data.get("partner"), str) and not data["partner"].isdigit():
         data["partner"] = crm.get("core.partner", data["partner"]).id
     record = crm.create("core.interaction", data)
-    click.echo(f"logged interaction {record.number}")
+    say(crm, f"logged interaction {record.number}")
 
 
 @click.group()
@@ -80,7 +80,7 @@ def task_mine(crm, show_all, fmt):
 
 def _state(crm, key, action, result=""):
     record = crm.act(action, key, **({"result": result} if result else {}))
-    click.echo(f"task {record.number}: {record.state}")
+    say(crm, f"task {record.number}: {record.state}")
 
 
 @task.command("done")
@@ -127,6 +127,16 @@ def reminder_due(crm, at, fmt):
         moment = moment if moment.tzinfo else moment.replace(tzinfo=crm.zone)   # a local time of the user
     records = crm.find("core.reminder", remind_at__le=moment, done=False)
     emit([{**record_row(crm, "core.reminder", r), "about": _about(crm, r)} for r in records], fmt, lang=crm.lang)
+
+
+@reminder.command("notify")
+@pass_crm
+def reminder_notify(crm):
+    """Queue an email for every due reminder (an administrator: everyone's); run it from cron."""
+    from crmkit import translate
+    result = crm.act("core.notify_reminders")
+    click.echo(translate("{queued} reminders queued, {skipped_no_email} skipped (no email address), "
+                         "{skipped_inactive} skipped (inactive user)", crm.lang).format(**result))
 
 
 def _about(crm, record):

@@ -222,9 +222,11 @@ class Reminder(RecordModel):
     partner = pw.ForeignKeyField(Partner, null=True, on_delete="RESTRICT")
     subject_type = pw.CharField(max_length=100, null=True)
     subject_id = pw.IntegerField(null=True)
+    notified_at = UtcDateTimeField(null=True)   # its email was queued (crmkit.core.reminders)
 
     class Meta:
         table_name = "core_reminder"
+        indexes = ((("notified_at", "remind_at"), False),)
 
 
 class Segment(RecordModel):
@@ -281,7 +283,8 @@ class CurrencyRate(RecordModel):
 
     currency = pw.CharField(max_length=3)
     date = pw.DateField()
-    rate = pw.DecimalField(max_digits=20, decimal_places=6, auto_round=True)
+    # an amount of the base currency, with six places on every database (SQLite keeps no scale)
+    rate = MoneyField(max_digits=20, decimal_places=6)
     multiplier = pw.IntegerField(default=1)
     source = pw.CharField(max_length=32, default="")     # "cbr", "file", "" when typed in
 
