@@ -79,7 +79,7 @@ ENTITIES = [
                list_fields=("id", "title", "colour", "subject_type", "subject_id", "changed_at", "author")),
     EntitySpec("core.reminder", m.Reminder, label="Reminder", partner_path="partner",
                display="description", row_filter=_own_only("user"), order_by=("remind_at",),
-               schema={"user": {"required": False}},
+               schema={"user": {"required": False}}, read_only=("notified_at",),
                list_fields=("id", "remind_at", "description", "event_at", "subject_type", "subject_id",
                             "user", "done")),
     EntitySpec("core.segment", m.Segment, label="Segment", read_only=("computed_at",),
