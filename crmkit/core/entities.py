@@ -88,7 +88,7 @@ ENTITIES = [
                display=lambda r: f"{r.segment_id}:{r.member_id}",
                list_fields=("id", "segment", "member_id", "added_at", "removed_at")),
     # reference data of every report in a report currency: seen by everyone, no partner
-    EntitySpec("core.currency_rate", m.CurrencyRate, label="Exchange rate",
+    EntitySpec("core.currency_rate", m.CurrencyRate, label="Exchange rate", admin_writes=True,
                display=lambda r: f"{r.currency} {r.date.isoformat()}", order_by=("currency", "-date"),
                schema={"currency": {"regex": "[A-Za-z]{3}"},
                        "rate": {"min": RATE_MIN},
