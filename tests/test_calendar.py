@@ -140,6 +140,8 @@ def test_export_command(world, cli, tmp_path):
     result = cli("calendar", "export", "--user", "orlov", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "4 events written" in result.output
+    ru = cli("calendar", "export", "--user", "orlov", "-o", str(tmp_path / "ru.ics"), lang="ru")
+    assert "Записано событий: 4" in ru.output
     assert out.read_bytes() == calendar.render(crm.as_user("orlov")).encode()
     assert len(_parse(out.read_text(encoding="utf-8"))[1]) == 4
     refused = cli("calendar", "export", "--user", "volkov", "-o", str(tmp_path / "v.ics"), user="orlov")

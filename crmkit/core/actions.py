@@ -68,6 +68,11 @@ def _calendar_url(crm, record, login):
     return {"login": login, "path": f"/ics/{rotate_secret(crm, login)}.ics"}
 
 
+def _invite(crm, meeting):
+    from .invitations import invite
+    return invite(crm, meeting)
+
+
 def _load_rates(crm, record, source, date=None, content=None):
     from .rates import load_rates
     return load_rates(crm, source, date, content)
@@ -150,6 +155,9 @@ ACTIONS = [
                description="Make or rotate a user's secret iCalendar feed URL (administrators: anyone's; a "
                            "user: their own); the old URL stops working. The path is shown only now.",
                params={"login": {"type": "string", "required": True, "empty": False, "maxlength": 64}}),
+    ActionSpec("core.invite", "core.interaction", _invite, title="Send an invitation",
+               description="Email the meeting's contact person an invitation (iCalendar METHOD:REQUEST) "
+                           "through the outbox; after a change of the meeting, an update."),
     ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
                title="Load exchange rates",
                description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "

@@ -47,6 +47,15 @@ def interaction():
     """Log interactions: calls, meetings, emails, SMS."""
 
 
+@interaction.command("invite")
+@click.argument("key")
+@pass_crm
+def interaction_invite(crm, key):
+    """Email the meeting KEY's contact person an invitation (iCalendar); again after a change: an update."""
+    result = crm.act("core.invite", key)
+    say(crm, f"invitation to {result['recipient']} queued (message {result['queued']})")
+
+
 @interaction.command("log")
 @click.argument("kind", type=click.Choice(INTERACTION_KINDS))
 @click.argument("values", nargs=-1)

@@ -131,6 +131,19 @@ def _text_part(text, subtype):
     return part
 
 
+def _calendar_part(item):
+    """``{"method": "REQUEST", "content": <iCalendar text>}`` as a
+    ``text/calendar; method=...`` part, the form calendar clients act on."""
+    if not isinstance(item, dict) or not isinstance(item.get("content"), str):
+        raise ValidationError({"calendar": "needs method and content"})
+    method = str(item.get("method") or "")
+    if method not in ("REQUEST", "CANCEL", "PUBLISH"):
+        raise ValidationError({"calendar.method": f"{method!r} is not REQUEST, CANCEL or PUBLISH"})
+    part = _text_part(item["content"], "calendar")
+    part.set_param("method", method)
+    return part
+
+
 def _header_value(text: str):
     return text if text.isascii() else Header(text, "utf-8")
 
@@ -155,6 +168,8 @@ def compose(message, settings) -> Message:
         body = _text_part(message.body_text or "", "plain")
         if message.body_html:
             body = MIMEMultipart("alternative", _subparts=[body, _text_part(message.body_html, "html")])
+        if meta.get("calendar"):   # an iMIP invitation (RFC 6047): the iCalendar as an alternative part
+            body = MIMEMultipart("alternative", _subparts=[body, _calendar_part(meta["calendar"])])
         attachments = [_attachment(i, item) for i, item in enumerate(meta.get("attachments") or [])]
         if attachments:
             mail = MIMEMultipart("mixed", _subparts=[body])

@@ -1,0 +1,92 @@
+"""A meeting's invitation (iMIP, RFC 6047): an email to its contact person
+with a text/calendar; method=REQUEST part, through the outbox and real SMTP,
+read back with the icalendar library."""
+import datetime as dt
+
+import icalendar
+import pytest
+
+import crmkit
+from crmkit import ValidationError
+from crmkit.core.calendar import calendar_host
+
+pytestmark = pytest.mark.plugins("notify_email")
+AT = dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def meeting(crm):
+    crm.create("core.user", {"login": "orlov", "name": "Орлов", "email": "orlov@shop.example", "roles": "manager"})
+    partner = crm.create("core.partner", {"name": "Ромашка"})
+    contact = crm.create("core.contact", {"partner": partner.id, "name": 'Иванов "Ваня" Иван'})
+    crm.create("core.contact_info", {"contact": contact.id, "kind": "email", "value": "ivanov@client.example"})
+    return crm.as_user("orlov").create("core.interaction", {
+        "kind": "meeting", "date": AT, "duration": 60, "partner": partner.id, "contact": contact.id,
+        "topic": "Договор на 2027", "text": "Обсудить цены", "done": False})
+
+
+def _calendar_parts(smtp_server):
+    parts = []
+    for mail in smtp_server.handler.parsed():
+        for part in mail.walk():
+            if part.get_content_type() == "text/calendar":
+                parts.append((mail, part))
+    return parts
+
+
+def test_invitation_is_sent_once_and_updated_after_a_change(crm, meeting, smtp_server):
+    orlov = crm.as_user("orlov")
+    result = orlov.act("core.invite", meeting.id)
+    assert result["recipient"] == "ivanov@client.example"
+    assert orlov.act("core.invite", meeting.id)["queued"] == result["queued"]      # unchanged: the same message
+    assert crm.outbox.deliver()["sent"] == 1
+    [(mail, part)] = _calendar_parts(smtp_server)
+    assert mail["To"].addresses[0].addr_spec == "ivanov@client.example"
+    assert part.get_param("method") == "REQUEST"
+    cal = icalendar.Calendar.from_ical(part.get_content())
+    assert str(cal["METHOD"]) == "REQUEST"
+    [event] = cal.walk("VEVENT")
+    assert str(event["UID"]) == f"core.interaction-{meeting.id}@{calendar_host()}"     # the feed's UID
+    assert event.decoded("DTSTART") == AT and event.decoded("DTEND") == AT + dt.timedelta(hours=1)
+    assert str(event["SUMMARY"]) == "Договор на 2027"
+    assert str(event["ATTENDEE"]) == "mailto:ivanov@client.example"
+    assert event["ATTENDEE"].params["CN"] == "Иванов Ваня Иван" and event["ATTENDEE"].params["RSVP"] == "TRUE"
+    assert str(event["ORGANIZER"]) == "mailto:orlov@shop.example"
+    first_sequence = int(event["SEQUENCE"])
+
+    from crmkit.core.models import Interaction
+    earlier = crmkit.utcnow() - dt.timedelta(hours=1)
+    Interaction.update(created_at=earlier, changed_at=earlier).where(Interaction.id == meeting.id).execute()
+    orlov.update("core.interaction", meeting.id, {"date": AT + dt.timedelta(days=1)})
+    assert orlov.act("core.invite", meeting.id)["queued"] != result["queued"]
+    assert crm.outbox.deliver()["sent"] == 1
+    update = icalendar.Calendar.from_ical(_calendar_parts(smtp_server)[1][1].get_content()).walk("VEVENT")[0]
+    assert update.decoded("DTSTART") == AT + dt.timedelta(days=1) and int(update["SEQUENCE"]) > first_sequence
+
+
+def test_bad_invitations_are_refused_and_write_nothing(crm, meeting):
+    orlov = crm.as_user("orlov")
+    call = orlov.create("core.interaction", {"kind": "call", "direction": "outgoing", "date": AT,
+                                             "partner": meeting.partner_id, "contact": meeting.contact_id})
+    alone = orlov.create("core.interaction", {"kind": "meeting", "date": AT, "partner": meeting.partner_id})
+    silent = crm.create("core.contact", {"partner": meeting.partner_id, "name": "Без почты"})
+    mute = orlov.create("core.interaction", {"kind": "meeting", "date": AT, "partner": meeting.partner_id,
+                                             "contact": silent.id})
+    for record, field in ((call, "kind"), (alone, "contact"), (mute, "contact")):
+        with pytest.raises(ValidationError) as exc:
+            orlov.act("core.invite", record.id)
+        assert field in exc.value.errors
+    with pytest.raises(ValidationError):
+        orlov.act("core.invite", meeting.id, extra=1)
+    crm.create("core.user", {"login": "reader", "name": "Reader", "roles": "readonly"})
+    with pytest.raises(crmkit.AccessDenied):
+        crm.as_user("reader").act("core.invite", meeting.id)
+    assert crm.outbox.counts() == {}
+
+
+def test_invite_command(crm, meeting, cli):
+    result = cli("interaction", "invite", str(meeting.id), user="orlov")
+    assert result.exit_code == 0, result.output
+    assert "invitation to ivanov@client.example queued" in result.output
+    ru = cli("interaction", "invite", str(meeting.id), user="orlov", lang="ru")
+    assert "приглашение для ivanov@client.example поставлено в очередь" in ru.output
