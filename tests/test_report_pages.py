@@ -171,6 +171,8 @@ def test_charts_speak_the_page_language(demo):
     clients = ru.report("analysis.abc_xyz_clients").render("html")
     chart = clients[clients.index("<svg"):clients.index("</svg>")]
     assert "Электромаркет" in chart and "00-00000001" not in chart     # bars named, not coded
+    assert "Видео маркет" not in chart         # a potential client has no figure, so no bar (not a "0,00")
+    assert '<td class="code">00-00000001</td>' in clients                 # a number never wraps at its hyphen
 
 
 def test_heat_map_digits_contrast_with_their_cell(demo):
