@@ -50,10 +50,12 @@ def setup(ctx):
     return seed_deals(ctx, "main", n_deals, partners, ids["managers"])
 
 
-def seed_deals(ctx, name, n_deals, partners, managers, plugins=PLUGINS, everything=False, by_statistics=0.0):
+def seed_deals(ctx, name, n_deals, partners, managers, plugins=PLUGINS, everything=False, by_statistics=0.0,
+               outcomes=(0.25, 0.35, 0.40)):
     """``n_deals`` deals of clients 1..``partners`` and their stage history,
     inserted straight into the tables (catalogues through crmkit); a share
-    ``by_statistics`` of them takes its probability from the statistics."""
+    ``by_statistics`` of them takes its probability from the statistics;
+    ``outcomes``: the shares won, lost and in work."""
     import numpy as np
     crm = open_crm(ctx, name, plugins=plugins, everything=everything)
     routes, reasons, agreements = _catalogues(crm)
@@ -65,7 +67,7 @@ def seed_deals(ctx, name, n_deals, partners, managers, plugins=PLUGINS, everythi
     responsible = r.choice(managers, size=n_deals)
     start = seasonal_dates(n_deals, dt.date(2023, 1, 1), 18, 63)
     potential = np.round(np.exp(r.normal(11.0, 1.2, n_deals)), -2)        # ~60,000, long tail
-    outcome = r.choice(["won", "lost", "in_work"], size=n_deals, p=[0.25, 0.35, 0.40])
+    outcome = r.choice(["won", "lost", "in_work"], size=n_deals, p=list(outcomes))
     depth = r.choice(np.arange(1, 8), size=n_deals, p=[0.04, 0.06, 0.08, 0.12, 0.16, 0.20, 0.34])
     stage_days = r.gamma(2.0, 4.0, size=(n_deals, 8))
     agreement = r.choice(agreements + [None], size=n_deals)

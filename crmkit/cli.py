@@ -468,7 +468,16 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
     raw = parse_assignments(filters)
     typed = _typed_filters(crm, spec, raw)
     records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
-    emit([record_row(crm, entity, r) for r in records], fmt, lang=crm.lang, context=entity)
+    rows = [record_row(crm, entity, r) for r in records]
+    from .kernel import attributes
+    used = [n for n in attributes.definitions(crm, entity)   # the attributes the list filters or sorts by
+            if any(k.partition("__")[0] == n for k in raw) or n in str(order_by or "").replace("-", "").split(",")]
+    if used and records:
+        stored = crm.attribute_values(entity, [r.get_id() for r in records])
+        for record, row in zip(records, rows):
+            shown = attributes.shown(crm, entity, stored.get(record.get_id(), {}))
+            row.update({n: shown.get(n) for n in used})
+    emit(rows, fmt, lang=crm.lang, context=entity)
 
 
 def _typed_filters(crm, spec, raw):
@@ -503,7 +512,9 @@ def show(crm, entity, key, fmt):
 @click.argument("values", nargs=-1)
 @pass_crm
 def create(crm, entity, values):
-    """Create a record: crmkit create core.partner name=Протон kind=company"""
+    """Create a record: crmkit create core.partner name=Протон kind=company head=00-00000035
+
+    References take an id, a code or a natural key (login, name): see crmkit entities ENTITY."""
     data = parse_assignments(values)
     looks_like = crm.duplicates(entity, data) if crm.registry.rules_of(entity) else []
     record = crm.create(entity, data)
@@ -520,7 +531,9 @@ def create(crm, entity, values):
 @click.argument("values", nargs=-1)
 @pass_crm
 def update(crm, entity, key, values):
-    """Change fields of a record: crmkit update core.partner 00-00000036 comment=..."""
+    """Change fields of a record: crmkit update core.partner 00-00000036 region=Москва
+
+    References take an id, a code or a natural key (login, name), as in create."""
     record = crm.update(entity, key, parse_assignments(values))
     click.echo(f"updated {entity} {record.get_id()}")
 

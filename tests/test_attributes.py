@@ -152,6 +152,7 @@ def test_cli_add_list_show_list_export_remove(world, cli):
     hidden_view = json.loads(cli("list", "core.partner", "--where", "employees__gt=21", "--format", "json",
                                  user="volkov").output)
     assert [r["name"] for r in hidden_view] == ["Протон"]
+    assert hidden_view[0]["employees"] == "25"     # the attribute filtered on is a column of the list
     exported = cli("export", "core.partner", user="volkov").output
     assert "region_code" in exported.splitlines()[0] and "secret" not in exported and "Дальстрой" not in exported
     refused = cli("attributes", "add", "core.partner", "inn", "string")
@@ -264,3 +265,15 @@ def test_import_by_a_manager_cannot_point_at_hidden_records(world, tmp_path):
     spy.write_text(f"name,access_group,parent_client\nШпион,{world['retail'].id},{hidden.code}\n", encoding="utf-8")
     with pytest.raises(ValidationError):
         volkov.import_file("core.partner", spy)
+
+
+def test_poison_in_an_attribute_is_refused_like_in_a_field(attrs):
+    crm = attrs
+    for bad in ("\x1b[31mred", "nul\x00", "\ud800"):
+        with pytest.raises(ValidationError) as exc:
+            crm.create("core.partner", {"name": "P", "motto": bad})
+        assert "control character" in exc.value.errors["motto"][0]
+    with pytest.raises(ValidationError) as exc:
+        crm.create("core.partner", {"name": "P", "employees": "1e30"})
+    assert "max value" in exc.value.errors["employees"][0]
+    assert crm.count("core.partner") == 0

@@ -143,7 +143,7 @@ def _audit(crm, entity, action, note):
 
 def describe(attribute, lang="en") -> dict:
     return {"entity": attribute.entity, "name": attribute.name, "kind": attribute.kind,
-            "label": label_of(attribute, lang), "label_ru": attribute.label_ru,
+            "caption": label_of(attribute, lang), "label_ru": attribute.label_ru,
             "choices": ", ".join(choices_of(attribute)), "target": attribute.target,
             "currency": attribute.currency}
 

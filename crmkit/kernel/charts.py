@@ -73,6 +73,9 @@ def svg_chart(chart, frame, lang="en", label=None) -> str:
     title = translate(chart.title, lang) if chart.title else ""
     if frame is None or len(frame) == 0:
         return ""
+    wanted = [chart.x, *([chart.y] if isinstance(chart.y, str) else list(chart.y)), chart.value]
+    if any(name and name not in frame.columns for name in wanted):
+        return ""    # parameters gave the section another shape (deals.managers grouped by holding)
     draw = {"bar": _bars, "funnel": _funnel, "heatmap": _heatmap}.get(chart.kind)
     if draw is None:
         raise ValueError(f"unknown chart kind {chart.kind!r}")

@@ -19,7 +19,7 @@ from .models import Change, Sequence
 from .outbox import Outbox
 from .plugins import make_plugin_manager
 from .registry import Registry
-from .validation import check, series_number
+from .validation import UNSTORABLE, check, series_number
 from .values import plain
 
 FILTER_OPS = {
@@ -575,6 +575,33 @@ class Crm:
                 data[name] = value.get_id()
         return data
 
+    def _named_references(self, spec, data):
+        """References typed as text (a code, a login, a name) become the ids
+        of the visible records they name (``references.resolve``), so the CLI
+        and the API take them as the import does; ``(data, errors)``."""
+        from . import references
+        errors = {}
+        model = spec.model
+        for name, value in list(data.items()):
+            field = model._meta.fields.get(name)
+            if not isinstance(field, pw.ForeignKeyField) or not isinstance(value, str) or not value.strip():
+                continue
+            target = self.registry.spec_of_model(field.rel_model)
+            text = value.strip()
+            if target is None or UNSTORABLE.search(text):
+                continue
+            found, ambiguous = references.resolve(self, target, [text])
+            if text in found:
+                data[name] = found[text]
+            elif text in ambiguous:
+                errors[name] = [f"{text!r} names several records ({', '.join(map(str, ambiguous[text]))}): "
+                                "give the id or code"]
+                data.pop(name)
+            elif not (text.isascii() and text.isdigit()):
+                errors[name] = [f"{text!r} does not exist"]
+                data.pop(name)
+        return data, errors
+
     def _check_references(self, spec, doc):
         """Every reference must point at a record the user may see."""
         errors = {}
@@ -754,6 +781,8 @@ class Crm:
         except ValidationError as exc:   # a malformed subject: still report every other field's problems
             early = exc.errors
             prepared = self._prepare(spec, {k: v for k, v in data.items() if k not in SUBJECT_FIELDS}, record)
+        prepared, named = self._named_references(spec, prepared)
+        early.update(named)
         doc, errors = check(spec, prepared, update=not creating, admin=self.actor.is_admin)
         extra, extra_errors = attributes.check(self, spec, extra)
         errors.update(extra_errors)
@@ -892,6 +921,28 @@ class Crm:
         """Record an action that is not a field change (an erasure, an export)."""
         spec = self.registry.entity(entity)
         self._log(spec, record_id, action, {"_": (None, note)} if note else {})
+
+    def record_changes(self, entity, field, ids, old, new):
+        """Record in the change history that ``field`` of the records
+        ``ids`` went from ``old`` to ``new`` (sequences of the same length,
+        or ``new`` one value for all), written in one statement: a plugin's
+        own bulk write of many rows (``deals.recompute_probabilities``)
+        keeps the history a row-by-row update would. The caller has checked
+        the verb and wrote only rows the user sees."""
+        from itertools import repeat
+        self.registry.entity(entity)    # an unknown entity fails loudly
+        def text(values):
+            values = list(values)
+            if all(type(v) is int or type(v) is str for v in values):   # the usual case: no plain() per value
+                return list(map(str, values))
+            return [None if v is None else str(plain(v)) for v in values]
+
+        news = repeat(None if new is None else str(plain(new))) if isinstance(new, (str, int)) or new is None \
+            else text(new)
+        at = db.utcnow().replace(tzinfo=None).isoformat(" ")   # as the adapter would write it, made once
+        self.bulk_insert(Change, ("entity", "record_id", "action", "field", "old", "new", "user", "at"),
+                         list(zip(repeat(entity), map(int, ids), repeat("update"), repeat(field), text(old), news,
+                                  repeat(self.actor.login), repeat(at))))
 
     def history(self, entity, key):
         """The change history of one visible record, oldest first."""

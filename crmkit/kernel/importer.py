@@ -72,10 +72,11 @@ def _grouped(frames, column):
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
-    """Reference columns hold lookup codes or ids (``mode``: ``code``,
-    ``id``, or ``auto``: a code when it is one, else an id); the rows they
-    name must be visible to the user."""
+    """Reference columns name visible rows by id, code or natural key
+    (``references.resolve``; ``mode`` ``code``: never an id, ``id``: only
+    ids, ``auto``: a code or key when it is one, else an id)."""
     import numpy as np
+    from . import references
     model = spec.model
     for name in frame.columns:
         field = model._meta.fields.get(name)
@@ -86,31 +87,25 @@ def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
         blank = col.isna() | (col == "")
         # text no column can hold (NUL, surrogates) or ids past 64 bits name nothing: never queried
         values = [v for v in col[~blank].unique().tolist() if not UNSTORABLE.search(v)]
-        if not values:
-            values = []
-        tmodel = field.rel_model
-        pk = tmodel._meta.primary_key
-        cond = access.visible_filter(crm.actor, target, crm.registry) if target else None
-        ids = {}
-        numeric = [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 19] if mode != "code" else []
-        lookup = getattr(tmodel, target.lookup) if target and target.lookup else None
-        # each list goes as one parameter (db.among): building IN lists of
-        # thousands of values node by node was an eighth of a large import
-        if lookup is not None and mode != "id":
-            q = tmodel.select(pk, lookup).where(db.among(lookup, values))
-            if cond is not None:
-                q = q.where(cond)
-            ids.update({str(code): pid for pid, code in crm.db.execute(q).fetchall()})
-        if numeric:
+        ambiguous: dict = {}
+        if target is not None and mode != "id":
+            ids, ambiguous = references.resolve(crm, target, values, ids=mode != "code")
+        else:
+            tmodel = field.rel_model
+            pk = tmodel._meta.primary_key
+            numeric = [int(v) for v in values if v.isascii() and v.isdigit() and len(v) < 19]
             q = tmodel.select(pk).where(db.among(pk, numeric))
+            cond = access.visible_filter(crm.actor, target, crm.registry) if target else None
             if cond is not None:
                 q = q.where(cond)
-            ids.update({str(pid): pid for (pid,) in crm.db.execute(q).fetchall() if str(pid) not in ids})
+            ids = {str(pid): pid for (pid,) in crm.db.execute(q).fetchall()} if numeric else {}
         mapped = col.map(ids)
         bad = ~blank & mapped.isna()
         for pos in np.flatnonzero(bad.to_numpy()):
-            errors.setdefault(offset + int(pos), {}).setdefault(name, []).append(
-                f"{col.iloc[pos]!r} does not exist")
+            value = col.iloc[pos]
+            message = (f"{value!r} names several records ({', '.join(map(str, ambiguous[value]))}): "
+                       "give the id or code") if value in ambiguous else f"{value!r} does not exist"
+            errors.setdefault(offset + int(pos), {}).setdefault(name, []).append(message)
         frame[name] = mapped.astype("Int64").astype(object).where(~mapped.isna(), None)
     return frame
 

@@ -10,6 +10,10 @@ SETTINGS = {
     "abc_period": UNIT, "abc_periods": {"type": "integer", "coerce": "int", "nullable": True},
     "xyz_period": UNIT, "xyz_periods": {"type": "integer", "coerce": "int", "nullable": True},
     "xyz_subperiod": UNIT, "a": PERCENT, "b": PERCENT, "c": PERCENT, "x": PERCENT, "y": PERCENT,
+    "returns": {"type": "string", "nullable": True, "allowed": ["net", "sales_only"]},
+    "crossing": {"type": "string", "nullable": True, "allowed": ["higher", "lower"]},
+    "anonymous": {"type": "string", "nullable": True, "maxlength": 20},
+    "anonymous_buyer": {"type": "string", "nullable": True, "allowed": ["exclude", "include"]},
 }
 
 

@@ -13,6 +13,17 @@ Definitions (tested in tests/test_classify.py):
   (nothing or only returns) is Z.
 - potential: no sales at all before the window's end; lost: no sales in the
   window but sales before it. ABC and XYZ each use their own window.
+- ``returns``: ``net`` (returns, negative lines, are netted into the measure:
+  the default) or ``sales_only`` (only lines with a positive quantity count,
+  in every window and for the first sale, as the usual cleaning of the UCI
+  Online Retail file drops cancellations).
+- ``crossing``: the item whose share crosses a line is in the ``higher``
+  class (the default: 1C's convention, the share *before* it decides) or the
+  ``lower`` one (the share *including* it must be within the line).
+- ``anonymous``: the code of the anonymous buyer (the import's
+  ``--option anonymous=CODE`` records it); with ``anonymous_buyer`` left at
+  ``exclude`` that partner is left out of the client classification (its
+  sales still count for products), and the report settings say so.
 
 The database aggregates (GROUP BY item, sub-period); pandas only sees that
 aggregated matrix.
@@ -35,7 +46,12 @@ MEASURES = ("revenue", "gross_profit", "documents")
 # the presentation's settings form: four previous weeks, XYZ by days.
 DEFAULTS = {"measure": "revenue", "abc_period": "week", "abc_periods": 4,
             "xyz_period": "week", "xyz_periods": 4, "xyz_subperiod": "day",
-            "a": 80.0, "b": 15.0, "c": 5.0, "x": 10.0, "y": 25.0}
+            "a": 80.0, "b": 15.0, "c": 5.0, "x": 10.0, "y": 25.0,
+            "returns": "net", "crossing": "higher", "anonymous": "", "anonymous_buyer": "exclude"}
+CHOICES = {"returns": ("net", "sales_only"), "crossing": ("higher", "lower"), "anonymous_buyer": ("exclude", "include")}
+# settings added after runs were stored: at these values they stay out of a run's
+# settings text, so a run made before keeps its key (a re-run replaces it)
+LATER = {"returns": "net", "crossing": "higher", "anonymous": "", "anonymous_buyer": "exclude"}
 KINDS = {"partner": (m.ClientClass, "partner", "analysis.client_class", "core.partner"),
          "product": (m.ProductClass, "product", "analysis.product_class", "core.product")}
 CV_TOLERANCE = 1e-9   # a CV this close to a threshold counts as on it (float noise)
@@ -66,13 +82,19 @@ def check_settings(values: dict) -> dict:
                     raise ValueError
             else:
                 value = str(value).strip()
+                if name == "anonymous" and len(value) > 20:
+                    raise ValueError
         except ValueError:
             errors[name] = f"{value!r} is not valid: " + ("a percentage 0..100" if isinstance(default, float)
-                                                         else "a whole number 1..1000")
+                                                         else "a whole number 1..1000" if isinstance(default, int)
+                                                         else "a partner code of at most 20 characters")
             continue
         out[name] = value
     if out["measure"] not in MEASURES:
         errors["measure"] = f"unallowed value {out['measure']!r} (allowed: {', '.join(MEASURES)})"
+    for name, allowed in CHOICES.items():
+        if out[name] not in allowed:
+            errors[name] = f"unallowed value {out[name]!r} (allowed: {', '.join(allowed)})"
     for name in ("abc_period", "xyz_period", "xyz_subperiod"):
         if out[name] not in UNITS:
             errors[name] = f"unallowed value {out[name]!r} (allowed: {', '.join(UNITS)})"
@@ -93,7 +115,7 @@ def check_settings(values: dict) -> dict:
 
 
 def settings_key(settings: dict) -> tuple[str, str]:
-    text = json.dumps(settings, sort_keys=True)
+    text = json.dumps({k: v for k, v in settings.items() if not (k in LATER and v == LATER[k])}, sort_keys=True)
     return text, hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -130,10 +152,12 @@ def _measure(measure):
     return pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.document)], None)))
 
 
-def _sales(crm, start, end, restrict=None):
+def _sales(crm, start, end, restrict=None, sales_only=False):
     S = m.Sale
     def select(*fields):
         q = crm.query("analysis.sale", *fields).where((S.date >= start) & (S.date < end))
+        if sales_only:
+            q = q.where(S.quantity > 0)
         return restrict(q) if restrict is not None else q
     return select
 
@@ -183,6 +207,7 @@ def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
     # than the sum (classes are computed on whole cents, see abc_classes)
     measure = pw.Cast(_measure(settings["measure"]), "DOUBLE PRECISION").alias("value")
     lead = [group.alias("grp")] if group is not None else []
+    sales_only = settings.get("returns") == "sales_only"
     by = [group] if group is not None else []
 
     def split(frame):
@@ -191,7 +216,7 @@ def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
         parts = {k: part.drop(columns="grp").reset_index(drop=True) for k, part in frame.groupby("grp", sort=False)}
         return {g: parts.get(g, frame.iloc[:0].drop(columns="grp")) for g in groups}
 
-    xyz_q = (_sales(crm, xyz_from, xyz_to, restrict)(*lead, key.alias("item"), bucket, measure)
+    xyz_q = (_sales(crm, xyz_from, xyz_to, restrict, sales_only)(*lead, key.alias("item"), bucket, measure)
              .group_by(*by, key, pw.SQL(str(len(lead) + 2))))
     xyz_all = crm.frame(xyz_q, columns=["grp"] * bool(lead) + ["item", "bucket", "value"])
     xyz_all["bucket"] = positions(xyz_all["bucket"], starts)
@@ -200,11 +225,11 @@ def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
     if (abc_from, abc_to) == (xyz_from, xyz_to):
         abc = {g: frame.groupby("item")["value"].sum() for g, frame in xyz.items()}
     else:
-        abc_q = _sales(crm, abc_from, abc_to, restrict)(*lead, key.alias("item"), measure).group_by(*by, key)
+        abc_q = _sales(crm, abc_from, abc_to, restrict, sales_only)(*lead, key.alias("item"), measure).group_by(*by, key)
         abc = {g: pd.Series(frame["value"].astype(float).to_numpy(), index=frame["item"].to_numpy(), dtype=float)
                for g, frame in split(crm.frame(abc_q, columns=["grp"] * bool(lead) + ["item", "value"])).items()}
     later_start = max(abc_from, xyz_from)
-    first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict)(*lead, key.alias("item"), pw.fn.MIN(S.date))
+    first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict, sales_only)(*lead, key.alias("item"), pw.fn.MIN(S.date))
                .group_by(*by, key))
     first_frames = split(crm.frame(first_q, columns=["grp"] * bool(lead) + ["item", "first"]))
     out = {}
@@ -219,11 +244,14 @@ def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
 
 # -- classification in pandas ------------------------------------------------
 
-def abc_classes(values, codes, a, b, money=True):
+def abc_classes(values, codes, a, b, money=True, crossing="higher"):
     """ABC of the items with sales in the window.
 
     :param values: Series item id -> measure.
     :param codes: Series item id -> code (ties are broken by code).
+    :param crossing: ``higher``: the item crossing a line is in the higher
+        class (the share before it decides); ``lower``: the share including
+        it must be within the line.
     :return: DataFrame indexed by item id: value, share, cumulative_share, abc.
     """
     import numpy as np
@@ -236,7 +264,11 @@ def abc_classes(values, codes, a, b, money=True):
     total = int(positive["units"].sum())
     cumulative = positive["units"].cumsum()
     before = (cumulative - positive["units"]).to_numpy(dtype=float)
-    cls = np.where(before * 100 < a * total, "A", np.where(before * 100 < (a + b) * total, "B", "C"))
+    if crossing == "lower":
+        upto = cumulative.to_numpy(dtype=float)
+        cls = np.where(upto * 100 <= a * total, "A", np.where(upto * 100 <= (a + b) * total, "B", "C"))
+    else:
+        cls = np.where(before * 100 < a * total, "A", np.where(before * 100 < (a + b) * total, "B", "C"))
     out = frame[["value"]].copy()
     out["share"] = None
     out["cumulative_share"] = None
@@ -280,7 +312,8 @@ def classify_frame(universe, data, settings):
     import pandas as pd
     codes = pd.Series(universe)
     abc_values = data["abc"][data["abc"].index.isin(codes.index)]
-    abc = abc_classes(abc_values, codes, settings["a"], settings["b"], money=settings["measure"] != "documents")
+    abc = abc_classes(abc_values, codes, settings["a"], settings["b"], money=settings["measure"] != "documents",
+                      crossing=settings.get("crossing", "higher"))
     long = data["xyz"][data["xyz"]["item"].isin(codes.index)] if len(data["xyz"]) else data["xyz"]
     xyz = xyz_classes(long, data["buckets"], settings["x"], settings["y"])
     out = pd.DataFrame(index=codes.index)
@@ -341,7 +374,11 @@ def run(crm, kind="partner", as_of=None, progress=None, **overrides):
     data = aggregate(crm, kind, settings, as_of)
     progress(1)
     sold = np.concatenate([data["first"].index.to_numpy(), data["xyz"]["item"].to_numpy(), data["abc"].index.to_numpy()])
-    classes = classify_frame(universe_of(crm, kind, sold), data, settings)
+    universe = universe_of(crm, kind, sold)
+    left_out = anonymous_left_out(settings, kind, universe)
+    if left_out:
+        universe = universe[universe != left_out]
+    classes = classify_frame(universe, data, settings)
     progress(2)
     (abc_from, abc_to), (xyz_from, xyz_to) = data["abc_window"], data["xyz_window"]
     now = utcnow()
@@ -360,8 +397,39 @@ def run(crm, kind="partner", as_of=None, progress=None, **overrides):
     return {"run": found.id, "kind": kind, "as_of": as_of, "measure": settings["measure"],
             "abc_window": f"{abc_from} .. {abc_to - dt.timedelta(days=1)}",
             "xyz_window": f"{xyz_from} .. {xyz_to - dt.timedelta(days=1)} by {settings['xyz_subperiod']}",
-            "items": len(classes), "classes": {f"{a}{x}" if len(a) == 1 and len(x) == 1 else f"{a}/{x}": int(n)
+            "items": len(classes),
+            **({"note": f"the anonymous buyer {left_out} is left out (anonymous_buyer=include counts it)"}
+               if left_out else {}),
+            "classes": {f"{a}{x}" if len(a) == 1 and len(x) == 1 else f"{a}/{x}": int(n)
                                                for (a, x), n in counts.items()}}
+
+
+def anonymous_left_out(settings, kind, universe=None):
+    """The code of the anonymous buyer a client classification leaves out,
+    or "" (products, ``anonymous_buyer=include``, none recorded, or not
+    among the items)."""
+    code = settings.get("anonymous", "")
+    if kind != "partner" or not code or settings.get("anonymous_buyer") != "exclude":
+        return ""
+    if universe is not None and not (universe == code).any():
+        return ""
+    return code
+
+
+def remember_anonymous(code):
+    """Record the anonymous buyer's code in the stored client settings (the
+    sales import does when given ``anonymous=CODE``), so classifications
+    leave it out by default."""
+    row = m.Setting.get_or_none(m.Setting.kind == "partner")
+    values = json.loads(row.settings) if row else {}
+    if values.get("anonymous") == code:
+        return
+    values["anonymous"] = code
+    text = json.dumps(values, sort_keys=True)
+    if row is None:
+        m.Setting.create(kind="partner", settings=text)
+    else:
+        m.Setting.update(settings=text, changed_at=utcnow()).where(m.Setting.id == row.id).execute()
 
 
 def _parse_as_of(value, zone):

@@ -20,6 +20,13 @@ def setting_options(fn):
         click.option("--c", "c", type=float, default=None, help="C threshold, % (default 5)."),
         click.option("--x", "x", type=float, default=None, help="X: CV at most, % (default 10)."),
         click.option("--y", "y", type=float, default=None, help="Y: CV at most, % (default 25)."),
+        click.option("--returns", type=click.Choice(["net", "sales_only"]), default=None,
+                     help="Returns netted into the measure (net, the default) or left out (sales_only)."),
+        click.option("--crossing", type=click.Choice(["higher", "lower"]), default=None,
+                     help="The class of the item crossing a line: the higher (default) or the lower."),
+        click.option("--anonymous", default=None, help="Code of the anonymous buyer (the import records it)."),
+        click.option("--anonymous-buyer", type=click.Choice(["exclude", "include"]), default=None,
+                     help="Leave the anonymous buyer out of the client classification (default) or count it."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -46,6 +53,7 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
     with progress_bar("classifying", fmt):
         rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
     for summary in rows:
+        summary.setdefault("note", "")
         summary["classes"] = ", ".join(f"{c}: {n}" for c, n in sorted(summary["classes"].items()))
     emit(rows, fmt, lang=crm.lang)
 

@@ -9,7 +9,9 @@ Mapped columns besides the entity's own fields:
 
 Options (``--option name=value``): ``create_missing=yes`` creates unknown
 partners and products by code (in bulk, through the kernel importer);
-``anonymous=CODE`` loads rows without a customer on that partner;
+``anonymous=CODE`` loads rows without a customer on that partner (and
+records it as the anonymous buyer, whom client classifications leave out by
+default: ``anonymous_buyer=include`` counts it);
 ``currency=GBP`` when the file has no currency column;
 ``access_group=NAME`` for the partners created.
 
@@ -85,6 +87,8 @@ def prepare(crm, frame, options):
     anonymous = str(options.get("anonymous", "")).strip()
     if anonymous:
         partner = partner.where(partner != "", anonymous)
+        from .classify import remember_anonymous
+        remember_anonymous(anonymous)     # classifications leave that buyer out by default
     else:
         reject(partner == "", "no customer (give --option anonymous=CODE to load such rows)")
     create = _flag(options, "create_missing")

@@ -8,6 +8,8 @@ import json
 import pandas as pd
 import peewee as pw
 
+from crmkit import ValidationError, translate
+
 from . import models as m
 from .classify import KINDS
 
@@ -16,15 +18,36 @@ XYZ_ORDER = ("X", "Y", "Z", "potential", "lost")
 RANKS = {"A": 3, "B": 2, "C": 1, "X": 3, "Y": 2, "Z": 1, "lost": 0}
 
 
-def pick_run(crm, kind, as_of=None, measure=None):
-    """The latest visible run of ``kind`` on or before ``as_of``."""
+def pick_run(crm, kind, as_of=None, measure=None, run=None, **settings):
+    """The run a report shows: ``run`` (an id) when given; else the latest
+    visible run of ``kind`` on or before ``as_of`` whose settings match the
+    ones given (``measure``, thresholds, periods, ``returns``, ``crossing``
+    ...), the latest *computed* first among runs of the same date (a re-run
+    of older settings replaces its run, keeping that run's id)."""
+    from .classify import check_settings
     R = m.Run
+    if run not in (None, ""):
+        found = crm.query("analysis.run").where(R.id == run).first()
+        if found is None:
+            raise ValidationError({"run": f"no classification run {run!r}"}, "analysis.run")
+        if found.kind != kind:
+            raise ValidationError({"run": f"run {run} classifies {found.kind}s, not {kind}s"}, "analysis.run")
+        return found
+    given = {k: v for k, v in settings.items() if v is not None}
+    if measure:
+        given["measure"] = measure
+    if given:
+        given = {k: v for k, v in check_settings(given).items() if k in given}   # coerced, checked, as stored
     q = crm.query("analysis.run").where(R.kind == kind)
     if as_of:
         q = q.where(R.as_of <= as_of)
     if measure:
         q = q.where(R.measure == measure)
-    return q.order_by(R.as_of.desc(), R.id.desc()).first()
+    for candidate in q.order_by(R.as_of.desc(), R.computed_at.desc(), R.id.desc()):
+        stored = check_settings(json.loads(candidate.settings))
+        if all(stored.get(k) == v for k, v in given.items()):
+            return candidate
+    return None
 
 
 def previous_run(crm, run):
@@ -64,7 +87,8 @@ def view_classes(crm, kind, run):
     ranked = frame["own"] == "ranked"
     ranks = abc_classes(values[ranked].set_axis(frame.loc[ranked, "item_id"]),
                         frame.loc[ranked, "code"].set_axis(frame.loc[ranked, "item_id"]),
-                        settings["a"], settings["b"], money=settings["measure"] != "documents")
+                        settings["a"], settings["b"], money=settings["measure"] != "documents",
+                        crossing=settings["crossing"])
     frame = frame.merge(ranks[["share", "cumulative_share", "abc"]], left_on="item_id", right_index=True,
                         how="left")
     frame["abc"] = frame["abc"].where(ranked, frame["own"])
@@ -93,20 +117,25 @@ def _item_query(crm, kind, run_id, *extra):
             .join(item, on=(getattr(model, field) == item.id)).where(model.run == run_id))
 
 
-def _settings_frame(run):
+def _settings_frame(run, lang="en"):
     if run is None:
         return pd.DataFrame({"setting": ["classification"], "value": ["not run yet: crmkit analysis classify"]})
-    settings = json.loads(run.settings)
-    rows = [("as of", str(run.as_of)), ("measure", run.measure),
+    from .classify import anonymous_left_out, check_settings
+    settings = check_settings(json.loads(run.settings))
+    rows = [("run", str(run.id)), ("as of", str(run.as_of)), ("measure", run.measure),
             ("ABC window", f"{run.abc_from} .. {run.abc_to - dt.timedelta(days=1)}"),
             ("XYZ window", f"{run.xyz_from} .. {run.xyz_to - dt.timedelta(days=1)} by {settings['xyz_subperiod']}"),
             ("ABC thresholds, %", f"A {settings['a']:g} / B {settings['b']:g} / C {settings['c']:g}"),
-            ("XYZ thresholds (CV), %", f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z above")]
+            ("XYZ thresholds (CV), %", f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z above"),
+            ("returns", settings["returns"]), ("crossing item", settings["crossing"])]
+    left_out = anonymous_left_out(settings, run.kind)
+    if left_out:
+        rows.append(("anonymous buyer", translate("{code}: left out of the classification", lang).format(code=left_out)))
     return pd.DataFrame(rows, columns=["setting", "value"])
 
 
-def _classification(crm, kind, as_of=None, measure=None):
-    run = pick_run(crm, kind, as_of, measure)
+def _classification(crm, kind, as_of=None, measure=None, **choice):
+    run = pick_run(crm, kind, as_of, measure, **choice)
     columns = ["code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
     if run is None:
         return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None)}
@@ -121,15 +150,15 @@ def _classification(crm, kind, as_of=None, measure=None):
         frame = frame.rename(columns={"name": "partner"})
     else:
         frame = frame.rename(columns={"name": "product"})
-    return {"main": frame, "settings": _settings_frame(run)}
+    return {"main": frame, "settings": _settings_frame(run, crm.lang)}
 
 
-def abc_xyz_clients(crm, as_of=None, measure=None):
-    return _classification(crm, "partner", as_of, measure)
+def abc_xyz_clients(crm, as_of=None, measure=None, **choice):
+    return _classification(crm, "partner", as_of, measure, **choice)
 
 
-def abc_xyz_products(crm, as_of=None, measure=None):
-    return _classification(crm, "product", as_of, measure)
+def abc_xyz_products(crm, as_of=None, measure=None, **choice):
+    return _classification(crm, "product", as_of, measure, **choice)
 
 
 def class_cells(crm, kind, run_id):
@@ -147,9 +176,9 @@ def class_cells(crm, kind, run_id):
     return crm.frame(q, columns=["abc", "xyz", "count", "value"])
 
 
-def matrix(crm, kind="partner", as_of=None, measure=None):
+def matrix(crm, kind="partner", as_of=None, measure=None, **choice):
     """1C's BCG matrix: XYZ rows x ABC columns with potential and lost."""
-    run = pick_run(crm, kind, as_of, measure)
+    run = pick_run(crm, kind, as_of, measure, **choice)
     cells = class_cells(crm, kind, run.id) if run else pd.DataFrame(columns=["abc", "xyz", "count", "value"])
     full = pd.MultiIndex.from_product([ABC_ORDER, XYZ_ORDER], names=["abc", "xyz"])
     cells = cells.set_index(["abc", "xyz"]).reindex(full).reset_index()
@@ -169,7 +198,7 @@ def matrix(crm, kind="partner", as_of=None, measure=None):
     return {"counts": pivot("count"), "measure": pivot("value"),
             "cells": heat[["abc", "xyz", "count", "value"]].reset_index(drop=True),
             "potential": pd.DataFrame({"potential": [potential]}),
-            "settings": _settings_frame(run)}
+            "settings": _settings_frame(run, crm.lang)}
 
 
 def change_mark(previous, current):
@@ -183,10 +212,10 @@ def change_mark(previous, current):
     return "better" if RANKS[current] > RANKS[previous] else "worse"
 
 
-def _changes(crm, dimension, kind, as_of):
+def _changes(crm, dimension, kind, as_of, choice):
     rows_order = ABC_ORDER if dimension == "abc" else XYZ_ORDER
     cols_order = [c for c in rows_order if c != "potential"]
-    run = pick_run(crm, kind, as_of)
+    run = pick_run(crm, kind, as_of, **choice)
     before = previous_run(crm, run) if run else None
     model, field, entity, item_entity = KINDS[kind]
     column = model.abc_class if dimension == "abc" else model.xyz_class
@@ -220,12 +249,12 @@ def _changes(crm, dimension, kind, as_of):
     return {"matrix": table, "cells": cells.reset_index(drop=True), "moved": moved, "runs": runs}
 
 
-def abc_changes(crm, kind="partner", as_of=None):
-    return _changes(crm, "abc", kind, as_of)
+def abc_changes(crm, kind="partner", as_of=None, **choice):
+    return _changes(crm, "abc", kind, as_of, choice)
 
 
-def xyz_changes(crm, kind="partner", as_of=None):
-    return _changes(crm, "xyz", kind, as_of)
+def xyz_changes(crm, kind="partner", as_of=None, **choice):
+    return _changes(crm, "xyz", kind, as_of, choice)
 
 
 def history(crm, partner=None, page=1, page_size=1000):

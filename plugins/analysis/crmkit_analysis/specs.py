@@ -7,6 +7,16 @@ DATE = {"type": "date", "coerce": "date", "nullable": True}
 KIND = {"type": "string", "allowed": ["partner", "product"], "default": "partner"}
 MEASURE = {"type": "string", "allowed": ["revenue", "gross_profit", "documents"], "nullable": True}
 PERIOD = {"date_from": DATE, "date_to": DATE}
+# which run a classification report shows: by id, or the latest computed for the
+# date (as_of) and the settings given (any of the classification settings)
+UNIT = {"type": "string", "nullable": True, "allowed": ["day", "week", "month", "quarter", "year"]}
+PERCENT = {"type": "float", "coerce": "float", "nullable": True}
+RUN = {"run": {"type": "integer", "coerce": "int", "nullable": True, "min": 1},
+       "abc_period": UNIT, "abc_periods": {"type": "integer", "coerce": "int", "nullable": True},
+       "xyz_period": UNIT, "xyz_periods": {"type": "integer", "coerce": "int", "nullable": True},
+       "xyz_subperiod": UNIT, "a": PERCENT, "b": PERCENT, "c": PERCENT, "x": PERCENT, "y": PERCENT,
+       "returns": {"type": "string", "nullable": True, "allowed": ["net", "sales_only"]},
+       "crossing": {"type": "string", "nullable": True, "allowed": ["higher", "lower"]}}
 # what a person reads for the names the builds use (columns, sections, parameters)
 LABELS = {
     "code": "Number", "partner": "Partner", "product": "Product", "value": "Value", "share": "Share, %",
@@ -23,26 +33,27 @@ LABELS = {
     "client": "Client", "cost": "Cost", "margin_pct": "Margin, %", "lines": "Lines", "clients": "Number of clients",
     "deals in_work": ("Deals", "Deals in work"), "deals won": ("Deals", "Deals won"),
     "deals lost": ("Deals", "Deals lost"), "deals": ("Deals", "All deals"), "kind": "Object of classification",
+    "returns": "Returns", "crossing": "Crossing item",
 }
 
 REPORTS = [
     ReportSpec("analysis.abc_xyz_clients", "ABC/XYZ classification of clients", R + "abc_xyz_clients",
-               params={"as_of": DATE, "measure": MEASURE}, labels=LABELS,
+               params={"as_of": DATE, "measure": MEASURE, **RUN}, labels=LABELS,
                question="How much do we depend on each client (ABC)? Which clients buy steadily, "
                         "which only once (XYZ)?",
                charts=(ChartSpec("bar", x="partner", y="value", title="Measure by client"),)),
     ReportSpec("analysis.abc_xyz_products", "ABC/XYZ classification of products", R + "abc_xyz_products",
-               params={"as_of": DATE, "measure": MEASURE}, labels=LABELS,
+               params={"as_of": DATE, "measure": MEASURE, **RUN}, labels=LABELS,
                question="Which products sell well and steadily? Which have a low turnover and sell unsteadily?",
                charts=(ChartSpec("bar", x="product", y="value", title="Measure by product"),)),
     ReportSpec("analysis.matrix", "BCG matrix", R + "matrix",
-               params={"kind": KIND, "as_of": DATE, "measure": MEASURE}, labels=LABELS,
+               params={"kind": KIND, "as_of": DATE, "measure": MEASURE, **RUN}, labels=LABELS,
                question="With which clients is it promising to work?",
                charts=(ChartSpec("heatmap", section="cells", x="abc", y="xyz", value="count",
                                  title="ABC/XYZ distribution"),)),
-    ReportSpec("analysis.abc_changes", "ABC changes", R + "abc_changes", params={"kind": KIND, "as_of": DATE},
+    ReportSpec("analysis.abc_changes", "ABC changes", R + "abc_changes", params={"kind": KIND, "as_of": DATE, **RUN},
                labels=LABELS, question="How have the ABC classes changed since the previous classification?"),
-    ReportSpec("analysis.xyz_changes", "XYZ changes", R + "xyz_changes", params={"kind": KIND, "as_of": DATE},
+    ReportSpec("analysis.xyz_changes", "XYZ changes", R + "xyz_changes", params={"kind": KIND, "as_of": DATE, **RUN},
                labels=LABELS, question="How have the XYZ classes changed since the previous classification?"),
     ReportSpec("analysis.history", "Classification history", R + "history",
                params={"partner": {"type": "string", "nullable": True}}, page_size=1000, labels=LABELS,

@@ -34,6 +34,11 @@ def _refresh_probability(crm, deal):
     return api.refresh_probability(crm, deal.id)
 
 
+def _recompute_probabilities(crm, record, keep_manual=False):
+    from .recompute import recompute
+    return recompute(crm, keep_manual=keep_manual)
+
+
 def _fill_potential(crm, deal):
     return api.fill_potential(crm, deal.id)
 
@@ -57,6 +62,11 @@ ACTIONS = [
                description="Put a won or lost deal back in work."),
     ActionSpec("deals.refresh_probability", "deals.deal", _refresh_probability, title="Refresh the probability",
                description="Store the win probability computed from closed-deal statistics."),
+    ActionSpec("deals.recompute_probabilities", "deals.deal", _recompute_probabilities, on_record=False,
+               title="Recompute probabilities",
+               description="Store the win probability from closed-deal statistics on every open deal at once "
+                           "(keep_manual: leave deals whose probability is set by hand).",
+               params={"keep_manual": {"type": "boolean", "coerce": "bool", "default": False}}),
     ActionSpec("deals.fill_potential", "deals.deal", _fill_potential, title="Potential from demand",
                description="Set the potential to the primary demand's total."),
 ]

@@ -178,6 +178,28 @@ def probability(crm, key, refresh, fmt):
     emit(rows, fmt, lang=crm.lang)
 
 
+@deals.group("probabilities")
+def probabilities():
+    """Win probabilities of many deals at once."""
+
+
+@probabilities.command("recompute")
+@click.option("--keep-manual", is_flag=True, help="Leave deals whose probability is set by hand.")
+@format_option
+@pass_crm
+def recompute_probabilities(crm, keep_manual, fmt):
+    """Store the probability from closed-deal statistics on every open deal you see."""
+    result = crm.act("deals.recompute_probabilities", keep_manual=keep_manual)
+    if fmt == "json":
+        import json
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    click.echo(translate("{changed} of {open_deals} open deals changed (statistics: {won} won of {closed} "
+                         "closed)", crm.lang).format(**result))
+    if result.get("note"):
+        click.echo(translate(result["note"], crm.lang))
+
+
 @deals.command("demand")
 @click.argument("key")
 @click.argument("product")

@@ -5,13 +5,21 @@ from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, 
 KEY = {"type": ["string", "integer"], "nullable": True}
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
-FILTERS = {**PERIOD, "kind": KEY, "responsible": KEY, "client": KEY, "segment": KEY,
+# date_basis: the period (and the month key) reads the start or the close date
+BASIS = {"date_basis": {"type": "string", "nullable": True, "allowed": ["start", "close"]}}
+# holding: a partner and everything under it; department: the responsible's department
+# and everything under it; team: a manager, meaning their department's tree
+FILTERS = {**PERIOD, **BASIS, "kind": KEY, "responsible": KEY, "client": KEY, "segment": KEY,
+           "holding": KEY, "department": KEY, "team": KEY,
            "currency": {"type": "string", "nullable": True, "regex": "[A-Za-z]{3}"},
            "include_marked": {"type": "boolean", "coerce": "bool"}, **REPORT_CURRENCY}
+# comma-separated keys of crmkit_deals.dimensions.GROUP_KEYS, checked by the build
+GROUP_BY = {"group_by": {"type": "string", "nullable": True, "maxlength": 200}}
 AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 # the filters' labels (the columns of deal reports are named in English already)
 FILTER_LABELS = {"kind": "Deal kind", "responsible": "Responsible", "client": "Client", "segment": "Segment",
-                 "currency": "Currency", "detail": "In detail", "reason": "Loss reason"}
+                 "currency": "Currency", "detail": "In detail", "reason": "Loss reason", "holding": "Holding",
+                 "department": "Department", "team": "Team", "date_basis": "Date basis", "group_by": "Group by"}
 
 
 def _status_groups(group, prefix):
@@ -37,17 +45,18 @@ REPORTS = [
                        ChartSpec("funnel", section="Funnel chart", x="Sales process stage",
                                  y="Potential sales amount", title="Potential sales total"))),
     ReportSpec("deals.efficiency", "Deal efficiency", "crmkit_deals.reports:efficiency",
-               params={**FILTERS, **AS_OF, "detail": {"type": "boolean", "coerce": "bool"}},
+               params={**FILTERS, **AS_OF, **GROUP_BY, "detail": {"type": "boolean", "coerce": "bool"}},
                description="Deals by status; in work and won by kind, deal and client; lost by responsible.",
                question="How many deals were won? For what potential sales amount?",
                labels={**FILTER_LABELS, **EFFICIENCY_LABELS}, tree_level="Level",
                charts=(ChartSpec("bar", section="By status", x="Status", y="Potential sales amount",
                                  title="Potential sales amount"),)),
     ReportSpec("deals.loss_reasons", "Deal loss reasons", "crmkit_deals.reports:loss_reasons",
-               params={**FILTERS, **AS_OF, "reason": KEY}, labels=FILTER_LABELS,
+               params={**FILTERS, **AS_OF, **GROUP_BY, "reason": KEY}, labels=FILTER_LABELS,
                question="Which reasons made us lose deals? With which managers? With which clients?",
                charts=(ChartSpec("bar", x="Loss reason", y="Lost deals count", title="Deal loss reasons"),)),
-    ReportSpec("deals.forecast", "Deal forecast", "crmkit_deals.reports:forecast", params=FILTERS,
+    ReportSpec("deals.forecast", "Deal forecast", "crmkit_deals.reports:forecast",
+               params={**FILTERS, **GROUP_BY},
                description="Weighted pipeline of deals in work: potential x win probability.",
                question="How likely are the deals to be won?", labels=FILTER_LABELS,
                charts=(ChartSpec("bar", section="By close month", x="Month",
@@ -57,7 +66,10 @@ REPORTS = [
                labels=FILTER_LABELS,
                charts=(ChartSpec("bar", section="By product", x="Product",
                                  y=("Satisfied amount", "Unsatisfied amount"), title="Primary demand"),)),
-    ReportSpec("deals.managers", "Manager performance", "crmkit_deals.reports:managers", params=FILTERS,
+    ReportSpec("deals.managers", "Manager performance", "crmkit_deals.reports:managers",
+               params={**FILTERS, **GROUP_BY},
+               description="Per responsible (or department, team, holding, month ...): deals in work, won and "
+                           "lost, win rate, potentials, average cycle and won deal, and a total row.",
                question="How do the managers' deals go: in work, won and lost?", labels=FILTER_LABELS,
                charts=(ChartSpec("bar", x="Responsible", y=("Deals won", "Deals lost"), title="Deals won and lost"),)),
 ]

@@ -17,7 +17,7 @@ import peewee as pw
 from crmkit import ValidationError, translate
 
 from . import models as m
-from . import stats
+from . import dimensions, stats
 from .api import resolve
 
 D, H, K, S, KS = m.Deal, m.StageHistory, m.Kind, m.Stage, m.KindStage
@@ -35,13 +35,16 @@ def _day_start(crm, day):
 
 
 def _filtered(crm, fields, params, period_on=D.start_date, report=None):
-    """``crm.query("deals.deal", ...)`` narrowed by the report filters."""
+    """``crm.query("deals.deal", ...)`` narrowed by the report filters. The
+    period reads ``period_on`` unless ``date_basis`` names the start or the
+    close date."""
+    period_on = dimensions.date_column(params, period_on)
     q = crm.query("deals.deal", *fields, include_marked=bool(params.get("include_marked")))
+    by_day = isinstance(period_on, pw.DateField)
     if params.get("date_from"):
-        q = q.where(period_on >= (params["date_from"] if period_on is D.start_date
-                                  else _day_start(crm, params["date_from"])))
+        q = q.where(period_on >= (params["date_from"] if by_day else _day_start(crm, params["date_from"])))
     if params.get("date_to"):
-        q = q.where(period_on <= params["date_to"] if period_on is D.start_date
+        q = q.where(period_on <= params["date_to"] if by_day
                     else period_on < _day_start(crm, params["date_to"]) + dt.timedelta(days=1))
     if params.get("kind") not in (None, ""):
         q = q.where(D.kind == resolve(crm, "deals.kind", params["kind"], "kind"))
@@ -49,6 +52,15 @@ def _filtered(crm, fields, params, period_on=D.start_date, report=None):
         q = q.where(D.responsible == resolve(crm, "core.user", params["responsible"], "responsible"))
     if params.get("client") not in (None, ""):
         q = q.where(D.client == resolve(crm, "core.partner", params["client"], "client"))
+    if params.get("holding") not in (None, ""):
+        head = resolve(crm, "core.partner", params["holding"], "holding")
+        q = q.where(D.client.in_(dimensions.holding_partners(crm, head)))
+    if params.get("department") not in (None, ""):
+        department = resolve(crm, "core.department", params["department"], "department")
+        q = q.where(D.responsible.in_(dimensions.responsibles_in(crm, department)))
+    if params.get("team") not in (None, ""):
+        department = dimensions.team_department(crm, params["team"], report)
+        q = q.where(D.responsible.in_(dimensions.responsibles_in(crm, department)))
     if params.get("segment") not in (None, ""):
         seg = resolve(crm, "core.segment", params["segment"], "segment")
         from crmkit.core.segments import membership   # as the user has them
@@ -125,12 +137,12 @@ def funnel(crm, as_of=None, **params):
     conv = _conversion(crm, params, "deals.funnel")
     if as_of is None:
         status, days, days_n = D.status, pw.fn.SUM(H.days), pw.fn.COUNT(H.days)
-        q = _filtered(crm, [], params, period_on=H.entered_at).join(H, on=(H.deal == D.id))
+        q = _filtered(crm, [], params, period_on=H.entered_at, report="deals.funnel").join(H, on=(H.deal == D.id))
     else:
         now = H.alias("now")
         ended = pw.Case(None, [(H.left_at <= as_of, H.days)], None)
         status, days, days_n = now.status, pw.fn.SUM(ended), pw.fn.COUNT(ended)
-        q = _state_join(_filtered(crm, [], params, period_on=H.entered_at), as_of, now) \
+        q = _state_join(_filtered(crm, [], params, period_on=H.entered_at, report="deals.funnel"), as_of, now) \
             .switch(D).join(H, on=(H.deal == D.id)).where(H.entered_at <= as_of)
     q = (q.select(H.stage.alias("stage"), status.alias("status"), conv.currency(D.currency).alias("currency"),
                   pw.fn.COUNT(H.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"),
@@ -142,27 +154,34 @@ def funnel(crm, as_of=None, **params):
                                                       key=lambda s: order.get(s, 10 ** 6))))
     stage_ids = [s for s in stage_ids if s in set(frame["stage"]) or params.get("kind")]
     names = dict(S.select(S.id, S.name).where(S.id.in_(stage_ids or [0])).tuples())
-    rows, chart = [], []
-    for sid in stage_ids:
-        part = frame[frame["stage"] == sid]
-        row = {"Sales process stage": names.get(sid, "")}
-        for st, n_col, p_col in (("in_work", "Stages in work", "Potential in work"),
-                                 ("won", "Stages won", "Won potential"),
-                                 ("lost", "Stages lost", "Lost potential")):
-            sel = part[part["status"] == st]
-            row[n_col] = int(sel["n"].sum())
-            row[p_col] = _money(sum((_money(v) for v in sel["potential"]), ZERO))
-        n_days = int(part["days_n"].sum())
-        total_days = sum((_money(v) for v in part["days"] if v is not None and v == v), ZERO)
-        row["Duration, days"] = (total_days / n_days).quantize(Decimal("0.01"), ROUND_HALF_UP) if n_days else None
-        rows.append(row)
-        chart.append({"Sales process stage": row["Sales process stage"],
-                      COUNT: row["Stages in work"] + row["Stages won"] + row["Stages lost"],
-                      POTENTIAL: row["Potential in work"] + row["Won potential"] + row["Lost potential"]})
-    columns = ["Sales process stage", "Stages in work", "Potential in work", "Stages won", "Won potential",
-               "Stages lost", "Lost potential", "Duration, days"]
-    return {"Sales funnel": pd.DataFrame(rows, columns=columns),
-            "Funnel chart": pd.DataFrame(chart, columns=["Sales process stage", COUNT, POTENTIAL])}
+    # whole cents and hundredths of a day: sums and averages are exact integers
+    frame["cents"], frame["days_c"] = _cents(frame["potential"]), _cents(frame["days"])
+    measures = ["n", "cents", "days_c", "days_n"]
+    wide = (frame.groupby(["stage", "status"], sort=False)[measures].sum().unstack("status", fill_value=0)
+            .reindex(index=stage_ids, columns=pd.MultiIndex.from_product([measures, STATUSES]), fill_value=0)
+            if len(frame) else pd.DataFrame(0, index=stage_ids,
+                                            columns=pd.MultiIndex.from_product([measures, STATUSES])))
+
+    def col(measure, status):
+        return wide[(measure, status)].to_numpy(dtype="int64")
+
+    def days(statuses):
+        total = sum(col("days_c", st) for st in statuses)
+        count = sum(col("days_n", st) for st in statuses)
+        return np.where(count == 0, None, _money_column(_half_up_div(total, count)))
+
+    table = pd.DataFrame({"Sales process stage": [names.get(sid, "") for sid in stage_ids]})
+    for st, n_col, p_col in (("in_work", "Stages in work", "Potential in work"),
+                             ("won", "Stages won", "Won potential"), ("lost", "Stages lost", "Lost potential")):
+        table[n_col] = col("n", st)
+        table[p_col] = _money_column(col("cents", st))
+    table["Duration, days"] = days(STATUSES)
+    table["Duration of won deals, days"] = days(("won",))
+    table["Duration of lost deals, days"] = days(("lost",))
+    chart = pd.DataFrame({"Sales process stage": table["Sales process stage"],
+                          COUNT: sum(col("n", st) for st in STATUSES),
+                          POTENTIAL: _money_column(sum(col("cents", st) for st in STATUSES))})
+    return {"Sales funnel": table, "Funnel chart": chart}
 
 
 def _stage_order(crm, params):
@@ -178,24 +197,50 @@ def _stage_order(crm, params):
 
 # -- efficiency -----------------------------------------------------------------
 
-def _deal_rows(crm, params, as_of, report):
+def _deal_rows(crm, params, as_of, report, keys=()):
     """One row per deal: its state at ``as_of`` (or now) and what the detail
-    tree groups by. No GROUP BY is needed, as a deal has exactly one
-    stage-history row open at any moment. Kinds and responsibles come as ids
-    (short catalogues, named by ``_catalogue``); the potential as whole cents."""
+    tree groups by (with ``keys``: each group key's id as ``group_<key>``).
+    No GROUP BY is needed, as a deal has exactly one stage-history row open
+    at any moment. Kinds and responsibles come as ids (short catalogues,
+    named by ``_catalogue``); the potential as whole cents."""
     P, A = crm.model("core.partner"), m.Agreement
     conv = _conversion(crm, params, report)
     cents = conv.cents(D.potential, D.currency, D.start_date)
-    q = (_state_join(_filtered(crm, [], params), as_of)
+    q = (_state_join(_filtered(crm, [], params, report=report), as_of)
          .switch(D).join(P, on=(D.client == P.id))
-         .switch(D).join(A, pw.JOIN.LEFT_OUTER, on=(D.agreement == A.id))
-         .select(D.kind.alias("kind_id"), D.responsible.alias("responsible_id"), D.id.alias("deal_id"),
+         .switch(D).join(A, pw.JOIN.LEFT_OUTER, on=(D.agreement == A.id)))
+    q, exprs = dimensions.join_groups(crm, q, keys, params)
+    q = q.select(D.kind.alias("kind_id"), D.responsible.alias("responsible_id"), D.id.alias("deal_id"),
                  D.name.alias("deal"), P.id.alias("client_id"), P.name.alias("client"),
                  pw.fn.COALESCE(A.name, "").alias("agreement"), H.status.alias("status"),
-                 conv.currency(D.currency).alias("currency"), cents.alias("cents")))
+                 conv.currency(D.currency).alias("currency"), cents.alias("cents"),
+                 *[exprs[k].alias("group_" + k) for k in keys])
     frame = _one_currency(crm.frame(q), report)
     frame["cents"] = frame["cents"].astype("int64")
     return frame
+
+
+def _group_levels(crm, frame, keys):
+    """Tree levels for ``keys`` above a tree's own: each key's name (as the
+    user sees it) and sibling rank as columns of ``frame``."""
+    if not keys:
+        return []
+    named, ids = _labelled(crm, frame[["group_" + k for k in keys]].set_axis(list(keys), axis=1), keys)
+    levels = []
+    for key, id_column in zip(keys, ids):
+        label = named[dimensions.GROUP_LABELS[key]].astype(object)
+        frame["g_" + key] = label.to_numpy(dtype=object)
+        frame["g_" + key + "_rank"] = _sibling_rank(label, named[id_column])
+        levels.append(("g_" + key + "_rank", "g_" + key, None))
+    return levels
+
+
+def _tree_header(crm, keys, header):
+    """A tree's first column's name: the msgid as it is, or with the group
+    keys' names before it (each part worded in the session's language)."""
+    if not keys:
+        return header
+    return " / ".join([translate(dimensions.GROUP_LABELS[k], crm.lang) for k in keys] + [translate(header, crm.lang)])
 
 
 def _half_up(part, whole):
@@ -325,8 +370,12 @@ def _tree(frame, levels, statuses, prefixes, label_name, detail_name):
                          for name, values in out.items()}, columns=columns)
 
 
-def efficiency(crm, as_of=None, detail=True, **params):
-    frame = _deal_rows(crm, params, as_of, "deals.efficiency")
+def efficiency(crm, as_of=None, detail=True, group_by=None, **params):
+    """Deals by status, then the presentation's two trees (in work and won by
+    kind, deal and client; lost by responsible, kind, deal and client); with
+    ``group_by`` the groups (department, holding ...) are the trees' top levels."""
+    keys = dimensions.group_keys(group_by, "deals.efficiency") if detail else ()
+    frame = _deal_rows(crm, params, as_of, "deals.efficiency", keys)
     status, cents = frame["status"].to_numpy(dtype=object), frame["cents"].to_numpy()
     by_status = [{"Status": _status_label(crm, st), COUNT: int((status == st).sum()),
                   POTENTIAL: Decimal(int(cents[status == st].sum())).scaleb(-2)} for st in STATUSES]
@@ -337,78 +386,144 @@ def efficiency(crm, as_of=None, detail=True, **params):
     frame["responsible"], frame["responsible_rank"] = _catalogue(frame["responsible_id"], crm.model("core.user"), "")
     frame["deal_rank"] = _sibling_rank(frame["deal"], frame["deal_id"])
     frame["client_rank"] = _sibling_rank(frame["client"], frame["client_id"])
+    groups = _group_levels(crm, frame, keys)
     sections["Deals in work and won"] = _tree(
-        frame, [("kind_rank", "kind", None), ("deal_rank", "deal", "responsible"),
-                ("client_rank", "client", "agreement")],
+        frame, groups + [("kind_rank", "kind", None), ("deal_rank", "deal", "responsible"),
+                         ("client_rank", "client", "agreement")],
         ("in_work", "won"), {"in_work": "In work", "won": "Won"},
-        "Deal kind / deal / client", "Responsible / agreement")
+        _tree_header(crm, keys, "Deal kind / deal / client"), "Responsible / agreement")
     sections["Lost deals"] = _tree(
-        frame[status == "lost"], [("responsible_rank", "responsible", None), ("kind_rank", "kind", None),
-                                  ("deal_rank", "deal", None), ("client_rank", "client", "agreement")],
-        ("lost",), {"lost": "Lost"}, "Responsible / deal kind / deal / client", "Agreement with client")
+        frame[status == "lost"], groups + [("responsible_rank", "responsible", None), ("kind_rank", "kind", None),
+                                           ("deal_rank", "deal", None), ("client_rank", "client", "agreement")],
+        ("lost",), {"lost": "Lost"}, _tree_header(crm, keys, "Responsible / deal kind / deal / client"),
+        "Agreement with client")
     return sections
 
 
 # -- loss reasons ---------------------------------------------------------------
 
-def loss_reasons(crm, as_of=None, reason=None, **params):
+def loss_reasons(crm, as_of=None, reason=None, group_by=None, **params):
+    """Lost deals and their potential by loss reason (and by the groups of
+    ``group_by`` before the reason), with a total row."""
     R = m.LossReason
+    keys = dimensions.group_keys(group_by, "deals.loss_reasons")
     conv = _conversion(crm, params, "deals.loss_reasons")
-    q = (_state_join(_filtered(crm, [], params), as_of).where(H.status == "lost")
-         .switch(D).join(R, pw.JOIN.LEFT_OUTER, on=(D.loss_reason == R.id))
-         .select(pw.fn.COALESCE(R.name, "").alias("reason"), conv.currency(D.currency).alias("currency"),
-                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"))
-         .group_by(R.name, *conv.keys(D.currency)).order_by(R.name))
+    q, exprs = dimensions.join_groups(
+        crm, _state_join(_filtered(crm, [], params, report="deals.loss_reasons"), as_of).where(H.status == "lost")
+        .switch(D).join(R, pw.JOIN.LEFT_OUTER, on=(D.loss_reason == R.id)), keys, params)
+    q = (q.select(*[exprs[k].alias(k) for k in keys], pw.fn.COALESCE(R.name, "").alias("reason"),
+                  conv.currency(D.currency).alias("currency"), pw.fn.COUNT(D.id).alias("n"),
+                  pw.fn.SUM(_money_of(conv)).alias("potential"))
+         .group_by(*[exprs[k] for k in keys], R.name, *conv.keys(D.currency)))
     if reason not in (None, ""):
         q = q.where(D.loss_reason == resolve(crm, "deals.loss_reason", reason, "reason"))
     frame = _one_currency(crm.frame(q), "deals.loss_reasons")
-    rows = [{"Loss reason": r, "Lost deals count": int(n), POTENTIAL: _money(p)}
-            for r, n, p in zip(frame["reason"], frame["n"], frame["potential"])]
-    rows.append({"Loss reason": translate("Total", crm.lang), "Lost deals count": sum(r["Lost deals count"] for r in rows),
-                 POTENTIAL: sum((r[POTENTIAL] for r in rows), ZERO)})
-    return pd.DataFrame(rows, columns=["Loss reason", "Lost deals count", POTENTIAL])
+    frame["cents"] = _cents(frame["potential"]) if len(frame) else np.zeros(0, dtype="int64")
+    frame["n"] = frame["n"].astype("int64")
+    labels = [dimensions.GROUP_LABELS[k] for k in keys]
+    if keys:
+        frame, ids = _labelled(crm, frame, keys)
+        sums = frame.groupby([*ids, "reason"], sort=False).agg({"n": "sum", "cents": "sum",
+                                                               **{label: "first" for label in labels}})
+        frame = sums.reset_index().sort_values([*labels, *ids, "reason"], kind="stable")
+    else:
+        frame = frame.sort_values("reason", kind="stable")
+    n, cents = frame["n"].to_numpy(dtype="int64"), frame["cents"].to_numpy(dtype="int64")
+    out = pd.DataFrame({**{label: frame[label].to_numpy(dtype=object) for label in labels},
+                        "Loss reason": frame["reason"].to_numpy(dtype=object), "Lost deals count": n,
+                        POTENTIAL: _money_column(cents)})
+    total = {**{label: "" for label in labels}, "Loss reason": "", "Lost deals count": int(n.sum()),
+             POTENTIAL: Decimal(int(cents.sum())).scaleb(-2)}
+    total[(labels or ["Loss reason"])[0]] = translate("Total", crm.lang)
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)[[*labels, "Loss reason", "Lost deals count",
+                                                                       POTENTIAL]]
 
 
 # -- forecast -------------------------------------------------------------------
 
-def forecast(crm, **params):
-    """Deals in work by expected close month and by responsible, each
-    potential weighted by its win probability (manual, or from statistics
-    for deals whose probability method says so)."""
+def forecast(crm, group_by=None, **params):
+    """Deals in work by expected close month, by responsible (and by the
+    groups of ``group_by``), each potential weighted by its win probability
+    (manual, or from statistics for deals whose probability method says so);
+    then the deals that have no expected close date, named, since the month
+    table can only put them under "(no date)". The close date basis reads
+    the expected close date: these deals are not closed yet."""
     U = crm.model("core.user")
+    keys = dimensions.group_keys(group_by, "deals.forecast")
     conv = _conversion(crm, params, "deals.forecast")
-    q = (_filtered(crm, [], params).where(D.status == "in_work")
-         .join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
-         .select(pw.fn.COALESCE(U.name, "").alias("responsible"), D.end_date.alias("end_date"),
-                 D.probability_method.alias("method"), D.probability.alias("probability"),
-                 D.stage.alias("stage"), D.responsible.alias("manager"), D.client.alias("partner"),
-                 D.kind.alias("kind"), conv.currency(D.currency).alias("currency"),
-                 pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"))
+    if params.get("date_basis") == "close":
+        params = {**params, "date_basis": None}
+        base = _filtered(crm, [], params, period_on=D.end_date, report="deals.forecast")
+    else:
+        base = _filtered(crm, [], params, report="deals.forecast")
+    base = base.where(D.status == "in_work")
+    q, exprs = dimensions.join_groups(crm, base.join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id)),
+                                      [k for k in keys if k != "month"], params)
+    if "month" in keys:    # the month of a forecast is the expected close month
+        exprs["month"] = dimensions.month_of(crm, D.end_date)
+    extra = [exprs[k] for k in keys]
+    q = (q.select(pw.fn.COALESCE(U.name, "").alias("responsible"), D.end_date.alias("end_date"),
+                  D.probability_method.alias("method"), D.probability.alias("probability"),
+                  D.stage.alias("stage"), D.responsible.alias("manager"), D.client.alias("partner"),
+                  D.kind.alias("kind"), conv.currency(D.currency).alias("currency"),
+                  *[e.alias("group_" + k) for k, e in zip(keys, extra)],
+                  pw.fn.COUNT(D.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"))
          .group_by(U.name, D.end_date, D.probability_method, D.probability, D.stage, D.responsible,
-                   D.client, D.kind, *conv.keys(D.currency)))
+                   D.client, D.kind, *conv.keys(D.currency), *extra))
     frame = _one_currency(crm.frame(q), "deals.forecast")
     probability = frame["probability"].to_numpy(dtype="int64", copy=True)
     by_statistics = (frame["method"] == "statistics").to_numpy()
     if by_statistics.any():
-        keys = frame.loc[by_statistics, ["stage", "manager", "partner", "kind"]].set_axis(
+        factors = frame.loc[by_statistics, ["stage", "manager", "partner", "kind"]].set_axis(
             list(stats.FACTORS), axis=1)
-        computed = stats.probabilities(stats.statistics(crm), keys)
+        computed = stats.probabilities(stats.statistics(crm), factors)
         probability[by_statistics] = np.where(computed >= 0, computed, probability[by_statistics])
     cents = _cents(frame["potential"])
     weighted = np.sign(cents) * ((2 * np.abs(cents) * probability + 100) // 200)    # half up, in cents
     no_date = translate("(no date)", crm.lang)
     month = _distinct_map(frame["end_date"], lambda d: d.strftime("%Y-%m") if d is not None and d == d else no_date)
     measures = pd.DataFrame({"n": frame["n"].to_numpy(dtype="int64"), "cents": cents, "weighted": weighted})
+    columns = [COUNT, POTENTIAL, "Weighted potential", "Average probability, %"]
+
+    def figures(sums):
+        pot, wei = _money_column(sums["cents"].to_numpy()), _money_column(sums["weighted"].to_numpy())
+        return {COUNT: sums["n"].to_numpy(), POTENTIAL: pot, "Weighted potential": wei,
+                "Average probability, %": [_pct(w, p) for w, p in zip(wei, pot)]}
 
     def summary(keys, label):
         sums = measures.groupby(keys.to_numpy(dtype=object)).sum().sort_index()
-        pot, wei = _money_column(sums["cents"].to_numpy()), _money_column(sums["weighted"].to_numpy())
-        return pd.DataFrame({label: sums.index.to_numpy(dtype=object), COUNT: sums["n"].to_numpy(),
-                             POTENTIAL: pot, "Weighted potential": wei,
-                             "Average probability, %": [_pct(w, p) for w, p in zip(wei, pot)]},
-                            columns=[label, COUNT, POTENTIAL, "Weighted potential", "Average probability, %"])
+        return pd.DataFrame({label: sums.index.to_numpy(dtype=object), **figures(sums)}, columns=[label, *columns])
 
-    return {"By close month": summary(month, "Month"), "By responsible": summary(frame["responsible"], "Responsible")}
+    sections = {"By close month": summary(month, "Month"),
+                "By responsible": summary(frame["responsible"], "Responsible")}
+    if keys:
+        grouped = pd.concat([measures, frame[["group_" + k for k in keys]].set_axis(list(keys), axis=1)], axis=1)
+        grouped, ids = _labelled(crm, grouped, keys)
+        labels = [dimensions.GROUP_LABELS[k] for k in keys]
+        sums = grouped.groupby(ids, sort=False).agg({"n": "sum", "cents": "sum", "weighted": "sum",
+                                                     **{label: "first" for label in labels}})
+        sums = sums.reset_index().sort_values([*labels, *ids], kind="stable")
+        sections["By group"] = pd.DataFrame({**{label: sums[label].to_numpy(dtype=object) for label in labels},
+                                             **figures(sums)}, columns=[*labels, *columns])
+    sections["Deals without a close date"] = _undated(crm, base)
+    return sections
+
+
+def _undated(crm, base):
+    """The forecast's deals in work that have no expected close date."""
+    U, P = crm.model("core.user"), crm.model("core.partner")
+    q = (base.where(D.end_date.is_null())
+         .join(P, on=(D.client == P.id)).switch(D).join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
+         .select(D.code.alias("code"), D.name.alias("deal"), P.name.alias("client"),
+                 pw.fn.COALESCE(U.name, "").alias("responsible"), D.potential.alias("potential"),
+                 D.probability.alias("probability"), D.probability_method.alias("method"))
+         .order_by(D.name, D.id))
+    frame = crm.frame(q)
+    return pd.DataFrame({"Code": frame["code"], "Deal": frame["deal"], "Client": frame["client"],
+                         "Responsible": frame["responsible"],
+                         POTENTIAL: _money_column(_cents(frame["potential"])) if len(frame) else [],
+                         "Probability, %": frame["probability"]},
+                        columns=["Code", "Deal", "Client", "Responsible", POTENTIAL, "Probability, %"])
 
 
 def _distinct_map(values, fn):
@@ -437,7 +552,7 @@ def primary_demand(crm, **params):
     not satisfied (lost) or pending (in work)."""
     Dm, Pr = m.Demand, crm.model("core.product")
     conv = _conversion(crm, params, "deals.primary_demand")
-    deals = _filtered(crm, [D.id], params)
+    deals = _filtered(crm, [D.id], params, report="deals.primary_demand")
     q = (crm.query("deals.demand").join(D, on=(Dm.deal == D.id)).join(Pr, on=(Dm.product == Pr.id))
          .where(D.id.in_(deals))
          .select(Pr.code.alias("code"), Pr.name.alias("product"), D.status.alias("status"),
@@ -502,30 +617,98 @@ def _cycle_days(crm):
                         pw.SQL("AS TIMESTAMP)))")), glue=" ") / 86400
 
 
-def managers(crm, **params):
-    U = crm.model("core.user")
+MANAGER_COLUMNS = ["Deals in work", "Deals won", "Deals lost", "Win rate, %", "Potential in work", "Won potential",
+                   "Lost potential", "Average cycle, days", "Average won cycle, days", "Average won deal"]
+
+
+def managers(crm, group_by=None, **params):
+    """Manager analysis (Анализ показателей работы менеджеров): per group
+    (the responsible by default; any whitelisted keys, e.g. department,
+    holding or the month of the date basis) deals in work, won and lost,
+    the win rate, potentials, the average cycle of closed deals and of won
+    ones, the average won deal; then a total row. One GROUP BY by the keys
+    and the status; the statuses become columns in pandas."""
+    keys = dimensions.group_keys(group_by, "deals.managers", default=("responsible",))
     conv = _conversion(crm, params, "deals.managers")
     cycle = pw.Case(None, [(D.status != "in_work", _cycle_days(crm))], None)
-    q = (_filtered(crm, [], params).join(U, pw.JOIN.LEFT_OUTER, on=(D.responsible == U.id))
-         .select(pw.fn.COALESCE(U.name, "").alias("responsible"), D.status.alias("status"),
-                 conv.currency(D.currency).alias("currency"), pw.fn.COUNT(D.id).alias("n"),
-                 pw.fn.SUM(_money_of(conv)).alias("potential"),
-                 pw.fn.SUM(cycle).coerce(False).alias("cycle"))
-         .group_by(U.name, D.status, *conv.keys(D.currency)))
+    q, exprs = dimensions.join_groups(crm, _filtered(crm, [], params, report="deals.managers"), keys, params)
+    q = (q.select(*[exprs[k].alias(k) for k in keys], D.status.alias("status"),
+                  conv.currency(D.currency).alias("currency"), pw.fn.COUNT(D.id).alias("n"),
+                  pw.fn.SUM(_money_of(conv)).alias("potential"), pw.fn.SUM(cycle).coerce(False).alias("cycle"))
+         .group_by(*[exprs[k] for k in keys], D.status, *conv.keys(D.currency)))
     frame = _one_currency(crm.frame(q), "deals.managers")
-    rows = []
-    for name, grp in sorted(frame.groupby("responsible"), key=lambda g: g[0]):
-        n = {st: int(grp.loc[grp["status"] == st, "n"].sum()) for st in STATUSES}
-        pot = {st: sum((_money(v) for v in grp.loc[grp["status"] == st, "potential"]), ZERO) for st in STATUSES}
-        closed = grp[grp["status"] != "in_work"]
-        cycle_sum = sum(float(v) for v in closed["cycle"] if v is not None and v == v)
-        n_closed = n["won"] + n["lost"]
-        rows.append({"Responsible": name, "Deals in work": n["in_work"], "Deals won": n["won"],
-                     "Deals lost": n["lost"], "Win rate, %": _pct(n["won"], n_closed),
-                     "Potential in work": pot["in_work"], "Won potential": pot["won"],
-                     "Lost potential": pot["lost"],
-                     "Average cycle, days": (Decimal(str(cycle_sum)) / n_closed).quantize(
-                         Decimal("0.01"), ROUND_HALF_UP) if n_closed else None})
-    return pd.DataFrame(rows, columns=["Responsible", "Deals in work", "Deals won", "Deals lost", "Win rate, %",
-                                       "Potential in work", "Won potential", "Lost potential",
-                                       "Average cycle, days"])
+    frame["cents"] = _cents(frame["potential"]) if len(frame) else np.zeros(0, dtype="int64")
+    frame["cycle"] = pd.to_numeric(frame["cycle"].astype(object), errors="coerce").fillna(0.0)
+    frame["n"] = frame["n"].astype("int64")
+    groups = _by_groups(crm, frame, keys)
+    labels = groups[[dimensions.GROUP_LABELS[k] for k in keys]]
+    figures = _manager_figures({name: groups[name].to_numpy() for name in groups.columns if isinstance(name, tuple)})
+    total = _manager_figures({name: groups[name].to_numpy().sum(keepdims=True)
+                              for name in groups.columns if isinstance(name, tuple)})
+    table = pd.concat([labels.reset_index(drop=True), figures], axis=1)
+    total_row = pd.DataFrame({**{dimensions.GROUP_LABELS[k]: [""] for k in keys}, **total.to_dict("list")})
+    total_row.iloc[0, 0] = translate("Total", crm.lang)
+    return pd.concat([table, total_row], ignore_index=True)[list(labels.columns) + MANAGER_COLUMNS]
+
+
+GROUP_BLANKS = {"department": "(no department)", "top_department": "(no department)", "kind": "(no kind)",
+                "month": "(no date)"}
+
+
+def _labelled(crm, frame, keys):
+    """``frame`` with each key's name as the user sees it (column
+    ``GROUP_LABELS[key]``) and an id column ``<key>_id`` (-1: none; the
+    month's is its text), and the names of those id columns."""
+    frame = dimensions.label_columns(crm, frame, keys, "")
+    for key in keys:
+        if key == "month":
+            frame[key] = frame[key].replace("", translate(GROUP_BLANKS[key], crm.lang))
+            frame["month_id"] = frame[key]
+        else:
+            if key in GROUP_BLANKS:
+                frame[key] = frame[key].where(frame[key + "_id"].notna(), translate(GROUP_BLANKS[key], crm.lang))
+            frame[key + "_id"] = frame[key + "_id"].fillna(-1).astype("int64")
+    ids = [k + "_id" for k in keys]
+    return frame.rename(columns={k: dimensions.GROUP_LABELS[k] for k in keys}), ids
+
+
+def _by_groups(crm, frame, keys, measures=("n", "cents", "cycle")):
+    """One row per group of ``keys`` (sorted by name, then id), with a
+    column ``(measure, status)`` per measure and status."""
+    frame, ids = _labelled(crm, frame, keys)
+    labels = [dimensions.GROUP_LABELS[k] for k in keys]
+    if not len(frame):
+        return pd.DataFrame(columns=[*labels, *ids, *[(mm, st) for mm in measures for st in STATUSES]])
+    # groupby + unstack: pivot_table costs several times more for the same sums
+    wide = (frame.groupby([*ids, "status"], sort=False)[list(measures)].sum().unstack("status", fill_value=0)
+            .reindex(columns=pd.MultiIndex.from_product([list(measures), STATUSES]), fill_value=0))
+    names = frame.groupby(ids, sort=False)[labels].first()
+    out = names.join(wide.set_axis(list(wide.columns), axis=1), how="inner").reset_index()
+    return out.sort_values([*labels, *ids], kind="stable").reset_index(drop=True)
+
+
+def _manager_figures(x):
+    """The figures of ``managers`` from arrays ``x[(measure, status)]``."""
+    n = {st: x["n", st].astype("int64") for st in STATUSES}
+    cents = {st: x["cents", st].astype("int64") for st in STATUSES}
+    closed = n["won"] + n["lost"]
+    return pd.DataFrame({
+        "Deals in work": n["in_work"], "Deals won": n["won"], "Deals lost": n["lost"],
+        "Win rate, %": _percents()[np.where(closed == 0, 10001, _half_up(n["won"], closed))],
+        "Potential in work": _money_column(cents["in_work"]), "Won potential": _money_column(cents["won"]),
+        "Lost potential": _money_column(cents["lost"]),
+        "Average cycle, days": _average_days(x["cycle", "won"] + x["cycle", "lost"], closed),
+        "Average won cycle, days": _average_days(x["cycle", "won"], n["won"]),
+        "Average won deal": np.where(n["won"] == 0, None, _money_column(_half_up_div(cents["won"], n["won"])))})
+
+
+def _half_up_div(part, whole):
+    """round(part / whole) half up for integers (whole > 0 where it matters)."""
+    safe = np.where(whole == 0, 1, whole)
+    return np.sign(part) * ((2 * np.abs(part) + safe) // (2 * safe))
+
+
+def _average_days(total, count):
+    """Days as Decimals with two places (half up), None where nothing counts."""
+    return np.array([(Decimal(str(float(t))) / int(c)).quantize(Decimal("0.01"), ROUND_HALF_UP) if c else None
+                     for t, c in zip(total.tolist(), count.tolist())], dtype=object)

@@ -68,7 +68,10 @@ def test_a_cross_rate_through_the_base_currency(crm, deals):
     assert by_status(result)[0] == ("In work", 3, D("30.00") + D("19.98") + D("80.77"))
     managers = crm.report("deals.managers", report_currency="USD")
     assert [(r[0], r[5], r[6], r[7]) for r in managers.frame.itertuples(index=False)] == [
-        ("Анна", D("130.75"), D("100.00"), D("0.00")), ("Борис", D("0.00"), D("200.00"), D("50.00"))]
+        ("Анна", D("130.75"), D("100.00"), D("0.00")), ("Борис", D("0.00"), D("200.00"), D("50.00")),
+        ("Total", D("130.75"), D("300.00"), D("50.00"))]
+    grouped = crm.report("deals.managers", report_currency="USD", group_by="department,holding").frame
+    assert tuple(grouped.iloc[-1, [0, 6, 7, 8]]) == ("Total", D("130.75"), D("300.00"), D("50.00"))
 
 
 def test_every_money_report_takes_a_report_currency(crm, deals):

@@ -41,15 +41,15 @@ def rows(frame):
 
 def test_funnel(crm, small):
     assert rows(crm.report("deals.funnel", **YEAR)["Sales funnel"]) == [
-        ("Контакт", 1, D("30.00"), 1, D("100.00"), 1, D("50.00"), D("2.25")),
-        ("Предложение", 0, D("0.00"), 1, D("100.00"), 0, D("0.00"), D("3.50"))]
+        ("Контакт", 1, D("30.00"), 1, D("100.00"), 1, D("50.00"), D("2.25"), D("2.00"), D("2.50")),
+        ("Предложение", 0, D("0.00"), 1, D("100.00"), 0, D("0.00"), D("3.50"), D("3.50"), None)]
     chart = crm.report("deals.funnel", **YEAR)["Funnel chart"]
     assert rows(chart) == [("Контакт", 3, D("180.00")), ("Предложение", 1, D("100.00"))]
     by_kind = crm.report("deals.funnel", kind="Вручную", responsible="bob", **YEAR)["Sales funnel"]
     assert rows(by_kind) == [
-        ("Контакт", 0, D("0.00"), 0, D("0.00"), 1, D("50.00"), D("2.50")),
-        ("Предложение", 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), None),
-        ("Исполнение", 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), None)]
+        ("Контакт", 0, D("0.00"), 0, D("0.00"), 1, D("50.00"), D("2.50"), None, D("2.50")),
+        ("Предложение", 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), None, None, None),
+        ("Исполнение", 0, D("0.00"), 0, D("0.00"), 0, D("0.00"), None, None, None)]
     marked = crm.report("deals.funnel", include_marked=True, **YEAR)["Sales funnel"]
     assert rows(marked)[0][:3] == ("Контакт", 2, D("107.00"))
 
@@ -96,8 +96,10 @@ def test_loss_reasons_with_filters(crm, small):
 
 def test_managers(crm, small):
     assert rows(crm.report("deals.managers", **YEAR).frame) == [
-        ("Анна", 1, 1, 0, D("100.00"), D("30.00"), D("100.00"), D("0.00"), D("5.88")),
-        ("Борис", 0, 1, 1, D("50.00"), D("0.00"), D("200.00"), D("50.00"), D("6.69"))]
+        ("Анна", 1, 1, 0, D("100.00"), D("30.00"), D("100.00"), D("0.00"), D("5.88"), D("5.88"), D("100.00")),
+        ("Борис", 0, 1, 1, D("50.00"), D("0.00"), D("200.00"), D("50.00"), D("6.69"), D("10.50"), D("200.00")),
+        # won-only cycle (5.875 + 10.5) / 2, average won deal 300 / 2, overall win rate 2 of 3
+        ("Total", 1, 2, 1, D("66.67"), D("30.00"), D("300.00"), D("50.00"), D("6.42"), D("8.19"), D("150.00"))]
 
 
 def test_primary_demand(crm, small):

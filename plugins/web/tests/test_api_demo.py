@@ -164,6 +164,12 @@ def test_actions_from_http_and_from_the_cli(demo):
     won = orlov.post(f"/deals.deal/{code}/actions/deals.win", {}, headers={"Idempotency-Key": "win-once"})
     again = orlov.post(f"/deals.deal/{code}/actions/deals.win", {}, headers={"Idempotency-Key": "win-once"})
     assert won.status == again.status == 200 and again.header("idempotent-replayed") == "true", demo["server"].log()[-3000:]
+    # an action on the entity as a whole: every open deal's probability at once, as the CLI runs it
+    recomputed = orlov.post("/deals.deal/actions/deals.recompute_probabilities", {"keep_manual": True})
+    assert recomputed.status == 200 and recomputed.json["result"]["changed"] == 0, recomputed
+    assert reader.post("/deals.deal/actions/deals.recompute_probabilities", {}).status == 403
+    bad = orlov.post("/deals.deal/actions/deals.recompute_probabilities", {"keep_manual": "maybe"})
+    assert bad.status == 422 and set(bad.json["errors"]) == {"keep_manual"}
 
 
 

@@ -1,0 +1,107 @@
+"""The win probability of every open deal at once (``crm.act("deals.
+recompute_probabilities")``: the closed-deal statistics through
+``crm.query``, every open deal's probability in integer arithmetic, the
+changed rows written by one statement with their change history) against
+the GROUP BYs that compute the statistics, written by hand: recomputing
+must cost at most three times learning the figures it applies.
+
+The base: 300,000 deals (200,000 in work, the rest won or lost, with their
+~1.2M stage-history rows) of 50,000 clients, generated as for the funnel
+(``bench_deals.seed_deals``); every open deal's probability is manual, so
+the one recompute changes all of them. Small scale: a tenth.
+
+A second figure sets the same recompute against its whole work written by
+hand (the statistics, one set-based UPDATE of the open deals, the history as
+INSERT ... SELECT): on PostgreSQL the UPDATE alone, every index of
+``deals_deal`` written again for each row, costs several times the GROUP BYs,
+so the first target holds on SQLite only (docs/performance.md).
+"""
+from __future__ import annotations
+
+from bench_deals import PLUGINS, _false, seed_deals
+from common import Figure, Stopwatch, open_crm, seed_core
+
+TITLE = "Deal probabilities recomputed at once"
+REQUIRES = ("deals",)
+
+
+def setup(ctx):
+    n_deals, partners = ctx.n(300_000, 30_000), ctx.n(50_000, 5_000)
+    ids = seed_core(ctx, "main", partners, plugins=PLUGINS)
+    info = seed_deals(ctx, "main", n_deals, partners, ids["managers"], outcomes=(0.12, 0.213333, 0.666667))
+    con = ctx.connect_bare("main")
+    cur = con.cursor()
+    cur.execute("SELECT COUNT(*) FROM deals_deal WHERE status = 'in_work'")
+    info["open"] = cur.fetchone()[0]
+    con.close()
+    return info
+
+
+def statistics_sql(ctx):
+    """The two GROUP BYs of ``crmkit_deals.stats.statistics``."""
+    passage = "1" if ctx.backend == "sqlite" else "true"
+    closed = f"d.status IN ('won', 'lost') AND d.deletion_mark = {_false(ctx)}"
+    return [("SELECT h.stage_id, COUNT(DISTINCT CASE WHEN d.status = 'won' THEN d.id END), COUNT(DISTINCT d.id) "
+             "FROM deals_deal d JOIN deals_stage_history h ON h.deal_id = d.id "
+             f"WHERE {closed} AND h.passage = {passage} GROUP BY h.stage_id"),
+            ("SELECT d.responsible_id, d.client_id, d.kind_id, SUM(CASE WHEN d.status = 'won' THEN 1 ELSE 0 END), "
+             f"COUNT(d.id) FROM deals_deal d WHERE {closed} GROUP BY d.responsible_id, d.client_id, d.kind_id")]
+
+
+def floor_statistics(ctx):
+    con = ctx.connect_bare("main")
+    cur = con.cursor()
+    with Stopwatch() as sw:
+        rows = 0
+        for sql in statistics_sql(ctx):
+            cur.execute(sql)
+            rows += len(cur.fetchall())
+    con.close()
+    return {"floor": sw.seconds, "info": {"floor_rows": rows}}
+
+
+def floor_write(ctx):
+    """The statistics, then the same writes by hand as set-based SQL: every
+    open deal's probability and method in one UPDATE, two history rows per
+    deal in two INSERT ... SELECT; rolled back, so the deals stay as seeded."""
+    con = ctx.connect_bare("main")
+    cur = con.cursor()
+    history = ("INSERT INTO kernel_change (entity, record_id, action, field, old, new, \"user\", at) "
+               "SELECT 'deals.deal', id, 'update', '{field}', 'x', 'y', 'admin', changed_at FROM deals_deal "
+               "WHERE status = 'in_work'")
+    with Stopwatch() as sw:
+        if ctx.backend == "sqlite":
+            cur.execute("BEGIN")
+        for sql in statistics_sql(ctx):
+            cur.execute(sql)
+            cur.fetchall()
+        cur.execute("UPDATE deals_deal SET probability = (probability + 1) % 101, probability_method = 'statistics', "
+                    "changed_at = created_at WHERE status = 'in_work'")
+        for field in ("probability", "probability_method"):
+            cur.execute(history.format(field=field))
+    con.rollback() if ctx.backend != "sqlite" else cur.execute("ROLLBACK")
+    con.close()
+    return {"floor": sw.seconds}
+
+
+def crmkit_recompute(ctx):
+    import pandas  # noqa: F401  -- loaded in any running service; not part of the figure
+    crm = open_crm(ctx, "main", plugins=PLUGINS)
+    with Stopwatch() as sw:
+        done = crm.act("deals.recompute_probabilities")
+    crm.close()
+    if done["changed"] != done["open_deals"]:
+        raise RuntimeError(f"expected every open deal to change: {done}")
+    return {"crmkit": sw.seconds, "info": done}
+
+
+FIGURES = [
+    Figure("deals_recompute_probabilities", "Recompute the probability of {open} open deals ({deals} deals)",
+           "time", 3, "the statistics' GROUP BYs by hand (best of 2)",
+           ("floor_statistics", "crmkit_recompute", "floor_statistics")),
+    # the write has a floor of its own: on PostgreSQL a bare UPDATE of the same
+    # rows (every index of deals_deal written again) costs several GROUP BYs
+    Figure("deals_recompute_vs_sql", "The same recompute against its statistics and writes by hand", "time", 2,
+           "statistics + one UPDATE + INSERT ... SELECT of the history (best of 2)",
+           ("floor_write", "floor_write"), crmkit_from="deals_recompute_probabilities"),
+]

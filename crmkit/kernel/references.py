@@ -1,0 +1,95 @@
+"""How a person names a record: by id, by its code, or by its natural key.
+
+One mechanism for every place a reference is typed: the bulk import's
+reference columns, the generic ``create``/``update`` commands and the API's
+payloads (``head=00-00000035 region=Москва``), and ``show``. A value is
+looked up, among the records the user may see only, in this order:
+
+1. the entity's lookup field (``code``) and every other unique text field
+   a user may set (``login`` of users, ``name`` of kinds, stages, loss
+   reasons, regions, departments);
+2. the id, when the value is a number;
+3. the ``name`` (or display field) when it is not unique in the model but
+   exactly one visible record has it (product groups, partners); several
+   are named back as ambiguous, never guessed.
+"""
+from __future__ import annotations
+
+import peewee as pw
+
+from . import access, db
+
+
+def key_fields(spec) -> list[str]:
+    """Fields that name one record of ``spec`` for a person: the lookup,
+    then the other unique text fields that are not read-only."""
+    model = spec.model
+    names = [spec.lookup] if spec.lookup and spec.lookup in model._meta.fields else []
+    for name, field in model._meta.fields.items():
+        if name in names or not field.unique or not isinstance(field, pw.CharField):
+            continue
+        if name in spec.read_only or name in spec.admin_only or name.endswith(("hash", "secret", "token")):
+            continue
+        names.append(name)
+    return names
+
+
+def name_field(spec) -> str | None:
+    """A non-unique field a record may still be found by when only one has the value."""
+    model = spec.model
+    for name in ("name", spec.display if isinstance(spec.display, str) else None):
+        if name and name in model._meta.fields and name not in key_fields(spec) \
+                and isinstance(model._meta.fields[name], pw.CharField):
+            return name
+    return None
+
+
+def resolve(crm, spec, values, ids=True) -> tuple[dict, dict]:
+    """``({value: id}, {value: [ids]})``: the visible records the strings
+    ``values`` name, and those several records share (by name)."""
+    model = spec.model
+    pk = model._meta.primary_key
+    cond = access.visible_filter(crm.actor, spec, crm.registry)
+    wanted = [v for v in dict.fromkeys(values) if v is not None and v != ""]
+    found: dict = {}
+
+    def rows(field, among):
+        q = model.select(pk, field).where(db.among(field, among))
+        if cond is not None:
+            q = q.where(cond)
+        return crm.db.execute(q).fetchall()
+
+    for name in key_fields(spec):
+        left = [v for v in wanted if v not in found]
+        if not left:
+            break
+        for rid, value in rows(model._meta.fields[name], left):
+            found.setdefault(str(value), rid)
+    left = [v for v in wanted if v not in found]
+    if ids and left:
+        numeric = [int(v) for v in left if v.isascii() and v.isdigit() and len(v) < 19]
+        if numeric:
+            for rid, _ in rows(pk, numeric):
+                found.setdefault(str(rid), rid)
+    ambiguous: dict = {}
+    left = [v for v in wanted if v not in found]
+    named = name_field(spec)
+    if named and left:
+        matches: dict = {}
+        for rid, value in rows(model._meta.fields[named], left):
+            matches.setdefault(str(value), []).append(rid)
+        for value, rids in matches.items():
+            if len(rids) == 1:
+                found[value] = rids[0]
+            else:
+                ambiguous[value] = sorted(rids)
+    return found, ambiguous
+
+
+def how_given(spec) -> str:
+    """How a reference to ``spec`` may be written, for people (``crmkit entities``)."""
+    ways = ["id", *key_fields(spec)]
+    named = name_field(spec)
+    if named:
+        ways.append(f"{named} (when one record has it)")
+    return ", ".join(ways)
