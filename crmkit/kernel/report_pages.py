@@ -101,6 +101,8 @@ def section_view(result, name, frame, lang) -> dict:
     rows = []
     for level, values in zip(levels, localised[shown].itertuples(index=False)):
         rows.append({"cells": [format_value(v, lang, result.zone) for v in values],
+                     # a number in a mixed column (a setting's value) goes right too
+                     "num": [n or is_number(v) for n, v in zip(numeric, values)],
                      "level": None if level is None else min(level, MAX_LEVEL),
                      "group": level is not None and level < deepest})
     view = {"name": flat_label(spec, name, lang),

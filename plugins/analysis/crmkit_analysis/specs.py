@@ -34,6 +34,10 @@ LABELS = {
     "deals in_work": ("Deals", "Deals in work"), "deals won": ("Deals", "Deals won"),
     "deals lost": ("Deals", "Deals lost"), "deals": ("Deals", "All deals"), "kind": "Object of classification",
     "returns": "Returns", "crossing": "Crossing item",
+    "abc_period": "ABC period", "abc_periods": "ABC periods", "xyz_period": "XYZ period",
+    "xyz_periods": "XYZ periods", "xyz_subperiod": "XYZ subperiod", "a": "A-class share, %",
+    "b": "B-class share, %", "c": "C-class share, %", "x": "X-class variation up to, %",
+    "y": "Y-class variation up to, %",
 }
 
 REPORTS = [

@@ -19,7 +19,8 @@ AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 # the filters' labels (the columns of deal reports are named in English already)
 FILTER_LABELS = {"kind": "Deal kind", "responsible": "Responsible", "client": "Client", "segment": "Segment",
                  "currency": "Currency", "detail": "In detail", "reason": "Loss reason", "holding": "Holding",
-                 "department": "Department", "team": "Team", "date_basis": "Date basis", "group_by": "Group by"}
+                 "department": "Department", "team": "Team", "date_basis": "Date basis", "group_by": "Group by",
+                 "report_currency": "Report currency", "rates_on": "Exchange rates on"}
 
 
 def _status_groups(group, prefix):
