@@ -15,6 +15,7 @@ import sys
 import click
 
 from .kernel.errors import CrmError, ValidationError
+from .cli_lang import adopt, set_lang
 
 
 class State:
@@ -70,6 +71,17 @@ def emit(rows, fmt="table", columns=None, lang="en", context=None):
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+def say(crm, text, err=False):
+    """Print a message made in English (``f"created {entity} {id}"``) in the
+    user's language: the catalogue's template of its shape says it
+    (``translate_message``), the values as they are."""
+    lang = getattr(crm, "lang", None) or "en"
+    if lang != "en":
+        from .kernel.i18n import translate_message
+        text = translate_message(text, lang)
+    click.echo(text, err=err)
+
+
 def record_row(crm, entity, record, fields=None):
     """A record as a dict of its list fields, references shown by name."""
     import peewee as pw
@@ -90,7 +102,11 @@ def record_row(crm, entity, record, fields=None):
             else:
                 row[name] = rid
         else:
-            row[name] = getattr(record, name, None)
+            value = getattr(record, name, None)
+            if field is not None and field.choices and isinstance(value, str) and value:
+                from .kernel.i18n import Choice
+                value = Choice(value, f"{entity}.{name}")    # a table shows its label; JSON the code
+            row[name] = value
     return row
 
 
@@ -227,7 +243,7 @@ class LazyGroup(click.Group):
         if self._real is None:
             import importlib
             module, _, attr = self.target.partition(":")
-            self._real = getattr(importlib.import_module(module), attr)
+            self._real = adopt(getattr(importlib.import_module(module), attr))
         return self._real
 
     def make_context(self, info_name, args, parent=None, **extra):
@@ -278,6 +294,20 @@ class TerminalSafe:
         return getattr(self._stream, name)
 
 
+def _lang_of(ctx):
+    from .cli_lang import LANG_KEY
+    return ctx.meta.get(LANG_KEY) or os.environ.get("CRMKIT_LANG") or "en"
+
+
+def _said(ctx):
+    """An error's words in the operator's language (``translate_message``)."""
+    lang = _lang_of(ctx)
+    if lang == "en":
+        return lambda text, context=None: text
+    from .kernel.i18n import translate_message
+    return lambda text, context=None: translate_message(text, lang, context, domain="kernel")
+
+
 class CrmGroup(click.Group):
     """Turns crmkit errors into clear messages and exit code 1; prints
     through ``TerminalSafe``."""
@@ -298,15 +328,17 @@ class CrmGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ValidationError as exc:
-            click.echo(f"error: {exc.describe()}", err=True)
+            said = _said(ctx)
+            click.echo(f"{said('error', 'kernel.message')}: {exc.describe(_lang_of(ctx))}", err=True)
             for row, errs in list(exc.rows.items())[:20]:
-                click.echo(f"  row {row}: " + "; ".join(f"{f}: {', '.join(map(str, m))}" for f, m in errs.items()),
-                           err=True)
+                click.echo(f"  {said('row', 'kernel.message')} {row}: " + "; ".join(
+                    f"{f}: {', '.join(said(str(x), exc.entity) for x in m)}" for f, m in errs.items()), err=True)
             if len(exc.rows) > 20:
-                click.echo(f"  ... and {len(exc.rows) - 20} more rows", err=True)
+                click.echo("  " + said(f"... and {len(exc.rows) - 20} more rows"), err=True)
             ctx.exit(1)
         except CrmError as exc:
-            click.echo(f"error: {exc}", err=True)
+            said = _said(ctx)
+            click.echo(f"{said('error', 'kernel.message')}: {said(str(exc))}", err=True)
             ctx.exit(1)
         finally:
             reset_showing(token)
@@ -316,16 +348,14 @@ class CrmGroup(click.Group):
 @click.option("--db", envvar="CRMKIT_DATABASE_URL", default=None,
               help="Database URL: sqlite:///file.db or postgresql://user@host/db [CRMKIT_DATABASE_URL].")
 @click.option("--user", envvar="CRMKIT_USER", default=None, help="Acting user's login [CRMKIT_USER].")
-@click.option("--lang", envvar="CRMKIT_LANG", default=None, help="Language of output: en or ru [CRMKIT_LANG].")
+@click.option("--lang", envvar="CRMKIT_LANG", default=None, is_eager=True, callback=set_lang,
+              help="Language of output: en or ru [CRMKIT_LANG].")
 @click.option("--create", is_flag=True,
               help="Create the SQLite database if it does not exist (otherwise a missing file is an error).")
 @click.version_option(package_name="crmkit")
 @click.pass_context
 def cli(ctx, db, user, lang, create):
     """crmkit: customer relations and marketing, a kernel plus plugins."""
-    if lang:
-        from .kernel.i18n import check_language
-        check_language(lang)        # `--lang de` fails before anything runs
     ctx.obj = State(db, user, lang, getattr(ctx.find_root().command, "plugin_manager", None), create)
 
 
@@ -337,7 +367,7 @@ def init(state):
     """Create the database and apply every plugin's migrations."""
     state.create = True
     crm = state.crm
-    click.echo(f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
+    say(crm, f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
 
 
 @cli.group("db")
@@ -449,9 +479,12 @@ def demo(state, book_dir, fresh):
 @pass_crm
 def entities(crm, fmt):
     """List the registered entities."""
-    emit([{"entity": s.name, "label": s.label, "subject": s.name in crm.registry.subject_types,
+    from .kernel.i18n import translate
+    lang = crm.lang if fmt != "json" else "en"
+    emit([{"entity": s.name, "label": translate(s.label, lang, context=s.name) if s.label else s.label,
+           "subject": s.name in crm.registry.subject_types,
            "table": s.model._meta.table_name} for s in sorted(crm.registry.entities.values(), key=lambda s: s.name)],
-         fmt)
+         fmt, lang=crm.lang, context="kernel.entities")
 
 
 @cli.command("list")
@@ -518,7 +551,7 @@ def create(crm, entity, values):
     data = parse_assignments(values)
     looks_like = crm.duplicates(entity, data) if crm.registry.rules_of(entity) else []
     record = crm.create(entity, data)
-    click.echo(f"created {entity} {record.get_id()}")
+    say(crm, f"created {entity} {record.get_id()}")
     for hit in looks_like[:5]:
         click.echo(f"warning: looks like {crm.display(entity, crm.get(entity, hit['id']))} "
                    f"(id {hit['id']}, {hit['label']}, {hit['score']:.0f}); "
@@ -535,7 +568,7 @@ def update(crm, entity, key, values):
 
     References take an id, a code or a natural key (login, name), as in create."""
     record = crm.update(entity, key, parse_assignments(values))
-    click.echo(f"updated {entity} {record.get_id()}")
+    say(crm, f"updated {entity} {record.get_id()}")
 
 
 @cli.command("mark-deleted")
@@ -546,7 +579,7 @@ def update(crm, entity, key, values):
 def mark_deleted(crm, entity, key, undo):
     """Mark a record for deletion (or clear the mark)."""
     record = crm.mark_deleted(entity, key, not undo)
-    click.echo(f"{'unmarked' if undo else 'marked'} {entity} {record.get_id()}")
+    say(crm, f"{'unmarked' if undo else 'marked'} {entity} {record.get_id()}")
 
 
 @cli.command("delete")
@@ -556,7 +589,7 @@ def mark_deleted(crm, entity, key, undo):
 def delete(crm, entity, key):
     """Delete a record marked for deletion."""
     record = crm.delete(entity, key)
-    click.echo(f"deleted {entity} {record.get_id()}")
+    say(crm, f"deleted {entity} {record.get_id()}")
 
 
 @cli.command("history")
@@ -566,8 +599,16 @@ def delete(crm, entity, key):
 @pass_crm
 def history(crm, entity, key, fmt):
     """The change history of a record."""
-    emit([{"at": c.at, "user": c.user, "action": c.action, "field": c.field, "old": c.old, "new": c.new}
-          for c in crm.history(entity, key)], fmt, lang=crm.lang)
+    from .kernel.i18n import Choice, translate
+    fields = crm.registry.entity(entity).model._meta.fields
+
+    def value(field, text):         # a choice by its label, as the record shows it
+        return Choice(text, entity) if text and getattr(fields.get(field), "choices", None) else text
+    json_out = fmt == "json"
+    emit([{"at": c.at, "user": c.user, "action": c.action if json_out else Choice(c.action, "kernel.history"),
+           "field": c.field if json_out or not c.field or c.field == "_" else translate(c.field, crm.lang, context=entity),
+           "old": c.old if json_out else value(c.field, c.old), "new": c.new if json_out else value(c.field, c.new)}
+          for c in crm.history(entity, key)], fmt, lang=crm.lang, context="kernel.history")
 
 
 @cli.command("import")
@@ -644,9 +685,11 @@ def report_group():
 def report_list(crm, fmt):
     """Reports the acting user may run."""
     from .kernel.i18n import translate
-    emit([{"id": s.id, "title": translate(s.title, crm.lang),
-           "params": ", ".join(s.schema)} for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
-          if crm.can("read", s.id)], fmt)
+    lang = crm.lang if fmt != "json" else "en"       # JSON keeps ids and parameter names
+    emit([{"id": s.id, "title": translate(s.title, crm.lang, context=s.id),
+           "params": ", ".join(translate(p, lang, context=s.id) for p in s.schema)}
+          for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
+          if crm.can("read", s.id)], fmt, lang=crm.lang, context="kernel.report_list")
 
 
 @report_group.command("run")
@@ -678,6 +721,8 @@ def build_cli(only=None):
     from .kernel.plugins import make_plugin_manager
     pm, loaded = make_plugin_manager(only=only)
     cli.plugin_manager = (pm, loaded)
+    from .kernel.i18n import add_plugin_domains
+    add_plugin_domains(loaded)          # the help of every plugin's commands, in its words
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")
@@ -685,7 +730,7 @@ def build_cli(only=None):
         add_lazy_group(cli, "attributes", "crmkit.attributes_cli:attributes",
                        "Additional attributes: typed fields added to an entity without code.")
     pm.hook.crmkit_register_commands(cli=cli)
-    return cli
+    return adopt(cli)
 
 
 def main():

@@ -47,7 +47,9 @@ def cli_md() -> str:
     root = build_cli()
     out = ["# CLI reference", "",
            "Generated from the commands themselves (`crmkit COMMAND --help` says the same).",
-           "Global options come before the command: `crmkit --db URL --user LOGIN --lang ru COMMAND`.", ""]
+           "Global options come before the command: `crmkit --db URL --user LOGIN --lang ru COMMAND`.",
+           "With `--lang ru` (or `CRMKIT_LANG=ru`) the help, the output and the errors are in Russian;",
+           "a language crmkit has no catalogue for is an error naming en and ru.", ""]
 
     def walk(cmd, path):
         from crmkit.cli import LazyGroup

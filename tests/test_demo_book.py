@@ -176,6 +176,13 @@ def check_efficiency_workbook(demo):
     label = sheet.column_dimensions["A"].width
     assert label >= max(len(str(r[0].value or "")) for r in rows)       # the widest label fits
     assert book.worksheets[0].column_dimensions["A"].width < label       # each column its own width
+    if "analysis.abc_xyz_clients" in crm.registry.reports:   # shares and the XYZ variation are percent figures
+        sheet = openpyxl.load_workbook(io.BytesIO(crm.report("analysis.abc_xyz_clients").render("xlsx"))).active
+        head = [c.value for c in sheet[1]]
+        first = [c for c in sheet[2]]
+        assert (first[head.index("share")].value, first[head.index("share")].number_format) == (0.813, "0.00%")
+        assert first[head.index("cv")].number_format == "0.00%" and first[head.index("value")].value == 1200000
+        assert first[head.index("value")].number_format == "#,##0.00"
 
 
 def test_demo_end_to_end(demo, db_url):

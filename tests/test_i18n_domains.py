@@ -110,3 +110,73 @@ def test_the_cli_refuses_a_language_it_does_not_speak():
     result = CliRunner().invoke(build_cli(), ["--lang", "de", "entities"])
     assert result.exit_code != 0
     assert "unknown language 'de': crmkit speaks en, ru" in result.output
+
+
+def test_no_catalogue_says_one_message_twice(domains):
+    """Babel keeps one of two entries with the same msgctxt and msgid: the other is silently lost."""
+    import collections
+    import re
+    for name, spec in i18n.domains().items():
+        for po in sorted(spec.folder.glob("*.po")) if spec.folder and spec.folder.is_dir() else ():
+            keys = re.findall(r'(?m)^(?:msgctxt "((?:[^"\\]|\\.)*)"\n)?msgid "((?:[^"\\]|\\.)+)"',
+                              po.read_text(encoding="utf-8"))
+            twice = [k for k, n in collections.Counter(keys).items() if n > 1]
+            assert twice == [], (str(po), twice)
+
+
+def test_every_entity_field_and_choice_has_a_russian_label(domains):
+    """What `show`, `list` and the web's forms print: an entity's label, its
+    fields and its choices (shown by their label, never the code)."""
+    from crmkit.kernel.registry import Registry
+    pm, _ = make_plugin_manager()
+    registry = Registry()
+    registry.fill(pm)
+    missing = []
+    for name, spec in registry.entities.items():
+        label = spec.label or name
+        missing += [(name, label)] if i18n.translate(label, "ru", context=name) == label else []
+        for field_name, field in spec.model._meta.fields.items():
+            if i18n.translate(field_name, "ru", context=name) == field_name:
+                missing.append((name, field_name))
+            missing += [(name, f"{field_name}={code}") for code, _ in field.choices or ()      # "A", "X" are their
+                        if code and code.islower() and i18n.translate(code, "ru", context=f"{name}.{field_name}") == code]
+    assert missing == []
+
+
+def test_a_choice_reads_by_its_label_and_stays_its_code(domains):
+    import json
+    won = i18n.Choice("in_work", "deals.deal")
+    assert won == "in_work" and json.dumps(won) == '"in_work"'
+    assert i18n.format_value(won, "en") == "in work"
+    assert i18n.format_value(i18n.Choice("company", "core.partner"), "ru") == "Компания"
+
+
+def test_errors_are_said_in_russian(domains):
+    from crmkit.kernel.errors import ValidationError
+    exc = ValidationError({"kind": ["unallowed value 'compny' (allowed: company, individual)"],
+                           "name": ["required field"]}, "core.partner")
+    assert exc.describe("ru") == ("core.partner: Вид (kind): недопустимое значение 'compny' (допустимые: "
+                                  "company, individual), Наименование (name): обязательное поле")
+    assert exc.describe() == str(exc)                  # English as it was
+    said = i18n.translate_message
+    assert said("no entity 'core.partnr'; did you mean core.partner?", "ru") == \
+        "нет сущности 'core.partnr'; возможно, имелось в виду core.partner?"
+    assert said("user 'orlov' may not create claims.claim: no role grants it", "ru") == \
+        "пользователю 'orlov' нельзя создавать claims.claim: ни одна роль этого не дает"
+    assert said("something no catalogue says", "ru") == "something no catalogue says"
+
+
+def test_the_cli_says_its_errors_in_the_operators_language(tmp_path):
+    from click.testing import CliRunner
+    from crmkit.cli import build_cli
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    out = CliRunner().invoke(build_cli(), ["--db", url, "--create", "--lang", "ru", "create", "core.partner",
+                                           "name=Протон", "kind=compny"]).output
+    assert "ошибка: core.partner: Вид (kind): недопустимое значение" in out
+    out = CliRunner().invoke(build_cli(), ["--db", url, "--lang", "ru", "list", "core.partnr"]).output
+    assert out.startswith("ошибка: нет сущности 'core.partnr'")
+    assert "error: no entity" in CliRunner().invoke(build_cli(), ["--db", url, "list", "core.partnr"]).output
+    out = CliRunner().invoke(build_cli(), ["--db", url, "--lang", "ru", "create", "core.partner", "name=Протон"]).output
+    assert out.startswith("создано: core.partner ")         # what a command did, from its template
+    out = CliRunner().invoke(build_cli(), ["--db", url, "create", "core.partner", "name=Протон 2"]).output
+    assert out.startswith("created core.partner ")

@@ -168,3 +168,15 @@ def test_workbook_cells_are_typed_and_formula_text_neutralised(moscow):
         assert rows[0][columns.index("title")].data_type == "s"
         assert rows[0][columns.index("overdue")].value is True
         assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:")
+
+
+def test_the_system_zone_keeps_its_summer_time(moscow, monkeypatch):
+    """Without a user zone or CRMKIT_TZ, the system's zone with its rules
+    (not today's offset): 10:00 in Berlin is 08:00 UTC in July, 09:00 in January."""
+    monkeypatch.delenv("CRMKIT_TZ", raising=False)
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    plain = moscow.as_user("plain")
+    assert str(plain.zone) == "Europe/Berlin"
+    summer = plain.create("core.task", {"title": "x", "due": "2015-07-01 10:00"}).due
+    winter = plain.create("core.task", {"title": "y", "due": "2015-01-15 10:00"}).due
+    assert (summer, winter) == (dt.datetime(2015, 7, 1, 8, tzinfo=UTC), dt.datetime(2015, 1, 15, 9, tzinfo=UTC))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row, say
 
 from .kinds import INTERACTION_KINDS
 
@@ -58,7 +58,7 @@ def interaction_log(crm, kind, values):
     if isinstance(data.get("partner"), str) and not data["partner"].isdigit():
         data["partner"] = crm.get("core.partner", data["partner"]).id
     record = crm.create("core.interaction", data)
-    click.echo(f"logged interaction {record.number}")
+    say(crm, f"logged interaction {record.number}")
 
 
 @click.group()
@@ -80,7 +80,7 @@ def task_mine(crm, show_all, fmt):
 
 def _state(crm, key, action, result=""):
     record = crm.act(action, key, **({"result": result} if result else {}))
-    click.echo(f"task {record.number}: {record.state}")
+    say(crm, f"task {record.number}: {record.state}")
 
 
 @task.command("done")

@@ -24,6 +24,8 @@ import os
 
 ENTITY = "core.currency_rate"
 BASES = ("own", "report")
+# the parameters' labels, for the specs' ``labels`` (each plugin's catalogue translates them)
+LABELS = {"report_currency": "Report currency", "rates_on": "Rates on"}
 PARAMS = {"report_currency": {"type": "string", "nullable": True, "regex": "[A-Za-z]{3}"},
           "rates_on": {"type": "string", "nullable": True, "allowed": list(BASES)}}
 

@@ -281,7 +281,8 @@ class CurrencyRate(RecordModel):
 
     currency = pw.CharField(max_length=3)
     date = pw.DateField()
-    rate = pw.DecimalField(max_digits=20, decimal_places=6, auto_round=True)
+    # an amount of the base currency, with six places on every database (SQLite keeps no scale)
+    rate = MoneyField(max_digits=20, decimal_places=6)
     multiplier = pw.IntegerField(default=1)
     source = pw.CharField(max_length=32, default="")     # "cbr", "file", "" when typed in
 

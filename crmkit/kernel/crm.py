@@ -478,7 +478,9 @@ class Crm:
     def display(self, entity, record) -> str:
         spec = self.registry.entity(entity)
         if callable(spec.display):
-            return str(spec.display(record))
+            from .i18n import in_context, speaking
+            with speaking(self.lang), in_context(entity):      # its words in the user's language
+                return str(spec.display(record))
         value = getattr(record, spec.display, None)
         return str(value) if value not in (None, "") else f"{spec.label or entity} {record.get_id()}"
 
@@ -1123,15 +1125,7 @@ class Crm:
         return export(self, entity, fmt, out, **filters)
 
 
-def add_translation_domains(loaded):
-    """Each plugin translates in its own domain (its ``locale/`` folder),
-    falling back to the plugins it requires: one plugin's words never
-    change another's screens."""
-    from .i18n import add_domain
-    for plugin in loaded:
-        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
-                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
-                   package=getattr(plugin.package, "__name__", None))
+from .i18n import add_plugin_domains as add_translation_domains  # noqa: E402  (crmkit.open declares them)
 
 
 def open(url=None, user=None, plugins=None, extra=(), disabled=None, migrate=True, lang=None,

@@ -46,8 +46,22 @@ class ValidationError(CrmError):
         self.rows = rows or {}
         super().__init__(self.describe())
 
-    def describe(self):
+    def describe(self, lang="en"):
+        """Every problem in one line; in ``lang``, each field by its label
+        and each message from the catalogue (the values as given)."""
         head = f"{self.entity}: " if self.entity else ""
+        if lang and lang != "en":
+            from .i18n import translate, translate_message
+            ctx = self.entity
+
+            def field_said(field):
+                label = translate(field, lang, context=ctx) if field != "_" else field
+                return field if label == field else f"{label} ({field})"
+            parts = [f"{field_said(f)}: {'; '.join(translate_message(str(m), lang, ctx) for m in msgs)}"
+                     for f, msgs in self.errors.items()]
+            if self.rows:
+                parts.append(translate_message(f"{len(self.rows)} invalid row(s)", lang, ctx))
+            return head + ", ".join(parts)
         parts = [f"{field}: {'; '.join(map(str, msgs))}" for field, msgs in self.errors.items()]
         if self.rows:
             parts.append(f"{len(self.rows)} invalid row(s)")

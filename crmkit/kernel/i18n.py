@@ -20,6 +20,7 @@ import contextlib
 import contextvars
 import datetime as dt
 import decimal
+import re
 import sys
 from pathlib import Path
 
@@ -43,6 +44,7 @@ _domains: dict[str, Domain] = {KERNEL: Domain(KERNEL, Path(__file__).parent / "l
 _packages: dict[str, str] = {"crmkit": KERNEL}    # top-level package -> domain
 _catalogs: dict[tuple[str, str], dict] = {}
 _scope: contextvars.ContextVar[str | None] = contextvars.ContextVar("crmkit_i18n_scope", default=None)
+_speaking: contextvars.ContextVar[str] = contextvars.ContextVar("crmkit_i18n_lang", default="en")
 
 
 class UnknownLanguage(CrmError, ValueError):
@@ -67,8 +69,18 @@ def add_domain(name, folder, fallbacks=(), package=None):
         _domains[name] = domain
         for key in [k for k in _catalogs if k[0] == name]:
             del _catalogs[key]
+        _patterns.clear()
     if package:
         _packages[package.split(".")[0] if package != "crmkit.core" else package] = name
+
+
+def add_plugin_domains(loaded):
+    """Each loaded plugin translates in its own domain (its ``locale/``
+    folder), falling back to the plugins it requires, then core."""
+    for plugin in loaded:
+        add_domain(plugin.name, plugin.package_dir / "locale" if plugin.package_dir else None,
+                   tuple(plugin.meta.requires) + (() if plugin.name == "core" else ("core",)),
+                   package=getattr(plugin.package, "__name__", None))
 
 
 def add_catalog_dir(path, domain=None):
@@ -112,8 +124,8 @@ def _chain(domain):
     if "core" in order and order[-1] != "core":     # core is everyone's last plugin
         order.remove("core")
         order.append("core")
-    if domain == KERNEL and "core" in _domains:   # the kernel's screens speak core's words
-        order.append("core")
+    if domain == KERNEL:        # the kernel's screens speak its own words, then core's
+        return [KERNEL] + (["core"] if "core" in _domains else [])
     if KERNEL in order:
         order.remove(KERNEL)
     return order + [KERNEL]
@@ -155,23 +167,53 @@ def in_context(name):
         _scope.reset(token)
 
 
-def translate(text: str, lang: str = "en", context: str | None = None, domain: str | None = None) -> str:
-    """``text`` in ``lang``. ``context``: the entity, report or template the
-    text belongs to (its plugin is the domain; default the enclosing
-    :func:`in_context`); ``domain``: the plugin, when not the caller's."""
+@contextlib.contextmanager
+def speaking(lang):
+    """Within, ``translate(text)`` without a language speaks ``lang``: what
+    a record's display function says (``crm.display``) is in the user's."""
+    token = _speaking.set(lang or "en")
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def current_language() -> str:
+    return _speaking.get()
+
+
+def translate(text: str, lang: str | None = None, context: str | None = None, domain: str | None = None) -> str:
+    """``text`` in ``lang`` (default: the one :func:`speaking` sets, else
+    English). ``context``: the entity, report or template the text belongs
+    to (its plugin is the domain; default the enclosing :func:`in_context`);
+    ``domain``: the plugin, when not the caller's."""
+    if lang is None:
+        lang = _speaking.get()
     if not lang or lang == "en" or not text:
         return text
     if context is None and domain is None:
         context = _scope.get()
     if domain is None:
         domain = (domain_of(context) if context else None) or calling_domain()
+    contexts = _contexts(context)
     for name in _chain(domain):
         messages = catalog(name, lang)
-        if context is not None and (context, text) in messages:
-            return messages[(context, text)]
-        if (None, text) in messages:
-            return messages[(None, text)]
+        for ctx in contexts:
+            if (ctx, text) in messages:
+                return messages[(ctx, text)]
     return text
+
+
+def _contexts(context):
+    """``deals.kind.process`` -> itself, ``deals.kind``, then no context: a
+    field's choices may mean other than the entity's words."""
+    if context is None:
+        return (None,)
+    out = [context]
+    while context.count(".") > 1:
+        context = context.rsplit(".", 1)[0]
+        out.append(context)
+    return (*out, None)
 
 
 def pgettext(context: str, text: str, lang: str = "en") -> str:
@@ -187,6 +229,80 @@ def translator(domain):
 
 
 _ = translate
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_patterns: dict[tuple[str, str], list] = {}
+
+
+def _patterns_of(domain, lang):
+    """A domain's message templates (msgids with ``{name}`` placeholders)
+    as regular expressions, with their translations."""
+    key = (domain, lang)
+    if key not in _patterns:
+        out = []
+        for (context, msgid), text in catalog(domain, lang).items():
+            if context is None and _PLACEHOLDER.search(msgid):
+                parts = _PLACEHOLDER.split(msgid)        # literal, name, literal, ...
+                # a value never spans "; " or ": ": a message made of several is said piece by piece
+                regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>(?:(?!; |: ).)+?)"
+                                for i, p in enumerate(parts))
+                out.append((len(msgid) - len("".join(parts[1::2])), re.compile(f"^{regex}$", re.S), text))
+        out.sort(key=lambda p: -p[0])               # the most literal template first
+        _patterns[key] = [(regex, text) for _, regex, text in out]
+    return _patterns[key]
+
+
+def _value_said(value, lang, domain):
+    """A value in a message: a verb the kernel says ("create"), a code with
+    a label ("won", "done") in the message's domain; anything else as given."""
+    said = catalog(KERNEL, lang).get(("kernel.message", value))
+    if said is None and re.fullmatch(r"[a-z][a-z_ ]*", value):
+        said = translate(value, lang, domain=domain)
+    return said or value
+
+
+def translate_message(text, lang=None, context=None, domain=None) -> str:
+    """A message made from a template (an error: "{entity} {key} not found")
+    in ``lang``: as a whole if a catalogue has it, else by the template it
+    matches (the values kept), else piece by piece between "; " and ": "."""
+    if lang is None:
+        lang = _speaking.get()
+    if not lang or lang == "en" or not text:
+        return text
+    if domain is None:
+        domain = (domain_of(context) if context else None) or calling_domain()
+    whole = translate(text, lang, context=context, domain=domain)
+    if whole != text:
+        return whole
+    for name in _chain(domain):
+        for regex, template in _patterns_of(name, lang):
+            found = regex.match(text)
+            if found:
+                return template.format_map({k: _value_said(v, lang, domain) for k, v in found.groupdict().items()})
+    for separator in ("; ", ": "):
+        if separator in text:
+            return separator.join(translate_message(part, lang, context, domain) for part in text.split(separator))
+    return text
+
+
+class Choice(str):
+    """A choice code (``in_work``) that people read by its label ("in work",
+    "В работе") while JSON, CSV and comparisons keep the code.
+    ``context``: the entity whose field it is."""
+
+    def __new__(cls, code, context=None):
+        obj = super().__new__(cls, code)
+        obj.context = context
+        return obj
+
+    def label(self, lang="en"):
+        return choice_label(str(self), lang, self.context)
+
+
+def choice_label(code, lang="en", context=None):
+    """A choice's label: its catalogue text, else the code as words."""
+    text = translate(code, lang, context=context) if lang and lang != "en" else code
+    return code.replace("_", " ") if text == code else text
 
 
 def _pandas_nat():
@@ -215,8 +331,10 @@ def format_value(value, lang="en", zone=None) -> str:
             value = value.item()
         except (AttributeError, ValueError):
             pass
+    if isinstance(value, Choice):
+        return value.label(lang)
     if isinstance(value, bool):
-        return translate("yes" if value else "no", lang)
+        return translate("yes" if value else "no", lang, domain=KERNEL)
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):

@@ -488,7 +488,7 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     fields = [model._meta.fields[n] for n in names]
     q = crm.where(entity, crm.query(entity, *fields), filters)
     q = crm.order(entity, q, spec.order_by)
-    frame = crm.frame(q, columns=names)
+    frame = _whole_numbers(crm.frame(q, columns=names), fields)
     frame = local_frame(_with_attributes(crm, entity, frame, q), crm.zone)   # moments in the user's zone
     if fmt == "csv":
         buf = io.StringIO()
@@ -502,6 +502,19 @@ def export(crm, entity, fmt="csv", out=None, **filters):
     if out:
         Path(out).write_text(text, encoding="utf-8")
     return text
+
+
+def _whole_numbers(frame, fields):
+    """Integer and reference columns as whole numbers: a column with a
+    blank in it comes from pandas as floats (``stage=1.0``), which an import
+    of the file then cannot read back as a reference."""
+    import peewee as pw
+    for field in fields:
+        if isinstance(field, (pw.IntegerField, pw.ForeignKeyField, pw.AutoField)) and field.name in frame.columns:
+            import pandas as pd
+            frame[field.name] = pd.Series([None if v is None or v != v else int(v)
+                                           for v in frame[field.name].tolist()], index=frame.index, dtype=object)
+    return frame
 
 
 def _with_attributes(crm, entity, frame, query):

@@ -472,6 +472,16 @@ class Outbox:
         with db.transaction():
             return q.execute()
 
+    def skip(self, ids, reason) -> int:
+        """Mark queued messages ``skipped`` with ``reason``: they stay in the
+        outbox as a record and are never delivered or retried (a demo's
+        history, a message an administrator withdraws). Administrators only."""
+        self._require_deliver()
+        ids = [ids] if isinstance(ids, int) else list(ids)
+        with db.transaction():
+            return OutboxMessage.update(state="skipped", last_error=str(reason)[:1000]).where(
+                (OutboxMessage.state == "queued") & OutboxMessage.id.in_(ids)).execute()
+
     def settle(self, ids, state="sent") -> int:
         """Record the outcome an operator found for ``unknown`` messages
         (``sent`` once the receiver's log shows the Message-ID, else ``failed``)."""

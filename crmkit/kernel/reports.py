@@ -37,7 +37,10 @@ def neutralise_frame(frame):
     out = frame.copy()
     for col in out.columns:
         if out[col].dtype == object or str(out[col].dtype) in ("string", "str"):
-            out[col] = out[col].map(neutralise, na_action="ignore")
+            # element by element into an object column: ``map`` would turn a column of
+            # whole numbers with a blank into floats (a reference exported as 1.0)
+            out[col] = out[col].__class__([v if v is None or v != v else neutralise(v) for v in out[col].tolist()],
+                                          index=out.index, dtype=object)
     out.columns = [neutralise(str(c)) for c in out.columns]
     return out
 
@@ -124,7 +127,8 @@ class ReportResult:
             out.append("  ".join("-" * w for w in widths))
             out += [fmt_row(r) for r in rows]
             if not rows:
-                out.append("(no rows)")
+                from .i18n import translate
+                out.append(translate("(no rows)", lang, domain="kernel"))
         return "\n".join(out) + "\n"
 
     def _render_csv(self, lang):

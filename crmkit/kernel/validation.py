@@ -685,6 +685,7 @@ def _parse_dates(raw, local=False):
         if int(found.sum()) == wanted:
             break
     if aware is not None and aware.notna().any():
+        aware = _near_bounds(aware)
         aware = aware.dt.tz_convert(zone).dt.tz_localize(None) if local else aware.dt.tz_localize(None)
     else:
         aware = None
@@ -705,21 +706,33 @@ def _localized(naive, zone):
     clock change: its first occurrence, as Python's fold=0; a skipped one:
     moved forward)."""
     import numpy as np
+    import pandas as pd
+    naive = _near_bounds(naive)
     return naive.dt.tz_localize(zone, ambiguous=np.ones(len(naive), dtype=bool),
                                 nonexistent="shift_forward").dt.tz_convert("UTC")
+
+
+def _near_bounds(moments):
+    """Moments far outside what a column holds (year 1, 9999) left out: the
+    bounds refuse them by their text's year, as before, and putting them in a
+    zone or in nanoseconds would overflow pandas."""
+    import pandas as pd
+    naive = moments.dt.tz_localize(None) if getattr(moments.dt, "tz", None) is not None else moments
+    return moments.where((naive >= pd.Timestamp(DATE_MIN.year - 1, 1, 1))
+                         & (naive < pd.Timestamp(DATE_MAX.year + 2, 1, 1)))
 
 
 def _one_moment(text, zone):
     import pandas as pd
     try:
         stamp = pd.Timestamp(text)
+        if stamp is pd.NaT or not DATE_MIN.year - 1 <= stamp.year <= DATE_MAX.year + 1:
+            return pd.NaT
+        if stamp.tzinfo is None:
+            stamp = stamp.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+        return stamp.tz_convert("UTC")
     except (ValueError, OverflowError, TypeError):
         return pd.NaT
-    if stamp is pd.NaT:
-        return pd.NaT
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
-    return stamp.tz_convert("UTC")
 
 
 EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")

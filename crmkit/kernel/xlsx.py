@@ -3,8 +3,8 @@
 Moments are real Excel dates in the user's zone (Excel has no zones: the
 local wall time is written), dates are dates; money and other fractional
 numbers have two decimals and a thousands separator; shares given in
-percent (a column named ``..., %``, ``*_pct`` or ``*share``) are Excel
-percentages; widths follow the content; the header is frozen and filtered.
+percent (a column named ``..., %``, ``*_pct``, ``*share`` or ``cv``) are
+Excel percentages; widths follow the content; the header is frozen and filtered.
 A tree section (a numeric ``Level`` column, as the deal efficiency report
 has) becomes outline levels: its rows group under their parent, the label
 is indented, and the ``Level`` column itself is not written. Text that a
@@ -26,10 +26,13 @@ MONEY = "#,##0.00"
 PERCENT = "0.00%"
 
 
+PERCENT_NAMES = {"cv"}     # the XYZ coefficient of variation, in percent
+
+
 def is_percent(name: str) -> bool:
     """A column of shares in percent (66.67 meaning 66.67 %), by its English name."""
     name = str(name).strip().lower()
-    return name.endswith("%") or name.endswith("_pct") or name.endswith("share")
+    return name.endswith(("%", "_pct", "share")) or name in PERCENT_NAMES
 
 
 def _is_missing(value) -> bool:

@@ -56,6 +56,23 @@ def operator_zone():
     name = os.environ.get("CRMKIT_TZ", "").strip()
     if name:
         return zone_named(name, "CRMKIT_TZ")
+    return system_zone()
+
+
+def system_zone():
+    """The system's zone with its rules (summer time of past years too): the
+    IANA zone ``$TZ`` names or ``/etc/localtime`` links to, else today's
+    fixed offset."""
+    from zoneinfo import ZoneInfo
+    tz = os.environ.get("TZ", "").lstrip(":")
+    try:
+        if tz:
+            return ZoneInfo(tz)
+        target = os.path.realpath("/etc/localtime")
+        if "/zoneinfo/" in target:
+            return ZoneInfo(target.split("/zoneinfo/", 1)[1])
+    except (KeyError, ValueError, OSError):
+        pass
     return dt.datetime.now().astimezone().tzinfo
 
 

@@ -1,15 +1,17 @@
-"""The plugin's whole contract with crmkit."""
-import click
+"""The plugin's whole contract with crmkit.
 
+Models are imported inside the hooks, not here: ``crmkit --help`` imports
+every plugin's hooks.py, and importing models would bring peewee and the
+core's models with it. The command group is a lazy one for the same reason.
+"""
 from crmkit import ChartSpec, EntitySpec, ReportSpec, RoleSpec, hookimpl
-
-from .models import Visit
 
 SAVED = []   # what crmkit_entity_saved saw: the example's event handler
 
 
 @hookimpl
 def crmkit_register_entities(register):
+    from .models import Visit
     register(EntitySpec("visits.visit", Visit, label="Visit", subject=True, partner_path="partner",
                         code_prefix="V-", display="code", lookup="code",
                         schema={"kilometres": {"min": 0, "max": 2000}},
@@ -43,20 +45,5 @@ def crmkit_entity_saved(crm, entity, record, created, changes):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from crmkit.cli import pass_crm
-
-    @cli.group()
-    def visits():
-        """Field visits to partners."""
-
-    @visits.command("log")
-    @click.argument("partner")
-    @click.argument("date")
-    @click.option("--km", type=int, default=0)
-    @click.option("--note", default="")
-    @pass_crm
-    def log(crm, partner, date, km, note):
-        """Log a visit to PARTNER (id or code) on DATE."""
-        visit = crm.create("visits.visit", {"partner": crm.get("core.partner", partner).id, "date": date,
-                                            "kilometres": km, "note": note})
-        click.echo(f"logged {visit.code}")
+    from crmkit.cli import add_lazy_group   # the group's module is imported when it is used
+    add_lazy_group(cli, "visits", "crmkit_visits.commands:visits", "Field visits to partners.")

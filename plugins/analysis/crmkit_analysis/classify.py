@@ -41,7 +41,7 @@ from crmkit import AccessDenied, ValidationError, utcnow
 from . import models as m
 from .periods import RANK, UNITS, bucket_position, buckets, positions, window
 
-MEASURES = ("revenue", "gross_profit", "documents")
+from .kinds import MEASURES  # noqa: E402
 # 1C's defaults: thresholds 80/15/5 and X <= 10 %, Y <= 25 %; periods as on
 # the presentation's settings form: four previous weeks, XYZ by days.
 DEFAULTS = {"measure": "revenue", "abc_period": "week", "abc_periods": 4,

@@ -77,4 +77,12 @@ def history_cmd(crm, partner, fmt):
     """A partner's classification history, newest first."""
     record = crm.get("core.partner", partner)
     frame = crm.report("analysis.history", partner=record.code).frame
-    emit(frame.to_dict(orient="records"), fmt, lang=crm.lang)
+    rows = frame.to_dict(orient="records")
+    if fmt != "json":           # classes and measures by their label ("Потенциальные")
+        from crmkit import Choice
+        rows = [{k: Choice(v, "analysis.history") if isinstance(v, str) and k in CODED else v for k, v in r.items()}
+                for r in rows]
+    emit(rows, fmt, lang=crm.lang, context="analysis.history")
+
+
+CODED = {"abc", "xyz", "abc_class", "xyz_class", "measure", "class", "kind"}

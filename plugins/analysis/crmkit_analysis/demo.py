@@ -36,6 +36,8 @@ def _quantity(pattern, day_index, day):
 
 
 def sales_rows(deal_of=None):
+    """The sales lines; ``deal_of`` maps (client code, product code) to the
+    deal whose demand holds that product, the one a line is linked to."""
     rows, number = [], 0
     for i in range(DAYS):
         day = FIRST_DAY + dt.timedelta(days=i)
@@ -45,21 +47,27 @@ def sales_rows(deal_of=None):
                 continue
             number += 1
             revenue = qty * price
+            deal = (deal_of or {}).get((code, product))
             rows.append({"document": f"РТУ-{number:06d}", "date": day.isoformat(), "partner": code,
                          "product": product, "quantity": str(qty), "revenue": f"{revenue:.2f}",
                          "cost": f"{revenue * COST_SHARE:.2f}", "currency": "RUB",
-                         "deal_id": str(deal_of[code]) if deal_of and code in deal_of else ""})
+                         "deal_id": str(deal) if deal else ""})
     return rows
 
 
-def _deals_by_client(crm):
+def _deals_by_client_product(crm):
+    """(client code, product code) -> the client's first deal with that
+    product in its demand: a sales line belongs to the deal that sold its
+    product, never to whatever deal the client had first."""
     if "deals.deal" not in crm.registry.entities:
         return {}
-    D, P = crm.model("deals.deal"), crm.model("core.partner")
+    D, Dm, P, Pr = crm.model("deals.deal"), crm.model("deals.demand"), crm.model("core.partner"), \
+        crm.model("core.product")
     found = {}
-    for deal_id, code in (crm.query("deals.deal", D.id, P.code).join(P, on=(D.client == P.id))
-                          .order_by(D.id).tuples()):
-        found.setdefault(code, deal_id)
+    query = (crm.query("deals.demand", D.id, P.code, Pr.code).join(D, on=(Dm.deal == D.id))
+             .join(P, on=(D.client == P.id)).switch(Dm).join(Pr, on=(Dm.product == Pr.id)).order_by(D.id))
+    for deal_id, client, product in query.tuples():
+        found.setdefault((client, product), deal_id)
     return found
 
 
@@ -67,7 +75,7 @@ def load(crm):
     import pandas as pd
     from crmkit.core.segments import compute
     from .classify import run
-    rows = sales_rows(_deals_by_client(crm))
+    rows = sales_rows(_deals_by_client_product(crm))
     frame = pd.DataFrame(rows)
     if not frame["deal_id"].astype(bool).any():
         frame = frame.drop(columns=["deal_id"])
@@ -79,7 +87,7 @@ def load(crm):
         run(crm, "product", as_of)
     msk = crm.get("core.region", "MSK").id
     segment = crm.create("core.segment", {
-        "name": "A-class clients of Moscow", "kind": "partner", "method": "rule",
+        "name": "Клиенты класса A в Москве", "kind": "partner", "method": "rule",
         "rule": '{"all": [{"field": "abc_class", "op": "eq", "value": "A"}, '
                 f'{{"field": "region", "op": "eq", "value": {msk}}}]}}'})
     compute(crm, segment.id)

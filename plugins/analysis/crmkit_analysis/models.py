@@ -6,9 +6,9 @@ rows (``ClientClass`` / ``ProductClass``) are the history per item.
 """
 import peewee as pw
 
-from crmkit import BaseModel, MoneyField, UtcDateTimeField, utcnow
+from crmkit import BaseModel, MoneyField, UtcDateTimeField, choices, utcnow
 from crmkit.core.models import Partner, Product, User
-from .kinds import CLASS_KINDS, CLASSES  # noqa: F401
+from .kinds import ABC_CLASSES, CLASS_KINDS, CLASSES, MEASURES, XYZ_CLASSES  # noqa: F401
 
 
 
@@ -51,7 +51,7 @@ class Run(BaseModel):
     as_of = pw.DateField()
     settings = pw.TextField()                     # canonical JSON
     settings_key = pw.CharField(max_length=64)    # sha256 of it
-    measure = pw.CharField(max_length=20)
+    measure = pw.CharField(max_length=20, choices=choices(MEASURES))
     abc_from = pw.DateField()
     abc_to = pw.DateField()                       # exclusive
     xyz_from = pw.DateField()
@@ -69,8 +69,8 @@ class Run(BaseModel):
 class ItemClass(BaseModel):
     run = pw.ForeignKeyField(Run, on_delete="CASCADE", index=False)   # (run, item) is indexed
     as_of = pw.DateField()
-    abc_class = pw.CharField(max_length=10)       # A B C potential lost
-    xyz_class = pw.CharField(max_length=10)       # X Y Z potential lost
+    abc_class = pw.CharField(max_length=10, choices=choices(ABC_CLASSES))
+    xyz_class = pw.CharField(max_length=10, choices=choices(XYZ_CLASSES))
     value = pw.DecimalField(max_digits=18, decimal_places=2, auto_round=True, null=True)
     share = pw.FloatField(null=True)              # % of the total measure
     cumulative_share = pw.FloatField(null=True)   # % up to and including this item

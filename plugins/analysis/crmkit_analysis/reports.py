@@ -118,15 +118,21 @@ def _item_query(crm, kind, run_id, *extra):
 
 
 def _settings_frame(run, lang="en"):
+    """The run's settings as the settings form says them, in ``lang``."""
+    from crmkit import format_value, translate
     if run is None:
         return pd.DataFrame({"setting": ["classification"], "value": ["not run yet: crmkit analysis classify"]})
     from .classify import anonymous_left_out, check_settings
     settings = check_settings(json.loads(run.settings))
-    rows = [("run", str(run.id)), ("as of", str(run.as_of)), ("measure", run.measure),
-            ("ABC window", f"{run.abc_from} .. {run.abc_to - dt.timedelta(days=1)}"),
-            ("XYZ window", f"{run.xyz_from} .. {run.xyz_to - dt.timedelta(days=1)} by {settings['xyz_subperiod']}"),
+
+    def window(start, end):
+        return f"{format_value(start, lang)} .. {format_value(end - dt.timedelta(days=1), lang)}"
+    rows = [("run", str(run.id)), ("as of", run.as_of), ("measure", run.measure),
+            ("ABC window", window(run.abc_from, run.abc_to)),
+            ("XYZ window", f"{window(run.xyz_from, run.xyz_to)} {translate('by ' + settings['xyz_subperiod'], lang)}"),
             ("ABC thresholds, %", f"A {settings['a']:g} / B {settings['b']:g} / C {settings['c']:g}"),
-            ("XYZ thresholds (CV), %", f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z above"),
+            ("XYZ thresholds (CV), %",
+             f"X <= {settings['x']:g} / Y <= {settings['y']:g} / Z {translate('above', lang)}"),
             ("returns", settings["returns"]), ("crossing item", settings["crossing"])]
     left_out = anonymous_left_out(settings, run.kind)
     if left_out:
@@ -138,7 +144,7 @@ def _classification(crm, kind, as_of=None, measure=None, **choice):
     run = pick_run(crm, kind, as_of, measure, **choice)
     columns = ["code", "name", "value", "share", "cumulative_share", "abc", "cv", "xyz"]
     if run is None:
-        return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None)}
+        return {"main": pd.DataFrame(columns=columns), "settings": _settings_frame(None, crm.lang)}
     frame = view_classes(crm, kind, run)
     frame["order"] = frame["abc"].map({c: i for i, c in enumerate(ABC_ORDER)})
     frame["sort_value"] = pd.to_numeric(frame["value"], errors="coerce").fillna(float("-inf"))
@@ -300,16 +306,29 @@ def _period(query, date_from, date_to):
     return query
 
 
+def _revenue_and_cost(crm, report, date_from, date_to, money):
+    """Revenue and cost of the sale lines as SQL: as stored, or in the
+    report currency (``report_currency``: each line at the rate of its date,
+    or every line at the report date) once every currency's rates are
+    checked over the period's lines."""
+    from crmkit.core.currency import conversion
+    S = m.Sale
+    conv = conversion(crm, {"date_to": date_to, **money}, report)
+    conv.check(_period(crm.query("analysis.sale"), date_from, date_to), S.currency, S.date)
+    return conv.amount(S.revenue, S.currency, S.date), conv.amount(S.cost, S.currency, S.date)
+
+
 def _partner_segments(crm):
     Seg = crm.model("core.segment")
     return crm.frame(crm.query("core.segment", Seg.id, Seg.name).where(Seg.kind == "partner").order_by(Seg.name),
                      columns=["segment_id", "segment"])
 
 
-def segments(crm, date_from=None, date_to=None):
+def segments(crm, date_from=None, date_to=None, **money):
     """Comparing client segments: clients, sales volume, gross profit, deals."""
     from crmkit.core.segments import membership
     S = m.Sale
+    revenue, cost = _revenue_and_cost(crm, "analysis.segments", date_from, date_to, money)
     P = crm.model("core.partner")
     SM = membership(crm).alias("members")   # as the user has them (ranked segments over their view)
     member = SM.c.member_id.is_null(False)
@@ -322,8 +341,8 @@ def segments(crm, date_from=None, date_to=None):
     # A sales document belongs to one client, so the documents of a segment
     # are the sum of its members' distinct documents.
     per_partner = _period(crm.query("analysis.sale", S.partner.alias("partner_id"),
-                                    pw.fn.SUM(S.revenue).alias("revenue"),
-                                    pw.fn.SUM(S.revenue - S.cost).alias("profit"),
+                                    pw.fn.SUM(revenue).alias("revenue"),
+                                    pw.fn.SUM(revenue - cost).alias("profit"),
                                     pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
                           date_from, date_to).group_by(S.partner).alias("per_partner")
     sales = crm.frame(SM.select_from(SM.c.segment, pw.fn.SUM(per_partner.c.revenue), pw.fn.SUM(per_partner.c.profit),
@@ -353,9 +372,9 @@ def segments(crm, date_from=None, date_to=None):
     return out.drop(columns=["segment_id"])
 
 
-def assortment(crm, date_from=None, date_to=None, as_of=None):
+def assortment(crm, date_from=None, date_to=None, as_of=None, **money):
     """ABC/XYZ of products by client segment, and the monthly dynamics of
-    the assortment and sales."""
+    the assortment and sales (in the report currency when one is asked)."""
     from .classify import aggregate, aggregate_segments, classify_frame, stored_settings
     from .periods import bucket_expression
     S = m.Sale
@@ -382,10 +401,11 @@ def assortment(crm, date_from=None, date_to=None, as_of=None):
         row["lost"] = int(((classes["abc"] == "lost") | (classes["xyz"] == "lost")).sum()) if len(classes) else 0
         rows.append(row)
     by_segment = pd.DataFrame(rows)
+    revenue, cost = _revenue_and_cost(crm, "analysis.assortment", date_from, date_to, money)
     month = bucket_expression(crm.db, "month", S.date)
     dyn = crm.frame(_period(crm.query("analysis.sale", month.alias("month"),
                                       pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.product)], None))),
-                                      pw.fn.SUM(S.revenue), pw.fn.SUM(S.revenue - S.cost),
+                                      pw.fn.SUM(revenue), pw.fn.SUM(revenue - cost),
                                       pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
                             .group_by(month).order_by(month), date_from, date_to),
                     columns=["month", "products_sold", "revenue", "gross_profit", "documents"])
@@ -396,11 +416,12 @@ def assortment(crm, date_from=None, date_to=None, as_of=None):
             "settings": pd.DataFrame({"setting": ["as of", "measure"], "value": [str(as_of), settings["measure"]]})}
 
 
-def deal_profit(crm, date_from=None, date_to=None):
+def deal_profit(crm, date_from=None, date_to=None, **money):
     """Gross profit by deal; deal names, clients and states when deals is installed."""
     S = m.Sale
     P = crm.model("core.partner")
-    q = _period(crm.query("analysis.sale", S.deal_id, pw.fn.MIN(P.name), pw.fn.SUM(S.revenue), pw.fn.SUM(S.cost),
+    revenue, cost = _revenue_and_cost(crm, "analysis.deal_profit", date_from, date_to, money)
+    q = _period(crm.query("analysis.sale", S.deal_id, pw.fn.MIN(P.name), pw.fn.SUM(revenue), pw.fn.SUM(cost),
                           pw.fn.COUNT(S.id))
                 .join(P, on=(S.partner == P.id)).where(S.deal_id.is_null(False)).group_by(S.deal_id),
                 date_from, date_to)

@@ -1,12 +1,14 @@
 """Report declarations; the builds live in ``reports.py`` (pandas is
 imported only when a report runs)."""
 from crmkit import ChartSpec, ReportSpec
+from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 R = "crmkit_analysis.reports:"
 DATE = {"type": "date", "coerce": "date", "nullable": True}
 KIND = {"type": "string", "allowed": ["partner", "product"], "default": "partner"}
 MEASURE = {"type": "string", "allowed": ["revenue", "gross_profit", "documents"], "nullable": True}
 PERIOD = {"date_from": DATE, "date_to": DATE}
+MONEY = {**PERIOD, **REPORT_CURRENCY}      # reports summing revenue and cost
 # which run a classification report shows: by id, or the latest computed for the
 # date (as_of) and the settings given (any of the classification settings)
 UNIT = {"type": "string", "nullable": True, "allowed": ["day", "week", "month", "quarter", "year"]}
@@ -29,10 +31,11 @@ LABELS = {
     "segment": "Segment", "products": "Products", "month": "Month", "products_sold": "Items sold",
     "revenue": "Revenue", "gross_profit": "Gross profit", "documents": "Sales documents",
     "classes by segment": "Product ABC/XYZ by segment", "dynamics": "Assortment and sales dynamics",
-    "deal_code": "Deal number", "deal": "Deal", "status": "Status", "responsible": "Responsible",
+    "deal_code": "Deal number", "deal": "Deal", "deal_id": "Deal", "status": "Status", "responsible": "Responsible",
     "client": "Client", "cost": "Cost", "margin_pct": "Margin, %", "lines": "Lines", "clients": "Number of clients",
     "deals in_work": ("Deals", "Deals in work"), "deals won": ("Deals", "Deals won"),
     "deals lost": ("Deals", "Deals lost"), "deals": ("Deals", "All deals"), "kind": "Object of classification",
+    **CURRENCY_LABELS,
     "returns": "Returns", "crossing": "Crossing item",
     "abc_period": "ABC period", "abc_periods": "ABC periods", "xyz_period": "XYZ period",
     "xyz_periods": "XYZ periods", "xyz_subperiod": "XYZ subperiod", "a": "A-class share, %",
@@ -62,15 +65,15 @@ REPORTS = [
     ReportSpec("analysis.history", "Classification history", R + "history",
                params={"partner": {"type": "string", "nullable": True}}, page_size=1000, labels=LABELS,
                question="Which classes did each client have at each classification?"),
-    ReportSpec("analysis.segments", "Comparing client segments", R + "segments", params=PERIOD, labels=LABELS,
+    ReportSpec("analysis.segments", "Comparing client segments", R + "segments", params=MONEY, labels=LABELS,
                question="How many clients are in the segments? What are the sales by segment? "
                         "How many deals, and in what state?",
                charts=(ChartSpec("bar", x="segment", y=("revenue", "gross_profit"), title="Sales by segment"),)),
     ReportSpec("analysis.assortment", "Assortment and sales dynamics", R + "assortment",
-               params={**PERIOD, "as_of": DATE}, labels=LABELS,
+               params={**MONEY, "as_of": DATE}, labels=LABELS,
                question="How does the assortment change?",
                charts=(ChartSpec("bar", section="dynamics", x="month", y="revenue", title="Revenue by month"),)),
-    ReportSpec("analysis.deal_profit", "Gross profit by deals", R + "deal_profit", params=PERIOD, labels=LABELS,
+    ReportSpec("analysis.deal_profit", "Gross profit by deals", R + "deal_profit", params=MONEY, labels=LABELS,
                question="Which deal kinds and deals bring the most sales to clients?",
                charts=(ChartSpec("bar", x="client", y="gross_profit", title="Gross profit by deal"),)),
 ]

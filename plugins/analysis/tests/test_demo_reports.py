@@ -65,8 +65,8 @@ def test_demo_reports_render_in_every_format_and_russian(demo):
     text = crm.report("analysis.matrix").render("table", lang="ru")
     assert "Матрица BCG" in text and "Потенциальные" in text
     segments = crm.report("analysis.segments").frame.set_index("segment")
-    assert segments.loc["A-class clients of Moscow", "clients"] == 1
-    assert segments.loc["A-class clients of Moscow", "revenue"] == 1_500_000
+    assert segments.loc["Клиенты класса A в Москве", "clients"] == 1
+    assert segments.loc["Клиенты класса A в Москве", "revenue"] == 1_500_000
 
 
 def _changes_setup(crm):

@@ -7,7 +7,7 @@ from decimal import Decimal
 import click
 
 from crmkit import translate
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, say
 
 from crmkit import lazy_module
 
@@ -64,7 +64,7 @@ def register_cmd(crm, values):
     cause=Испорченный товар responsible=volkov planned_end=2015-05-14 basis=deals.deal:3"""
     from .api import register
     claim = register(crm, _resolve_references(crm, parse_assignments(values)))
-    click.echo(f"registered claim {claim.code}")
+    say(crm, f"registered claim {claim.code}")
 
 
 @claims.command("list")
@@ -185,7 +185,7 @@ def resolve_cmd(crm, key, status, decision, compensation, currency, result_comme
     """Set a claim's status with the review's results."""
     claim = crm.act("claims.resolve", key, status=status, decision=decision, compensation=compensation,
                     currency=currency, result_comment=result_comment, actual_end=actual_end)
-    click.echo(f"claim {claim.code}: {claim.status}")
+    say(crm, f"claim {claim.code}: {claim.status}")
 
 
 @claims.command("overdue")

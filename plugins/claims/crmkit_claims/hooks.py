@@ -1,6 +1,8 @@
 """The claims plugin's contract with the kernel."""
 from crmkit import ChartSpec, EntitySpec, ReportSpec, RoleSpec, hookimpl
 
+from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+
 from .kinds import STATUSES
 
 CLAIM_FIELDS = ("id", "code", "registered_at", "actual_end", "status", "name", "client", "cause",
@@ -40,6 +42,7 @@ def entities():
 
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
           "date_to": {"type": "date", "coerce": "date", "nullable": True}}
+MONEY = {**PERIOD, **REPORT_CURRENCY}      # reports with compensation sums
 AT = {"at": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 
 CLAIM_LABELS = {"cause": "Cause", "guilty_department": "Guilty department", "guilty_employee": "Guilty employee",
@@ -50,7 +53,8 @@ CLAIM_LABELS = {"cause": "Cause", "guilty_department": "Guilty department", "gui
                 "avg_days": "Average time to close, days", "p90_days": "90th percentile, days",
                 "responsible": "Responsible", "by cause": "By cause", "by responsible": "By responsible",
                 "total": "Total", "registered_at": "Registered", "end_date": "End date", "status": "Status",
-                "name": "Name", "code": "Number", "client": "Client", "planned_end": "Planned end", "at": "At"}
+                "name": "Name", "code": "Number", "client": "Client", "planned_end": "Planned end", "at": "At",
+                **CURRENCY_LABELS}
 
 REPORTS = [
     ReportSpec("claims.register", "Client claims", "crmkit_claims.reports:register",
@@ -61,14 +65,14 @@ REPORTS = [
                        "responsible": {"type": "string", "nullable": True}},
                description="The claim list: registration date, end date, status, name.",
                question="Which claims were registered, and in what state are they?", labels=CLAIM_LABELS),
-    ReportSpec("claims.by_cause", "Claims by cause", "crmkit_claims.reports:by_cause", params=PERIOD,
+    ReportSpec("claims.by_cause", "Claims by cause", "crmkit_claims.reports:by_cause", params=MONEY,
                question="Why do clients claim, and how often are their claims satisfied?", labels=CLAIM_LABELS,
                charts=(ChartSpec("bar", x="cause", y=("claims", "satisfied"), title="Claims by cause"),)),
     ReportSpec("claims.by_department", "Claims by guilty department", "crmkit_claims.reports:by_department",
-               params=PERIOD, labels=CLAIM_LABELS, question="By the fault of which departments do claims arise?",
+               params=MONEY, labels=CLAIM_LABELS, question="By the fault of which departments do claims arise?",
                charts=(ChartSpec("bar", x="guilty_department", y="claims", title="Claims by guilty department"),)),
     ReportSpec("claims.by_employee", "Claims by guilty employee", "crmkit_claims.reports:by_employee",
-               params=PERIOD, labels=CLAIM_LABELS, question="By the fault of which employees do claims arise?",
+               params=MONEY, labels=CLAIM_LABELS, question="By the fault of which employees do claims arise?",
                charts=(ChartSpec("bar", x="guilty_employee", y="claims", title="Claims by guilty employee"),)),
     ReportSpec("claims.resolution", "Time to close claims", "crmkit_claims.reports:resolution",
                params={**PERIOD, **AT}, labels=CLAIM_LABELS,

@@ -81,8 +81,8 @@ class StatusChange(BaseModel):
     at = UtcDateTimeField(default=utcnow)
     user = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     login = pw.CharField(max_length=64, default="")
-    old_status = pw.CharField(max_length=20, null=True)
-    new_status = pw.CharField(max_length=20)
+    old_status = pw.CharField(max_length=20, null=True, choices=choices(STATUSES))
+    new_status = pw.CharField(max_length=20, choices=choices(STATUSES))
 
     class Meta:
         table_name = "claims_status_change"

@@ -93,9 +93,13 @@ def _sorted(frame, label, crm):
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
+def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to, money=None):
     """Counts by status and the satisfied share per group; compensation per
-    group and currency (sums never mix currencies)."""
+    group and currency (sums never mix currencies), or per group in the
+    report currency (``report_currency``: each compensation converted at the
+    rate of its claim's registration date, or of the report date)."""
+    from crmkit.core.currency import conversion
+    conv = conversion(crm, {"date_to": date_to, **(money or {})}, f"claims.by_{label.replace('guilty_', '')}")
     name = _group_name(crm, name_field, label)
     counts = (crm.query("claims.claim", name, pw.fn.COUNT(C.id).alias("claims"),
                         _count_if(C.status.not_in(FINAL)).alias("open"),
@@ -111,11 +115,15 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
     # share of the closed claims that were fully satisfied, in percent
     frame["satisfied_share"] = (frame["satisfied"] * 100.0 / closed.where(closed > 0)).round(1)
     frame = _sorted(frame, label, crm)
-    money = (crm.query("claims.claim", name, C.currency, _cents_sum(C.compensation).alias("cents"),
+    conv.check(_period(crm, crm.query("claims.claim").where(C.compensation > 0), date_from, date_to),
+               C.currency, C.registered_at)
+    cents = pw.fn.SUM(conv.cents(C.compensation, C.currency, C.registered_at)) if conv.active \
+        else _cents_sum(C.compensation)
+    money = (crm.query("claims.claim", name, conv.currency(C.currency).alias("currency"), cents.alias("cents"),
                        _count_if(C.compensation > 0).alias("compensated"))
              .join(join_model, pw.JOIN.LEFT_OUTER, on=join_on)
              .where(C.compensation > 0)
-             .group_by(name_field, C.currency).order_by(name_field, C.currency))
+             .group_by(name_field, *conv.keys(C.currency)).order_by(name_field, *conv.keys(C.currency)))
     compensation = crm.frame(_period(crm, money, date_from, date_to))
     compensation["compensated"] = compensation["compensated"].astype(int)
     compensation.insert(2, "compensation", [(Decimal(int(c)) / 100).quantize(CENT) for c in compensation.pop("cents")])
@@ -123,18 +131,18 @@ def _breakdown(crm, label, join_model, join_on, name_field, date_from, date_to):
     return {"main": frame, "compensation": compensation}
 
 
-def by_cause(crm, date_from=None, date_to=None):
-    return _breakdown(crm, "cause", m.Cause, C.cause == m.Cause.id, m.Cause.name, date_from, date_to)
+def by_cause(crm, date_from=None, date_to=None, **money):
+    return _breakdown(crm, "cause", m.Cause, C.cause == m.Cause.id, m.Cause.name, date_from, date_to, money)
 
 
-def by_department(crm, date_from=None, date_to=None):
+def by_department(crm, date_from=None, date_to=None, **money):
     return _breakdown(crm, "guilty_department", m.Department, C.guilty_department == m.Department.id,
-                      m.Department.name, date_from, date_to)
+                      m.Department.name, date_from, date_to, money)
 
 
-def by_employee(crm, date_from=None, date_to=None):
+def by_employee(crm, date_from=None, date_to=None, **money):
     return _breakdown(crm, "guilty_employee", m.User, C.guilty_employee == m.User.id, m.User.name,
-                      date_from, date_to)
+                      date_from, date_to, money)
 
 
 def _counts(crm, label, join_model, join_on, name_field, at, date_from, date_to):

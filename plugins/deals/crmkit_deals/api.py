@@ -111,9 +111,12 @@ def _complete(crm, deal, result, at):
         last = route(deal.kind_id)[-1].stage_id == deal.stage_id
         raise ValidationError({"stage": "the route is complete: win or lose the deal" if last
                                else "the current stage has no open tasks"}, "deals.deal")
-    with context.acting(at=_at(crm, at)):
+    moment = _at(crm, at)
+    with context.acting(at=moment):
         for task in tasks:
             crm.update("core.task", task.id, {"state": "done", **({"result": result} if result else {})})
+            if moment is not None:   # done at the recorded moment, not at the write's
+                lifecycle.date_tasks(crm, [task.id], done_at=moment, changed_at=moment)
     return get_deal(crm, deal.id)
 
 
@@ -148,8 +151,9 @@ def stage_history(crm, deal):
 
 def route_map(crm, deal):
     """The kind's stages with their state for this deal: ``done``,
-    ``current``, ``next`` or ``ahead``; with the last passage's dates and the
-    current stage's open tasks."""
+    ``current``, ``next`` or ``ahead`` (a closed deal's last stage is
+    ``won`` or ``lost``: nothing is current any more); with the last
+    passage's dates and the current stage's open tasks."""
     deal = get_deal(crm, deal)
     stages = route(deal.kind_id)
     history = [h for h in stage_history(crm, deal) if h.passage]
@@ -160,7 +164,7 @@ def route_map(crm, deal):
     for s in stages:
         passage = last.get(s.stage_id)
         if s.stage_id == deal.stage_id:
-            state = "current"
+            state = "current" if deal.status == "in_work" else deal.status
         elif passage is not None and passage.days is not None:
             state = "done"
         elif current_seq is not None and deal.status == "in_work" and s.sequence == min(

@@ -2,10 +2,12 @@
 reopen, probability, demand, participants, kinds and stages."""
 from __future__ import annotations
 
+import functools
+
 import click
 
-from crmkit import translate
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit import Choice, translate
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, say
 
 from crmkit import lazy_module
 
@@ -41,7 +43,7 @@ def create(crm, values, at):
     kind="Типовая продажа" responsible=fedorov potential=884.70 currency=USD"""
     record = api.create(crm, _resolve_refs(crm, parse_assignments(values)), at=at)
     stage = f", stage {record.stage.name}" if record.stage_id else ""
-    click.echo(f"created deal {record.code} {record.name}{stage}")
+    say(crm, f"created deal {record.code} {record.name}{stage}")
 
 
 @deals.command("list")
@@ -74,7 +76,7 @@ def show(crm, key, fmt):
     participants and primary demand."""
     deal = api.get_deal(crm, key)
     fields = record_row(crm, "deals.deal", deal, [f for f in m.Deal._meta.fields])
-    route = api.route_map(crm, deal.id)
+    route = [{**r, "state": Choice(r["state"])} for r in api.route_map(crm, deal.id)]
     history = [record_row(crm, "deals.stage_history", h, ["stage", "status", "entered_at", "left_at", "days",
                                                           "user"]) for h in api.stage_history(crm, deal.id)]
     probability = api.probability_breakdown(crm, deal.id)
@@ -99,19 +101,25 @@ def show(crm, key, fmt):
         if rows or title in ("Stage history",):
             click.echo(f"\n{translate(title, crm.lang)}")
             emit(rows, "table", lang=crm.lang)
-    click.echo(f"\n{translate('Win probability', crm.lang)}: manual {probability['manual']} %, "
-               f"statistics {probability['probability'] if probability['probability'] is not None else '-'} %"
-               f" (method: {probability['method']})")
+    t = functools.partial(translate, lang=crm.lang)
+    if deal.status != "in_work":   # the outcome is known: a won deal has no "0 %" chance of winning
+        click.echo(f"\n{t('Win probability')}: "
+                   + t("none, the deal is closed ({status})").format(
+                       status=Choice(deal.status, "deals.deal").label(crm.lang)))
+        return
+    click.echo(f"\n{t('Win probability')}: {t('manual')} {probability['manual']} %, "
+               f"{t('statistics')} {probability['probability'] if probability['probability'] is not None else '-'} %"
+               f" ({t('method')}: {Choice(probability['method'], 'deals.deal').label(crm.lang)})")
     if probability["factors"]:
-        emit([{"factor": r["factor"], "name": r["name"], "won": r["won"], "closed": r["closed"],
+        emit([{"factor": Choice(r["factor"]), "name": r["name"], "won": r["won"], "closed": r["closed"],
                "raw_rate": r["raw_rate"], "rate": r["rate"]} for r in probability["factors"]], "table",
-             lang=crm.lang)
+             lang=crm.lang, context="deals.probability")
 
 
 def _say(crm, deal, verb):
     deal = api.get_deal(crm, deal.id)
     stage = deal.stage.name if deal.stage_id else "-"
-    click.echo(f"deal {deal.code} {verb}: stage {stage}, status {deal.status}")
+    say(crm, f"deal {deal.code} {verb}: stage {stage}, status {deal.status}")
 
 
 @deals.command("move")
@@ -171,11 +179,12 @@ def probability(crm, key, refresh, fmt):
     if refresh:
         crm.act("deals.refresh_probability", key)
     result = api.probability_breakdown(crm, key)
-    rows = [{"factor": r["factor"], "name": r["name"], "won": r["won"], "closed": r["closed"],
+    rows = [{"factor": Choice(r["factor"]), "name": r["name"], "won": r["won"], "closed": r["closed"],
              "raw_rate": r["raw_rate"], "rate": r["rate"]} for r in result["factors"]]
-    rows.append({"factor": "probability", "name": result["method"], "won": result["overall_won"],
+    rows.append({"factor": Choice("probability"), "name": Choice(result["method"], "deals.deal"),
+                 "won": result["overall_won"],
                  "closed": result["overall_closed"], "raw_rate": None, "rate": result["probability"]})
-    emit(rows, fmt, lang=crm.lang)
+    emit(rows, fmt, lang=crm.lang, context="deals.probability")
 
 
 @deals.group("probabilities")
@@ -232,7 +241,7 @@ def participant(crm, key, partner, contact, role):
             "partner": api.resolve(crm, "core.partner", partner, "partner") if partner else None,
             "contact": api.resolve(crm, "core.contact", contact, "contact") if contact else None}
     record = crm.create("deals.participant", data)
-    click.echo(f"participant {record.id} added")
+    say(crm, f"participant {record.id} added")
 
 
 @deals.group("kind")
@@ -249,8 +258,8 @@ def kind_list(crm, fmt):
     for k in crm.find("deals.kind"):
         route = " → ".join(ks.stage.name for ks in m.KindStage.select().where(m.KindStage.kind == k.id)
                            .order_by(m.KindStage.sequence))
-        rows.append({"id": k.id, "name": k.name, "process": k.process, "stages": route})
-    emit(rows, fmt, lang=crm.lang)
+        rows.append({"id": k.id, "name": k.name, "process": Choice(k.process, "deals.kind.process"), "stages": route})
+    emit(rows, fmt, lang=crm.lang, context="deals.kind")
 
 
 @kind.command("add")

@@ -131,6 +131,19 @@ def load(crm):
     Task.update(author=user["orlov"], created_at=at("2015-10-19T17:55:57")).where(
         (Task.subject_type == "deals.deal") & (Task.subject_id == something.id)).execute()
 
+    # sales targets of 2015: Федоров's first quarter (won 884,70 of 2 000 by one of two deals), Лазуренко's,
+    # and Федоров's fourth quarter, whose forecast is the weighted long-term projects (7 000 of 15 000)
+    for login, start, amount, won in (("fedorov", "2015-01-01", "2000", 2), ("lazurenko", "2015-01-01", "1000", None),
+                                      ("fedorov", "2015-10-01", "15000", None)):
+        crm.create("deals.target", {"period": "quarter", "period_start": start, "responsible": user[login],
+                                    "amount": amount, "currency": "USD", "won_deals": won})
+    # and the sales department's second quarter: two won deals wanted, one won (the televisions)
+    sales = crm.find("core.department", name="Отдел продаж")
+    if sales:
+        crm.create("deals.target", {"period": "quarter", "period_start": "2015-04-01", "department": sales[0].id,
+                                    "won_deals": 2, "currency": "USD"})
+
     year = {"date_from": "2015-01-01", "date_to": "2015-12-31"}
     return [("deals.efficiency", year), ("deals.funnel", year), ("deals.loss_reasons", year),
-            ("deals.managers", year), ("deals.primary_demand", year), ("deals.forecast", {})]
+            ("deals.managers", year), ("deals.primary_demand", year), ("deals.forecast", {}),
+            ("deals.plan_actual", year)]

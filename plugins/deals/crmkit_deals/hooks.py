@@ -7,6 +7,10 @@ def _deal_display(deal):
     return deal.name
 
 
+def _target_display(target):
+    return f"{target.period} {target.period_start.isoformat()}"
+
+
 def _route_display(ks):
     return f"{ks.kind.name}: {ks.sequence}. {ks.stage.name}"
 
@@ -43,6 +47,12 @@ def entities():
         EntitySpec("deals.demand", m.Demand, label="Primary demand", partner_path="deal",
                    display=lambda r: f"{r.deal_id}:{r.product_id}", read_only=("amount",),
                    list_fields=("id", "deal", "product", "quantity", "price", "amount", "comment")),
+        EntitySpec("deals.target", m.Target, label="Sales target", display=_target_display,
+                   order_by=("-period_start", "id"),
+                   schema={"amount": {"min": 0}, "won_deals": {"min": 0, "max": 1_000_000_000},
+                           "currency": {"regex": "[A-Za-z]{3}"}},
+                   list_fields=("id", "period", "period_start", "responsible", "department", "kind", "amount",
+                                "currency", "won_deals")),
     ]
 
 

@@ -3,3 +3,4 @@
 PROCESSES = ("process", "manual", "none")      # process-driven, stages by hand, no stages
 STATUSES = ("in_work", "won", "lost")
 PROBABILITY_METHODS = ("manual", "statistics")
+TARGET_PERIODS = ("month", "quarter")

@@ -97,7 +97,18 @@ def create_stage_tasks(crm, deal, moment):
             "title": title, "performer": deal.responsible_id, "due": due, "route_point": point,
             "subject": ("deals.deal", deal.id),
             "description": f"{kind.name}: {ks.stage.name}"}))
+    if context.explicit_moment() is not None:   # a move recorded at a past moment: its tasks are set then
+        date_tasks(crm, [t.id for t in created], created_at=moment, changed_at=moment)
     return created
+
+
+def date_tasks(crm, ids, **moments):
+    """Stamp the process's own tasks with the moment the deal's move was
+    recorded at (``created_at``, ``done_at`` ...) instead of the moment the
+    write happens: a history loaded in 2026 still shows 2015's tasks."""
+    if ids:
+        T = crm.model("core.task")
+        T.update(**moments).where(T.id.in_(list(ids))).execute()
 
 
 def open_stage_tasks(crm, deal):
@@ -116,6 +127,8 @@ def stop_open_tasks(crm, deal):
     for task in crm.query("core.task").where((T.subject_type == "deals.deal") & (T.subject_id == deal.id)
                                              & (T.route_point != "") & (T.state == "active")):
         crm.update("core.task", task.id, {"state": "stopped"})
+        if context.explicit_moment() is not None:
+            date_tasks(crm, [task.id], changed_at=context.moment())
 
 
 def task_saved(crm, task, changes):

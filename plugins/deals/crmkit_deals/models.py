@@ -12,7 +12,7 @@ import peewee as pw
 
 from crmkit import BaseModel, MoneyField, RecordModel, UtcDateTimeField, choices, utcnow
 from crmkit.core import models as core
-from .kinds import PROCESSES, STATUSES, PROBABILITY_METHODS  # noqa: F401
+from .kinds import PROCESSES, STATUSES, PROBABILITY_METHODS, TARGET_PERIODS  # noqa: F401
 
 
 class Kind(RecordModel):
@@ -138,3 +138,24 @@ class Demand(RecordModel):
 
 
 MODELS = [Kind, Stage, KindStage, LossReason, Agreement, Deal, StageHistory, Participant, Demand]
+
+
+class Target(RecordModel):
+    """A sales target (план продаж) of one month or quarter: won potential
+    (``amount`` in ``currency``) and/or a number of won deals, for a
+    manager, a department, a deal kind or any combination of them (an empty
+    one: every manager, department or kind)."""
+
+    period = pw.CharField(max_length=8, default="month", choices=choices(TARGET_PERIODS))
+    period_start = pw.DateField()                      # the first day of the month or quarter
+    responsible = pw.ForeignKeyField(core.User, null=True, on_delete="RESTRICT")
+    department = pw.ForeignKeyField(core.Department, null=True, on_delete="RESTRICT")
+    kind = pw.ForeignKeyField(Kind, null=True, on_delete="RESTRICT")
+    amount = MoneyField(null=True)
+    currency = pw.CharField(max_length=3, default="RUB")
+    won_deals = pw.IntegerField(null=True)
+    comment = pw.TextField(default="")
+
+    class Meta:
+        table_name = "deals_target"
+        indexes = ((("period_start", "period"), False),)

@@ -1,6 +1,6 @@
 """Report declarations (no pandas here: builds are imported when run)."""
 from crmkit import ChartSpec, ReportSpec
-from crmkit.core.currency import PARAMS as REPORT_CURRENCY   # report_currency, rates_on
+from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
 
 KEY = {"type": ["string", "integer"], "nullable": True}
 PERIOD = {"date_from": {"type": "date", "coerce": "date", "nullable": True},
@@ -20,7 +20,7 @@ AS_OF = {"as_of": {"type": "datetime", "coerce": "datetime", "nullable": True}}
 FILTER_LABELS = {"kind": "Deal kind", "responsible": "Responsible", "client": "Client", "segment": "Segment",
                  "currency": "Currency", "detail": "In detail", "reason": "Loss reason", "holding": "Holding",
                  "department": "Department", "team": "Team", "date_basis": "Date basis", "group_by": "Group by",
-                 "report_currency": "Report currency", "rates_on": "Exchange rates on"}
+                 **CURRENCY_LABELS}
 
 
 def _status_groups(group, prefix):
@@ -36,8 +36,12 @@ FUNNEL_LABELS = {"Stages in work": ("In work", "Stages in work"), "Potential in 
 EFFICIENCY_LABELS = {**_status_groups("In work", "In work"), **_status_groups("Won", "Won"),
                      **_status_groups("Lost", "Lost")}
 
+TARGETS = {**PERIOD, "period": {"type": "string", "nullable": True, "allowed": ["month", "quarter"]},
+           "responsible": KEY, "department": KEY, "kind": KEY, **REPORT_CURRENCY}
+
 REPORTS = [
-    ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel", params={**FILTERS, **AS_OF},
+    ReportSpec("deals.funnel", "Sales funnel", "crmkit_deals.reports:funnel",
+               params={**FILTERS, **AS_OF, **GROUP_BY},
                description="Stage passages of deals in work, won and lost, and how long a stage lasts.",
                question="How effective is each stage of the sales funnel?",
                labels={**FILTER_LABELS, **FUNNEL_LABELS},
@@ -73,4 +77,12 @@ REPORTS = [
                            "lost, win rate, potentials, average cycle and won deal, and a total row.",
                question="How do the managers' deals go: in work, won and lost?", labels=FILTER_LABELS,
                charts=(ChartSpec("bar", x="Responsible", y=("Deals won", "Deals lost"), title="Deals won and lost"),)),
+    ReportSpec("deals.plan_actual", "Sales plan and actual", "crmkit_deals.targets:plan_actual", params=TARGETS,
+               question="How far has each manager, department and deal kind come towards its sales target? "
+                        "Will the deals in work make it?",
+               labels={**FILTER_LABELS, "department": "Department", "period": "Period"},
+               description="Targets per manager, department and deal kind against the deals won in their month "
+                           "or quarter, with completion % and the forecast.",
+               charts=(ChartSpec("bar", section="Plan and actual", x="Responsible",
+                                 y=("Target amount", "Won amount", "Forecast amount"), title="Plan and actual"),)),
 ]

@@ -131,9 +131,15 @@ def _status_label(crm, status):
 
 # -- funnel -------------------------------------------------------------------
 
-def funnel(crm, as_of=None, **params):
+FUNNEL_MEASURES = ["n", "cents", "days_c", "days_n"]
+
+
+def funnel(crm, as_of=None, group_by=None, **params):
     """Per stage: passages of deals in work, won and lost with their potential,
-    and the average days a passage lasted (passages finished by then)."""
+    and the average days a passage lasted (passages finished by then), of
+    all deals, of won ones and of lost ones; with ``group_by`` also "By
+    group": the same per group (department, holding ...) and stage."""
+    keys = dimensions.group_keys(group_by, "deals.funnel")
     conv = _conversion(crm, params, "deals.funnel")
     if as_of is None:
         status, days, days_n = D.status, pw.fn.SUM(H.days), pw.fn.COUNT(H.days)
@@ -144,10 +150,12 @@ def funnel(crm, as_of=None, **params):
         status, days, days_n = now.status, pw.fn.SUM(ended), pw.fn.COUNT(ended)
         q = _state_join(_filtered(crm, [], params, period_on=H.entered_at, report="deals.funnel"), as_of, now) \
             .switch(D).join(H, on=(H.deal == D.id)).where(H.entered_at <= as_of)
+    q, exprs = dimensions.join_groups(crm, q, keys, params)
     q = (q.select(H.stage.alias("stage"), status.alias("status"), conv.currency(D.currency).alias("currency"),
                   pw.fn.COUNT(H.id).alias("n"), pw.fn.SUM(_money_of(conv)).alias("potential"),
-                  days.alias("days"), days_n.alias("days_n"))
-         .where(H.passage == True).group_by(H.stage, status, *conv.keys(D.currency)))  # noqa: E712
+                  days.alias("days"), days_n.alias("days_n"), *[exprs[k].alias(k) for k in keys])
+         .where(H.passage == True)  # noqa: E712
+         .group_by(H.stage, status, *conv.keys(D.currency), *[exprs[k] for k in keys]))
     frame = _one_currency(crm.frame(q), "deals.funnel")
     order = _stage_order(crm, params)
     stage_ids = list(dict.fromkeys(list(order) + sorted(set(frame["stage"]) - set(order),
@@ -156,12 +164,23 @@ def funnel(crm, as_of=None, **params):
     names = dict(S.select(S.id, S.name).where(S.id.in_(stage_ids or [0])).tuples())
     # whole cents and hundredths of a day: sums and averages are exact integers
     frame["cents"], frame["days_c"] = _cents(frame["potential"]), _cents(frame["days"])
-    measures = ["n", "cents", "days_c", "days_n"]
-    wide = (frame.groupby(["stage", "status"], sort=False)[measures].sum().unstack("status", fill_value=0)
-            .reindex(index=stage_ids, columns=pd.MultiIndex.from_product([measures, STATUSES]), fill_value=0)
-            if len(frame) else pd.DataFrame(0, index=stage_ids,
-                                            columns=pd.MultiIndex.from_product([measures, STATUSES])))
+    columns = pd.MultiIndex.from_product([FUNNEL_MEASURES, STATUSES])
+    wide = (frame.groupby(["stage", "status"], sort=False)[FUNNEL_MEASURES].sum().unstack("status", fill_value=0)
+            .reindex(index=stage_ids, columns=columns, fill_value=0)
+            if len(frame) else pd.DataFrame(0, index=stage_ids, columns=columns))
+    table = pd.DataFrame({"Sales process stage": [names.get(sid, "") for sid in stage_ids], **_funnel_figures(wide)})
+    chart = pd.DataFrame({"Sales process stage": table["Sales process stage"],
+                          COUNT: table["Stages in work"] + table["Stages won"] + table["Stages lost"],
+                          POTENTIAL: _money_column(sum(wide[("cents", st)].to_numpy(dtype="int64")
+                                                       for st in STATUSES))})
+    sections = {"Sales funnel": table, "Funnel chart": chart}
+    if keys:
+        sections["By group"] = _funnel_by_group(crm, frame, keys, names, order)
+    return sections
 
+
+def _funnel_figures(wide):
+    """The funnel's columns from sums ``wide[(measure, status)]``."""
     def col(measure, status):
         return wide[(measure, status)].to_numpy(dtype="int64")
 
@@ -170,18 +189,39 @@ def funnel(crm, as_of=None, **params):
         count = sum(col("days_n", st) for st in statuses)
         return np.where(count == 0, None, _money_column(_half_up_div(total, count)))
 
-    table = pd.DataFrame({"Sales process stage": [names.get(sid, "") for sid in stage_ids]})
+    out = {}
     for st, n_col, p_col in (("in_work", "Stages in work", "Potential in work"),
                              ("won", "Stages won", "Won potential"), ("lost", "Stages lost", "Lost potential")):
-        table[n_col] = col("n", st)
-        table[p_col] = _money_column(col("cents", st))
-    table["Duration, days"] = days(STATUSES)
-    table["Duration of won deals, days"] = days(("won",))
-    table["Duration of lost deals, days"] = days(("lost",))
-    chart = pd.DataFrame({"Sales process stage": table["Sales process stage"],
-                          COUNT: sum(col("n", st) for st in STATUSES),
-                          POTENTIAL: _money_column(sum(col("cents", st) for st in STATUSES))})
-    return {"Sales funnel": table, "Funnel chart": chart}
+        out[n_col] = col("n", st)
+        out[p_col] = _money_column(col("cents", st))
+    out["Duration, days"] = days(STATUSES)
+    out["Duration of won deals, days"] = days(("won",))
+    out["Duration of lost deals, days"] = days(("lost",))
+    return out
+
+
+def _funnel_by_group(crm, frame, keys, names, order):
+    """The funnel per group and stage: one row per (group, stage) passed,
+    groups by name, stages in the funnel's order."""
+    frame, ids = _labelled(crm, frame, keys)
+    labels = [dimensions.GROUP_LABELS[k] for k in keys]
+    columns = [*labels, "Sales process stage", "Stages in work", "Potential in work", "Stages won", "Won potential",
+               "Stages lost", "Lost potential", "Duration, days", "Duration of won deals, days",
+               "Duration of lost deals, days"]
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    wide = (frame.groupby([*ids, "stage", "status"], sort=False)[FUNNEL_MEASURES].sum()
+            .unstack("status", fill_value=0).reindex(columns=pd.MultiIndex.from_product([FUNNEL_MEASURES, STATUSES]),
+                                                      fill_value=0))
+    first = frame.groupby(ids, sort=False)[labels].first()
+    rows = wide.index.to_frame(index=False)
+    rows = rows.join(first, on=ids)
+    rows["position"] = rows["stage"].map(order).fillna(10 ** 6)
+    shown = rows.sort_values([*labels, *ids, "position", "stage"], kind="stable").index.to_numpy()
+    wide, rows = wide.iloc[shown], rows.iloc[shown]
+    return pd.DataFrame({**{label: rows[label].to_numpy(dtype=object) for label in labels},
+                         "Sales process stage": rows["stage"].map(names).fillna("").to_numpy(dtype=object),
+                         **_funnel_figures(wide)}, columns=columns)
 
 
 def _stage_order(crm, params):

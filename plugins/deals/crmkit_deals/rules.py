@@ -173,7 +173,44 @@ def validate_demand(data, record):
     return errors or None
 
 
+def validate_target(crm, data, record):
+    """A target starts on the first day of its month or quarter, aims at an
+    amount or a number of won deals (or both), in a known currency, and is
+    the only one of its period and scope."""
+    from crmkit import value_after_write
+    errors: dict = {}
+    if data.get("currency") is not None:
+        data["currency"] = str(data["currency"]).strip().upper()
+        if not is_currency(data["currency"]):
+            errors["currency"] = f"{data['currency']!r} is not an ISO 4217 currency code"
+    period, start = value_after_write(data, record, "period") or "month", value_after_write(data, record, "period_start")
+    if start is not None and (start.day != 1 or (period == "quarter" and start.month % 3 != 1)):
+        errors["period_start"] = (f"{start.isoformat()} does not start a {period}: give the first day of "
+                                  + ("the month" if period == "month" else "a quarter (1 January, April, July, October)"))
+    if value_after_write(data, record, "amount") is None and value_after_write(data, record, "won_deals") is None:
+        errors["amount"] = "give the target amount, the number of won deals (won_deals), or both"
+    if not errors and start is not None:
+        keys = {name: _value_id(data, record, name) for name in ("responsible", "department", "kind")}
+        T = m.Target
+        q = T.select(T.id).where((T.period == period) & (T.period_start == start))
+        for name, value in keys.items():
+            q = q.where(getattr(T, name).is_null() if value is None else (getattr(T, name) == value))
+        if record is not None:
+            q = q.where(T.id != record.id)
+        if q.exists():
+            errors["period_start"] = f"a target of this {period} for the same manager, department and kind exists"
+    return errors or None
+
+
+def _value_id(data, record, name):
+    if name in data:
+        return data[name]
+    return getattr(record, name + "_id") if record is not None else None
+
+
 def validate_record(crm, entity, data, record):
+    if entity == "deals.target":
+        return validate_target(crm, data, record)
     if entity == "deals.deal":
         return validate_deal(crm, data, record)
     if entity == "deals.kind_stage":

@@ -26,6 +26,7 @@ def test_presentation_figures(demo):
     check_first_contact_task_of_the_new_deal(demo)
     check_deal_card_of_the_presentation(demo)
     check_as_of_a_past_date(demo)
+    check_plan_and_actual(demo)
     check_russian_rendering(demo)
 
 
@@ -131,3 +132,16 @@ def check_as_of_a_past_date(demo):
     assert got["Подготовка к выполнению обязательств"] == (1, D("884.70"), 0, D("0.00"), 0, D("0.00"), None, None,
                                                             None)
     assert "Выполнение обязательств" in got and got["Выполнение обязательств"][2] == 1   # the fans
+
+
+def check_plan_and_actual(demo):
+    frame = demo.report("deals.plan_actual", **YEAR)["Plan and actual"]
+    assert [(r[0], r[1], r[5], r[6], r[7], r[8], r[9], r[12], r[13]) for r in rows(frame)] == [
+        ("Q1 2015", "Лазуренко Илья Николаевич", D("1000.00"), D("884.70"), D("88.47"), None, 1,
+         D("884.70"), D("88.47")),
+        ("Q1 2015", "Федоров Борис Михайлович", D("2000.00"), D("884.70"), D("44.24"), 2, 1,
+         D("884.70"), D("44.24")),
+        ("Q2 2015", "(any)", None, D("884.70"), None, 2, 1, D("884.70"), None),
+        ("Q4 2015", "Федоров Борис Михайлович", D("15000.00"), D("0.00"), D("0.00"), None, 0,
+         D("7000.00"), D("46.67"))]
+    assert rows(frame)[2][2] == "Отдел продаж"

@@ -133,7 +133,7 @@ def test_bad_group_and_basis_parameters(crm, org):
             crm.report("deals.managers", **params)
         assert field in exc.value.errors, params
     with pytest.raises(ValidationError) as exc:
-        crm.report("deals.funnel", group_by="department")
+        crm.report("deals.primary_demand", group_by="department")
     assert "group_by" in exc.value.errors
 
 
@@ -153,3 +153,17 @@ def test_efficiency_trees_under_the_groups(crm, org):
     crm.lang = "ru"     # the header is worded when the report is built
     assert crm.report("deals.efficiency", group_by="department", **YEAR)["Deals in work and won"].columns[1] == \
         "Подразделение / Вид сделки / Сделка / Клиент"
+
+
+def test_funnel_by_group_and_stage(crm, org):
+    result = crm.report("deals.funnel", group_by="department", **YEAR)
+    # Борис's d2 lost at Контакт after 2.5 days; Анна's d1 won through Контакт (2) and Предложение (3.5), d3 in work
+    assert rows(result["By group"]) == [
+        ("Продажи", "Контакт", 0, D("0.00"), 0, D("0.00"), 1, D("50.00"), D("2.50"), None, D("2.50")),
+        ("Север-1", "Контакт", 1, D("30.00"), 1, D("100.00"), 0, D("0.00"), D("2.00"), D("2.00"), None),
+        ("Север-1", "Предложение", 0, D("0.00"), 1, D("100.00"), 0, D("0.00"), D("3.50"), D("3.50"), None)]
+    # the funnel itself is the same with or without groups
+    assert rows(result["Sales funnel"]) == rows(crm.report("deals.funnel", **YEAR)["Sales funnel"])
+    bob = crm.as_user("bob")
+    assert [r[0] for r in rows(bob.report("deals.funnel", group_by="holding", **YEAR)["By group"])] == [
+        "Холдинг", "Холдинг"]

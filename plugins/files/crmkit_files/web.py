@@ -8,10 +8,40 @@ from crmkit_web.ui import CardTab, Page, render_fragment
 SUBJECTS = ("core.partner", "core.interaction", "deals.deal", "marketing.event", "claims.claim", "leads.lead")
 
 
-def files_tab(crm, record):
+def _entity_of(crm, record):
+    return next(s.name for s in crm.registry.entities.values() if type(record) is s.model)
+
+
+def files_tab(crm, record, errors=()):
     from .store import listing
-    entity = next(s.name for s in crm.registry.entities.values() if isinstance(record, s.model))
-    return render_fragment("files/tab.html", files=listing(crm, (entity, record.get_id())))
+    entity = _entity_of(crm, record)
+    return render_fragment("files/tab.html", files=listing(crm, (entity, record.get_id())), entity=entity,
+                           key=record.get_id(), errors=list(errors), can_attach=crm.can("create", "files.file"))
+
+
+def upload(entity, key):
+    """POST of the tab's form: the file is attached, then back to the tab;
+    a refusal (a program, too large, a hidden subject) is shown there (422).
+    Uploads are bounded by the web server's request limit too
+    (``MAX_CONTENT_LENGTH``)."""
+    from flask import redirect, request, url_for
+
+    from crmkit import ValidationError, translate
+    from crmkit_web.ui import crm, render
+    from .store import attach
+    session = crm()
+    given = request.files.get("file")
+    try:
+        if given is None:
+            raise ValidationError({"content": ["choose a file to attach"]}, "files.file")
+        attach(session, (entity, key), given.filename or "", given.stream)
+    except ValidationError as exc:
+        record = session.get(entity, key)
+        messages = [f"{translate(field, session.lang)}: {translate(str(m), session.lang)}"
+                    for field, msgs in exc.errors.items() for m in msgs]
+        return render("files/page.html", title=session.display(entity, record),
+                      body=files_tab(session, record, messages)), 422
+    return redirect(url_for("ui.card", entity=entity, key=key, tab="files"))
 
 
 def download(key):
@@ -31,3 +61,4 @@ def register_pages(register):
     for entity in SUBJECTS:
         register(CardTab(entity, "files", "Files", files_tab, order=80, entity_read="files.file"))
     register(Page("/files/<int:key>", "files.download", download))
+    register(Page("/files/attach/<entity>/<int:key>", "files.attach", upload, methods=("POST",)))

@@ -63,3 +63,39 @@ def test_a_hidden_subjects_files_stay_hidden(site):
     assert "secret-plan.pdf" not in c.get("/e/files.file/").text
     boss = _client(site, "boss")
     assert "secret-plan.pdf" in boss.get(f"/e/core.partner/{site['hidden']}?tab=files").text
+
+
+def _upload(c, path, name, data, token):
+    """A multipart POST as a browser sends the tab's form (with the session's cookies)."""
+    import http.client
+    import uuid
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{token}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n"
+            "Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection(c.host, c.port, timeout=60)
+    try:
+        conn.request("POST", path, body=body, headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": c.base})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", "replace"), resp.getheader("location")
+    finally:
+        conn.close()
+
+
+def test_the_tab_attaches_files_and_refuses_programs(site):
+    c = _client(site, "volkov")
+    tab = c.get(f"/e/core.partner/{site['own']}?tab=files")
+    token = tab.csrf()
+    status, _, location = _upload(c, f"/files/attach/core.partner/{site['own']}", "offer.pdf", b"%PDF-1.4 y", token)
+    assert status == 302 and location.endswith("tab=files")
+    assert "offer.pdf" in c.get(f"/e/core.partner/{site['own']}?tab=files").text
+    status, text, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "invoice.pdf",
+                              b"MZ\x90\x00" + b"\x00" * 64, token)
+    assert status == 422 and "is a program" in text
+    status, text, _ = _upload(c, f"/files/attach/core.partner/{site['hidden']}", "spy.pdf", b"%PDF-1.4 z", token)
+    assert status in (404, 422) and "Дальстрой" not in text
+    status, _, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "forged.pdf", b"%PDF-1.4", "forged")
+    assert status in (400, 403)
+    assert "forged.pdf" not in c.get(f"/e/core.partner/{site['own']}?tab=files").text

@@ -2,11 +2,13 @@
 mailing groups, templates, subscriptions, opt-outs and mailings."""
 from __future__ import annotations
 
+import functools
+
 import click
 
 from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
 
-from crmkit import lazy_module
+from crmkit import Choice, format_value, lazy_module, translate
 
 from . import kinds
 
@@ -71,9 +73,11 @@ def interest_show(crm, subject):
     from .interest import describe_source, primary_interest_of
     record = primary_interest_of(crm, subject)
     if record is None:
-        click.echo("(none)")
+        click.echo(translate("(none)", crm.lang))
         return
-    click.echo(f"channel: {record.channel.name}\nsource: {describe_source(crm, record)}\ndate: {record.date}")
+    t = functools.partial(translate, lang=crm.lang, context="marketing.primary_interest")
+    click.echo(f"{t('channel')}: {record.channel.name}\n{t('source')}: {describe_source(crm, record)}\n"
+               f"{t('date')}: {format_value(record.date, crm.lang)}")
 
 
 # -- events ------------------------------------------------------------------
@@ -106,10 +110,10 @@ def event_add(crm, values):
 def event_show(crm, key, fmt):
     """An event's participants."""
     ev = crm.get("marketing.event", key)
-    click.echo(f"{ev.code} {ev.name}" + (" (completed)" if ev.completed else ""))
+    click.echo(f"{ev.code} {ev.name}" + (f" ({translate('completed', crm.lang)})" if ev.completed else ""))
     rows = crm.find("marketing.participant", event=ev.id)
     emit([record_row(crm, "marketing.participant", r, ["partner", "role", "contact", "comment"]) for r in rows],
-         fmt, lang=crm.lang)
+         fmt, lang=crm.lang, context="marketing.participant")
 
 
 @event.command("participant")
@@ -258,13 +262,18 @@ def mailing_create(crm, values):
 
 @mailing.command("preview")
 @click.argument("key")
-@click.option("--limit", type=int, default=5, show_default=True)
+@click.option("--limit", type=click.IntRange(0), default=5, show_default=True, help="Recipients to show (0: all).")
 @format_option
 @pass_crm
 def mailing_preview(crm, key, limit, fmt):
     """Who would get what (nothing is queued)."""
-    from .mailings import preview
-    emit(preview(crm, key, limit), fmt, lang=crm.lang)
+    from crmkit import translate
+    from .mailings import preview_page
+    rows, total = preview_page(crm, key, limit)
+    emit(rows, fmt, lang=crm.lang)
+    if fmt != "json" and total > len(rows):
+        click.echo(translate("{shown} of {total} recipients shown; --limit 0 shows them all", crm.lang)
+                   .format(shown=len(rows), total=total))
 
 
 @mailing.command("test")
@@ -296,7 +305,7 @@ def mailing_send(crm, key, deliver):
     if deliver:
         deliver_mailing(crm, key)
         result = status(crm, key)
-    _print_status(result)
+    _print_status(result, crm.lang)
 
 
 @mailing.command("status")
@@ -310,15 +319,17 @@ def mailing_status(crm, key, fmt):
     if fmt == "json":
         emit([result], fmt)
     else:
-        _print_status(result)
+        _print_status(result, crm.lang)
 
 
-def _print_status(result):
-    click.echo(f"{result['mailing']} ({result['state']}): {result['recipients']} recipients, "
-               f"{result['queued'] + result.get('sending', 0)} queued, {result['sent']} sent, "
-               f"{result['failed']} failed, {result['skipped']} skipped")
+def _print_status(result, lang="en"):
+    click.echo(translate("{mailing} ({state}): {recipients} recipients, {queued} queued, {sent} sent, "
+                         "{failed} failed, {skipped} skipped", lang).format(
+        mailing=result["mailing"], state=Choice(result["state"], "marketing.mailing").label(lang),
+        recipients=result["recipients"], queued=result["queued"] + result.get("sending", 0), sent=result["sent"],
+        failed=result["failed"], skipped=result["skipped"]))
     for reason, n in sorted(result["reasons"].items(), key=lambda kv: -kv[1]):
-        click.echo(f"  skipped {n}: {reason}")
+        click.echo(translate("  skipped {n}: {reason}", lang).format(n=n, reason=reason))
 
 
 @destructive("purge deletes the mailings' sent messages", lambda state, **params: (database_url(state), True))

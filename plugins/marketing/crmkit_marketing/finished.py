@@ -21,6 +21,15 @@ def mailing_of(message):
     return int(source[len(PREFIX):])
 
 
+def follow(message, state):
+    """The mailing's recipient of ``message`` takes its outcome (``sent``,
+    ``failed``): a recipient list read after delivery says what happened."""
+    from crmkit import transaction
+    from . import models as m
+    with transaction():
+        m.MailingRecipient.update(state=state).where(m.MailingRecipient.outbox_id == message.id).execute()
+
+
 def check(crm, message, leaving=None):
     """Fire ``crmkit_mailing_finished`` if ``message`` was its mailing's last
     waiting one; ``leaving`` is a message id about to be recorded skipped."""

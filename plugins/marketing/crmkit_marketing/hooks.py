@@ -102,17 +102,18 @@ EVENT_LABELS = {"code": "Number", "event": "Marketing event", "planned start": "
 
 @hookimpl
 def crmkit_register_reports(register):
+    from crmkit.core.currency import LABELS as CURRENCY_LABELS, PARAMS as REPORT_CURRENCY   # report_currency, rates_on
     register(ReportSpec("marketing.primary_interest", "Primary interest",
-                        "crmkit_marketing.reports:primary_interest", params=PERIOD,
+                        "crmkit_marketing.reports:primary_interest", params={**PERIOD, **REPORT_CURRENCY},
                         description="Deals, leads and distinct partners by source type, channel and source",
                         question="Which sources of primary interest bring deals and partners?",
-                        labels=INTEREST_LABELS))
+                        labels={**INTEREST_LABELS, **CURRENCY_LABELS}))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
-                        params={**PERIOD, "event": {"type": "string", "nullable": True}},
+                        params={**PERIOD, "event": {"type": "string", "nullable": True}, **REPORT_CURRENCY},
                         description="Deals, won potential and cost per won deal of each event",
                         question="What did each marketing event cost, and what did it bring?",
-                        labels=EVENT_LABELS))
+                        labels={**EVENT_LABELS, **CURRENCY_LABELS}))
 
 
 @hookimpl
@@ -152,14 +153,16 @@ def crmkit_outbox_skip_reason(crm, message):
 @hookimpl
 def crmkit_outbox_delivered(crm, message):
     if message.source.startswith("marketing.mailing:"):
-        from .finished import check
+        from .finished import check, follow
+        follow(message, "sent")
         check(crm, message)
 
 
 @hookimpl
 def crmkit_outbox_failed(crm, message, error, permanent):
     if permanent and message.source.startswith("marketing.mailing:"):
-        from .finished import check
+        from .finished import check, follow
+        follow(message, "failed")
         check(crm, message)
 
 

@@ -12,4 +12,4 @@ TEMPLATE_METHODS = ("template", "processing")
 CONSENT_ACTIONS = ("consent", "opt_out")
 AUDIENCES = ("segment", "event", "subscribers")
 MAILING_STATES = ("draft", "sent")
-RECIPIENT_STATES = ("queued", "skipped")
+RECIPIENT_STATES = ("queued", "skipped", "sent", "failed")   # sent/failed: the outbox's outcome, followed

@@ -114,6 +114,12 @@ def preview(crm, key, limit=5) -> list[dict]:
 
     A preview shows each recipient's working unsubscribe link, so it needs
     the right to send the mailing (update), as ``send`` and ``test`` do."""
+    return preview_page(crm, key, limit)[0]
+
+
+def preview_page(crm, key, limit=5) -> tuple[list[dict], int]:
+    """``preview`` and how many recipients there are in all (so that a
+    preview of the first five can say that more exist)."""
     mailing = crm.get(ENTITY, key)
     crm.require("update", ENTITY)
     out = []
@@ -130,7 +136,7 @@ def preview(crm, key, limit=5) -> list[dict]:
             except ValidationError as exc:
                 item["reason"] = f"cannot render: {exc}"
         out.append(item)
-    return out
+    return out, len(rows)
 
 
 def test_send(crm, key, address, channel="email", partner=None):

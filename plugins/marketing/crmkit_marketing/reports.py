@@ -99,7 +99,23 @@ def _money_columns(frame, money, keys, crm):
     return frame
 
 
-def primary_interest(crm, date_from=None, date_to=None):
+def _conversion(crm, report, date_to, money, deals_query=None):
+    """The report currency asked for; the won deals' currencies checked
+    for rates at their start dates (or the report date)."""
+    from crmkit.core.currency import conversion
+    conv = conversion(crm, {"date_to": date_to, **money}, report)
+    if conv.active and deals_query is not None:
+        D = crm.model(DEAL)
+        conv.check(deals_query, D.currency, D.start_date)
+    return conv
+
+
+def _won_potential(conv, D):
+    """SUM of won deals' potential, in the report currency when converting."""
+    return pw.fn.SUM(conv.amount(D.potential, D.currency, D.start_date))
+
+
+def primary_interest(crm, date_from=None, date_to=None, **money_params):
     """Deals and distinct partners by source type, channel and source, with
     totals; won deals and won potential per source; new clients by source."""
     period = {"date_from": date_from, "date_to": date_to}
@@ -119,13 +135,15 @@ def primary_interest(crm, date_from=None, date_to=None):
         sections["By channel"] = _with_total(by_channel.rename(columns={"name": "primary interest channel"}),
                                              "primary interest channel", crm, total)
         D = crm.model(DEAL)
+        conv = _conversion(crm, "marketing.primary_interest", date_to, money_params,
+                           _interest(crm, **period).where(D.status == "won"))
         won = pw.Case(None, [(D.status == "won", 1)], 0)
         by_source = crm.frame(_interest(crm, PI.source_type, PI.source_id, *_counts(),
                                         pw.fn.SUM(won).alias("won"), **period)
                               .group_by(PI.source_type, PI.source_id))
-        money = crm.frame(_interest(crm, PI.source_type, PI.source_id, D.currency,
-                                    pw.fn.SUM(D.potential).alias("won_potential"), **period)
-                          .where(D.status == "won").group_by(PI.source_type, PI.source_id, D.currency))
+        money = crm.frame(_interest(crm, PI.source_type, PI.source_id, conv.currency(D.currency).alias("currency"),
+                                    _won_potential(conv, D).alias("won_potential"), **period)
+                          .where(D.status == "won").group_by(PI.source_type, PI.source_id, *conv.keys(D.currency)))
         by_source["primary interest source"] = source_labels(crm, by_source["source_type"], by_source["source_id"])
         by_source = by_source.sort_values(["n_subjects", "primary interest source"], ascending=[False, True])
         by_source[WON] = by_source.pop("won").fillna(0).astype(int)
@@ -191,12 +209,17 @@ def _leads_by_source(crm, date_from=None, date_to=None):
     return frame
 
 
-def event_return(crm, date_from=None, date_to=None, event=None):
+def event_return(crm, date_from=None, date_to=None, event=None, **money_params):
     """Per event: budget, participants, deals it brought, won potential,
-    cost per won deal (actual cost, or planned while there is none)."""
+    cost per won deal (actual cost, or planned while there is none). In a
+    report currency the budgets are converted at the event's planned start
+    and the won potential at each deal's start date (or all at the report date)."""
     E = m.Event
-    q = crm.query("marketing.event", E.id, E.code, E.name, E.planned_start, E.budget_planned, E.budget_actual,
-                  E.currency).order_by(E.planned_start, E.name)
+    conv = _conversion(crm, "marketing.event_return", date_to, money_params)
+    q = crm.query("marketing.event", E.id, E.code, E.name, E.planned_start,
+                  conv.amount(E.budget_planned, E.currency, E.planned_start).alias("budget_planned"),
+                  conv.amount(E.budget_actual, E.currency, E.planned_start).alias("budget_actual"),
+                  conv.currency(E.currency).alias("currency")).order_by(E.planned_start, E.name)
     start = pw.fn.COALESCE(E.actual_start, E.planned_start)
     if date_from:
         q = q.where(start >= date_from)
@@ -204,7 +227,11 @@ def event_return(crm, date_from=None, date_to=None, event=None):
         q = q.where(start <= date_to)
     if event:
         q = q.where(E.id == crm.get("marketing.event", event).id)
+    conv.check(q.clone(), E.currency, E.planned_start)
     events = crm.frame(q)
+    if conv.active:   # converted budgets come back unrounded (floats on SQLite)
+        for col in ("budget_planned", "budget_actual"):
+            events[col] = [None if v is None or v != v else _money(v) for v in events[col]]
     P = m.Participant
     parts = crm.frame(crm.query("marketing.participant", P.event.alias("id"), pw.fn.COUNT(P.id).alias("participants"))
                       .group_by(P.event))
@@ -222,10 +249,12 @@ def event_return(crm, date_from=None, date_to=None, event=None):
         frame = frame.merge(counts, on="id", how="left")
         frame["deals"] = frame.pop("deals_n").fillna(0).astype(int)
         frame[WON] = frame.pop("won_n").fillna(0).astype(int)
-        money = crm.frame(_interest(crm, PI.source_id.alias("id"), D.currency,
-                                    pw.fn.SUM(D.potential).alias("won_potential"))
+        won_deals = _interest(crm).where((PI.source_type == "marketing.event") & (D.status == "won"))
+        conv.check(won_deals, D.currency, D.start_date)
+        money = crm.frame(_interest(crm, PI.source_id.alias("id"), conv.currency(D.currency).alias("currency"),
+                                    _won_potential(conv, D).alias("won_potential"))
                           .where((PI.source_type == "marketing.event") & (D.status == "won"))
-                          .group_by(PI.source_id, D.currency))
+                          .group_by(PI.source_id, *conv.keys(D.currency)))
     frame = frame.rename(columns={"currency": "budget currency"})
     frame = _money_columns(frame, money, ["id"], crm)
 

@@ -5,7 +5,7 @@ import os
 
 import click
 
-from crmkit import AccessDenied
+from crmkit import AccessDenied, Choice, translate
 from crmkit.cli import database_url, destructive, emit, format_option, pass_crm, progress_bar
 
 OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", "next_attempt_at",
@@ -34,6 +34,11 @@ def outbox_list(crm, wanted, channel, source, limit, fmt):
     """Newest messages first (those of partners you cannot see are hidden)."""
     rows = [{c: getattr(msg, c) for c in OUTBOX_COLUMNS}
             for msg in crm.outbox.messages(state=wanted, channel=channel, source=source, limit=limit)]
+    if fmt != "json":           # a state and a channel by their label
+        for row in rows:
+            for name in ("state", "channel"):
+                if isinstance(row.get(name), str):
+                    row[name] = Choice(row[name])
     emit(rows, fmt, columns=list(OUTBOX_COLUMNS), lang=crm.lang)
 
 
@@ -46,7 +51,7 @@ def outbox_deliver(crm, channel, limit):
     from .smtp import close_connections
     _admin(crm, "outbox deliver")
     try:
-        with progress_bar("delivering"):
+        with progress_bar(translate("delivering", crm.lang)):
             counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()

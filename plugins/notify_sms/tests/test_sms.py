@@ -201,7 +201,12 @@ def test_demo(crm):
     core_demo(crm)
     assert load(crm) == []
     [msg] = crm.outbox.messages(channel="sms")
-    assert msg.recipient == "+79147001234" and msg.state == "queued"
+    # history, never sent (the presentation's "not configured"): no deliver or retry sends it
+    assert msg.recipient == "+79147001234" and msg.state == "skipped"
+    assert msg.last_error == "SMS sending is not configured"
+    assert crm.outbox.deliver() == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0}
+    crm.outbox.retry()
+    assert crm.outbox.messages(channel="sms")[0].state == "skipped"
     assert crm.get("core.partner", "00-00000035").id == msg.partner_id
     r = measure(msg.body_text)
     assert (r.encoding, r.units, r.segments) == ("UCS-2", 70, 1)   # exactly one Cyrillic SMS

@@ -30,10 +30,9 @@ def _admin(crm, what):
 @pass_crm
 def add_cmd(crm, url, events, description, secret):
     """Subscribe URL to events; prints the signing secret once."""
-    from .subscriptions import add
-    sub, shown = add(crm, url, events, description, secret)
-    click.echo(f"subscription {sub.id}: {sub.url}\nevents: {sub.events}")
-    click.echo(f"secret (shown once, keep it for checking signatures): {shown}")
+    sub = crm.act("notify_webhook.subscribe", url=url, events=events, description=description, secret=secret)
+    click.echo(f"subscription {sub['id']}: {sub['url']}\nevents: {sub['events']}")
+    click.echo(f"secret (shown once, keep it for checking signatures): {sub['secret']}")
 
 
 @webhook.command("list")
@@ -75,8 +74,7 @@ def show_cmd(crm, key, limit, fmt):
 @pass_crm
 def disable_cmd(crm, key, reason):
     """Stop delivering to a subscription (its waiting messages are skipped)."""
-    from .subscriptions import set_active
-    sub = set_active(crm, key, False, reason)
+    sub = crm.act("notify_webhook.disable", key, reason=reason)
     click.echo(f"subscription {sub.id} disabled")
 
 
@@ -85,8 +83,7 @@ def disable_cmd(crm, key, reason):
 @pass_crm
 def enable_cmd(crm, key):
     """Deliver to a subscription again (its failure count starts afresh)."""
-    from .subscriptions import set_active
-    sub = set_active(crm, key, True)
+    sub = crm.act("notify_webhook.enable", key)
     click.echo(f"subscription {sub.id} enabled")
 
 
@@ -98,9 +95,8 @@ def enable_cmd(crm, key):
 @pass_crm
 def rotate_cmd(crm, key, grace, secret):
     """A new signing secret; prints it once."""
-    from .subscriptions import rotate_secret
-    sub, new = rotate_secret(crm, key, grace, secret)
-    click.echo(f"subscription {sub.id}: new secret (shown once): {new}")
+    done = crm.act("notify_webhook.rotate_secret", key, grace=grace, secret=secret)
+    click.echo(f"subscription {done['id']}: new secret (shown once): {done['secret']}")
     if grace:
         click.echo(f"the old secret signs too for {grace:g} hour(s)")
 
@@ -111,11 +107,8 @@ def rotate_cmd(crm, key, grace, secret):
 def remove_cmd(crm, key):
     """Delete a subscription and its secrets (its waiting messages are skipped)."""
     _admin(crm, "remove")
-    sub = crm.get(ENTITY, key)
-    with crm.transaction():
-        crm.mark_deleted(ENTITY, sub.id)
-        crm.delete(ENTITY, sub.id)
-    click.echo(f"subscription {sub.id} removed")
+    done = crm.act("notify_webhook.remove", key)
+    click.echo(f"subscription {done['removed']} removed")
 
 
 @webhook.command("test")
@@ -123,12 +116,11 @@ def remove_cmd(crm, key):
 @pass_crm
 def test_cmd(crm, key):
     """Send a signed notify_webhook.ping to a subscription now and show the answer."""
-    from .testsend import ping
     _admin(crm, "test")
-    ok, text = ping(crm, crm.get(ENTITY, key))
-    if not ok:
-        raise click.ClickException(text)
-    click.echo(text)
+    done = crm.act("notify_webhook.test", key)
+    if not done["ok"]:
+        raise click.ClickException(done["answer"])
+    click.echo(done["answer"])
 
 
 @webhook.command("events")

@@ -31,6 +31,13 @@ def crmkit_register_entities(register):
 
 
 @hookimpl
+def crmkit_register_actions(register):
+    from .actions import ACTIONS
+    for spec in ACTIONS:
+        register(spec)
+
+
+@hookimpl
 def crmkit_register_channels(register):
     from .channel import deliver, run_session
     register(ChannelSpec("webhook", deliver, address_kind="url", session=run_session,

@@ -120,3 +120,14 @@ def test_an_unreachable_bank_is_a_clear_error(crm, monkeypatch):
         crm.act("core.load_rates", source="cbr", date="2024-01-10")
     assert "could not be fetched" in str(exc.value.errors["source"])
     assert _rates(crm) == {}
+
+
+def test_an_oversized_file_is_refused_unread(cli, crm, tmp_path):
+    """A file far larger than any bulletin: only its first 2 MB are read, and refused."""
+    big = tmp_path / "huge.xml"
+    with big.open("wb") as f:
+        f.write(SAMPLE.read_bytes()[:-len(b"</ValCurs>")])
+        f.write(b" " * 3_000_000)
+    out = cli("rates", "load", "cbr", "--file", big)
+    assert out.exit_code != 0 and "content" in out.output and "2000000" in out.output
+    assert _rates(crm) == {}

@@ -59,7 +59,7 @@ def filter_options(crm, spec):
         field = spec.model._meta.fields[name]
         if field.choices:
             out.append((name, F.label(crm, spec, name),
-                        [(c[0], translate(str(c[0]), crm.lang, context=spec.name)) for c in field.choices]))
+                        [(c[0], translate(str(c[0]), crm.lang, context=f"{spec.name}.{name}")) for c in field.choices]))
         elif isinstance(field, pw.BooleanField):
             out.append((name, F.label(crm, spec, name), [("true", translate("yes", crm.lang)),
                                                           ("false", translate("no", crm.lang))]))

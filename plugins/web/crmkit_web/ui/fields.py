@@ -62,7 +62,8 @@ def form_fields(crm, spec, creating=True):
                                  target=target.name if target else None, **kw))
         elif rules.get("allowed"):
             out.append(FormField(name, label(crm, spec, name), "select",
-                                 choices=tuple((v, translate(str(v), crm.lang) if v else "—") for v in rules["allowed"]),
+                                 choices=tuple((v, translate(str(v), crm.lang, context=f"{spec.name}.{name}") if v else "—")
+                                              for v in rules["allowed"]),
                                  **kw))
         elif isinstance(field, pw.BooleanField):
             out.append(FormField(name, label(crm, spec, name), "checkbox", required=False))
@@ -242,6 +243,6 @@ def cell(crm, record, name, refs, zone=None):
     value = getattr(record, name)
     if isinstance(value, str) and value and type(record)._meta.fields[name].choices:
         spec = crm.registry.spec_of_model(type(record))
-        text = translate(value, crm.lang, context=spec.name if spec else None)   # a choice: "won", "in_work"
+        text = translate(value, crm.lang, context=f"{spec.name}.{name}" if spec else None)   # a choice: "won"
         return (text.replace("_", " ") if text == value else text), None, None
     return format_value(value, crm.lang, zone), None, None

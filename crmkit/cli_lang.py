@@ -1,0 +1,145 @@
+"""Command help in the operator's language.
+
+Click writes a command's help through a ``HelpFormatter``; ours translates
+what passes through it (the usage prefix, headings, the help text, each
+option's and subcommand's help) in the domain of the plugin whose command it
+is, and keeps what a user types (option names, choices, examples) as it is.
+The language is ``--lang`` (root option, eager) or ``$CRMKIT_LANG``.
+Only click is imported here: ``crmkit --help`` stays fast.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import re
+
+import click
+
+LANG_KEY = "crmkit.lang"
+EXTRA = re.compile(r"^(?P<text>.*?)(?:(?:^|\s\s)\[(?P<extra>[^\[\]]*)\])?$", re.S)   # click's "  [default: x]"
+
+
+def help_lang():
+    ctx = click.get_current_context(silent=True)
+    lang = ctx.meta.get(LANG_KEY) if ctx is not None else None
+    return lang or os.environ.get("CRMKIT_LANG") or "en"
+
+
+def set_lang(ctx, param, value):
+    """``--lang``'s callback: checked before anything runs, and remembered
+    for the help of every subcommand (``ctx.meta`` is shared)."""
+    if value:
+        from .kernel.i18n import check_language
+        try:
+            check_language(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+        ctx.meta[LANG_KEY] = value
+    return value
+
+
+def command_domain(command):
+    """The translation domain of a command: its plugin's (by the module of
+    its callback, or of a lazy group's target), else the kernel's."""
+    target = getattr(command, "target", None)
+    module = target.partition(":")[0] if target else getattr(getattr(command, "callback", None), "__module__", "")
+    top = (module or "").split(".")[0]
+    if top.startswith("crmkit_"):
+        return top[len("crmkit_"):]
+    return "core" if module.startswith("crmkit.core") else "kernel"
+
+
+def said(text, lang, domain):
+    """``text`` in ``lang``: whole, else paragraph by paragraph."""
+    from .kernel.i18n import translate
+    whole = translate(text, lang, domain=domain)
+    if whole != text or "\n\n" not in text:
+        return whole
+    return "\n\n".join(translate(p, lang, domain=domain) for p in text.split("\n\n"))
+
+
+def _extra(extra, lang):
+    """Click's ``[default: x; required]`` notes."""
+    from .kernel.i18n import translate
+    parts = []
+    for part in extra.split("; "):
+        name, sep, value = part.partition(": ")
+        parts.append(f"{translate(name, lang, domain='kernel')}{sep}{value}")
+    return "; ".join(parts)
+
+
+def short_help(text, limit):
+    """A command's line in its group's list: its first sentence, cut at a
+    word to ``limit`` characters (as click makes it)."""
+    first = " ".join(text.split("\n\n")[0].split())
+    end = first.find(". ")
+    first = first[:end + 1] if end >= 0 else first
+    if len(first) <= limit:
+        return first
+    cut = first[:max(limit - 3, 1)].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "..."
+
+
+class TranslatingFormatter(click.HelpFormatter):
+    """A help formatter that says everything in the operator's language."""
+
+    def _lang(self):
+        return help_lang()
+
+    def _domain(self):
+        ctx = click.get_current_context(silent=True)
+        return command_domain(ctx.command) if ctx is not None else "kernel"
+
+    def write_usage(self, prog, args="", prefix=None):
+        lang = self._lang()
+        if lang != "en" and prefix is None:
+            from .kernel.i18n import translate
+            prefix = translate("Usage:", lang, domain="kernel") + " "
+        super().write_usage(prog, args, prefix)
+
+    def write_heading(self, heading):
+        lang = self._lang()
+        if lang != "en":
+            from .kernel.i18n import translate
+            heading = translate(heading, lang, domain="kernel")
+        super().write_heading(heading)
+
+    def write_text(self, text):
+        lang = self._lang()
+        super().write_text(said(text, lang, self._domain()) if lang != "en" else text)
+
+    def write_dl(self, rows, col_max=30, col_spacing=2):
+        lang = self._lang()
+        if lang != "en":
+            rows = list(rows)
+            ctx = click.get_current_context(silent=True)
+            commands = getattr(ctx.command, "commands", {}) if ctx is not None else {}
+            limit = self.width - 6 - max((len(term) for term, _ in rows), default=0)
+            domain = self._domain()
+            rows = [(term, self._row_help(term, text, lang, domain, commands, limit)) for term, text in rows]
+        super().write_dl(rows, col_max, col_spacing)
+
+    def _row_help(self, term, text, lang, domain, commands, limit):
+        sub = commands.get(term) if isinstance(commands, dict) else None
+        if sub is not None:             # a subcommand: its short help, from its whole help in its domain
+            full = sub.short_help or inspect.cleandoc(sub.help or "").partition("\f")[0]
+            return short_help(said(full, lang, command_domain(sub)), limit)
+        match = EXTRA.match(text or "")
+        base, extra = match.group("text"), match.group("extra")
+        out = said(base, lang, domain) if base else base
+        return f"{out}  [{_extra(extra, lang)}]" if extra else out
+
+
+class CrmContext(click.Context):
+    formatter_class = TranslatingFormatter
+
+
+def adopt(command):
+    """Let ``command`` and its subcommands write help through our formatter."""
+    if getattr(command, "context_class", None) is CrmContext:
+        return command
+    command.context_class = CrmContext
+    subs = command.__dict__.get("commands") if not hasattr(command, "target") else None
+    for sub in (subs or {}).values():
+        adopt(sub)
+    return command
