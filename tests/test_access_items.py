@@ -274,3 +274,25 @@ def test_analysis_of_a_view_that_holds_everything_is_the_stored_run(crm, open_cr
     row = one.find("analysis.client_class", limit=1)[0]
     assert row.share is None and row.cumulative_share is None and row.abc_class is None
     assert one.find("analysis.run", limit=1)[0].items is None
+
+
+def test_entities_only_administrators_write_refuse_every_role(crm, open_crm, cli, tmp_path):
+    """Reference data every figure depends on (exchange rates, sales targets, users and
+    groups): a role's wildcard grant (manager: core.*, deals.*) does not reach them."""
+    admin_written = sorted(crm.registry.admin_writes & set(crm.registry.entities))
+    assert {"core.currency_rate", "deals.target", "core.user"} <= set(admin_written)
+    crm.create("core.user", {"login": "mgr", "name": "M", "roles": "manager,marketer,claims_officer,analyst"})
+    mgr = open_crm(user="mgr")
+    for entity in admin_written:
+        assert mgr.can("read", entity) or entity.startswith("core.user")
+        for verb in ("create", "update", "delete"):
+            assert not mgr.can(verb, entity), (verb, entity)
+    with pytest.raises(AccessDenied) as exc:
+        mgr.create("core.currency_rate", {"currency": "USD", "date": "2015-10-21", "rate": "65.5"})
+    assert "administrator" in str(exc.value)
+    path = tmp_path / "rates.csv"
+    path.write_text("currency,date,rate\nUSD,2015-10-21,65.5\n", encoding="utf-8")
+    result = cli("import", "core.currency_rate", str(path), user="mgr")
+    assert result.exit_code != 0 and crm.count("core.currency_rate") == 0
+    crm.create("core.currency_rate", {"currency": "USD", "date": "2015-10-21", "rate": "65.5"})
+    assert mgr.count("core.currency_rate") == 1

@@ -58,6 +58,11 @@ def _retry(crm, record, ids=None):
     return {"requeued": crm.outbox.retry(list(ids) if ids else None)}
 
 
+def _notify_reminders(crm, record):
+    from .reminders import notify_due
+    return notify_due(crm)
+
+
 def _load_rates(crm, record, source, date=None, content=None):
     from .rates import load_rates
     return load_rates(crm, source, date, content)
@@ -130,6 +135,11 @@ ACTIONS = [
     ActionSpec("core.retry_outbox", None, _retry, on_record=False, admin_only=True, title="Retry failed messages",
                description="Put failed messages (all, or these ids) back in the queue.",
                params={"ids": {**IDS, "required": False, "nullable": True, "minlength": 0}}),
+    ActionSpec("core.notify_reminders", "core.reminder", _notify_reminders, on_record=False,
+               title="Notify due reminders",
+               description="Queue an email to its user for every due reminder not yet notified (an "
+                           "administrator: everyone's; a user: their own); the outbox delivers them. "
+                           "Users without an email address are skipped and counted."),
     ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
                title="Load exchange rates",
                description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "

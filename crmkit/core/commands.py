@@ -129,6 +129,16 @@ def reminder_due(crm, at, fmt):
     emit([{**record_row(crm, "core.reminder", r), "about": _about(crm, r)} for r in records], fmt, lang=crm.lang)
 
 
+@reminder.command("notify")
+@pass_crm
+def reminder_notify(crm):
+    """Queue an email for every due reminder (an administrator: everyone's); run it from cron."""
+    from crmkit import translate
+    result = crm.act("core.notify_reminders")
+    click.echo(translate("{queued} reminders queued, {skipped_no_email} skipped (no email address), "
+                         "{skipped_inactive} skipped (inactive user)", crm.lang).format(**result))
+
+
 def _about(crm, record):
     """What a record is about; empty when its subject is gone (one stale
     reminder must not stop the others from being shown)."""

@@ -79,7 +79,7 @@ ENTITIES = [
                list_fields=("id", "title", "colour", "subject_type", "subject_id", "changed_at", "author")),
     EntitySpec("core.reminder", m.Reminder, label="Reminder", partner_path="partner",
                display="description", row_filter=_own_only("user"), order_by=("remind_at",),
-               schema={"user": {"required": False}},
+               schema={"user": {"required": False}}, read_only=("notified_at",),
                list_fields=("id", "remind_at", "description", "event_at", "subject_type", "subject_id",
                             "user", "done")),
     EntitySpec("core.segment", m.Segment, label="Segment", read_only=("computed_at",),
@@ -88,7 +88,7 @@ ENTITIES = [
                display=lambda r: f"{r.segment_id}:{r.member_id}",
                list_fields=("id", "segment", "member_id", "added_at", "removed_at")),
     # reference data of every report in a report currency: seen by everyone, no partner
-    EntitySpec("core.currency_rate", m.CurrencyRate, label="Exchange rate",
+    EntitySpec("core.currency_rate", m.CurrencyRate, label="Exchange rate", admin_writes=True,
                display=lambda r: f"{r.currency} {r.date.isoformat()}", order_by=("currency", "-date"),
                schema={"currency": {"regex": "[A-Za-z]{3}"},
                        "rate": {"min": RATE_MIN},

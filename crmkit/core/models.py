@@ -222,9 +222,11 @@ class Reminder(RecordModel):
     partner = pw.ForeignKeyField(Partner, null=True, on_delete="RESTRICT")
     subject_type = pw.CharField(max_length=100, null=True)
     subject_id = pw.IntegerField(null=True)
+    notified_at = UtcDateTimeField(null=True)   # its email was queued (crmkit.core.reminders)
 
     class Meta:
         table_name = "core_reminder"
+        indexes = ((("notified_at", "remind_at"), False),)
 
 
 class Segment(RecordModel):

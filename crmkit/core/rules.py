@@ -159,6 +159,8 @@ def validate_core(crm, entity, data, record):
         _fill_actor(crm, data, record, "user", errors)
         if data.get("user") not in (None, crm.actor.id) and not crm.actor.is_admin:
             errors["user"] = "you may set reminders for yourself only"
+        if record is not None and "remind_at" in data and data["remind_at"] != record.remind_at:
+            data["notified_at"] = None   # snoozed: it notifies again at its new moment
     elif entity == "core.segment":
         _check_segment(crm, data, record, errors)
     elif entity == "core.currency_rate":

@@ -201,10 +201,10 @@ class Crm:
 
     # -- access ----------------------------------------------------------
     def can(self, verb, name) -> bool:
-        return access.can(self.actor, self.registry.roles, verb, name)
+        return access.can(self.actor, self.registry.roles, verb, name, self.registry.admin_writes)
 
     def require(self, verb, name):
-        access.require(self.actor, self.registry.roles, verb, name)
+        access.require(self.actor, self.registry.roles, verb, name, self.registry.admin_writes)
 
     def access_root(self):
         return next((s for s in self.registry.entities.values() if s.partner_path == "self"), None)
@@ -1044,7 +1044,8 @@ class Crm:
             said = f"user {self.actor.login!r} may not run {name}"
             if spec.admin_only or spec.entity is None:
                 raise AccessDenied(f"{said}: it needs the role administrator")
-            raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said)
+            raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said,
+                                self.registry.admin_writes)
         with self.reading_input():
             clean = check_params(spec, params)
         record = None

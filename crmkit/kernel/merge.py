@@ -51,7 +51,7 @@ def merge(crm, entity, survivor_key, merged_key, take=()):
     spec = crm.registry.entity(entity)
     if not crm.can("merge", entity):
         from .access import denied
-        raise denied(crm.actor, crm.registry.roles, "merge", entity)
+        raise denied(crm.actor, crm.registry.roles, "merge", entity, admin_writes=crm.registry.admin_writes)
     survivor = crm.get(entity, survivor_key, follow_merges=False)
     merged = crm.get(entity, merged_key, follow_merges=False)
     model = spec.model

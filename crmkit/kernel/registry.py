@@ -20,6 +20,8 @@ class Registry:
         self.template_parameters: dict[str, TemplateParameter] = {}
         from .access import BUILTIN_ROLES
         self.roles: dict[str, dict] = {name: dict(grants) for name, grants in BUILTIN_ROLES.items()}
+        from .access import ADMIN_ONLY_ENTITIES
+        self.admin_writes: set[str] = set(ADMIN_ONLY_ENTITIES)   # and every spec with admin_writes
         self.segment_fields: dict[tuple[str, str], SegmentField] = {}
         self.subject_types: set[str] = set()
         self.duplicate_rules: dict[tuple[str, str], DuplicateRule] = {}
@@ -50,6 +52,8 @@ class Registry:
                 self.by_model[spec.model] = spec
                 if spec.subject:
                     self.subject_types.add(spec.name)
+                if spec.admin_writes:
+                    self.admin_writes.add(spec.name)
             return register
 
         def report(plugin):

@@ -46,6 +46,9 @@ class EntitySpec:
     :param read_only: fields no payload may set (ids, times, authors,
         computed values); ``id``, ``created_at``, ``changed_at`` always are.
     :param admin_only: fields only an administrator may set.
+    :param admin_writes: only administrators create, change or delete its
+        records, whatever the roles grant (reference data every figure
+        depends on: exchange rates, sales targets).
     :param label: English name; other languages come from catalogues.
     :param subject: whether it can be the subject of interactions, tasks, notes.
     :param display: field name or ``callable(record) -> str``.
@@ -73,6 +76,7 @@ class EntitySpec:
     schema: dict = attrs.field(factory=dict)
     read_only: tuple[str, ...] = ()
     admin_only: tuple[str, ...] = ()
+    admin_writes: bool = False
     label: str = ""
     field_labels: dict = attrs.field(factory=dict)
     subject: bool = False

@@ -47,7 +47,7 @@ def entities():
         EntitySpec("deals.demand", m.Demand, label="Primary demand", partner_path="deal",
                    display=lambda r: f"{r.deal_id}:{r.product_id}", read_only=("amount",),
                    list_fields=("id", "deal", "product", "quantity", "price", "amount", "comment")),
-        EntitySpec("deals.target", m.Target, label="Sales target", display=_target_display,
+        EntitySpec("deals.target", m.Target, label="Sales target", display=_target_display, admin_writes=True,
                    order_by=("-period_start", "id"),
                    schema={"amount": {"min": 0}, "won_deals": {"min": 0, "max": 1_000_000_000},
                            "currency": {"regex": "[A-Za-z]{3}"}},

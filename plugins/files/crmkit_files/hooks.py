@@ -8,7 +8,7 @@ def crmkit_register_entities(register):
     register(EntitySpec(
         "files.file", m.File, label="File", partner_path="partner", display="name",
         read_only=("mime", "size", "sha256", "partner"), order_by=("-id",),
-        schema={"name": {"empty": False, "maxlength": 255, "regex": r"[^\x00-\x1f\x7f/\\]+"}},
+        schema={"name": {"empty": False, "maxlength": 255, "regex": r"[^\x00-\x1f\x7f-\x9f/\\]+"}},
         list_fields=("id", "name", "mime", "size", "subject_type", "subject_id", "created_at", "comment")))
 
 

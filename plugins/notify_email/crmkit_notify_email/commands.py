@@ -34,8 +34,12 @@ def outbox_list(crm, wanted, channel, source, limit, fmt):
     """Newest messages first (those of partners you cannot see are hidden)."""
     rows = [{c: getattr(msg, c) for c in OUTBOX_COLUMNS}
             for msg in crm.outbox.messages(state=wanted, channel=channel, source=source, limit=limit)]
-    if fmt != "json":           # a state and a channel by their label
+    if fmt != "json":           # a state and a channel by their label, an error in the channel's words
+        from crmkit import translate_message
         for row in rows:
+            owner = crm.registry.owner.get(("channel", row.get("channel")))
+            if row.get("last_error") and crm.lang != "en":
+                row["last_error"] = translate_message(row["last_error"], crm.lang, domain=owner)
             for name in ("state", "channel"):
                 if isinstance(row.get(name), str):
                     row[name] = Choice(row[name])
