@@ -62,13 +62,21 @@ def emit(rows, fmt="table", columns=None, lang="en", context=None):
         click.echo("(nothing)")
         return
     columns = columns or list(rows[0])
-    cells = [[format_value(r.get(c), lang) for c in columns] for r in rows]
+    cells = [[_cell(r.get(c), lang, format_value) for c in columns] for r in rows]
     heads = [translate(c, lang, context=context) for c in columns]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
     click.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip())
     click.echo("  ".join("-" * w for w in widths))
     for row in cells:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+
+
+class RecordId(int):
+    """An id shown as it is typed back (``show 10094``): never with thousands separators."""
+
+
+def _cell(value, lang, format_value):
+    return str(int(value)) if isinstance(value, RecordId) else format_value(value, lang)
 
 
 def say(crm, text, err=False):
@@ -98,9 +106,12 @@ def record_row(crm, entity, record, fields=None):
                 # through the access filter: a hidden record shows as its bare id
                 pk = target.model._meta.primary_key
                 shown = crm.query(target.name, include_marked=True).where(pk == rid).first()
-                row[name] = crm.display(target.name, shown) if shown is not None else rid
+                row[name] = crm.display(target.name, shown) if shown is not None else RecordId(rid)
             else:
-                row[name] = rid
+                row[name] = RecordId(rid) if rid is not None else None
+        elif isinstance(field, pw.AutoField) or (field is not None and field.primary_key):
+            value = getattr(record, name, None)
+            row[name] = RecordId(value) if isinstance(value, int) else value
         else:
             value = getattr(record, name, None)
             if field is not None and field.choices and isinstance(value, str) and value:
@@ -304,7 +315,9 @@ def _said(ctx):
     lang = _lang_of(ctx)
     if lang == "en":
         return lambda text, context=None: text
+    from .cli_lang import ensure_domains
     from .kernel.i18n import translate_message
+    ensure_domains(ctx)
     return lambda text, context=None: translate_message(text, lang, context, domain="kernel")
 
 
@@ -475,10 +488,17 @@ def demo(state, book_dir, fresh):
 # -- generic verbs for every entity ---------------------------------------
 
 @cli.command("entities")
+@click.argument("entity", required=False)
 @format_option
 @pass_crm
-def entities(crm, fmt):
-    """List the registered entities."""
+def entities(crm, entity, fmt):
+    """List the registered entities; with ENTITY, its fields: type, required,
+    default, choices, reference target and how to name it, read-only, lookup
+    (what an import file or a create/update may hold)."""
+    if entity:
+        from .kernel.references import describe_fields
+        emit(describe_fields(crm, crm.registry.entity(entity)), fmt, lang=crm.lang, context=entity)
+        return
     from .kernel.i18n import translate
     lang = crm.lang if fmt != "json" else "en"
     emit([{"entity": s.name, "label": translate(s.label, lang, context=s.name) if s.label else s.label,
@@ -500,7 +520,10 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
     spec = crm.registry.entity(entity)
     raw = parse_assignments(filters)
     typed = _typed_filters(crm, spec, raw)
-    records = crm.find(entity, order_by=order_by, limit=limit, include_marked=include_marked, **typed)
+    records = crm.find(entity, order_by=order_by, limit=limit + 1 if limit else limit,
+                       include_marked=include_marked, **typed)
+    more = bool(limit) and len(records) > limit
+    records = records[:limit] if limit else records
     rows = [record_row(crm, entity, r) for r in records]
     from .kernel import attributes
     used = [n for n in attributes.definitions(crm, entity)   # the attributes the list filters or sorts by
@@ -511,6 +534,52 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
             shown = attributes.shown(crm, entity, stored.get(record.get_id(), {}))
             row.update({n: shown.get(n) for n in used})
     emit(rows, fmt, lang=crm.lang, context=entity)
+    if more:   # on standard error: a JSON reader still gets a clean document
+        from .kernel.i18n import translate
+        click.echo(translate("stopped at {limit} records; there are more: --limit {bigger}, "
+                             "--where to narrow, or crmkit export", crm.lang).format(
+                                 limit=limit, bigger=limit * 10), err=True)
+
+
+def _records_in(path):
+    """About how many records a file holds (its lines, less a CSV's header),
+    for the import's progress bar; None for a JSON array. One quick pass."""
+    import gzip
+    name = str(path).removesuffix(".gz")
+    if name.endswith(".json"):
+        return None
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            lines, last = 0, b"\n"
+            while block := fh.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return None
+    lines += last != b"\n"
+    return max(0, lines - (0 if name.endswith((".jsonl", ".ndjson")) else 1)) or None
+
+
+def _record_named(crm, entity, key):
+    """The visible record ``key`` names: an id or code (``crm.get``), else a
+    natural key or a name only one visible record has; several are listed."""
+    from .kernel.errors import NotFound
+    from .kernel.references import resolve
+    try:
+        return crm.get(entity, key)
+    except NotFound:
+        spec = crm.registry.entity(entity)
+        found, ambiguous = resolve(crm, spec, [str(key).strip()])
+        if str(key).strip() in found:
+            return crm.get(entity, found[str(key).strip()])
+        if str(key).strip() in ambiguous:
+            named = [crm.get(entity, rid) for rid in ambiguous[str(key).strip()][:20]]
+            lines = [f"  {r.get_id()}" + (f"  {getattr(r, spec.lookup)}" if spec.lookup else "")
+                     + f"  {crm.display(entity, r)}" for r in named]
+            raise click.ClickException(f"{key!r} names several {entity} records; give one's id or code:\n"
+                                       + "\n".join(lines)) from None
+        raise
 
 
 def _typed_filters(crm, spec, raw):
@@ -523,8 +592,8 @@ def _typed_filters(crm, spec, raw):
 @format_option
 @pass_crm
 def show(crm, entity, key, fmt):
-    """Show one record of ENTITY by id or code."""
-    record = crm.get(entity, key)
+    """Show one record of ENTITY by id, code or name (a name several records share lists them)."""
+    record = _record_named(crm, entity, key)
     spec = crm.registry.entity(entity)
     row = record_row(crm, entity, record, list(spec.model._meta.fields))
     from .kernel import attributes
@@ -616,16 +685,18 @@ def history(crm, entity, key, fmt):
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Validate only; write nothing.")
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows; put the others in a reject file.")
-@click.option("--rejects", "reject_file", default=None, help="Reject file (default: PATH.rejects.csv).")
+@click.option("--rejects", "reject_file", default=None,
+              help="Reject file (default: NAME.rejects.csv in the current directory).")
 @click.option("--map", "maps", multiple=True, help="Column=field, repeatable or comma-separated.")
 @click.option("--map-file", type=click.Path(exists=True, dir_okay=False), help="JSON {column: field}.")
 @click.option("--encoding", default=None, help="File encoding (detected: utf-8 or cp1251).")
 @click.option("--delimiter", default=None, help="CSV delimiter (detected).")
 @click.option("--option", "options", multiple=True, help="name=value for the entity's importer.")
+@click.option("--ignore", "ignored", multiple=True, help="Columns to leave out, comma-separated (after --map).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_crm
 def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_file, encoding,
-               delimiter, options, fmt):
+               delimiter, options, ignored, fmt):
     """Import a CSV or JSON file into ENTITY, all or nothing by default."""
     mapping = {}
     if map_file:
@@ -633,14 +704,26 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
     for item in maps:
         mapping.update(parse_assignments(item.split(",")))
     if skip_invalid and not reject_file:
-        reject_file = path + ".rejects.csv"
-    with click.progressbar(length=0, label=f"importing {entity}", file=sys.stderr,
-                           show_pos=True) as bar:
+        reject_file = os.path.basename(path) + ".rejects.csv"
+    with progress_bar(f"importing {entity}", fmt) as listen:
+        stream = sys.stderr._stream if isinstance(sys.stderr, TerminalSafe) else sys.stderr
+        total = _records_in(path) if fmt != "json" and stream.isatty() else None   # a bar only on a terminal
+
         def progress(done):
-            bar.update(done - bar.pos)
-        summary = crm.import_file(entity, path, encoding=encoding, delimiter=delimiter, mapping=mapping,
-                                  dry_run=dry_run, skip_invalid=skip_invalid, reject_file=reject_file,
-                                  progress=progress, options=parse_assignments(options))
+            listen(done, total)
+        try:
+            summary = crm.import_file(entity, path, encoding=encoding, delimiter=delimiter, mapping=mapping,
+                                      dry_run=dry_run, skip_invalid=skip_invalid, reject_file=reject_file,
+                                      progress=progress, options=parse_assignments(options),
+                                      ignore=[c.strip() for item in ignored for c in item.split(",") if c.strip()])
+        except ValidationError as exc:
+            if fmt != "json":
+                raise
+            # a script reading --format json gets the refusal as JSON too: what is wrong, row by row
+            click.echo(json.dumps({"entity": entity, "written": 0, "refused": True, "problems": exc.errors,
+                                   "errors": {str(k): v for k, v in exc.rows.items()}},
+                                  ensure_ascii=False, default=str, indent=2))
+            sys.exit(1)
     if fmt == "json":
         click.echo(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
         return
@@ -720,9 +803,7 @@ def build_cli(only=None):
     """The root group with every plugin's commands added (or those of ``only``)."""
     from .kernel.plugins import make_plugin_manager
     pm, loaded = make_plugin_manager(only=only)
-    cli.plugin_manager = (pm, loaded)
-    from .kernel.i18n import add_plugin_domains
-    add_plugin_domains(loaded)          # the help of every plugin's commands, in its words
+    cli.plugin_manager = (pm, loaded)   # its plugins' translation domains are declared when help is translated
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")

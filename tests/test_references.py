@@ -62,3 +62,19 @@ def test_a_hidden_record_is_never_found_by_its_name_or_code(crm, base, open_crm)
             ann.create("core.partner", {"name": "Чужая дочка", "head": key})
         assert "does not exist" in exc.value.errors["head"][0]
     assert crm.count("core.partner", name="Чужая дочка") == 0
+
+
+def test_lists_print_ids_show_takes_back_and_say_when_they_stop(crm, base, cli):
+    made = crm.create("core.partner", {"name": "Десятитысячный"})
+    crm.db.execute_sql("UPDATE core_partner SET id = 10094 WHERE id = %d" % made.id)   # a base past 10,000
+    big = crm.get("core.partner", 10094)
+    assert big.id > 10000
+    listed = cli("list", "core.partner", "--where", "name=Десятитысячный")
+    assert f"{big.id} " in listed.output and f"{big.id:,}" not in listed.output
+    assert "Десятитысячный" in cli("show", "core.partner", str(big.id)).output
+    assert big.code in cli("show", "core.partner", "Десятитысячный").output      # by its name
+    several = cli("show", "core.product_group", "Двойник")
+    assert several.exit_code != 0 and "names several core.product_group records" in several.output
+    stopped = cli("list", "core.partner", "--limit", "2")
+    assert "stopped at 2 records; there are more" in stopped.output
+    assert "there are more" not in cli("list", "core.partner", "--limit", "100").output

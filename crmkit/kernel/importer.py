@@ -349,7 +349,7 @@ class _Rejects:
 
 
 def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject_file=None,
-                  progress=None, options=None, source="") -> dict:
+                  progress=None, options=None, source="", ignore=()) -> dict:
     """Import DataFrame chunks as one unit of work. Returns a summary dict.
 
     Per chunk: the entity's importer hook, references by code or id among
@@ -374,6 +374,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 offset = total
                 total += len(frame)
                 frame = frame.reset_index(drop=True)
+                if ignore:   # columns the person said to leave out (--ignore)
+                    frame = frame.drop(columns=[c for c in ignore if c in frame.columns])
                 source_rows = frame   # the reject file keeps the file's own columns (after --map)
                 prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
                 if prepared is not None:

@@ -93,3 +93,35 @@ def how_given(spec) -> str:
     if named:
         ways.append(f"{named} (when one record has it)")
     return ", ".join(ways)
+
+
+def describe_fields(crm, spec) -> list[dict]:
+    """What a person needs to write a file or a payload for ``spec``: every
+    field with its type, whether it is required, its default, its choices,
+    the entity a reference points at and how to name it, read-only, lookup.
+    Read for the acting user (an administrator may set admin-only fields)."""
+    from .validation import schema_for
+    schema = schema_for(spec, admin=crm.actor.is_admin)
+    rows = []
+    for name, field in spec.model._meta.fields.items():
+        rules = schema.get(name, {})
+        read_only = bool(rules.get("readonly")) or isinstance(field, pw.AutoField)
+        target = crm.registry.spec_of_model(field.rel_model) if isinstance(field, pw.ForeignKeyField) else None
+        default = field.default
+        if callable(default):
+            default = "(computed)"
+        if spec.code_prefix and name == spec.code_field:
+            default = f"numbered {spec.code_prefix}…"
+        choices = rules.get("allowed") or [c[0] for c in (field.choices or [])]
+        rows.append({
+            "field": name,
+            "type": "reference" if target is not None else (rules.get("type") or field.field_type.lower()),
+            "required": bool(rules.get("required")) and not read_only and default is None,
+            "default": default if default not in (None, "") else None,
+            "choices": ", ".join(map(str, choices)) if choices else None,
+            "reference": target.name if target is not None else None,
+            "given_as": how_given(target) if target is not None else None,
+            "read_only": read_only,
+            "lookup": name == spec.lookup,
+        })
+    return rows

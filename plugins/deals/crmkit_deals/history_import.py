@@ -75,30 +75,44 @@ def validate(crm, frame):
         flag_at(pos, "left_at", "is the deal's last row in the file, which must be open (left_at empty; are the deal's rows together?)")
 
     # against the deals themselves: their kind's stages, where they are now, when they closed
+    # (column-wise; only the rows at fault are visited)
     deal_ids = sorted({int(d) for d in rows["deal"]})
     D, KS = m.Deal, m.KindStage
-    deals = {r[0]: r[1:] for r in D.select(D.id, D.kind, D.stage, D.status, D.closed_at)
-             .where(D.id.in_(deal_ids)).tuples()} if deal_ids else {}
-    kinds = sorted({k for k, *_ in deals.values() if k is not None})
-    routes: dict = {}
-    for k, s in (KS.select(KS.kind, KS.stage).where(KS.kind.in_(kinds)).tuples() if kinds else []):
-        routes.setdefault(k, set()).add(s)
-    for pos, deal, stage, status, entered, is_last in zip(rows["pos"], rows["deal"], rows["stage"], rows["status"],
-                                                           rows["entered"], last):
-        kind, now_stage, now_status, closed_at = deals.get(int(deal), (None, None, None, None))
-        stages = routes.get(kind, set())
-        if stage == stage and int(stage) not in stages:
-            flag_at(pos, "stage", "is not a stage of the deal's kind")
-        elif stage != stage and stages:
-            flag_at(pos, "stage", "a deal of a kind with stages is always at one of them")
-        if is_last and pos not in closed_last:   # an unclosed last row is its one problem
-            if now_status is not None and status != now_status:
-                flag_at(pos, "status", f"the deal is {now_status} now: its last row says {status}")
-            if (stage if stage == stage else None) != now_stage and now_status is not None:
-                flag_at(pos, "stage", "the deal is at another stage now: its last row must be at it")
-            if status in ("won", "lost") and closed_at is not None and entered.to_pydatetime() != closed_at:
-                flag_at(pos, "entered_at", f"the deal was closed at {closed_at.isoformat()}: its {status} row "
-                                           "starts then")
+    # the id range, not a list of thousands of ids (a node per value); the rest is dropped by the merge
+    known = pd.DataFrame(list(D.select(D.id, D.kind, D.stage, D.status, D.closed_at)
+                              .where(D.id.between(deal_ids[0], deal_ids[-1])).tuples()) if deal_ids else [],
+                         columns=["deal", "kind", "now_stage", "now_status", "closed_at"])
+    kinds = sorted({int(k) for k in known["kind"].dropna()})
+    route = pd.DataFrame(list(KS.select(KS.kind, KS.stage).where(KS.kind.in_(kinds)).tuples()) if kinds else [],
+                         columns=["kind", "stage"])
+    known["deal"] = known["deal"].astype("float64")
+    info = rows[["deal"]].merge(known, on="deal", how="left")
+    info.index = rows.index
+    kind = pd.to_numeric(info["kind"], errors="coerce").to_numpy(dtype="float64")
+    pair = set(zip(route["kind"].astype("float64"), route["stage"].astype("float64")))
+    in_route = np.array([(k, s) in pair for k, s in zip(kind, rows["stage"].to_numpy())], dtype=bool) \
+        if pair else np.zeros(len(rows), dtype=bool)
+    has_route = np.isin(kind, route["kind"].astype("float64").unique()) if len(route) else np.zeros(len(rows), bool)
+    staged = rows["stage"].notna().to_numpy()
+    for pos in rows["pos"][staged & ~in_route]:
+        flag_at(pos, "stage", "is not a stage of the deal's kind")
+    for pos in rows["pos"][~staged & has_route]:
+        flag_at(pos, "stage", "a deal of a kind with stages is always at one of them")
+    check = (last & ~rows["pos"].isin(closed_last) & info["now_status"].notna()).to_numpy()
+    now_stage = pd.to_numeric(info["now_stage"], errors="coerce").to_numpy(dtype="float64")
+    stage_now = rows["stage"].to_numpy(dtype="float64")
+    other_status = check & (rows["status"].to_numpy() != info["now_status"].to_numpy())
+    for pos, now, said in zip(rows["pos"][other_status], info["now_status"][other_status],
+                              rows["status"][other_status]):
+        flag_at(pos, "status", f"the deal is {now} now: its last row says {said}")
+    other_stage = check & ~((stage_now == now_stage) | (np.isnan(stage_now) & np.isnan(now_stage)))
+    for pos in rows["pos"][other_stage]:
+        flag_at(pos, "stage", "the deal is at another stage now: its last row must be at it")
+    closed_at = pd.to_datetime(info["closed_at"], utc=True)
+    closing = check & rows["status"].isin(["won", "lost"]).to_numpy() & closed_at.notna().to_numpy()
+    moved = closing & (pd.to_datetime(rows["entered"], utc=True).to_numpy() != closed_at.to_numpy())
+    for pos, when, status in zip(rows["pos"][moved], closed_at[moved], rows["status"][moved]):
+        flag_at(pos, "entered_at", f"the deal was closed at {when.isoformat()}: its {status} row starts then")
     # a passage starts where a deal in work comes to a stage it was not at just before; it lasts,
     # across a close and reopening at that stage, until the last time the deal left it or closed
     # there (as lifecycle._end_passage measures it at each such move)
@@ -129,13 +143,11 @@ def replace_history(crm, frame, options):
     ids = frame["id"].dropna().astype("int64")
     first = options.setdefault(FIRST_ID, int(ids.min()))
     chunk_first = int(ids.min())
-    deals = sorted({int(d) for d in frame["deal"]})
-    for start in range(0, len(deals), 5000):
-        part = deals[start:start + 5000]
-        split = [d for (d,) in H.select(H.deal).distinct().where(
-            H.deal.in_(part) & (H.id >= first) & (H.id < chunk_first)).tuples()]
-        if split:
-            raise ValidationError({"deal": f"the rows of deals {', '.join(map(str, split[:10]))} are not together "
-                                           "in the file: sort it by deal (a deal's rows are checked together)"},
-                                  "deals.stage_history")
-        H.delete().where(H.deal.in_(part) & (H.id < first)).execute()
+    mine = H.select(H.deal).where(H.id >= chunk_first)   # the deals of this chunk, as SQL
+    split = [d for (d,) in H.select(H.deal).distinct().where(
+        H.deal.in_(mine) & (H.id >= first) & (H.id < chunk_first)).limit(10).tuples()]
+    if split:
+        raise ValidationError({"deal": f"the rows of deals {', '.join(map(str, split))} are not together "
+                                       "in the file: sort it by deal (a deal's rows are checked together)"},
+                              "deals.stage_history")
+    H.delete().where(H.deal.in_(mine) & (H.id < first)).execute()

@@ -179,23 +179,27 @@ def _check_stages(frame, column, entered, flag):
         for k, s in KS.select(KS.kind, KS.stage).where(KS.kind.in_(kinds)).order_by(KS.kind, KS.sequence).tuples():
             routes.setdefault(k, []).append(s)
         names = dict(m.Kind.select(m.Kind.id, m.Kind.name).where(m.Kind.id.in_(kinds)).tuples())
-    filled, first = [], []
+    import numpy as np
+    filled, first, problems = [], [], []
     for pos, (k, s) in enumerate(zip(kind.tolist(), stage.tolist())):
         ids = routes.get(int(k)) if k is not None else None
         first.append(ids[0] if ids else None)
         if not ids:
             if s is not None:
-                flag([i == pos for i in range(len(frame))], "stage",
-                     f"deals of kind {names.get(int(k))!r} have no stages" if k is not None
-                     else "a deal without a kind has no stages")
+                problems.append((pos, f"deals of kind {names.get(int(k))!r} have no stages" if k is not None
+                                 else "a deal without a kind has no stages"))
             filled.append(s)
             continue
         if s is None:
             filled.append(ids[0])
         else:
             if int(s) not in ids:
-                flag([i == pos for i in range(len(frame))], "stage", f"is not a stage of kind {names.get(int(k))!r}")
+                problems.append((pos, f"is not a stage of kind {names.get(int(k))!r}"))
             filled.append(s)
+    for pos, message in problems:
+        mask = np.zeros(len(frame), dtype=bool)
+        mask[pos] = True
+        flag(mask, "stage", message)
     frame["stage"] = filled
     frame["_first_stage"] = first
     later = [e == e and f is not None and s is not None and int(s) != int(f)

@@ -172,6 +172,18 @@ def crmkit_load_demo(crm):
     return load(crm)
 
 
+@hookimpl
+def crmkit_calendar_entries(crm):
+    """The events the feed's user is responsible for, as whole days."""
+    import datetime as dt
+    from crmkit.core.calendar import entry
+    from .models import Event
+    q = crm.query("marketing.event").where((Event.responsible == crm.actor.id) & Event.planned_start.is_null(False))
+    return [entry("marketing.event", e.id, e.name, e.planned_start,
+                  end=(e.planned_end or e.planned_start) + dt.timedelta(days=1), description=e.comment,
+                  changed_at=e.changed_at, created_at=e.created_at) for e in q.order_by(Event.planned_start, Event.id)]
+
+
 @hookimpl(optionalhook=True)
 def crmkit_outbox_retention(crm):
     """notify_email's ``crmkit outbox purge`` keeps mailing messages for their group's N days."""
