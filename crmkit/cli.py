@@ -315,7 +315,9 @@ def _said(ctx):
     lang = _lang_of(ctx)
     if lang == "en":
         return lambda text, context=None: text
+    from .cli_lang import ensure_domains
     from .kernel.i18n import translate_message
+    ensure_domains(ctx)
     return lambda text, context=None: translate_message(text, lang, context, domain="kernel")
 
 
@@ -801,9 +803,7 @@ def build_cli(only=None):
     """The root group with every plugin's commands added (or those of ``only``)."""
     from .kernel.plugins import make_plugin_manager
     pm, loaded = make_plugin_manager(only=only)
-    cli.plugin_manager = (pm, loaded)
-    from .kernel.i18n import add_plugin_domains
-    add_plugin_domains(loaded)          # the help of every plugin's commands, in its words
+    cli.plugin_manager = (pm, loaded)   # its plugins' translation domains are declared when help is translated
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")

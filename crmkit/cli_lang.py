@@ -38,6 +38,19 @@ def set_lang(ctx, param, value):
     return value
 
 
+def ensure_domains(ctx=None):
+    """Declare the installed plugins' translation domains (once): only a
+    help or an error said in another language needs them, so English
+    ``crmkit --help`` never imports the catalogue machinery."""
+    ctx = ctx or click.get_current_context(silent=True)
+    root = ctx.find_root().command if ctx is not None else None
+    built = getattr(root, "plugin_manager", None)
+    if built and not getattr(root, "_crmkit_domains", False):
+        from .kernel.i18n import add_plugin_domains
+        add_plugin_domains(built[1])
+        root._crmkit_domains = True
+
+
 def command_domain(command):
     """The translation domain of a command: its plugin's (by the module of
     its callback, or of a lazy group's target), else the kernel's."""
@@ -52,6 +65,7 @@ def command_domain(command):
 def said(text, lang, domain):
     """``text`` in ``lang``: whole, else paragraph by paragraph."""
     from .kernel.i18n import translate
+    ensure_domains()
     whole = translate(text, lang, domain=domain)
     if whole != text or "\n\n" not in text:
         return whole
@@ -64,7 +78,7 @@ def _extra(extra, lang):
     parts = []
     for part in extra.split("; "):
         name, sep, value = part.partition(": ")
-        parts.append(f"{translate(name, lang, domain='kernel')}{sep}{value}")
+        parts.append(f"{translate(name, lang, context='kernel.help')}{sep}{value}")
     return "; ".join(parts)
 
 

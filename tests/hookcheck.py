@@ -236,3 +236,11 @@ def crmkit_records_merged(crm, entity, survivor, merged):
 def crmkit_currency_rates(crm, source, day, content):
     _record("currency_rates", source=source, day=day, content=content)
     return [{"currency": "USD", "rate": "89.6876"}] if source == "hookcheck" else None
+
+
+@hookimpl
+def crmkit_calendar_entries(crm):
+    import datetime as dt
+    from crmkit.core.calendar import entry
+    _record("calendar_entries", login=crm.actor.login)
+    return [entry("hookcheck.thing", 1, "From hookcheck", dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc))]

@@ -244,3 +244,11 @@ def test_entry_points_read_by_hand_match_importlib_metadata():
     from importlib.metadata import version
     core = next(p for p in loaded if p.name == "core")
     assert core.version == version("crmkit")
+
+
+def test_calendar_entries_hook_adds_to_the_users_feed(hc):
+    from crmkit.core.calendar import render
+    hc.create("core.user", {"login": "cal", "name": "Cal", "roles": "manager"})
+    text = render(hc.as_user("cal"))
+    assert called("calendar_entries") == [{"login": "cal"}]
+    assert "UID:hookcheck.thing-1@" in text and "SUMMARY:From hookcheck" in text

@@ -66,6 +66,7 @@ def english_words():
     a label: none may appear in Russian output. Words the Russian texts use
     themselves (SMS, ABC, Email) are not English left behind."""
     root = build_cli()
+    i18n.add_plugin_domains(root.plugin_manager[1])
     words, russian = set(), []
     for name in i18n.domains():
         for (_, msgid), text in i18n.catalog(name, "ru").items():

@@ -63,6 +63,11 @@ def _notify_reminders(crm, record):
     return notify_due(crm)
 
 
+def _calendar_url(crm, record, login):
+    from .calendar import rotate_secret
+    return {"login": login, "path": f"/ics/{rotate_secret(crm, login)}.ics"}
+
+
 def _load_rates(crm, record, source, date=None, content=None):
     from .rates import load_rates
     return load_rates(crm, source, date, content)
@@ -140,6 +145,11 @@ ACTIONS = [
                description="Queue an email to its user for every due reminder not yet notified (an "
                            "administrator: everyone's; a user: their own); the outbox delivers them. "
                            "Users without an email address are skipped and counted."),
+    ActionSpec("core.calendar_url", "core.user", _calendar_url, on_record=False, verb="read",
+               title="Calendar feed URL",
+               description="Make or rotate a user's secret iCalendar feed URL (administrators: anyone's; a "
+                           "user: their own); the old URL stops working. The path is shown only now.",
+               params={"login": {"type": "string", "required": True, "empty": False, "maxlength": 64}}),
     ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
                title="Load exchange rates",
                description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "

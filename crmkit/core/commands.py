@@ -1,4 +1,4 @@
-"""Core CLI groups: partner, interaction, task, reminder, segment, user."""
+"""Core CLI groups: partner, interaction, task, reminder, calendar, segment, user."""
 from __future__ import annotations
 
 import click
@@ -9,7 +9,7 @@ from .kinds import INTERACTION_KINDS
 
 
 def register_commands(cli):
-    for group in (partner, interaction, task, reminder, segment, user, privacy, rates):
+    for group in (partner, interaction, task, reminder, calendar, segment, user, privacy, rates):
         cli.add_command(group)
 
 
@@ -137,6 +137,39 @@ def reminder_notify(crm):
     result = crm.act("core.notify_reminders")
     click.echo(translate("{queued} reminders queued, {skipped_no_email} skipped (no email address), "
                          "{skipped_inactive} skipped (inactive user)", crm.lang).format(**result))
+
+
+@click.group()
+def calendar():
+    """iCalendar feeds: meetings, planned interactions, task deadlines, events."""
+
+
+@calendar.command("url")
+@click.argument("login")
+@pass_crm
+def calendar_url(crm, login):
+    """Make (or rotate) LOGIN's secret feed URL and print it once; the old one stops working."""
+    import os
+    from crmkit import translate
+    result = crm.act("core.calendar_url", login=login)
+    base = os.environ.get("CRMKIT_PUBLIC_URL", "").rstrip("/")
+    click.echo(translate("calendar feed of {login}; the URL is shown only now:", crm.lang).format(login=login),
+               err=True)
+    click.echo(f"{base}{result['path']}")
+
+
+@calendar.command("export")
+@click.option("--user", "login", default=None, help="Whose calendar (default: yours; administrators: anyone's).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The .ics file to write.")
+@pass_crm
+def calendar_export(crm, login, output):
+    """Write a user's calendar (the same as their feed) to an .ics file."""
+    from .calendar import feed_of
+    text = feed_of(crm, login)
+    with open(output, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+    say(crm, f"{text.count('BEGIN:VEVENT')} events written to {output}")
 
 
 def _about(crm, record):

@@ -51,6 +51,18 @@ class UserPassword(BaseModel):
         table_name = "core_user_password"
 
 
+class CalendarFeed(BaseModel):
+    """A user's iCalendar feed: the SHA-256 of the secret in its URL (the
+    secret itself is shown once, like an API token). Not an entity."""
+
+    user = pw.ForeignKeyField(User, unique=True, on_delete="CASCADE")
+    secret_hash = pw.CharField(max_length=64, unique=True)
+    created_at = UtcDateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "core_calendar_feed"
+
+
 class LoginFailure(BaseModel):
     """Failed sign-ins per login (known or not, so a lockout tells nobody
     which logins exist), and the time until which the login is locked."""

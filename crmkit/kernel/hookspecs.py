@@ -159,6 +159,21 @@ def crmkit_load_user(login):
     """
 
 
+@hookspec
+def crmkit_calendar_entries(crm):
+    """Entries of the acting user's calendar feed (``crmkit.core.calendar``).
+
+    Called each time a user's iCalendar feed is built. Read through
+    ``crm.query`` so that the feed holds only what the acting user may see,
+    and only what that user is responsible for.
+
+    :param crm: a ``Crm`` acting as the feed's user.
+    :return: an iterable of ``crmkit.core.calendar.entry(...)`` dicts
+        (entity, id, summary, start, end, description, changed_at,
+        created_at), or None.
+    """
+
+
 @hookspec(firstresult=True)
 def crmkit_outbox_skip_reason(crm, message):
     """Should this message be skipped now, at send time (opt-out, consent)?

@@ -107,13 +107,13 @@ def crmkit_register_reports(register):
                         "crmkit_marketing.reports:primary_interest", params={**PERIOD, **REPORT_CURRENCY},
                         description="Deals, leads and distinct partners by source type, channel and source",
                         question="Which sources of primary interest bring deals and partners?",
-                        labels=INTEREST_LABELS))
+                        labels={**INTEREST_LABELS, **CURRENCY_LABELS}))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
                         params={**PERIOD, "event": {"type": "string", "nullable": True}, **REPORT_CURRENCY},
                         description="Deals, won potential and cost per won deal of each event",
                         question="What did each marketing event cost, and what did it bring?",
-                        labels=EVENT_LABELS))
+                        labels={**EVENT_LABELS, **CURRENCY_LABELS}))
 
 
 @hookimpl
@@ -170,6 +170,18 @@ def crmkit_outbox_failed(crm, message, error, permanent):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl
+def crmkit_calendar_entries(crm):
+    """The events the feed's user is responsible for, as whole days."""
+    import datetime as dt
+    from crmkit.core.calendar import entry
+    from .models import Event
+    q = crm.query("marketing.event").where((Event.responsible == crm.actor.id) & Event.planned_start.is_null(False))
+    return [entry("marketing.event", e.id, e.name, e.planned_start,
+                  end=(e.planned_end or e.planned_start) + dt.timedelta(days=1), description=e.comment,
+                  changed_at=e.changed_at, created_at=e.created_at) for e in q.order_by(Event.planned_start, Event.id)]
 
 
 @hookimpl(optionalhook=True)

@@ -121,6 +121,8 @@ def create_app(db_url=None, *, plugins=None, config=None, migrate=True):
     problems.install_unrouted(app, "/api/")
     from .unsubscribe import blueprint as unsubscribe
     app.register_blueprint(unsubscribe)
+    from .ics import blueprint as ics
+    app.register_blueprint(ics)
     _add_pages(app)
     return app
 

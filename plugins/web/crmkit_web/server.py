@@ -13,18 +13,18 @@ import re
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-SECRET_PATH = re.compile(r"^(/u/)[^/?\s]+")
+SECRET_PATH = re.compile(r"^(/u/|/ics/)[^/?\s]+")
 
 
 class RedactingLogger(Logger):
-    """gunicorn's logger with unsubscribe tokens cut out of request lines."""
+    """gunicorn's logger with unsubscribe tokens and calendar feed secrets cut out of request lines."""
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for name in ("U", "r"):
             if name in atoms:
                 atoms[name] = SECRET_PATH.sub(r"\1…", atoms[name]) if name == "U" else \
-                    re.sub(r"(\s/u/)[^/?\s]+", r"\1…", atoms[name])
+                    re.sub(r"(\s/u/|\s/ics/)[^/?\s]+", r"\1…", atoms[name])
         if "q" in atoms and "token" in atoms["q"].lower():
             atoms["q"] = "…"
         return atoms
