@@ -78,7 +78,7 @@ def _extra(extra, lang):
     parts = []
     for part in extra.split("; "):
         name, sep, value = part.partition(": ")
-        parts.append(f"{translate(name, lang, domain='kernel')}{sep}{value}")
+        parts.append(f"{translate(name, lang, context='kernel.help')}{sep}{value}")
     return "; ".join(parts)
 
 

@@ -31,17 +31,20 @@ class Page(HTMLParser):
         super().__init__()
         self.headers, self.cells, self.text, self._stack = [], [], [], []
         self._cell = None
-        self._row = ""
+        self._row, self._table, self._col = "", 0, 0
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         self._stack.append(tag)
+        if tag == "table":
+            self._table += 1
         if tag == "tr":
-            self._row = attrs.get("class") or ""
+            self._row, self._col = attrs.get("class") or "", 0
         if tag in ("th", "td"):
             self._cell = {"tag": tag, "class": attrs.get("class") or "", "row": self._row, "text": "",
-                          "colspan": int(attrs.get("colspan") or 1)}
+                          "colspan": int(attrs.get("colspan") or 1), "column": (self._table, self._col)}
+            self._col += 1
 
     def handle_endtag(self, tag):
         if self._stack:
@@ -94,9 +97,13 @@ def test_every_report_page_reads_as_a_report_form(demo):
                 assert not RAW_NAME.search(h["text"]), (where, h["text"])
                 if lang == "ru":
                     assert not LATIN_WORD.search(h["text"]), (where, h["text"])
-            for cell in page.cells:     # money, counts and shares on the right, text on the left
-                if NUMBER.match(cell["text"]):
-                    assert "num" in cell["class"].split(), (where, cell["text"])
+            columns: dict = {}          # a column of numbers (money, counts, shares) stands on the right
+            for cell in page.cells:
+                if cell["text"]:
+                    columns.setdefault(cell["column"], []).append(cell)
+            for cells in columns.values():
+                if all(NUMBER.match(c["text"]) for c in cells):
+                    assert all("num" in c["class"].split() for c in cells), (where, cells[0]["text"])
             swept += 1
     assert swept >= 2 * len(en.registry.reports)
 
@@ -113,6 +120,10 @@ def test_every_column_has_a_label_through_the_spec(demo):
                 if column in spec.labels or column in KERNEL_LABELS:
                     continue
                 assert not RAW_NAME.search(column), (spec.id, column)
+        for param, rules in spec.schema.items():      # shown on top as "label: value"
+            meta = rules.get("meta") if isinstance(rules, dict) else None
+            assert param in spec.labels or param in KERNEL_LABELS or param in ("date_from", "date_to") \
+                or (isinstance(meta, dict) and meta.get("label")), (spec.id, param)
 
 
 def test_period_and_filters_on_top(demo):
@@ -171,6 +182,8 @@ def test_charts_speak_the_page_language(demo):
     clients = ru.report("analysis.abc_xyz_clients").render("html")
     chart = clients[clients.index("<svg"):clients.index("</svg>")]
     assert "Электромаркет" in chart and "00-00000001" not in chart     # bars named, not coded
+    assert "Видео маркет" not in chart         # a potential client has no figure, so no bar (not a "0,00")
+    assert '<td class="code">00-00000001</td>' in clients                 # a number never wraps at its hyphen
 
 
 def test_heat_map_digits_contrast_with_their_cell(demo):

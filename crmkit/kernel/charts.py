@@ -88,8 +88,15 @@ def _cell_text(value):
     return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value) or \
+        (hasattr(value, "is_nan") and value.is_nan())
+
+
 def _bars(chart, frame, lang, label):
     ys = [chart.y] if isinstance(chart.y, str) else list(chart.y)
+    known = [not all(_missing(v) for v in row) for row in frame[ys].itertuples(index=False)]
+    frame = frame[known]             # a row with no figure at all (a potential client) gets no bar
     labels = [_cell_text(v) for v in frame[chart.x]]
     values = [[_num(v) for v in frame[y]] for y in ys]
     whole = [_counts(frame[y]) for y in ys]

@@ -60,6 +60,13 @@ def numeric_column(series) -> bool:
     return bool(len(values)) and all(is_number(v) for v in values)
 
 
+def code_column(series) -> bool:
+    """Short text without spaces (numbers such as ``00-00000001``): kept on one line."""
+    values = [v for v in series.dropna() if isinstance(v, str)]
+    return bool(values) and len(values) == len(series.dropna()) and \
+        all(len(v) <= 20 and not any(ch.isspace() for ch in v) for v in values)
+
+
 def header_rows(labels) -> list[list[dict]]:
     """One header row, or two when some labels are ``(group, label)``: the
     group spans its consecutive columns, an ungrouped label spans both rows."""
@@ -88,18 +95,21 @@ def section_view(result, name, frame, lang) -> dict:
     shown = [c for c in frame.columns if c != tree]
     labels = [label(spec, str(c), lang) for c in shown]
     numeric = [numeric_column(frame[c]) for c in shown]
+    codes = [not n and code_column(frame[c]) for c, n in zip(shown, numeric)]
     levels = [int(v) if v == v else 0 for v in frame[tree]] if tree else [None] * len(frame)
     deepest = max(levels) if tree and levels else 0
     rows = []
     for level, values in zip(levels, localised[shown].itertuples(index=False)):
         rows.append({"cells": [format_value(v, lang, result.zone) for v in values],
+                     # a number in a mixed column (a setting's value) goes right too
+                     "num": [n or is_number(v) for n, v in zip(numeric, values)],
                      "level": None if level is None else min(level, MAX_LEVEL),
                      "group": level is not None and level < deepest})
     view = {"name": flat_label(spec, name, lang),
             "charts": [svg_chart(c, localised, lang, lambda n: flat_label(spec, str(n), lang))
                        for c in spec.charts if c.section == name],
             "columns": [f"{x[0]}: {x[1]}" if isinstance(x, tuple) else x for x in labels],
-            "header": header_rows(labels), "numeric": numeric, "rows": rows, "tree": bool(tree)}
+            "header": header_rows(labels), "numeric": numeric, "codes": codes, "rows": rows, "tree": bool(tree)}
     view["table"] = _environment().get_template("report_table.html").render(
         section=view, empty=translator(spec, lang)("(no rows)"))
     return view

@@ -31,12 +31,16 @@ LABELS = {
     "segment": "Segment", "products": "Products", "month": "Month", "products_sold": "Items sold",
     "revenue": "Revenue", "gross_profit": "Gross profit", "documents": "Sales documents",
     "classes by segment": "Product ABC/XYZ by segment", "dynamics": "Assortment and sales dynamics",
-    "deal_code": "Deal number", "deal": "Deal", "status": "Status", "responsible": "Responsible",
+    "deal_code": "Deal number", "deal": "Deal", "deal_id": "Deal", "status": "Status", "responsible": "Responsible",
     "client": "Client", "cost": "Cost", "margin_pct": "Margin, %", "lines": "Lines", "clients": "Number of clients",
     "deals in_work": ("Deals", "Deals in work"), "deals won": ("Deals", "Deals won"),
     "deals lost": ("Deals", "Deals lost"), "deals": ("Deals", "All deals"), "kind": "Object of classification",
     **CURRENCY_LABELS,
     "returns": "Returns", "crossing": "Crossing item",
+    "abc_period": "ABC period", "abc_periods": "ABC periods", "xyz_period": "XYZ period",
+    "xyz_periods": "XYZ periods", "xyz_subperiod": "XYZ subperiod", "a": "A-class share, %",
+    "b": "B-class share, %", "c": "C-class share, %", "x": "X-class variation up to, %",
+    "y": "Y-class variation up to, %",
 }
 
 REPORTS = [

@@ -152,3 +152,21 @@ def test_the_cli_names_the_defaults_it_applied(crm, world, tmp_path, cli):
     out = cli("import", "deals.deal", path).output
     assert "1 rows read, 1 written, 0 rejected" in out
     assert "default applied: start_date: the close date (1 rows)" in out
+
+
+def test_a_restricted_user_imports_within_their_access(crm, world, tmp_path, open_crm):
+    bob = open_crm(user="bob")          # sees the wholesale partner only
+    shop = crm.get("core.partner", world["shop"])
+    path = tmp_path / "deals.csv"
+    path.write_text("name,client,kind,status,start_date,closed_at\n"
+                    f"mine,{crm.get('core.partner', world['acme']).code},{world['manual']},won,2015-03-01,2015-03-05\n"
+                    f"not mine,{shop.code},{world['manual']},won,2015-03-01,2015-03-05\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as exc:
+        bob.import_file("deals.deal", path)
+    assert list(exc.value.rows) == [2] and "does not exist" in exc.value.rows[2]["client"][0]
+    assert crm.count("deals.deal") == 0 and m.StageHistory.select().count() == 0
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n"
+                    + path.read_text(encoding="utf-8").splitlines()[1] + "\n", encoding="utf-8")
+    assert bob.import_file("deals.deal", path)["written"] == 1
+    deal = crm.find("deals.deal")[0]
+    assert deal.responsible_id == world["bob"] and history(deal.id)[-1][1] == "won"

@@ -107,13 +107,13 @@ def crmkit_register_reports(register):
                         "crmkit_marketing.reports:primary_interest", params={**PERIOD, **REPORT_CURRENCY},
                         description="Deals, leads and distinct partners by source type, channel and source",
                         question="Which sources of primary interest bring deals and partners?",
-                        labels=INTEREST_LABELS))
+                        labels={**INTEREST_LABELS, **CURRENCY_LABELS}))
     register(ReportSpec("marketing.event_return", "Marketing event return",
                         "crmkit_marketing.reports:event_return",
                         params={**PERIOD, "event": {"type": "string", "nullable": True}, **REPORT_CURRENCY},
                         description="Deals, won potential and cost per won deal of each event",
                         question="What did each marketing event cost, and what did it bring?",
-                        labels=EVENT_LABELS))
+                        labels={**EVENT_LABELS, **CURRENCY_LABELS}))
 
 
 @hookimpl
