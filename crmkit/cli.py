@@ -732,13 +732,6 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
     from .kernel.i18n import translate
     for note, rows in summary.get("defaults", {}).items():
         click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")
-    found = summary.get("duplicates") or []
-    for hit in found[:10]:
-        click.echo(f"warning: {entity} {hit['id']} looks like {hit['looks_like']} ({hit['rule']}, "
-                   f"{hit['score']:.0f})", err=True)
-    if found:
-        click.echo(f"warning: {len(found)} imported records look like others; see crmkit duplicates find {entity}",
-                   err=True)
     if summary["rejected"] and reject_file:
         click.echo(f"rejected rows with reasons: {reject_file}")
 

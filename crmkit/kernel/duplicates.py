@@ -120,16 +120,11 @@ def _accepted(rule, pairs_text):
     return [bool(rule.accept(a, b)) for a, b in pairs_text]
 
 
-def candidate_pairs(crm, entity, rule_names=None, touching=None):
+def candidate_pairs(crm, entity, rule_names=None):
     """Every candidate pair among the records the user may see, as a
     DataFrame ``a, b, rule, key, score`` (``a < b``). Blocks are found by a
     GROUP BY in the database, over visible records only, so nothing hidden
-    changes what a user gets (not even which blocks are too large).
-
-    :param touching: ``(first, last)``: only pairs with a record whose id is
-        in that range (the rows an import just wrote), from the blocks of
-        their keys alone.
-    """
+    changes what a user gets (not even which blocks are too large)."""
     import numpy as np
     import pandas as pd
     out = []
@@ -139,10 +134,6 @@ def candidate_pairs(crm, entity, rule_names=None, touching=None):
         count = pw_count()
         blocks = (_keys_of_visible(crm, entity, rule, MatchKey.key).group_by(MatchKey.key)
                   .having((count >= 2) & (count <= rule.block_limit)))
-        if touching is not None:
-            blocks = blocks.where(MatchKey.key.in_(MatchKey.select(MatchKey.key).where(
-                (MatchKey.entity == entity) & (MatchKey.rule == rule.name)
-                & MatchKey.record_id.between(*touching))))
         members = crm.frame(_keys_of_visible(crm, entity, rule, MatchKey.key, MatchKey.record_id, MatchKey.text)
                             .where(MatchKey.key.in_(blocks)), ["key", "id", "text"])
         if members.empty:
@@ -180,44 +171,8 @@ def candidate_pairs(crm, entity, rule_names=None, touching=None):
                              "rule": pd.Series(dtype=object), "key": pd.Series(dtype=object),
                              "score": pd.Series(dtype=float)})
     pairs = pd.concat(out, ignore_index=True)
-    if touching is not None:
-        first, last = touching
-        pairs = pairs[pairs["a"].between(first, last) | pairs["b"].between(first, last)]
     return (pairs.sort_values("score", ascending=False)
             .drop_duplicates(["a", "b", "rule"]).reset_index(drop=True))
-
-
-def check_imported(crm, entity, ids) -> list[dict]:
-    """After an import wrote the ids ``(first, last)`` (and their keys were
-    indexed, in the same transaction): the candidate pairs each imported
-    record forms with a record the user may see or another imported one.
-    A pair of a strict rule refuses the import (a ValidationError naming
-    them, so the caller's transaction rolls back); the others come back as
-    warnings ``{"id", "looks_like", "rule", "score"}``, best first."""
-    if not ids or not crm.registry.rules_of(entity):
-        return []
-    pairs = candidate_pairs(crm, entity, touching=tuple(ids))
-    if pairs.empty:
-        return []
-    modes = {rule.name: (_mode(rule, setting), rule.label or rule.name) for rule, setting in rules(crm, entity)}
-    first, last = ids
-    found = []
-    for a, b, rule, score in pairs[["a", "b", "rule", "score"]].itertuples(index=False):
-        if modes[rule][0] == "off":
-            continue
-        # a < b: an imported record looks like an older one, or a later row like an earlier one
-        new, other = (b, a) if first <= b <= last else (a, b)
-        found.append({"id": int(new), "looks_like": int(other), "rule": modes[rule][1], "score": float(score),
-                      "mode": modes[rule][0]})
-    strict = [f for f in found if f["mode"] == "strict"]
-    if strict:
-        def name(i):
-            return crm.display(entity, crm.get(entity, i, follow_merges=False))
-        listed = "; ".join(f"{name(f['id'])} looks like {name(f['looks_like'])} ({f['rule']})" for f in strict[:10])
-        more = f" and {len(strict) - 10} more" if len(strict) > 10 else ""
-        raise ValidationError({"rows": f"{len(strict)} imported records duplicate others by a strict rule: "
-                                       f"{listed}{more}; nothing was imported"}, entity)
-    return found
 
 
 def pw_count():

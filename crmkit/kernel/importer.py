@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, attributes, db, duplicates
+from . import access, attributes, db
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -366,7 +366,6 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
     defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
-    looks_like: list[dict] = []     # imported records the duplicate rules find like others
     doomed = False
     try:
         with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
@@ -461,13 +460,11 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                               user=crm.actor.login, at=db.utcnow())
                 crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
                                                    ids=(first_id, last_id) if first_id else None)
-                # the keys are indexed now: a strict duplicate refuses the whole import
-                looks_like = duplicates.check_imported(crm, entity, (first_id, last_id) if first_id else None)
     finally:
         rejects.finish(keep=skip_invalid)
     return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
-            "defaults": defaults, "duplicates": looks_like,
+            "defaults": defaults,
             "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 
