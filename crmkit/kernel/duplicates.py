@@ -217,17 +217,12 @@ def matches(crm, entity, data, exclude_id=None):
             wanted[rule.name] = (rule, setting, probes)
     if not wanted:
         return []
-    def lookup(rule, probes):   # one SELECT per rule keeps each on the (entity, rule, key) index
-        keys = sorted({k for k, _ in probes})
-        where = (MatchKey.entity == entity) & (MatchKey.rule == rule.name)
-        if rule.fuzzy:   # as in the candidate groups, a block larger than the rule's limit (counted
-            # among the records the user sees: hidden ones change nothing) says nothing
-            keys = (_keys_of_visible(crm, entity, rule, MatchKey.key).where(MatchKey.key.in_(keys))
-                    .group_by(MatchKey.key).having(pw_count() <= rule.block_limit))
-        q = MatchKey.select(MatchKey.rule, MatchKey.record_id, MatchKey.text).where(where & MatchKey.key.in_(keys))
+    def lookup(name, probes):   # one SELECT per rule keeps each on the (entity, rule, key) index
+        q = MatchKey.select(MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
+            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted({k for k, _ in probes})))
         return q.where(MatchKey.record_id != exclude_id) if exclude_id is not None else q
 
-    q = reduce(operator.add, [lookup(rule, probes) for rule, _, probes in wanted.values()])   # UNION ALL
+    q = reduce(operator.add, [lookup(name, probes) for name, (_, _, probes) in wanted.items()])   # UNION ALL
     rows = list(dict.fromkeys(q.tuples()))
     hits = []
     for name, (rule, setting, probes) in wanted.items():
