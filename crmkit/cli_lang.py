@@ -149,9 +149,9 @@ class CrmContext(click.Context):
 
 
 def adopt(command):
-    """Let ``command`` and its subcommands write help through our formatter."""
-    if getattr(command, "context_class", None) is CrmContext:
-        return command
+    """Let ``command`` and its subcommands write help through our formatter.
+    Walks the whole tree each time: a command added to a group adopted
+    before (a plugin's, on a later ``build_cli``) is adopted too."""
     command.context_class = CrmContext
     subs = command.__dict__.get("commands") if not hasattr(command, "target") else None
     for sub in (subs or {}).values():

@@ -227,3 +227,11 @@ def test_the_sweep_sees_english_left_behind(english):
     out = CliRunner().invoke(build_cli(), ["--lang", "en", "claims", "plan", "--help"]).output
     assert left_in_english(_help_text(out), words, command_names)
     assert left_in_english("Вид: partner; Статус: in_work", words) == {"partner": 1, "in_work": 1}
+
+
+def test_a_command_added_by_a_later_build_is_said_in_russian():
+    """``build_cli`` fills one root group: a plugin's command added by a later
+    build (after one with fewer plugins) gets the translating help too."""
+    build_cli(only=["deals"])
+    result = CliRunner().invoke(build_cli(), ["--lang", "ru", "serve", "--help"], catch_exceptions=False)
+    assert result.exit_code == 0 and "Параметры:" in result.output and "Options" not in result.output

@@ -15,7 +15,7 @@ SAMPLE = Path(__file__).parents[2] / "rates_cbr" / "tests" / "XML_daily_sample.x
 
 def test_rates_loaded_and_used_by_a_report_through_the_api(web_url, start_server):  # noqa: F811
     crm = crmkit.open(web_url)
-    crm.create("core.user", {"login": "rates_boss", "name": "Курсы", "roles": "manager"})
+    crm.create("core.user", {"login": "rates_boss", "name": "Курсы", "roles": "manager,administrator"})
     crm.create("core.user", {"login": "rates_reader", "name": "Читатель", "roles": "readonly"})
     client_id = crm.create("core.partner", {"name": "Валютный клиент"}).id
     tokens = {login: make_token(crm, login) for login in ("rates_boss", "rates_reader")}
