@@ -256,3 +256,35 @@ def test_xss_does_not_run_and_csrf_from_another_site_fails(page, site):
     assert crm.count("core.partner") == before
     assert not crm.find("core.partner", name="CSRF partner")
     crm.close()
+
+
+def test_preferences_from_the_header_change_the_next_page(page, site):
+    base = site["base"]
+    sign_in(page, site, "fedorov")
+    page.get_by_role("link", name="Preferences").click()
+    page.wait_for_url(base + "/preferences")
+    page.get_by_label("Language").select_option("ru")
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_role("button", name="Save").click()
+    error = page.locator("#err-time_zone")
+    assert "unknown time zone" in error.inner_text()
+    assert page.get_by_label("Time zone").get_attribute("aria-invalid") == "true"
+    screenshot(page, "preferences-refused")
+    crm = crm_of(site)
+    assert crm.get("core.user", "fedorov").lang != "ru"                 # nothing written
+    crm.close()
+    page.get_by_label("Language").select_option("ru")
+    page.get_by_label("Time zone").fill("Asia/Vladivostok")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(base + "/preferences?saved=1")
+    assert page.locator("html").get_attribute("lang") == "ru"            # the browser says en-US
+    assert "Сохранено" in page.get_by_role("status").inner_text()
+    screenshot(page, "preferences")
+    page.get_by_role("link", name="crmkit").click()                     # the next page
+    page.wait_for_url(base + "/")
+    assert page.get_by_role("button", name="Выйти").is_visible() and page.get_by_role("link", name="Настройки").is_visible()
+    crm = crm_of(site)
+    user = crm.get("core.user", "fedorov")
+    assert (user.lang, user.time_zone) == ("ru", "Asia/Vladivostok")
+    crm.update("core.user", "fedorov", {"lang": "", "time_zone": ""})
+    crm.close()
