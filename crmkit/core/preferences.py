@@ -37,6 +37,6 @@ def set_preferences(crm, lang=None, time_zone=None) -> dict:
     if changed:
         with crm.transaction():
             User.update(**changed, changed_at=utcnow()).where(User.id == user.id).execute()
-            crm.log_action("core.user", user.id, "preferences",
-                           ", ".join(f"{k}: {getattr(user, k) or '-'} -> {v or '-'}" for k, v in changed.items()))
+            for field, value in changed.items():    # in the history as an update of each field
+                crm.record_changes("core.user", field, [user.id], [getattr(user, field)], value)
     return {"lang": data.get("lang", user.lang), "time_zone": data.get("time_zone", user.time_zone)}

@@ -40,10 +40,11 @@ def user(site, login):
 
 
 def logged(site, login="orlov"):
-    """The preferences entries of ``login``'s change history (who, what)."""
+    """The changes of ``login``'s language and zone in their history (who, field, old, new)."""
     crm = crmkit.open(site["url"], migrate=False)
     try:
-        return [(h.user, h.new) for h in crm.history("core.user", login) if h.action == "preferences"]
+        return [(h.user, h.field, h.old, h.new) for h in crm.history("core.user", login)
+                if h.field in ("lang", "time_zone") and h.user == login]
     finally:
         crm.close()
 
@@ -106,7 +107,7 @@ def test_saved_preferences_take_effect_on_the_next_page(site):
     assert "15.01.2026 10:30" in page.text and 'lang="ru"' in page.text
     other = signed_in(site)                                              # a new session starts in it too
     assert 'lang="ru"' in other.get("/", headers=EN).text
-    assert logged(site)[-1] == ("orlov", "lang: - -> ru, time_zone: Europe/Moscow -> Asia/Vladivostok")
+    assert logged(site)[-2:] == [("orlov", "lang", "", "ru"), ("orlov", "time_zone", "Europe/Moscow", "Asia/Vladivostok")]
     # back to the browser's language and the operator's zone
     r = c.submit("/preferences", fields={"lang": "", "time_zone": ""})
     assert r.status == 200 and user(site, "orlov") == ("", "")

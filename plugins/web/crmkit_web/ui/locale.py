@@ -37,6 +37,8 @@ def install(app):
         """A template's text in its plugin's domain: ``claims/web/x.html``
         translates in claims'."""
         out = translate(text, lang(), context=_template_context(context.name))
+        if out == text:       # a plugin's page template speaks the pages' common words too ("none")
+            out = translate(text, lang(), domain="web")
         return out.format(**values) if values else out
 
     def fmt(value):
