@@ -241,7 +241,7 @@ def add_routes(bp):
     def _labels(form):
         entity = "leads.lead" if makes_leads(g.crm) else "core.partner"
         out = {n: translate(n, _lang(), context=entity) for n in chosen_fields(form) + list(EXTRA)}
-        out["message"] = translate("message", _lang())
+        out["message"] = translate("Message", _lang())
         if "name" in out and entity == "leads.lead":
             out["name"] = translate("Your name", _lang())
         return out
