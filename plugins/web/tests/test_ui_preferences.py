@@ -3,6 +3,7 @@ server and a cookie-keeping HTTP client: linked from the header, CSRF
 checked, an unknown zone or language refused beside its field with nothing
 written, and the next page in the chosen language and zone. It runs the
 ``core.preferences`` action, which writes only the acting user's own row.
+And the header's count of the user's reminders due, linked to their list.
 SQLite and PostgreSQL."""
 from __future__ import annotations
 
@@ -131,3 +132,36 @@ def test_a_user_changes_only_their_own_row(site):
     assert "time_zone" in refused.value.errors
     crm.close()
     assert user(site, "orlov") == ("en", "Asia/Tokyo")
+
+
+# -- the header's count of reminders due -------------------------------------------------
+def test_the_header_counts_the_users_due_reminders_and_links_them(site):
+    import re
+    crm = crmkit.open(site["url"], migrate=False)
+    now = crmkit.utcnow()
+    orlov, fedorov = crm.get("core.user", "orlov"), crm.get("core.user", "fedorov")
+    for user, offset, done, text in ((orlov, -3600, False, "Перезвонить Протону"),
+                                     (orlov, -60, False, "Отправить КП"),
+                                     (orlov, 3 * 86400, False, "Через три дня"),
+                                     (orlov, -7200, True, "Уже сделано"),
+                                     (fedorov, -3600, False, "Чужое напоминание")):
+        crm.create("core.reminder", {"user": user.id, "remind_at": now + dt.timedelta(seconds=offset),
+                                     "description": text, "done": done})
+    expected = crm.as_user("orlov").count("core.reminder", user=orlov.id, done=False, remind_at__le=now)
+    crm.close()
+    assert expected >= 2
+    c = signed_in(site)
+    home = c.get("/", headers=EN)
+    found = re.search(r'<a class="due some" href="([^"]+)">Reminders due: <span class="count">(\d+)</span>', home.text)
+    assert found and int(found.group(2)) == expected, home.text[:3000]
+    listed = c.get(found.group(1).replace("&amp;", "&"), headers=EN)
+    assert "Перезвонить Протону" in listed.text and "Отправить КП" in listed.text
+    assert "Через три дня" not in listed.text and "Уже сделано" not in listed.text
+    assert "Чужое напоминание" not in listed.text
+    crm = crmkit.open(site["url"], migrate=False)
+    petrov = crm.as_user("petrov_s")
+    theirs = petrov.count("core.reminder", user=petrov.actor.id, done=False, remind_at__le=crmkit.utcnow())
+    crm.close()
+    ru = signed_in(site, "petrov_s").get("/", headers={"Accept-Language": "ru"})
+    said = re.search(r'<a class="due[^"]*" href="[^"]+">Напоминания к сроку: <span class="count">(\d+)</span>', ru.text)
+    assert said and int(said.group(1)) == theirs

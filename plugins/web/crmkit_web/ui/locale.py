@@ -62,8 +62,12 @@ def install(app):
         from .views import menu_sections
         return menu_sections(g.crm) if g.get("web_session") else ([], [])
 
+    def reminders_due():
+        from .core_pages import reminders_due as due
+        return due(g.crm) if g.get("web_session") else None
+
     app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
-                                 page_lang=lang)
+                                 page_lang=lang, reminders_due=reminders_due)
 
 
 def _template_context(name):
