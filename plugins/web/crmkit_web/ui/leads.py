@@ -240,7 +240,10 @@ def add_routes(bp):
 
     def _labels(form):
         entity = "leads.lead" if makes_leads(g.crm) else "core.partner"
-        out = {n: translate(n, _lang(), context=entity) for n in chosen_fields(form) + list(EXTRA)}
+        out = {}
+        for n in chosen_fields(form) + list(EXTRA):
+            said = translate(n, _lang(), context=entity)
+            out[n] = said.replace("_", " ").capitalize() if said == n else said
         out["message"] = translate("Message", _lang())
         if "name" in out and entity == "leads.lead":
             out["name"] = translate("Your name", _lang())
