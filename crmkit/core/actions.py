@@ -90,6 +90,11 @@ def _add_attribute(crm, record, entity, name, kind, label="", label_ru="", choic
     return describe(attribute, crm.lang)
 
 
+def _change_attribute(crm, record, entity, name, label=None, label_ru=None, choices=None):
+    from crmkit.kernel.attributes import describe
+    return describe(crm.change_attribute(entity, name, label=label, label_ru=label_ru, choices=choices), crm.lang)
+
+
 def _remove_attribute(crm, record, entity, name):
     return {"removed_values": crm.remove_attribute(entity, name)}
 
@@ -105,6 +110,13 @@ ATTRIBUTE_ACTIONS = [
                params={**ATTRIBUTE, "kind": {"type": "string", "required": True, "maxlength": 16},
                        "label": TEXT, "label_ru": TEXT, "target": {**TEXT, "maxlength": 100},
                        "currency": {**TEXT, "maxlength": 3},
+                       "choices": {"type": "list", "nullable": True, "maxlength": 1000,
+                                   "schema": {"type": "string", "maxlength": 500}}}),
+    ActionSpec("core.change_attribute", None, _change_attribute, on_record=False, admin_only=True,
+               title="Change an attribute",
+               description="Change an attribute's labels or choice list; its kind stays. A choice still held "
+                           "by a record may not be taken out.",
+               params={**ATTRIBUTE, "label": TEXT, "label_ru": TEXT,
                        "choices": {"type": "list", "nullable": True, "maxlength": 1000,
                                    "schema": {"type": "string", "maxlength": 500}}}),
     ActionSpec("core.remove_attribute", None, _remove_attribute, on_record=False, admin_only=True,
