@@ -498,9 +498,11 @@ VECTOR_RULES = {"type", "coerce", "nullable", "required", "empty", "maxlength",
                 "minlength", "allowed", "min", "max", "regex", "readonly", "series"}
 
 
-def validate_frame(spec, frame, admin=True):
+def validate_frame(spec, frame, admin=True, update=False):
     """Validate a DataFrame of raw (string or typed) columns with the entity's
-    schema, column by column.
+    schema, column by column. With ``update`` (rows an import updates) a
+    required field the file leaves out keeps its stored value; a required
+    column that is there must still be filled in.
 
     :return: ``(clean, errors)``: the coerced DataFrame and
         ``{row position: {field: [messages]}}`` for the rows that fail.
@@ -531,7 +533,7 @@ def validate_frame(spec, frame, admin=True):
             continue
         present = field in frame.columns
         if not present:
-            if rules.get("required"):
+            if rules.get("required") and not update:
                 raise ValidationError({field: "required field"}, spec.name)
             continue
         col = frame[field]
