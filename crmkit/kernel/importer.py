@@ -23,7 +23,6 @@ from . import access, attributes, db
 from .errors import AccessDenied, ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
-from .values import plain
 
 CHUNK = 100_000
 MAX_REPORTED = 1000   # row errors kept in the exception; the reject file has all
@@ -246,7 +245,7 @@ def _check_access_groups(crm, spec, frame, errors, offset, records=None):
         errors.setdefault(offset + int(pos), {}).setdefault("access_group", []).append(
             "you may only use your own access groups")
     if records is not None:
-        had = np.array([r.access_group_id is not None for r in records], dtype=bool)
+        had = np.array([v is not None for v in records.raw("access_group")], dtype=bool)
         for pos in np.flatnonzero(col.isna().to_numpy() & had):
             errors.setdefault(offset + int(pos), {}).setdefault("access_group", []).append(
                 "only an administrator may clear a partner's access group")
@@ -455,7 +454,7 @@ def _checked(crm, spec, entity, frame, extra, errors, seen, defaults, records=No
         for name in ("subject_type", "subject_id"):
             clean[name] = frame[name].where(frame[name] != "", None) if name in frame else None
         clean = _check_subjects(crm, spec, clean, errors, 0)
-    own = [r.get_id() for r in records] if updating else None
+    own = records.ids if updating else None
     _check_unique(spec, clean, errors, 0, seen, own)
     for name in extra.columns:
         clean[name] = extra[name].to_numpy()
@@ -479,68 +478,97 @@ def _checked(crm, spec, entity, frame, extra, errors, seen, defaults, records=No
     return clean, attr_values
 
 
-def _stored_records(crm, spec, ids):
-    """The stored rows an update changes, in ``ids``' order, in one query."""
-    model = spec.model
-    pk = model._meta.primary_key
-    by_id = {r.get_id(): r for r in model.select().where(db.among(pk, ids))}
-    return [by_id[i] for i in ids]
+class _Stored:
+    """The stored rows an update chunk writes, in the file's order: their
+    ids, their columns as the driver gives them (one query per chunk), and
+    the records themselves, made only if a rule row by row asks for them."""
+
+    def __init__(self, crm, spec, ids, values=None):
+        self.crm, self.spec, self.ids = crm, spec, list(ids)
+        self._records = None
+        if values is None:
+            model = spec.model
+            pk = model._meta.primary_key
+            fields = list(model._meta.sorted_fields)
+            q = model.select(*fields).where(db.among(pk, self.ids))
+            by_id = {row[fields.index(pk)]: row for row in crm.db.execute(q).fetchall()}
+            rows = [by_id[i] for i in self.ids]
+            values = {f.name: [r[k] for r in rows] for k, f in enumerate(fields)}
+        self.values = values
+
+    def __len__(self):
+        return len(self.ids)
+
+    def raw(self, name):
+        return self.values[name]
+
+    def __getitem__(self, pos):
+        if self._records is None:
+            model = self.spec.model
+            pk = model._meta.primary_key
+            by_id = {r.get_id(): r for r in model.select().where(db.among(pk, self.ids))}
+            self._records = [by_id[i] for i in self.ids]
+        return self._records[pos]
+
+    def subset(self, positions):
+        out = _Stored(self.crm, self.spec, [self.ids[p] for p in positions],
+                      {k: [v[p] for p in positions] for k, v in self.values.items()})
+        return out
 
 
-def _comparable(field, value):
-    """A value as stored and as given compare equal when they mean the same."""
+def _comparable(field, values):
+    """A column of values as stored or as given, in a form that compares
+    equal when they mean the same (a moment in UTC, money to its places)."""
     import pandas as pd
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
-        return None
+    col = pd.Series(values, dtype=object)
+    missing = col.map(lambda v: v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v))
+    present = col[~missing]
     if isinstance(field, pw.DateTimeField):
-        moment = pd.Timestamp(value)
-        return (moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")).isoformat()
-    if isinstance(field, pw.DecimalField):
-        return round(float(value), field.decimal_places)
-    if isinstance(field, pw.DateField):
-        return value.isoformat()[:10] if hasattr(value, "isoformat") else str(value)[:10]
-    if isinstance(field, pw.BooleanField):
-        return bool(value)
-    if isinstance(field, (pw.IntegerField, pw.ForeignKeyField)):
-        return int(value)
-    if isinstance(field, pw.FloatField):
-        return float(value)
-    return str(value)
+        made = pd.to_datetime(present.map(lambda v: v if not isinstance(v, str) else v.replace(" ", "T")),
+                              utc=True, format="ISO8601").map(lambda m: m.isoformat())
+    elif isinstance(field, pw.DecimalField):
+        made = present.map(lambda v: round(float(v), field.decimal_places))
+    elif isinstance(field, pw.DateField):
+        made = present.map(lambda v: v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)[:10])
+    elif isinstance(field, pw.BooleanField):
+        made = present.map(bool)
+    elif isinstance(field, (pw.IntegerField, pw.ForeignKeyField)):
+        made = present.map(int)
+    elif isinstance(field, pw.FloatField):
+        made = present.map(float)
+    else:
+        made = present.map(str)
+    return made.reindex(col.index).astype(object).where(~missing, None).tolist()
 
 
-def _write_updates(crm, spec, frame, records):
+def _write_updates(crm, spec, frame, stored):
     """Write the changed rows of an update chunk in bulk (``executemany`` on
     SQLite; COPY into a temporary table and one ``UPDATE ... FROM`` on
     PostgreSQL), each changed field in the history as ``update`` does.
     Returns the ids of the rows that changed."""
+    import numpy as np
     model = spec.model
     columns = [c for c in frame.columns if c in model._meta.fields]
-    fields = [model._meta.fields[c] for c in columns]
-    changed_rows, log = [], []
     user = crm.actor.login
     now = db.utcnow()
-    new_columns = [frame[c].tolist() for c in columns]
-    for i, record in enumerate(records):
-        changed = False
-        for field, values in zip(fields, new_columns):
-            old = getattr(record, field.name + "_id") if isinstance(field, pw.ForeignKeyField) \
-                else getattr(record, field.name)
-            before, after = _comparable(field, old), _comparable(field, values[i])
-            if before != after:
-                changed = True
-                log.append((spec.name, record.get_id(), "update", field.name,
-                            None if before is None else str(plain(old)),
-                            None if after is None else str(after if isinstance(field, pw.DateTimeField)
-                                                           else plain(values[i])), user))
-        if changed:
-            changed_rows.append(i)
+    changed = np.zeros(len(frame), dtype=bool)
+    log = []
+    for name in columns:
+        field = model._meta.fields[name]
+        before, after = _comparable(field, stored.raw(name)), _comparable(field, frame[name].tolist())
+        differs = np.array([x != y for x, y in zip(before, after)], dtype=bool)
+        changed |= differs
+        for i in np.flatnonzero(differs):
+            log.append((spec.name, stored.ids[i], "update", name,
+                        None if before[i] is None else str(before[i]),
+                        None if after[i] is None else str(after[i]), user))
+    changed_rows = np.flatnonzero(changed).tolist()
     if not changed_rows:
         return []
     part = frame.iloc[changed_rows][columns].copy()
-    stamps = [c for c in ("changed_at",) if c in model._meta.fields and c not in part.columns]
-    for stamp in stamps:
-        part[stamp] = now
-    ids = [records[i].get_id() for i in changed_rows]
+    if "changed_at" in model._meta.fields and "changed_at" not in part.columns:
+        part["changed_at"] = now
+    ids = [stored.ids[i] for i in changed_rows]
     names, rows = database_rows(model, part)
     pk = model._meta.primary_key
     table = model._meta.table_name
@@ -554,7 +582,8 @@ def _write_updates(crm, spec, frame, records):
         temp = f"_crmkit_update_{table}"
         listed = ", ".join(f'"{f.column_name}"' for f in [pk, *set_fields])
         crm.db.execute_sql(f'DROP TABLE IF EXISTS "{temp}"')
-        crm.db.execute_sql(f'CREATE TEMPORARY TABLE "{temp}" ON COMMIT DROP AS SELECT {listed} FROM "{table}" WITH NO DATA')
+        crm.db.execute_sql(f'CREATE TEMPORARY TABLE "{temp}" ON COMMIT DROP AS SELECT {listed} FROM "{table}" '
+                           "WITH NO DATA")
         crm._bulk_write(temp, [pk, *set_fields], [(rid, *row) for row, rid in zip(rows, ids)])
         sets = ", ".join(f'"{f.column_name}" = u."{f.column_name}"' for f in set_fields)
         crm.db.execute_sql(f'UPDATE "{table}" AS t SET {sets} FROM "{temp}" AS u '
@@ -701,7 +730,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                     parts.append((new_pos, clean, attr_values, None, local))
                 if len(old_pos):
                     sub = frame.iloc[old_pos].reset_index(drop=True).drop(columns=[key])
-                    records = _stored_records(crm, spec, [ids[p] for p in old_pos])
+                    records = _Stored(crm, spec, [ids[p] for p in old_pos])
                     local = _sub_errors(chunk_errors, offset, old_pos)
                     clean, attr_values = _checked(crm, spec, entity, sub, extra.part(old_pos), local, seen,
                                                   defaults, records)
@@ -733,12 +762,13 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         crm.pm.hook.crmkit_import_written(crm=crm, entity=entity,
                                                           frame=written.reset_index(drop=True), options=options)
                     else:
-                        kept = [r for i, r in enumerate(records) if i not in set(bad)]
+                        dropped = set(bad)
+                        kept = records.subset([i for i in range(len(records)) if i not in dropped])
                         carried = [c for c in good.columns if str(c).startswith("_")]
                         changed = _write_updates(crm, spec, good.drop(columns=carried).reset_index(drop=True),
                                                  kept)
                         if kept_attrs is not None:
-                            _replace_attributes(crm, spec, [r.get_id() for r in kept],
+                            _replace_attributes(crm, spec, kept.ids,
                                                 kept_attrs.reset_index(drop=True))
                         matched += len(kept)
                         updated += len(changed)
