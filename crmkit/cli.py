@@ -700,7 +700,13 @@ def history(crm, entity, key, fmt):
 @pass_crm
 def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_file, encoding,
                delimiter, options, ignored, mode, key, fmt):
-    """Import a CSV or JSON file into ENTITY, all or nothing by default."""
+    """Import a CSV or JSON file into ENTITY, all or nothing by default.
+
+    A second import of a file updates instead of failing on "already used"
+    with --mode upsert (update the rows found, insert the others) or
+    --mode update (every row must be found). Rows are found by the entity's
+    code, or by the unique column --key names (id, login, ...), among the
+    records you may see: one you may not see is "not found"."""
     mapping = {}
     if map_file:
         mapping.update(json.loads(open(map_file, encoding="utf-8").read()))
@@ -734,10 +740,10 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
                    + (" (dry run: nothing written)" if dry_run else ""))
     else:
-        click.echo(f"{summary['rows']} rows read, {summary['inserted']} inserted, {summary['updated']} updated, "
-                   f"{summary['unchanged']} unchanged, {summary['rejected']} rejected"
-                   + (f" (dry run: nothing written; {summary['matched']} stored rows found by {summary['key']})"
-                      if dry_run else ""))
+        say(crm, f"{summary['rows']} rows read, {summary['inserted']} inserted, {summary['updated']} updated, "
+                 f"{summary['unchanged']} unchanged, {summary['rejected']} rejected")
+        if dry_run:
+            say(crm, f"dry run, nothing written: {summary['matched']} stored rows found by {summary['key']}")
     from .kernel.i18n import translate
     for note, rows in summary.get("defaults", {}).items():
         click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")

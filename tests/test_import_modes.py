@@ -176,3 +176,15 @@ def test_the_cli_says_what_was_inserted_and_updated(crm, cli, tmp_path):
     assert (summary["updated"], summary["unchanged"], summary["key"]) == (0, 2, "code")
     out = cli("import", "core.partner", path, "--mode", "update", "--key", "name")
     assert out.exit_code != 0 and "not a unique column" in out.output
+
+
+def test_the_summary_and_the_refusals_in_russian(crm, cli, tmp_path):
+    path = write(tmp_path, HEADER + "A-1,Протон,company,\n")
+    out = cli("import", "core.partner", path, "--mode", "upsert", lang="ru")
+    assert out.exit_code == 0, out.output
+    assert "прочитано строк: 1, добавлено: 1, изменено: 0, без изменений: 0, отклонено: 0" in out.output
+    out = cli("import", "core.partner", write(tmp_path, HEADER + "A-7,Нет,company,\n"), "--mode", "update", lang="ru")
+    assert out.exit_code != 0 and "'A-7' не найдено" in out.output, out.output
+    out = cli("import", "core.partner", path, "--mode", "update", "--key", "name", lang="ru")
+    assert "'name' — не уникальная колонка core.partner (допустимы: id, code" in out.output, out.output
+    assert "upsert — изменить найденные" in " ".join(cli("import", "--help", lang="ru").output.split())

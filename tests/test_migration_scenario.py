@@ -291,6 +291,9 @@ def test_a_migrated_base_gives_the_figures_of_its_source_files(crm, tmp_path):
     load_by_import(crm, base, tmp_path)
     check_against_source(crm, base)
     by_import = every_report(crm)
+    again = crm.import_file("deals.deal", tmp_path / "10-deals.deal.csv", mode="upsert")   # the same file again
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, len(base["deals.deal"]))
+    assert every_report(crm) == by_import
     made = crmkit.open(f"sqlite:///{tmp_path / 'by-api.db'}", plugins=["deals"])
     try:
         load_by_api(made, base)

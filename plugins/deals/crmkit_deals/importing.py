@@ -69,7 +69,7 @@ def _day_starts(dates, zone):
 
 
 MOVED = ("stage", "status", "kind")
-MOVED_MESSAGE = "changed by moving the deal (deals move, win, lose), which writes its history; an import updates the other fields"
+MOVED_MESSAGE = "changed by moving the deal (deals move, win, lose), which writes its history, not by an import's update"
 
 
 def validate_updates(crm, frame):
