@@ -188,3 +188,10 @@ def test_the_summary_and_the_refusals_in_russian(crm, cli, tmp_path):
     out = cli("import", "core.partner", path, "--mode", "update", "--key", "name", lang="ru")
     assert "'name' — не уникальная колонка core.partner (допустимы: id, code" in out.output, out.output
     assert "upsert — изменить найденные" in " ".join(cli("import", "--help", lang="ru").output.split())
+
+
+def test_a_code_an_update_gives_in_the_series_moves_the_series_past_it(crm, tmp_path):
+    first = crm.create("core.partner", {"name": "Протон"})
+    path = write(tmp_path, f"id,code\n{first.id},00-00000040\n")
+    assert crm.import_file("core.partner", path, mode="update", key="id")["updated"] == 1
+    assert crm.create("core.partner", {"name": "Сатурн"}).code == "00-00000041"

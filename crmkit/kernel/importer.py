@@ -566,6 +566,9 @@ def _write_updates(crm, spec, frame, stored):
     if not changed_rows:
         return []
     part = frame.iloc[changed_rows][columns].copy()
+    if spec.code_prefix and spec.code_field in part.columns:   # a code given in the series: it moves past it
+        given = [series_number(spec.code_prefix, v) for v in part[spec.code_field].dropna().tolist()]
+        crm.advance_series(spec, max((g for g in given if g is not None), default=None))
     if "changed_at" in model._meta.fields and "changed_at" not in part.columns:
         part["changed_at"] = now
     ids = [stored.ids[i] for i in changed_rows]
