@@ -73,6 +73,11 @@ def _invite(crm, meeting):
     return invite(crm, meeting)
 
 
+def _cancel_invitation(crm, meeting):
+    from .invitations import invite
+    return invite(crm, meeting, cancel=True)
+
+
 def _load_rates(crm, record, source, date=None, content=None):
     from .rates import load_rates
     return load_rates(crm, source, date, content)
@@ -158,6 +163,10 @@ ACTIONS = [
     ActionSpec("core.invite", "core.interaction", _invite, title="Send an invitation",
                description="Email the meeting's contact person an invitation (iCalendar METHOD:REQUEST) "
                            "through the outbox; after a change of the meeting, an update."),
+    ActionSpec("core.cancel_invitation", "core.interaction", _cancel_invitation, title="Cancel the invitation",
+               description="Email the meeting's contact person that the meeting is cancelled (iCalendar "
+                           "METHOD:CANCEL, the invitation's UID) through the outbox; once, and only after an "
+                           "invitation."),
     ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
                title="Load exchange rates",
                description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, attributes, db
+from . import access, attributes, db, duplicates
 from .errors import AccessDenied, ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -673,6 +673,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     seen: dict = {}
     seen_keys: set = set()
     defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
+    imported: dict | None = {}      # id -> row in the file, to pair with the base (duplicates.check_import)
+    looks_like = None
     doomed = False
 
     def span(ids):
@@ -682,7 +684,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
             first_id = min(ids) if first_id is None else min(first_id, min(ids))
             last_id = max(ids) if last_id is None else max(last_id, max(ids))
     try:
-        with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
+        with db.transaction() as txn, duplicates.settings_read_once():   # concurrency comes out as Busy
             for frame in frames:
                 offset = total
                 total += len(frame)
@@ -761,7 +763,13 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         if kept_attrs is not None and len(written):
                             attributes.store_frame(crm, spec, written["id"].tolist(), kept_attrs)
                         inserted += len(good)
-                        span(written["id"].dropna().tolist())
+                        ids = written["id"]
+                        span(ids.dropna().tolist())
+                        if imported is not None:   # id -> row in the file, for duplicates.check_import
+                            known = ids.notna().to_numpy()
+                            imported.update(zip(ids[known].astype(int).tolist(),
+                                                [offset + int(positions[i]) + 1 for i in good.index[known]]))
+                            imported = imported if len(imported) <= duplicates.IMPORT_CHECK_LIMIT else None
                         crm.pm.hook.crmkit_import_written(crm=crm, entity=entity,
                                                           frame=written.reset_index(drop=True), options=options)
                     else:
@@ -796,6 +804,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                               user=crm.actor.login, at=db.utcnow())
                 crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=inserted + updated,
                                                    ids=(first_id, last_id) if first_id else None)
+                looks_like = duplicates.check_import(crm, entity, imported)   # a strict pair refuses it all
     finally:
         rejects.finish(keep=skip_invalid)
     written = 0 if dry_run else inserted + updated
@@ -803,7 +812,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
             "inserted": 0 if dry_run else inserted, "updated": 0 if dry_run else updated,
             "unchanged": 0 if dry_run else matched - updated, "matched": matched, "mode": mode, "key": key,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
-            "defaults": defaults,
+            "defaults": defaults, **({"duplicates": looks_like} if looks_like is not None else {}),
             "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 
