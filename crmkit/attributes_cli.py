@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .cli import destructive, emit, format_option, pass_crm, database_url
+from .cli import destructive, emit, format_option, pass_crm, database_url, say
+from .kernel.i18n import Choice
 
 KINDS = ("string", "number", "money", "date", "boolean", "choice", "reference")
 
@@ -41,7 +42,8 @@ def add(crm, entity, name, kind, label, label_ru, choices, target, currency):
     crmkit attributes add core.partner employees number --label-ru "Число сотрудников\""""
     result = crm.act("core.add_attribute", entity=entity, name=name, kind=kind, label=label, label_ru=label_ru,
                      choices=list(choices), target=target, currency=currency)
-    click.echo(f"added {entity} {result['name']} ({result['kind']})")
+    say(crm, "added attribute {name} of {entity} ({kind})", name=result["name"], entity=entity,
+        kind=Choice(result["kind"], "kernel.attribute.kind"))
 
 
 def _target(state, **params):
@@ -55,7 +57,8 @@ def _target(state, **params):
 def remove(crm, entity, name):
     """Remove attribute NAME of ENTITY and every value of it (administrators)."""
     result = crm.act("core.remove_attribute", entity=entity, name=name)
-    click.echo(f"removed {entity} {name} ({result['removed_values']} values)")
+    say(crm, "removed attribute {name} of {entity} ({n} values)", name=name, entity=entity,
+        n=result["removed_values"])
 
 
 remove = destructive("remove an attribute and its values", _target)(remove)
