@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from .cli import destructive, emit, format_option, pass_crm, database_url, say
-from .kernel.i18n import Choice
 
 KINDS = ("string", "number", "money", "date", "boolean", "choice", "reference")
 
@@ -42,6 +41,7 @@ def add(crm, entity, name, kind, label, label_ru, choices, target, currency):
     crmkit attributes add core.partner employees number --label-ru "Число сотрудников\""""
     result = crm.act("core.add_attribute", entity=entity, name=name, kind=kind, label=label, label_ru=label_ru,
                      choices=list(choices), target=target, currency=currency)
+    from .kernel.i18n import Choice
     say(crm, "added attribute {name} of {entity} ({kind})", name=result["name"], entity=entity,
         kind=Choice(result["kind"], "kernel.attribute.kind"))
 

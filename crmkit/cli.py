@@ -243,11 +243,11 @@ def require_administrator(state, url, what):
                        create=False)
     except CrmError as exc:
         from .kernel.i18n import Message
-        raise CrmError(Message("{what}: {error}", what=what, error=exc.args[0] if len(exc.args) == 1
-                               else str(exc))) from None
+        raise CrmError(Message("{what}: {error}", context="kernel.message", what=what,
+                               error=exc.args[0] if len(exc.args) == 1 else str(exc))) from None
     try:
         if not crm.actor.is_admin:
-            refuse("{what}: only an administrator may do this (user {login} is not one)",
+            refuse("{what}: only an administrator may do this (user {login} is not one)", context="kernel.message",
                    what=what, login=repr(crm.actor.login))
     finally:
         crm.close()
@@ -282,7 +282,7 @@ def destructive(what, target):
                 said = Message(what, domain=command_domain(command))    # in the command's plugin's words
                 require_administrator(state, url, said)
                 if not yes:
-                    refuse("{what}: the target holds data; add --yes to go on", what=said)
+                    refuse("{what}: the target holds data; add --yes to go on", context="kernel.message", what=said)
             return ctx.invoke(inner, *args, **kwargs)
 
         command.callback = guarded

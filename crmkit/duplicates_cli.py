@@ -69,10 +69,11 @@ def configure(crm, entity, rule, mode, threshold):
     from .kernel.i18n import Choice
     mode = Choice(row.mode, "kernel.duplicate_setting.mode")
     if row.threshold:
-        say(crm, "{entity} {rule}: {mode}, threshold {threshold}", entity=entity, rule=rule, mode=mode,
+        say(crm, "{entity} {rule}: {mode}, threshold {threshold}", context="kernel.duplicates", entity=entity,
+            rule=rule, mode=mode,
             threshold=f"{row.threshold:g}")
     else:
-        say(crm, "{entity} {rule}: {mode}", entity=entity, rule=rule, mode=mode)
+        say(crm, "{entity} {rule}: {mode}", context="kernel.duplicates", entity=entity, rule=rule, mode=mode)
 
 
 @duplicates.command("reindex")

@@ -614,3 +614,15 @@ def test_no_command_prints_english_past_say():
 
 # the import command's summary lines: the import work's to say (NOT_RUN)
 IMPORT_LINES = ("rows read, ", "default applied: ", "rejected rows with reasons: ")
+
+
+def test_core_groups_listed_without_import_say_their_own_help():
+    """``crmkit --help`` lists core's groups from ``crmkit.core.commands_index``
+    (without importing the commands): each text is its group's docstring, so
+    the list says what the group's own help says, in Russian too."""
+    import inspect
+    from crmkit.core import commands
+    from crmkit.core.commands_index import GROUPS
+    for name, help_text in GROUPS.items():
+        assert inspect.cleandoc(getattr(commands, name).help) == help_text, name
+    assert set(GROUPS) == {n for n, c in vars(commands).items() if isinstance(c, click.Group)} - {"token"}   # user token

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import click
 
-from crmkit import Choice
 from crmkit.cli import (database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row,
                         refuse, say)
 
@@ -92,6 +91,7 @@ def task_mine(crm, show_all, fmt):
 
 def _state(crm, key, action, result=""):
     record = crm.act(action, key, **({"result": result} if result else {}))
+    from crmkit import Choice
     say(crm, "task {number}: {state}", number=record.number, state=Choice(record.state, "core.task.state"))
 
 
@@ -227,7 +227,7 @@ def segment_members(crm, key, fmt):
 @pass_crm
 def segment_add(crm, key, ids):
     """Add members to a manual segment."""
-    say(crm, "added {n} members", n=crm.act("core.add_members", key, ids=list(ids))["added"])
+    say(crm, "added {n}", n=crm.act("core.add_members", key, ids=list(ids))["added"])
 
 
 @segment.command("remove")
@@ -236,7 +236,7 @@ def segment_add(crm, key, ids):
 @pass_crm
 def segment_remove(crm, key, ids):
     """Remove members from a manual segment (their leaving date is kept)."""
-    say(crm, "removed {n} members", n=crm.act("core.remove_members", key, ids=list(ids))["removed"])
+    say(crm, "removed {n}", n=crm.act("core.remove_members", key, ids=list(ids))["removed"])
 
 
 @click.group()
@@ -294,7 +294,7 @@ def user_revoke(crm, login, access_group):
     from . import models as m
     crm.require("delete", "core.user_access")
     n = m.UserAccess.delete().where((m.UserAccess.user == u.id) & (m.UserAccess.access_group == group[0].id)).execute()
-    say(crm, "{login}: access group {group} revoked ({n})", login=login, group=group[0].name, n=n)
+    say(crm, "revoked {n}", n=n)
 
 
 @user.command("password")

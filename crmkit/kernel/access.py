@@ -95,9 +95,9 @@ def denied(actor, roles, verb, name, what=None, admin_writes=ADMIN_ONLY_ENTITIES
     said = what or Message("user {login} may not {verb} {name}", domain="kernel", login=repr(actor.login),
                            verb=Message(verb, context="kernel.message", domain="kernel"), name=name)
     if not holders:
-        return AccessDenied(Message("{what}: no role grants it", domain="kernel", what=said))
+        return AccessDenied(Message("{what}: no role grants it", context="kernel.message", what=said))
     first = [r for r in holders if r != "administrator"] + [r for r in holders if r == "administrator"]
-    return AccessDenied(Message("{what}: it needs the role {roles}", domain="kernel", what=said,
+    return AccessDenied(Message("{what}: it needs the role {roles}", context="kernel.message", what=said,
                                 roles=Either(first)))
 
 

@@ -1047,7 +1047,7 @@ class Crm:
             said = Message("user {login} may not run {name}", domain="kernel", login=repr(self.actor.login),
                            name=name)
             if spec.admin_only or spec.entity is None:
-                raise AccessDenied(Message("{what}: it needs the role {roles}", domain="kernel", what=said,
+                raise AccessDenied(Message("{what}: it needs the role {roles}", context="kernel.message", what=said,
                                            roles="administrator"))
             raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said,
                                 self.registry.admin_writes)

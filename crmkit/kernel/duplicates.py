@@ -37,7 +37,7 @@ def configure(crm, entity, rule, mode=None, threshold=None):
     from .db import transaction, utcnow
     if not crm.actor.is_admin:
         from .i18n import Message
-        raise AccessDenied(Message("{what}: it needs the role {roles}", domain="kernel", roles="administrator",
+        raise AccessDenied(Message("{what}: it needs the role {roles}", context="kernel.message", roles="administrator",
                                    what=Message("user {login} may not configure duplicate rules", domain="kernel",
                                                 login=repr(crm.actor.login))))
     known = {r.name: r for r in crm.registry.rules_of(entity)}

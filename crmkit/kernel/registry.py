@@ -124,7 +124,7 @@ class Registry:
             return self.entities[name]
         except KeyError:
             from .i18n import Message
-            raise NotFound(Message("no entity {name};{hint}", domain="kernel", name=repr(name),
+            raise NotFound(Message("no entity {name};{hint}", context="kernel.message", name=repr(name),
                                    hint=did_you_mean(name, self.entities, tail=True)
                                    or Message(" `crmkit entities` lists the {n} there are", domain="kernel",
                                               n=len(self.entities)))) from None
@@ -134,7 +134,7 @@ class Registry:
             return self.reports[report_id]
         except KeyError:
             from .i18n import Message
-            raise NotFound(Message("no report {name};{hint}", domain="kernel", name=repr(report_id),
+            raise NotFound(Message("no report {name};{hint}", context="kernel.message", name=repr(report_id),
                                    hint=did_you_mean(report_id, self.reports, tail=True)
                                    or Message(" `crmkit report list` lists them", domain="kernel"))) from None
 
@@ -143,7 +143,7 @@ class Registry:
             return self.actions[name]
         except KeyError:
             from .i18n import Message
-            raise NotFound(Message("no action {name};{hint}", domain="kernel", name=repr(name),
+            raise NotFound(Message("no action {name};{hint}", context="kernel.message", name=repr(name),
                                    hint=did_you_mean(name, self.actions, tail=True)
                                    or Message(" known: {names}", domain="kernel",
                                               names=", ".join(sorted(self.actions))))) from None

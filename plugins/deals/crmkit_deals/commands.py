@@ -329,7 +329,7 @@ def kind_remove_stage(crm, kind_key, stage):
     if m.Deal.select().where((m.Deal.kind == kind_id) & (m.Deal.stage == stage_id)).exists():
         refuse("deals of this kind stand at this stage: move them first")
     n = m.KindStage.delete().where((m.KindStage.kind == kind_id) & (m.KindStage.stage == stage_id)).execute()
-    say(crm, "stage removed from the route ({n})", n=n)
+    say(crm, "removed {n}", context="deals.kind_stage", n=n)
 
 
 @deals.group("stage")

@@ -14,7 +14,7 @@ OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", 
 
 def _admin(crm, what):
     if not crm.actor.is_admin:
-        raise AccessDenied(Message("{what}: administrators only", what=what))
+        raise AccessDenied(Message("{what}: administrators only", context="notify_email.message", what=what))
 
 
 @click.group()
@@ -59,7 +59,7 @@ def outbox_deliver(crm, channel, limit):
             counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()
-    say_counts(crm, counts, "outbox.counts")
+    say_counts(crm, counts, "notify_email.outbox")
 
 
 @outbox.command("retry")
@@ -152,7 +152,7 @@ def email_fetch(crm, folder, imap, limit):
         if not folder:
             raise click.UsageError(Message("give --folder, set CRMKIT_MAIL_DIR, or use --imap").said(crm.lang))
         counts = fetch_folder(crm, folder, limit)
-    say_counts(crm, dict(sorted(counts.items())), "email.counts", empty="no messages")
+    say_counts(crm, dict(sorted(counts.items())), "notify_email.inbound", empty="no messages")
 
 
 INBOUND_COLUMNS = ("id", "received_at", "sent_at", "sender", "sender_name", "subject", "state", "error")

@@ -100,10 +100,10 @@ def sms_optout(crm, phone, text, folder):
     settings = _settings()
     if phone:
         action = handle_reply(crm, phone, text, source="command", default_country=settings.default_country)
-        say(crm, "{phone}: opted out" if action == "optout" else "{phone}: ignored", phone=phone)
+        say(crm, "{phone}: {action}", context="notify_sms.counts", phone=phone, action=Message(action, context="notify_sms.counts"))
         return
     folder = folder or settings.optout_dir
     if not folder:
         raise click.UsageError(Message("give --from, --dir or set CRMKIT_SMS_OPTOUT_DIR").said(crm.lang))
     counts = process_folder(crm, folder, settings.default_country)
-    say_counts(crm, counts, "sms.counts")
+    say_counts(crm, counts, "notify_sms.counts")
