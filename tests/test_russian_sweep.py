@@ -298,6 +298,7 @@ MUTATIONS = [
     (("interaction", "log"), ["meeting", "partner=00-00000035", "contact=5", "topic=Переговоры",
                               "date=2027-01-15T10:00:00", "duration=60"]),
     (("interaction", "invite"), [_last("core.interaction")]),
+    (("interaction", "cancel-invitation"), [_last("core.interaction")]),
     (("task", "stop"), ["00-00000001"]),
     (("task", "continue"), ["00-00000001"]),
     (("task", "done"), ["00-00000001", "--result", "Проверено"]),
@@ -318,6 +319,7 @@ MUTATIONS = [
     (("user", "token", "create"), ["orlov"]),
     (("user", "token", "revoke"), ["1"]),        # the first token made above (not an entity: core.tokens)
     (("attributes", "add"), ["core.partner", "employees", "number", "--label-ru", "Число сотрудников"]),
+    (("attributes", "change"), ["core.partner", "employees", "--label-ru", "Сотрудников"]),
     (("attributes", "remove"), ["core.partner", "employees", "--yes"]),
     (("duplicates", "configure"), ["core.partner", "name", "--mode", "warn", "--threshold", "85"]),
     (("duplicates", "configure"), ["core.partner", "inn", "--mode", "off"]),
@@ -613,7 +615,8 @@ def test_no_command_prints_english_past_say():
 
 
 # the import command's summary lines: the import work's to say (NOT_RUN)
-IMPORT_LINES = ("rows read, ", "default applied: ", "rejected rows with reasons: ")
+IMPORT_LINES = ("rows read, ", "default applied: ", "rejected rows with reasons: ", "duplicates not checked (a large",
+                "warning: row {hit", "more: \"")
 
 
 def test_core_groups_listed_without_import_say_their_own_help():

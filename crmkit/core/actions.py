@@ -73,6 +73,11 @@ def _invite(crm, meeting):
     return invite(crm, meeting)
 
 
+def _cancel_invitation(crm, meeting):
+    from .invitations import invite
+    return invite(crm, meeting, cancel=True)
+
+
 def _load_rates(crm, record, source, date=None, content=None):
     from .rates import load_rates
     return load_rates(crm, source, date, content)
@@ -83,6 +88,11 @@ def _add_attribute(crm, record, entity, name, kind, label="", label_ru="", choic
     attribute = crm.define_attribute(entity, name, kind, label=label or "", label_ru=label_ru or "",
                                      choices=choices or (), target=target or "", currency=currency or "")
     return describe(attribute, crm.lang)
+
+
+def _change_attribute(crm, record, entity, name, label=None, label_ru=None, choices=None):
+    from crmkit.kernel.attributes import describe
+    return describe(crm.change_attribute(entity, name, label=label, label_ru=label_ru, choices=choices), crm.lang)
 
 
 def _remove_attribute(crm, record, entity, name):
@@ -100,6 +110,13 @@ ATTRIBUTE_ACTIONS = [
                params={**ATTRIBUTE, "kind": {"type": "string", "required": True, "maxlength": 16},
                        "label": TEXT, "label_ru": TEXT, "target": {**TEXT, "maxlength": 100},
                        "currency": {**TEXT, "maxlength": 3},
+                       "choices": {"type": "list", "nullable": True, "maxlength": 1000,
+                                   "schema": {"type": "string", "maxlength": 500}}}),
+    ActionSpec("core.change_attribute", None, _change_attribute, on_record=False, admin_only=True,
+               title="Change an attribute",
+               description="Change an attribute's labels or choice list; its kind stays. A choice still held "
+                           "by a record may not be taken out.",
+               params={**ATTRIBUTE, "label": TEXT, "label_ru": TEXT,
                        "choices": {"type": "list", "nullable": True, "maxlength": 1000,
                                    "schema": {"type": "string", "maxlength": 500}}}),
     ActionSpec("core.remove_attribute", None, _remove_attribute, on_record=False, admin_only=True,
@@ -158,6 +175,10 @@ ACTIONS = [
     ActionSpec("core.invite", "core.interaction", _invite, title="Send an invitation",
                description="Email the meeting's contact person an invitation (iCalendar METHOD:REQUEST) "
                            "through the outbox; after a change of the meeting, an update."),
+    ActionSpec("core.cancel_invitation", "core.interaction", _cancel_invitation, title="Cancel the invitation",
+               description="Email the meeting's contact person that the meeting is cancelled (iCalendar "
+                           "METHOD:CANCEL, the invitation's UID) through the outbox; once, and only after an "
+                           "invitation."),
     ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
                title="Load exchange rates",
                description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "

@@ -58,6 +58,15 @@ def interaction_invite(crm, key):
         message=result["queued"])
 
 
+@interaction.command("cancel-invitation")
+@click.argument("key")
+@pass_crm
+def interaction_cancel_invitation(crm, key):
+    """Tell the meeting KEY's contact person the meeting is cancelled (iCalendar METHOD:CANCEL)."""
+    result = crm.act("core.cancel_invitation", key)
+    say(crm, "cancellation to {recipient} queued (message {id})", recipient=result["recipient"], id=result["queued"])
+
+
 @interaction.command("log")
 @click.argument("kind", type=click.Choice(INTERACTION_KINDS))
 @click.argument("values", nargs=-1)
