@@ -68,6 +68,11 @@ def _calendar_url(crm, record, login):
     return {"login": login, "path": f"/ics/{rotate_secret(crm, login)}.ics"}
 
 
+def _preferences(crm, record, lang=None, time_zone=None):
+    from .preferences import set_preferences
+    return set_preferences(crm, lang, time_zone)
+
+
 def _invite(crm, meeting):
     from .invitations import invite
     return invite(crm, meeting)
@@ -172,6 +177,12 @@ ACTIONS = [
                description="Make or rotate a user's secret iCalendar feed URL (administrators: anyone's; a "
                            "user: their own); the old URL stops working. The path is shown only now.",
                params={"login": {"type": "string", "required": True, "empty": False, "maxlength": 64}}),
+    ActionSpec("core.preferences", "core.user", _preferences, on_record=False, verb="read",
+               title="My preferences",
+               description="Set your own language (en, ru; empty: the browser's) and time zone (an IANA "
+                           "name such as Europe/Moscow; empty: the operator's).",
+               params={"lang": {"type": "string", "nullable": True, "maxlength": 8},
+                       "time_zone": {"type": "string", "nullable": True, "maxlength": 64}}),
     ActionSpec("core.invite", "core.interaction", _invite, title="Send an invitation",
                description="Email the meeting's contact person an invitation (iCalendar METHOD:REQUEST) "
                            "through the outbox; after a change of the meeting, an update."),
