@@ -115,11 +115,13 @@ class SaleMonth(BaseModel):
 
 
 class SaleDocument(BaseModel):
-    """The distinct document numbers of a partner's lines in a month."""
+    """A partner's lines of one document number in a month summed."""
 
     partner = pw.ForeignKeyField(Partner, on_delete="CASCADE", index=False)   # (partner, month, document) is unique
     month = pw.DateField()
     document = pw.CharField(max_length=40)
+    revenue_cents = pw.BigIntegerField()
+    cost_cents = pw.BigIntegerField()
 
     class Meta:
         table_name = "analysis_month_document"

@@ -340,11 +340,25 @@ def segments(crm, date_from=None, date_to=None, **money):
     # not joined to every membership before a COUNT(DISTINCT) per segment.
     # A sales document belongs to one client, so the documents of a segment
     # are the sum of its members' distinct documents.
-    per_partner = _period(crm.query("analysis.sale", S.partner.alias("partner_id"),
-                                    pw.fn.SUM(revenue).alias("revenue"),
-                                    pw.fn.SUM(revenue - cost).alias("profit"),
-                                    pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
-                          date_from, date_to).group_by(S.partner).alias("per_partner")
+    months = _whole_months(date_from, date_to)
+    if months is not None and not conversion_active(crm, date_to, money):
+        # from the monthly summary: a partner's documents of the period are distinct over its months
+        from .summary import visible
+        SD = m.SaleDocument
+        per_partner = SD.select(SD.partner.alias("partner_id"), (pw.fn.SUM(SD.revenue_cents) / 100.0).alias("revenue"),
+                                (pw.fn.SUM(SD.revenue_cents - SD.cost_cents) / 100.0).alias("profit"),
+                                pw.fn.COUNT(pw.fn.DISTINCT(SD.document)).alias("documents"))
+        if months[0] is not None:
+            per_partner = per_partner.where(SD.month >= months[0])
+        if months[1] is not None:
+            per_partner = per_partner.where(SD.month < months[1])
+        per_partner = visible(crm, per_partner, SD).group_by(SD.partner).alias("per_partner")
+    else:
+        per_partner = _period(crm.query("analysis.sale", S.partner.alias("partner_id"),
+                                        pw.fn.SUM(revenue).alias("revenue"),
+                                        pw.fn.SUM(revenue - cost).alias("profit"),
+                                        pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
+                              date_from, date_to).group_by(S.partner).alias("per_partner")
     sales = crm.frame(SM.select_from(SM.c.segment, pw.fn.SUM(per_partner.c.revenue), pw.fn.SUM(per_partner.c.profit),
                                      pw.fn.SUM(per_partner.c.documents))
                       .join(per_partner, on=(per_partner.c.partner_id == SM.c.member_id)).where(member)
@@ -446,6 +460,24 @@ def dynamics(crm, date_from=None, date_to=None, money=None, summary=True):
     return _shape_dynamics(frame)
 
 
+def conversion_active(crm, date_to, money):
+    from crmkit.core.currency import conversion
+    return conversion(crm, {"date_to": date_to, **(money or {})}, "analysis.segments").active
+
+
+def _whole_months(date_from, date_to):
+    """``(first month, month after the last)`` when the period is whole
+    months (None for an open end), else None: the period the monthly
+    summary answers alone."""
+    from .summary import next_month
+    date_from, date_to = _as_day(date_from), _as_day(date_to)
+    if date_from is not None and date_from.day != 1:
+        return None
+    if date_to is not None and next_month(date_to) - date_to != dt.timedelta(days=1):
+        return None
+    return date_from, (next_month(date_to) if date_to is not None else None)
+
+
 def _as_day(value):
     if value in (None, ""):
         return None
@@ -482,16 +514,18 @@ def _dynamics_of_summary(crm, first_month, end_month):
         if end_month is not None:
             q = q.where(model.month < end_month)
         return visible(crm, q, model).group_by(model.month).order_by(model.month)
-    sums = crm.frame(months(SM.select(SM.month, pw.fn.COUNT(pw.fn.DISTINCT(
-        pw.Case(None, [(SM.positive_lines > 0, SM.product)], None))), pw.fn.SUM(SM.revenue_cents),
-        pw.fn.SUM(SM.revenue_cents - SM.cost_cents)), SM), columns=["month", "products_sold", "revenue", "gross_profit"])
-    docs = crm.frame(months(SD.select(SD.month, pw.fn.COUNT(pw.fn.DISTINCT(SD.document))), SD),
-                     columns=["month", "documents"])
+    products = crm.frame(months(SM.select(SM.month, pw.fn.COUNT(pw.fn.DISTINCT(SM.product)))
+                                .where(SM.positive_lines > 0), SM), columns=["month", "products_sold"])
+    sums = crm.frame(months(SD.select(SD.month, pw.fn.SUM(SD.revenue_cents), pw.fn.SUM(SD.revenue_cents - SD.cost_cents),
+                                      pw.fn.COUNT(pw.fn.DISTINCT(SD.document))), SD),
+                     columns=["month", "revenue", "gross_profit", "documents"])
     for name in ("revenue", "gross_profit"):
         sums[name] = pd.to_numeric(sums[name]).astype("int64") / 100 if len(sums) else sums[name]
     sums["month"] = sums["month"].astype(str)
-    docs["month"] = docs["month"].astype(str)
-    return sums.merge(docs, on="month", how="left")[DYNAMICS]
+    products["month"] = products["month"].astype(str)
+    out = sums.merge(products, on="month", how="left")     # a month of returns only sold no product
+    out["products_sold"] = out["products_sold"].fillna(0)
+    return out[DYNAMICS]
 
 
 def _shape_dynamics(dyn):

@@ -7,9 +7,11 @@ and the first-sale look-ups of classifications read instead of the lines:
   marked for deletion: their count, the count with a positive quantity,
   revenue and cost in whole cents, and the first date (and first date of a
   positive line) in the month;
-- ``analysis_month_document``: per partner and month, the distinct document
-  numbers (a month's document count is ``COUNT(DISTINCT document)`` over
-  it, exactly as over the lines, whichever partners a number is used for).
+- ``analysis_month_document``: per partner, month and document number,
+  the lines' revenue and cost in whole cents (a month's document count is
+  ``COUNT(DISTINCT document)`` over it, exactly as over the lines, whichever
+  partners a number is used for; sums per partner or month read a quarter
+  of the rows the product cut has).
 
 Every figure read from them equals the same figure over the lines: a
 month's sums are sums of the slices' sums, its distinct products and
@@ -92,9 +94,10 @@ def _select_slices(db, where, params, month):
              f"SUM({cents.format('revenue')}), SUM({cents.format('COALESCE(cost, 0)')}), MIN(date), "
              f"MIN(CASE WHEN quantity > 0 THEN date END) "
              f"FROM analysis_sale WHERE deletion_mark = {false} AND {where} GROUP BY partner_id, product_id")
-    documents = (f"INSERT INTO analysis_month_document (partner_id, month, document) "
-                 f"SELECT DISTINCT partner_id, {month}, document "
-                 f"FROM analysis_sale WHERE deletion_mark = {false} AND {where}")
+    documents = (f"INSERT INTO analysis_month_document (partner_id, month, document, revenue_cents, cost_cents) "
+                 f"SELECT partner_id, {month}, document, SUM({cents.format('revenue')}), "
+                 f"SUM({cents.format('COALESCE(cost, 0)')}) "
+                 f"FROM analysis_sale WHERE deletion_mark = {false} AND {where} GROUP BY partner_id, document")
     return [(lines, params), (documents, params)]
 
 
@@ -138,8 +141,7 @@ def rebuild(db):
     db.execute_sql("DELETE FROM analysis_month_document")
     for sql, args in _select_slices(db, "1 = 1", [], month_sql(db)):
         # grouped by the month expression as well: the slices of every month at once
-        if sql.startswith("INSERT INTO analysis_sale_month"):
-            sql = sql.replace("GROUP BY partner_id, product_id", f"GROUP BY partner_id, product_id, {month_sql(db)}")
+        sql = sql.replace("GROUP BY partner_id, ", f"GROUP BY {month_sql(db)}, partner_id, ")
         db.execute_sql(sql, args)
 
 

@@ -23,7 +23,8 @@ def _rows(crm):
                    for r in SM.select(SM.partner, SM.product, SM.month, SM.lines, SM.positive_lines,
                                       SM.revenue_cents, SM.cost_cents, SM.first_date, SM.first_positive_date)
                    .tuples())
-    documents = sorted((r[0], str(r[1])[:10], r[2]) for r in SD.select(SD.partner, SD.month, SD.document).tuples())
+    documents = sorted((r[0], str(r[1])[:10], *r[2:]) for r in SD.select(SD.partner, SD.month, SD.document,
+                                                                        SD.revenue_cents, SD.cost_cents).tuples())
     return lines, documents
 
 
@@ -72,6 +73,8 @@ def test_an_import_fills_the_summary_as_the_lines_give_it(crm):
     assert sum(row[3] for row in lines) == crm.count("analysis.sale")
     assert len(documents) == len({(p, str(d)[:7], doc) for p, d, doc in
                                   m.Sale.select(m.Sale.partner, m.Sale.date, m.Sale.document).tuples()})
+    assert sum(row[3] for row in documents) == sum(row[5] for row in lines) == round(
+        float(sum(s.revenue for s in m.Sale.select())) * 100)
 
 
 def test_every_write_of_a_line_keeps_the_summary_in_step(crm):
@@ -176,3 +179,22 @@ def test_the_demo_assortment_is_the_same_from_the_summary(crm):
     dyn = crm.report("analysis.assortment").sections["dynamics"]
     assert len(dyn) and int(dyn["documents"].sum()) == len(
         {(d, str(day)[:7]) for d, day in m.Sale.select(m.Sale.document, m.Sale.date).tuples()})
+
+
+@pytest.mark.parametrize("period", [(None, None), ("2015-02-01", "2015-09-30"), ("2015-02-11", "2015-09-03")])
+def test_the_segments_are_the_same_from_the_summary_and_from_the_lines(crm, open_crm, monkeypatch, period):
+    partners, _, shown = _base(crm)
+    from crmkit.core.segments import add_members
+    for name, members in (("Even", partners[::2]), ("Odd", partners[1::2]), ("Firsts", partners[:4])):
+        segment = crm.create("core.segment", {"name": name, "kind": "partner", "method": "manual"})
+        add_members(crm, segment.id, [p.id for p in members])
+    ann = _manager(crm, open_crm, shown)
+    date_from, date_to = period
+    kept = {who: crm_.report("analysis.segments", date_from=date_from, date_to=date_to).frame
+            for who, crm_ in (("admin", crm), ("ann", ann))}
+    monkeypatch.setattr(reports, "_whole_months", lambda date_from, date_to: None)    # the lines, always
+    for who, crm_ in (("admin", crm), ("ann", ann)):
+        again = crm_.report("analysis.segments", date_from=date_from, date_to=date_to).frame
+        pd.testing.assert_frame_equal(kept[who], again, check_dtype=False)
+        assert kept[who]["documents"].sum() > 0
+    assert kept["ann"]["revenue"].sum() < kept["admin"]["revenue"].sum()

@@ -8,9 +8,11 @@ sale of every client or product) read these instead of the lines:
   revenue and cost in whole cents, the earliest date and the earliest date
   of a positive line. Unique on ``(partner_id, month, product_id)``: the
   maintenance replaces a partner's month at a time, and that index finds it.
-- ``analysis_month_document``: per partner and month, the distinct document
-  numbers (a month's documents are counted distinct over them, as over the
-  lines). Unique on ``(partner_id, month, document)``, for the same reason.
+- ``analysis_month_document``: per partner, month and document number, the
+  revenue and cost of its lines in whole cents (a month's documents are
+  counted distinct over them, as over the lines; a partner's or a month's
+  sums are a quarter of the rows the product cut has). Unique on
+  ``(partner_id, month, document)``, for the same reason.
 
 The plugin keeps both in step in every write of sales lines
 (``crmkit_analysis.summary``). A frozen copy of the tables and of the
@@ -52,6 +54,8 @@ def up(migrator, db):
         partner = ForeignKeyField(Partner, on_delete="CASCADE", index=False)
         month = DateField()
         document = CharField(max_length=40)
+        revenue_cents = BigIntegerField()
+        cost_cents = BigIntegerField()
 
         class Meta:
             table_name = "analysis_month_document"
@@ -68,8 +72,10 @@ def up(migrator, db):
         "SUM(CAST(ROUND(revenue * 100) AS BIGINT)), SUM(CAST(ROUND(COALESCE(cost, 0) * 100) AS BIGINT)), "
         "MIN(date), MIN(CASE WHEN quantity > 0 THEN date END) "
         f"FROM analysis_sale WHERE deletion_mark = {false} GROUP BY partner_id, product_id, {month}")
-    db.execute_sql("INSERT INTO analysis_month_document (partner_id, month, document) "
-                   f"SELECT DISTINCT partner_id, {month}, document FROM analysis_sale WHERE deletion_mark = {false}")
+    db.execute_sql("INSERT INTO analysis_month_document (partner_id, month, document, revenue_cents, cost_cents) "
+                   f"SELECT partner_id, {month}, document, SUM(CAST(ROUND(revenue * 100) AS BIGINT)), "
+                   "SUM(CAST(ROUND(COALESCE(cost, 0) * 100) AS BIGINT)) "
+                   f"FROM analysis_sale WHERE deletion_mark = {false} GROUP BY partner_id, {month}, document")
 
 
 def down(migrator, db):
