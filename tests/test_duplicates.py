@@ -63,6 +63,29 @@ def test_a_user_sees_candidates_only_among_visible_records(crm, open_crm):
     spy.create("core.partner", {"name": "Ромашка-3", "inn": inn, "access_group": mine.id})
 
 
+
+@pytest.mark.plugins()
+def test_matching_skips_a_block_over_the_limit_by_what_the_user_sees(crm, open_crm):
+    """A word shared by more records than the name rule's block limit is no
+    block (as in the candidate groups); whether it is too large is counted
+    over the records the user may see, so hidden partners change nothing."""
+    from crmkit.kernel.duplicates import matches
+    limit = next(r for r in crm.registry.rules_of("core.partner") if r.name == "name").block_limit
+    mine = crm.create("core.access_group", {"name": "Оптовые"})
+    theirs = crm.create("core.access_group", {"name": "Сетевые"})
+    user = crm.create("core.user", {"login": "spyb", "name": "Spy", "roles": "manager"})
+    crm.create("core.user_access", {"user": user.id, "access_group": mine.id})
+    target = crm.create("core.partner", {"name": "Ромашкаторг", "access_group": mine.id})
+    import pandas as pd
+    crm.import_frame("core.partner", pd.DataFrame({"name": [f"Ромашкаторг {i}" for i in range(limit + 5)],
+                                                   "access_group": theirs.id}))
+    probe = {"name": "ООО Ромашкаторг"}
+    assert not [m for m in matches(crm, "core.partner", probe) if m["rule"] == "name"]   # admin: too large
+    spy = open_crm(user="spyb")
+    found = [m["id"] for m in matches(spy, "core.partner", probe) if m["rule"] == "name"]
+    assert found == [target.id]                         # the spy's block is one partner: matched
+
+
 def test_only_administrators_configure_rules_and_bad_settings_are_named(crm, open_crm):
     from crmkit.kernel.duplicates import configure
     crm.create("core.user", {"login": "mgr", "name": "M", "roles": "manager"})

@@ -203,9 +203,13 @@ def groups(pairs):
 
 def matches(crm, entity, data, exclude_id=None):
     """Records the user may see that look like ``data`` (a record about to
-    be written): ``[{"id", "rule", "score", "mode"}]``, best first. One
-    index query for every rule's keys, one visibility check of the hits:
-    every create of a partner asks this."""
+    be written): ``[{"id", "rule", "score", "mode"}]``, best first. Every
+    create of a partner asks this, so it stays on the key index: the size of
+    each probed block first (an index-only count), then the members of the
+    small blocks in one UNION, and a visible-members look-up cut at the
+    limit for a block that is large in the whole base. As in
+    ``candidate_pairs``, a block with more visible members than the rule's
+    ``block_limit`` is skipped, so what is hidden changes nothing here."""
     import operator
     from functools import reduce
     wanted = {}
@@ -217,13 +221,23 @@ def matches(crm, entity, data, exclude_id=None):
             wanted[rule.name] = (rule, setting, probes)
     if not wanted:
         return []
-    def lookup(name, probes):   # one SELECT per rule keeps each on the (entity, rule, key) index
+    sizes = _block_sizes(entity, {name: {k for k, _ in probes} for name, (_, _, probes) in wanted.items()})
+
+    def lookup(name, keys):   # one SELECT per rule keeps each on the (entity, rule, key) index
         q = MatchKey.select(MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
-            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted({k for k, _ in probes})))
+            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted(keys)))
         return q.where(MatchKey.record_id != exclude_id) if exclude_id is not None else q
 
-    q = reduce(operator.add, [lookup(name, probes) for name, (_, _, probes) in wanted.items()])   # UNION ALL
-    rows = list(dict.fromkeys(q.tuples()))
+    small, rows = [], []
+    for name, (rule, _, probes) in wanted.items():
+        keys = {k for k, _ in probes if sizes.get((name, k), 0)}
+        if fits := {k for k in keys if sizes[(name, k)] <= rule.block_limit}:
+            small.append(lookup(name, fits))
+        for key in sorted(keys - fits):
+            rows += _visible_block(crm, entity, rule, key, exclude_id)
+    if small:
+        rows += list(reduce(operator.add, small).tuples())   # UNION ALL
+    rows = list(dict.fromkeys(rows))
     hits = []
     for name, (rule, setting, probes) in wanted.items():
         found = [(rid, text) for r, rid, text in rows if r == name]
@@ -249,6 +263,29 @@ def matches(crm, entity, data, exclude_id=None):
             best[rid] = {"id": rid, "rule": rule.name, "score": score, "mode": mode,
                          "label": rule.label or rule.name}
     return sorted(best.values(), key=lambda m: (-m["score"], m["id"]))
+
+
+def _block_sizes(entity, keys_by_rule):
+    """``{(rule, key): members}`` over the whole index: one index-only count."""
+    import operator
+    from functools import reduce
+    conds = [(MatchKey.rule == name) & MatchKey.key.in_(sorted(keys)) for name, keys in keys_by_rule.items()]
+    q = (MatchKey.select(MatchKey.rule, MatchKey.key, pw_count())
+         .where((MatchKey.entity == entity) & reduce(operator.or_, conds))
+         .group_by(MatchKey.rule, MatchKey.key))
+    return {(r, k): n for r, k, n in q.tuples()}
+
+
+def _visible_block(crm, entity, rule, key, exclude_id):
+    """The visible members of a block that is large in the whole base, read
+    up to one past the rule's limit: none when the user sees more than the
+    limit (the block is skipped), else the block as ``(rule, id, text)``."""
+    q = _keys_of_visible(crm, entity, rule, MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
+        MatchKey.key == key)
+    if exclude_id is not None:
+        q = q.where(MatchKey.record_id != exclude_id)
+    found = list(q.limit(rule.block_limit + 1).tuples())
+    return [] if len(found) > rule.block_limit else found
 
 
 def candidate_groups(crm, entity, rule_names=None):
