@@ -693,11 +693,20 @@ def history(crm, entity, key, fmt):
 @click.option("--delimiter", default=None, help="CSV delimiter (detected).")
 @click.option("--option", "options", multiple=True, help="name=value for the entity's importer.")
 @click.option("--ignore", "ignored", multiple=True, help="Columns to leave out, comma-separated (after --map).")
+@click.option("--mode", type=click.Choice(["insert", "update", "upsert"]), default="insert", show_default=True,
+              help="insert new rows; update stored ones (found by --key); upsert: update those found, insert the rest.")
+@click.option("--key", default=None, help="Unique column that finds the stored rows (default: the entity's code).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 @pass_crm
 def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_file, encoding,
-               delimiter, options, ignored, fmt):
-    """Import a CSV or JSON file into ENTITY, all or nothing by default."""
+               delimiter, options, ignored, mode, key, fmt):
+    """Import a CSV or JSON file into ENTITY, all or nothing by default.
+
+    A second import of a file updates instead of failing on "already used"
+    with --mode upsert (update the rows found, insert the others) or
+    --mode update (every row must be found). Rows are found by the entity's
+    code, or by the unique column --key names (id, login, ...), among the
+    records you may see: one you may not see is "not found"."""
     mapping = {}
     if map_file:
         mapping.update(json.loads(open(map_file, encoding="utf-8").read()))
@@ -715,7 +724,7 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
             summary = crm.import_file(entity, path, encoding=encoding, delimiter=delimiter, mapping=mapping,
                                       dry_run=dry_run, skip_invalid=skip_invalid, reject_file=reject_file,
                                       progress=progress, options=parse_assignments(options),
-                                      ignore=[c.strip() for item in ignored for c in item.split(",") if c.strip()])
+                                      mode=mode, key=key, ignore=[c.strip() for item in ignored for c in item.split(",") if c.strip()])
         except ValidationError as exc:
             if fmt != "json":
                 raise
@@ -727,8 +736,14 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
     if fmt == "json":
         click.echo(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
         return
-    click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
-               + (" (dry run: nothing written)" if dry_run else ""))
+    if mode == "insert":
+        click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
+                   + (" (dry run: nothing written)" if dry_run else ""))
+    else:
+        say(crm, f"{summary['rows']} rows read, {summary['inserted']} inserted, {summary['updated']} updated, "
+                 f"{summary['unchanged']} unchanged, {summary['rejected']} rejected")
+        if dry_run:
+            say(crm, f"dry run, nothing written: {summary['matched']} stored rows found by {summary['key']}")
     from .kernel.i18n import translate
     for note, rows in summary.get("defaults", {}).items():
         click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")
