@@ -1,8 +1,9 @@
 """A user's own preferences: their language and time zone (``core.user``'s
 ``lang`` and ``time_zone``). Users are written by administrators only; this
 is the one self-service path, for the acting user's own row and these two
-fields, behind the ``core.preferences`` action (the web's preferences page,
-the API and the CLI's ``crmkit act`` run it)."""
+fields, behind the ``core.preferences`` action (the web's preferences page
+and the API's ``POST /api/v1/core.user/actions/core.preferences`` run it;
+administrators set anyone's with ``crmkit update core.user``)."""
 from __future__ import annotations
 
 from crmkit import ValidationError, utcnow, zone_named
