@@ -17,13 +17,13 @@ lease expires the message is delivered again with the same identity
 (at-least-once, deduplicable by the Message-ID a channel derives from it).
 
 Outcomes are written in one transaction for the messages sent within
-``OUTCOME_WINDOW_S`` (50 ms) of each other, before the next send and at the
+``OUTCOME_WINDOW_S`` (100 ms) of each other, before the next send and at the
 end of each claim, not one transaction per message: a fast receiver (a
 webhook on the same network) would otherwise wait on the outbox's own
 writes. Any outcome but ``sent`` and ``skipped`` is written at once, and a
 message that took longer than the window has its outcome written before the
 next one is sent, so a run killed mid-way sends again at most the messages
-of its last 50 ms (slow channels: at most the one in flight).
+of its last 100 ms (slow channels: at most the one in flight).
 
 Each run has a deadline, each message a deadline (channels read it with
 ``delivery_deadline()``), and each channel a circuit breaker: after a few
@@ -57,7 +57,7 @@ CLAIM_MAX = 50               # messages claimed at once: a takeover or a stop to
 # together, in one transaction, before the next send (and at the end of each
 # claim); a slower message has its outcome written before the next one goes.
 # A run killed in between may send again those few (with the same identity).
-OUTCOME_WINDOW_S = 0.05
+OUTCOME_WINDOW_S = 0.1
 # Defaults of the CRMKIT_OUTBOX_* settings (seconds, or a count for the breaker).
 LEASE_S = 300                # a claim not renewed this long is taken over by another run
 RUN_DEADLINE_S = 270         # claim nothing new after this: a */5 cron run ends before the next
@@ -453,7 +453,7 @@ class Outbox:
                     & (OutboxMessage.state == "sending"))
                 if not db.is_sqlite():
                     query = query.for_update()
-                owned = {row.id for row in query}
+                owned = {row[0] for row in query.tuples()}
                 groups: dict = {}
                 for message, _, fields, _ in items:
                     if message.id not in owned:
