@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import destructive, emit, format_option, pass_crm, database_url
+from .cli import database_url, destructive, emit, format_option, pass_crm, say
 
 KINDS = ("string", "number", "money", "date", "boolean", "choice", "reference")
 
@@ -46,6 +46,20 @@ def add(crm, entity, name, kind, label, label_ru, choices, target, currency):
 
 def _target(state, **params):
     return database_url(state), True
+
+
+@attributes.command("change")
+@click.argument("entity")
+@click.argument("name")
+@click.option("--label", default=None, help="The label shown in English.")
+@click.option("--label-ru", default=None, help="The label shown in Russian.")
+@click.option("--choice", "choices", multiple=True, help="The whole new choice list, a value each (repeatable).")
+@pass_crm
+def change(crm, entity, name, label, label_ru, choices):
+    """Change the labels or the choice list of attribute NAME of ENTITY (administrators); its kind stays."""
+    crm.act("core.change_attribute", entity=entity, name=name, label=label, label_ru=label_ru,
+            choices=list(choices) if choices else None)
+    say(crm, f"changed {entity} {name}")
 
 
 @attributes.command("remove")

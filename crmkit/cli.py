@@ -734,6 +734,21 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")
     if summary["rejected"] and reject_file:
         click.echo(f"rejected rows with reasons: {reject_file}")
+    _say_import_duplicates(entity, summary.get("duplicates"))
+
+
+def _say_import_duplicates(entity, looks_like):
+    """The warn-mode candidates an import brought (``duplicates.check_import``)."""
+    if not looks_like:
+        return
+    if not looks_like["checked"]:
+        click.echo(f"duplicates not checked (a large file): see crmkit duplicates find {entity}", err=True)
+        return
+    for hit in looks_like["shown"]:
+        click.echo(f"warning: row {hit['row']} looks like {hit['like']} ({hit['rule']}, {hit['score']})", err=True)
+    if looks_like["pairs"] > len(looks_like["shown"]):
+        click.echo(f"... and {looks_like['pairs'] - len(looks_like['shown'])} more: "
+                   f"see crmkit duplicates find {entity}", err=True)
 
 
 @cli.command("export")

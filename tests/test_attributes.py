@@ -277,3 +277,27 @@ def test_poison_in_an_attribute_is_refused_like_in_a_field(attrs):
         crm.create("core.partner", {"name": "P", "employees": "1e30"})
     assert "max value" in exc.value.errors["employees"][0]
     assert crm.count("core.partner") == 0
+
+
+def test_an_attributes_labels_and_choices_are_changed_and_a_held_choice_stays(world, cli, open_crm):
+    crm, volkov = world["crm"], world["volkov"]
+    with pytest.raises(AccessDenied):
+        volkov.act("core.change_attribute", entity="core.partner", name="tier", label_ru="Класс")
+    changed = crm.act("core.change_attribute", entity="core.partner", name="tier", label_ru="Класс клиента",
+                      choices=["gold", "silver", "bronze"])
+    assert changed["choices"] == "gold, silver, bronze" and changed["label_ru"] == "Класс клиента"
+    p = crm.create("core.partner", {"name": "Бронза", "tier": "bronze"})          # the new value is valid now
+    assert crm.attribute_values("core.partner", [p.id])[p.id]["tier"] == "bronze"
+    with pytest.raises(ValidationError) as exc:                                 # gold and silver are held
+        crm.change_attribute("core.partner", "tier", choices=["bronze"], label="Tier\x07")
+    assert "'gold' is held by 1 records" in str(exc.value.errors["choices"])
+    assert "'silver' is held by 1 records" in str(exc.value.errors["choices"]) and "label" in exc.value.errors
+    with pytest.raises(ValidationError) as exc:
+        crm.change_attribute("core.partner", "employees", choices=["1"])
+    assert exc.value.errors["choices"] == ["only a choice attribute has choices"]
+    with pytest.raises(NotFound):
+        crm.change_attribute("core.partner", "nothing", label="x")
+    assert crm.attribute_labels("core.partner")["tier"] == "tier"                 # nothing written by the refusals
+    result = cli("attributes", "change", "core.partner", "tier", "--label", "Tier", lang="ru")
+    assert result.exit_code == 0 and "изменен реквизит tier сущности core.partner" in result.output
+    assert open_crm().attribute_labels("core.partner")["tier"] == "Tier"      # a new session reads the change

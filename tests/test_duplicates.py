@@ -63,6 +63,29 @@ def test_a_user_sees_candidates_only_among_visible_records(crm, open_crm):
     spy.create("core.partner", {"name": "Ромашка-3", "inn": inn, "access_group": mine.id})
 
 
+
+@pytest.mark.plugins()
+def test_matching_skips_a_block_over_the_limit_by_what_the_user_sees(crm, open_crm):
+    """A word shared by more records than the name rule's block limit is no
+    block (as in the candidate groups); whether it is too large is counted
+    over the records the user may see, so hidden partners change nothing."""
+    from crmkit.kernel.duplicates import matches
+    limit = next(r for r in crm.registry.rules_of("core.partner") if r.name == "name").block_limit
+    mine = crm.create("core.access_group", {"name": "Оптовые"})
+    theirs = crm.create("core.access_group", {"name": "Сетевые"})
+    user = crm.create("core.user", {"login": "spyb", "name": "Spy", "roles": "manager"})
+    crm.create("core.user_access", {"user": user.id, "access_group": mine.id})
+    target = crm.create("core.partner", {"name": "Ромашкаторг", "access_group": mine.id})
+    import pandas as pd
+    crm.import_frame("core.partner", pd.DataFrame({"name": [f"Ромашкаторг {i}" for i in range(limit + 5)],
+                                                   "access_group": theirs.id}))
+    probe = {"name": "ООО Ромашкаторг"}
+    assert not [m for m in matches(crm, "core.partner", probe) if m["rule"] == "name"]   # admin: too large
+    spy = open_crm(user="spyb")
+    found = [m["id"] for m in matches(spy, "core.partner", probe) if m["rule"] == "name"]
+    assert found == [target.id]                         # the spy's block is one partner: matched
+
+
 def test_only_administrators_configure_rules_and_bad_settings_are_named(crm, open_crm):
     from crmkit.kernel.duplicates import configure
     crm.create("core.user", {"login": "mgr", "name": "M", "roles": "manager"})
@@ -153,3 +176,35 @@ def test_cli_finds_checks_and_merges(cli, crm):
     assert cli("duplicates", "configure", "core.partner", "name", "--mode", "strict").exit_code == 0
     result = cli("create", "core.partner", "name=Орион-Трейд")
     assert result.exit_code == 1 and "duplicate of Орион Трейд" in result.output
+
+
+def test_an_import_lists_what_it_looks_like_and_a_strict_rule_pairs_rows_of_one_file(crm, open_crm, cli, tmp_path):
+    """Warn mode: the summary names each imported row like a visible record
+    or like another row of the same file. Strict: two rows of one file alike
+    refuse the import whole, as a row like a record already does."""
+    from crmkit.kernel.duplicates import configure
+    mine = crm.create("core.access_group", {"name": "Оптовые"})
+    theirs = crm.create("core.access_group", {"name": "Сетевые"})
+    crm.create("core.user", {"login": "imp", "name": "I", "roles": "manager"})
+    crm.create("core.user_access", {"user": crm.get("core.user", "imp").id, "access_group": mine.id})
+    crm.create("core.partner", {"name": "Гранитпром", "inn": "7707083893", "access_group": mine.id})
+    crm.create("core.partner", {"name": "Кедрснаб", "inn": "7728168971", "access_group": theirs.id})
+    path = tmp_path / "partners.csv"
+    path.write_text("name,inn,access_group\nЛютик,,Оптовые\nГранитпром Плюс,7707083893,Оптовые\n"
+                    "Северторг,,Оптовые\nООО «Северторг»,,Оптовые\nКедрснаб Юг,7728168971,Оптовые\n",
+                    encoding="utf-8")
+    result = cli("import", "core.partner", str(path), user="imp")
+    assert result.exit_code == 0, result.output
+    assert "row 2 looks like Гранитпром (same INN, 100)" in result.output
+    assert "row 4 looks like row 3 (similar name" in result.output
+    assert "Кедрснаб (" not in result.output          # like a hidden partner: nothing said of it
+    summary = open_crm(user="imp").import_frame("core.partner", __import__("pandas").DataFrame(
+        {"name": ["Ромашкалес"], "access_group": ["Оптовые"]}))
+    assert summary["duplicates"] == {"checked": True, "pairs": 0, "shown": []}
+    configure(crm, "core.partner", "name", mode="strict")
+    before = crm.count("core.partner", include_marked=True)
+    twins = tmp_path / "twins.csv"
+    twins.write_text("name\nОрионтекс\nОрионтекс ООО\n", encoding="utf-8")
+    result = cli("import", "core.partner", str(twins))
+    assert result.exit_code == 1 and "row 2: _row: a duplicate of row 1 (similar name)" in result.output
+    assert crm.count("core.partner", include_marked=True) == before

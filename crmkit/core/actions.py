@@ -68,9 +68,19 @@ def _calendar_url(crm, record, login):
     return {"login": login, "path": f"/ics/{rotate_secret(crm, login)}.ics"}
 
 
+def _preferences(crm, record, lang=None, time_zone=None):
+    from .preferences import set_preferences
+    return set_preferences(crm, lang, time_zone)
+
+
 def _invite(crm, meeting):
     from .invitations import invite
     return invite(crm, meeting)
+
+
+def _cancel_invitation(crm, meeting):
+    from .invitations import invite
+    return invite(crm, meeting, cancel=True)
 
 
 def _load_rates(crm, record, source, date=None, content=None):
@@ -83,6 +93,11 @@ def _add_attribute(crm, record, entity, name, kind, label="", label_ru="", choic
     attribute = crm.define_attribute(entity, name, kind, label=label or "", label_ru=label_ru or "",
                                      choices=choices or (), target=target or "", currency=currency or "")
     return describe(attribute, crm.lang)
+
+
+def _change_attribute(crm, record, entity, name, label=None, label_ru=None, choices=None):
+    from crmkit.kernel.attributes import describe
+    return describe(crm.change_attribute(entity, name, label=label, label_ru=label_ru, choices=choices), crm.lang)
 
 
 def _remove_attribute(crm, record, entity, name):
@@ -100,6 +115,13 @@ ATTRIBUTE_ACTIONS = [
                params={**ATTRIBUTE, "kind": {"type": "string", "required": True, "maxlength": 16},
                        "label": TEXT, "label_ru": TEXT, "target": {**TEXT, "maxlength": 100},
                        "currency": {**TEXT, "maxlength": 3},
+                       "choices": {"type": "list", "nullable": True, "maxlength": 1000,
+                                   "schema": {"type": "string", "maxlength": 500}}}),
+    ActionSpec("core.change_attribute", None, _change_attribute, on_record=False, admin_only=True,
+               title="Change an attribute",
+               description="Change an attribute's labels or choice list; its kind stays. A choice still held "
+                           "by a record may not be taken out.",
+               params={**ATTRIBUTE, "label": TEXT, "label_ru": TEXT,
                        "choices": {"type": "list", "nullable": True, "maxlength": 1000,
                                    "schema": {"type": "string", "maxlength": 500}}}),
     ActionSpec("core.remove_attribute", None, _remove_attribute, on_record=False, admin_only=True,
@@ -155,9 +177,19 @@ ACTIONS = [
                description="Make or rotate a user's secret iCalendar feed URL (administrators: anyone's; a "
                            "user: their own); the old URL stops working. The path is shown only now.",
                params={"login": {"type": "string", "required": True, "empty": False, "maxlength": 64}}),
+    ActionSpec("core.preferences", "core.user", _preferences, on_record=False, verb="read",
+               title="My preferences",
+               description="Set your own language (en, ru; empty: the browser's) and time zone (an IANA "
+                           "name such as Europe/Moscow; empty: the operator's).",
+               params={"lang": {"type": "string", "nullable": True, "maxlength": 8},
+                       "time_zone": {"type": "string", "nullable": True, "maxlength": 64}}),
     ActionSpec("core.invite", "core.interaction", _invite, title="Send an invitation",
                description="Email the meeting's contact person an invitation (iCalendar METHOD:REQUEST) "
                            "through the outbox; after a change of the meeting, an update."),
+    ActionSpec("core.cancel_invitation", "core.interaction", _cancel_invitation, title="Cancel the invitation",
+               description="Email the meeting's contact person that the meeting is cancelled (iCalendar "
+                           "METHOD:CANCEL, the invitation's UID) through the outbox; once, and only after an "
+                           "invitation."),
     ActionSpec("core.load_rates", "core.currency_rate", _load_rates, on_record=False, verb="create",
                title="Load exchange rates",
                description="Load a day's exchange rates from a provider (cbr: the Central Bank of Russia); "

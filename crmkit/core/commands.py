@@ -56,6 +56,15 @@ def interaction_invite(crm, key):
     say(crm, f"invitation to {result['recipient']} queued (message {result['queued']})")
 
 
+@interaction.command("cancel-invitation")
+@click.argument("key")
+@pass_crm
+def interaction_cancel_invitation(crm, key):
+    """Tell the meeting KEY's contact person the meeting is cancelled (iCalendar METHOD:CANCEL)."""
+    result = crm.act("core.cancel_invitation", key)
+    say(crm, f"cancellation to {result['recipient']} queued (message {result['queued']})")
+
+
 @interaction.command("log")
 @click.argument("kind", type=click.Choice(INTERACTION_KINDS))
 @click.argument("values", nargs=-1)

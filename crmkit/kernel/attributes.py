@@ -123,6 +123,46 @@ def define(crm, entity, name, kind, label="", label_ru="", choices=(), target=""
     return attribute
 
 
+def change(crm, entity, name, label=None, label_ru=None, choices=None) -> Attribute:
+    """Change an attribute's labels or choice list (administrators). Its
+    kind, target and currency stay: the stored values are typed by them. A
+    choice still held by a record may not leave the list (the error says
+    how many hold it); every problem at once, nothing written."""
+    _require_admin(crm, "change attributes")
+    attribute = definitions(crm, entity).get(name)
+    if attribute is None:
+        raise NotFound(f"{entity} has no attribute {name!r}")
+    errors, changes = {}, {}
+    for key, text in (("label", label), ("label_ru", label_ru)):
+        if text is None:
+            continue
+        if len(text) > 200 or any(ord(c) < 32 for c in text):
+            errors[key] = ["at most 200 characters, no control characters"]
+        changes[key] = text.strip()
+    if choices is not None:
+        values = [str(c).strip() for c in choices]
+        if attribute.kind != "choice":
+            errors["choices"] = ["only a choice attribute has choices"]
+        elif not values or any(not v or len(v) > STRING_MAX for v in values) or len(set(values)) != len(values):
+            errors["choices"] = ["a choice list needs distinct, non-empty values (at most 500 characters each)"]
+        else:
+            dropped = sorted(set(choices_of(attribute)) - set(values))
+            held = dict(AttributeValue.select(AttributeValue.value_text, pw.fn.COUNT(AttributeValue.id))
+                        .where((AttributeValue.attribute == attribute.id) & AttributeValue.value_text.in_(dropped))
+                        .group_by(AttributeValue.value_text).tuples()) if dropped else {}
+            if held:
+                errors["choices"] = [f"{value!r} is held by {n} records: change them first"
+                                     for value, n in sorted(held.items())]
+            changes["choices"] = json.dumps(values, ensure_ascii=False)
+    if errors:
+        raise ValidationError(errors, entity)
+    if changes:
+        Attribute.update(**changes).where(Attribute.id == attribute.id).execute()
+        _audit(crm, entity, "attribute-changed", {"name": name, **{k: v for k, v in changes.items()}})
+        crm._attributes.pop(entity, None)
+    return definitions(crm, entity)[name]
+
+
 def remove(crm, entity, name) -> int:
     """Remove an attribute and every value of it (administrators)."""
     _require_admin(crm, "remove attributes")

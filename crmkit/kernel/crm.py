@@ -991,6 +991,12 @@ class Crm:
         with db.transaction():
             return attributes.define(self, entity, name, kind, **options)
 
+    def change_attribute(self, entity, name, **changes):
+        """Change an attribute's labels or choices (administrators)."""
+        from . import attributes
+        with db.transaction():
+            return attributes.change(self, entity, name, **changes)
+
     def remove_attribute(self, entity, name) -> int:
         """Remove an attribute and its values (administrators)."""
         from . import attributes

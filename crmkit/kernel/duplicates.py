@@ -15,6 +15,10 @@ a user sees candidates only among the records they may see.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
+
+from .db import among
 from .errors import AccessDenied, ValidationError
 from .models import DuplicateSetting, MatchKey
 
@@ -27,9 +31,28 @@ def rules(crm, entity):
     found = crm.registry.rules_of(entity)
     if not found:
         return []
-    settings = {s.rule: {"mode": s.mode, "threshold": s.threshold}
-                for s in DuplicateSetting.select().where(DuplicateSetting.entity == entity)}
+    cache = _settings_cache.get()
+    settings = cache.get(entity) if cache is not None else None
+    if settings is None:
+        settings = {s.rule: {"mode": s.mode, "threshold": s.threshold}
+                    for s in DuplicateSetting.select().where(DuplicateSetting.entity == entity)}
+        if cache is not None:
+            cache[entity] = settings
     return [(rule, settings.get(rule.name, {})) for rule in found]
+
+
+_settings_cache = contextvars.ContextVar("duplicate_settings", default=None)
+
+
+@contextlib.contextmanager
+def settings_read_once():
+    """Read the rules' settings once inside the block (an import matches
+    every row: it keeps the settings it started with)."""
+    token = _settings_cache.set({})
+    try:
+        yield
+    finally:
+        _settings_cache.reset(token)
 
 
 def configure(crm, entity, rule, mode=None, threshold=None):
@@ -120,22 +143,44 @@ def _accepted(rule, pairs_text):
     return [bool(rule.accept(a, b)) for a, b in pairs_text]
 
 
-def candidate_pairs(crm, entity, rule_names=None):
+def _block_members(crm, entity, rule, keys=None):
+    """``key, id, text`` of every visible member of the rule's blocks (keys
+    shared by 2 to ``block_limit`` visible records), over the whole index or
+    only the blocks of ``keys``. With keys, each chunk is two statements
+    over a list of values (the blocks, then their members), never a subquery
+    nested in another (PostgreSQL planned those as scans); the lists go
+    as one parameter each (``db.among``)."""
+    import pandas as pd
+    count = pw_count()
+
+    def blocks():
+        return (_keys_of_visible(crm, entity, rule, MatchKey.key).group_by(MatchKey.key)
+                .having((count >= 2) & (count <= rule.block_limit)))
+
+    def members(where):
+        return crm.frame(_keys_of_visible(crm, entity, rule, MatchKey.key, MatchKey.record_id, MatchKey.text)
+                         .where(where), ["key", "id", "text"])
+    if keys is None:
+        return members(MatchKey.key.in_(blocks()))
+    found = [k for (k,) in blocks().where(among(MatchKey.key, sorted(keys))).tuples()]
+    return members(among(MatchKey.key, found)) if found else pd.DataFrame(columns=["key", "id", "text"])
+
+
+def candidate_pairs(crm, entity, rule_names=None, keys=None):
     """Every candidate pair among the records the user may see, as a
     DataFrame ``a, b, rule, key, score`` (``a < b``). Blocks are found by a
     GROUP BY in the database, over visible records only, so nothing hidden
-    changes what a user gets (not even which blocks are too large)."""
+    changes what a user gets (not even which blocks are too large).
+    ``keys`` (``{rule: keys}``) keeps to the blocks of those keys."""
     import numpy as np
     import pandas as pd
     out = []
     for rule, setting in rules(crm, entity):
         if rule_names and rule.name not in rule_names:
             continue
-        count = pw_count()
-        blocks = (_keys_of_visible(crm, entity, rule, MatchKey.key).group_by(MatchKey.key)
-                  .having((count >= 2) & (count <= rule.block_limit)))
-        members = crm.frame(_keys_of_visible(crm, entity, rule, MatchKey.key, MatchKey.record_id, MatchKey.text)
-                            .where(MatchKey.key.in_(blocks)), ["key", "id", "text"])
+        if keys is not None and not keys.get(rule.name):
+            continue
+        members = _block_members(crm, entity, rule, None if keys is None else keys[rule.name])
         if members.empty:
             continue
         members = members.drop_duplicates(["key", "id"])
@@ -175,6 +220,63 @@ def candidate_pairs(crm, entity, rule_names=None):
             .drop_duplicates(["a", "b", "rule"]).reset_index(drop=True))
 
 
+def candidates_of(crm, entity, ids):
+    """The candidate pairs (as ``candidate_pairs``) with at least one record
+    of ``ids``: what an import of those records looks like in the base and
+    within its own file. The keys of ``ids`` are read first, by record id,
+    then only their blocks are paired."""
+    import pandas as pd
+    ids = sorted({int(i) for i in ids})
+    keys: dict = {}
+    for rule, key in (MatchKey.select(MatchKey.rule, MatchKey.key)
+                      .where((MatchKey.entity == entity) & among(MatchKey.record_id, ids)).tuples()):
+        keys.setdefault(rule, set()).add(key)
+    pairs = candidate_pairs(crm, entity, keys=keys) if keys else candidate_pairs(crm, entity, keys={})
+    mine = pd.Index(ids)
+    return pairs[pairs["a"].isin(mine) | pairs["b"].isin(mine)].reset_index(drop=True)
+
+
+IMPORT_CHECK_LIMIT = 50_000   # rows an import pairs itself; past it `duplicates find` does (and says so)
+IMPORT_SHOWN = 20
+
+
+def check_import(crm, entity, rows):
+    """What an import brings of duplicates, inside its transaction:
+    ``rows`` maps each imported id to its row in the file (None: more rows
+    than ``IMPORT_CHECK_LIMIT``, not paired). A strict rule's pair (a row
+    like a visible record, or two rows of the file alike) raises
+    ``ValidationError`` naming the rows, so nothing is imported; the
+    warn-mode pairs come back for the summary: ``{"checked", "pairs",
+    "shown": [{"row", "like", "like_row", "rule", "score"}]}``."""
+    if not crm.registry.rules_of(entity):
+        return None
+    if rows is None:
+        return {"checked": False, "pairs": 0, "shown": []}
+    modes = {rule.name: (_mode(rule, setting), rule.label or rule.name) for rule, setting in rules(crm, entity)}
+    pairs = candidates_of(crm, entity, rows) if rows else candidate_pairs(crm, entity, keys={})
+    found = []
+    for a, b, rule, score in zip(pairs["a"].tolist(), pairs["b"].tolist(), pairs["rule"], pairs["score"]):
+        mine, other = (a, b) if a in rows else (b, a)
+        if other in rows and rows[other] > rows[mine]:   # two rows of the file: the later is like the earlier
+            mine, other = other, mine
+        mode, label = modes.get(rule, ("off", rule))
+        if mode != "off":
+            found.append({"row": rows[mine], "like": other, "like_row": rows.get(other), "rule": label,
+                          "score": round(float(score)), "mode": mode})
+    found.sort(key=lambda f: (f["row"], -f["score"]))
+    for f in found:
+        f["like"] = f"row {f['like_row']}" if f["like_row"] else crm.display(entity, crm.get(entity, f["like"]))
+    strict = [f for f in found if f.pop("mode") == "strict"]
+    if strict:
+        shown = {}
+        for f in strict[:IMPORT_SHOWN]:
+            shown.setdefault(f["row"], {}).setdefault("_row", []).append(
+                f"a duplicate of {f['like']} ({f['rule']}): merge them or change this one")
+        raise ValidationError({"rows": f"{len({f['row'] for f in strict})} rows are duplicates under a strict "
+                                       f"rule; nothing was imported"}, entity, rows=shown)
+    return {"checked": True, "pairs": len(found), "shown": found[:IMPORT_SHOWN]}
+
+
 def pw_count():
     import peewee as pw
     return pw.fn.COUNT(MatchKey.record_id)
@@ -203,9 +305,13 @@ def groups(pairs):
 
 def matches(crm, entity, data, exclude_id=None):
     """Records the user may see that look like ``data`` (a record about to
-    be written): ``[{"id", "rule", "score", "mode"}]``, best first. One
-    index query for every rule's keys, one visibility check of the hits:
-    every create of a partner asks this."""
+    be written): ``[{"id", "rule", "score", "mode"}]``, best first. Every
+    create of a partner asks this, so it stays on the key index: the size of
+    each probed block first (an index-only count), then the members of the
+    small blocks in one UNION, and a visible-members look-up cut at the
+    limit for a block that is large in the whole base. As in
+    ``candidate_pairs``, a block with more visible members than the rule's
+    ``block_limit`` is skipped, so what is hidden changes nothing here."""
     import operator
     from functools import reduce
     wanted = {}
@@ -217,13 +323,23 @@ def matches(crm, entity, data, exclude_id=None):
             wanted[rule.name] = (rule, setting, probes)
     if not wanted:
         return []
-    def lookup(name, probes):   # one SELECT per rule keeps each on the (entity, rule, key) index
+    sizes = _block_sizes(entity, {name: {k for k, _ in probes} for name, (_, _, probes) in wanted.items()})
+
+    def lookup(name, keys):   # one SELECT per rule keeps each on the (entity, rule, key) index
         q = MatchKey.select(MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
-            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted({k for k, _ in probes})))
+            (MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted(keys)))
         return q.where(MatchKey.record_id != exclude_id) if exclude_id is not None else q
 
-    q = reduce(operator.add, [lookup(name, probes) for name, (_, _, probes) in wanted.items()])   # UNION ALL
-    rows = list(dict.fromkeys(q.tuples()))
+    small, rows = [], []
+    for name, (rule, _, probes) in wanted.items():
+        keys = {k for k, _ in probes if sizes.get((name, k), 0)}
+        if fits := {k for k in keys if sizes[(name, k)] <= rule.block_limit}:
+            small.append(lookup(name, fits))
+        for key in sorted(keys - fits):
+            rows += _visible_block(crm, entity, rule, key, exclude_id)
+    if small:
+        rows += list(reduce(operator.add, small).tuples())   # UNION ALL
+    rows = list(dict.fromkeys(rows))
     hits = []
     for name, (rule, setting, probes) in wanted.items():
         found = [(rid, text) for r, rid, text in rows if r == name]
@@ -249,6 +365,30 @@ def matches(crm, entity, data, exclude_id=None):
             best[rid] = {"id": rid, "rule": rule.name, "score": score, "mode": mode,
                          "label": rule.label or rule.name}
     return sorted(best.values(), key=lambda m: (-m["score"], m["id"]))
+
+
+def _block_sizes(entity, keys_by_rule):
+    """``{(rule, key): members}`` over the whole index: a count per rule,
+    joined by UNION ALL so that each stays on the (entity, rule, key) index
+    (an OR across rules let PostgreSQL scan every key of the entity)."""
+    import operator
+    from functools import reduce
+    parts = [MatchKey.select(MatchKey.rule, MatchKey.key, pw_count())
+             .where((MatchKey.entity == entity) & (MatchKey.rule == name) & MatchKey.key.in_(sorted(keys)))
+             .group_by(MatchKey.rule, MatchKey.key) for name, keys in keys_by_rule.items()]
+    return {(r, k): n for r, k, n in reduce(operator.add, parts).tuples()}
+
+
+def _visible_block(crm, entity, rule, key, exclude_id):
+    """The visible members of a block that is large in the whole base, read
+    up to one past the rule's limit: none when the user sees more than the
+    limit (the block is skipped), else the block as ``(rule, id, text)``."""
+    q = _keys_of_visible(crm, entity, rule, MatchKey.rule, MatchKey.record_id, MatchKey.text).where(
+        MatchKey.key == key)
+    if exclude_id is not None:
+        q = q.where(MatchKey.record_id != exclude_id)
+    found = list(q.limit(rule.block_limit + 1).tuples())
+    return [] if len(found) > rule.block_limit else found
 
 
 def candidate_groups(crm, entity, rule_names=None):

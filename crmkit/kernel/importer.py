@@ -19,7 +19,7 @@ from pathlib import Path
 
 import peewee as pw
 
-from . import access, attributes, db
+from . import access, attributes, db, duplicates
 from .errors import ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
@@ -366,9 +366,11 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     written, total, first_id, last_id = 0, 0, None, None
     seen: dict = {}
     defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
+    imported: dict | None = {}      # id -> row in the file, to pair with the base (duplicates.check_import)
+    looks_like = None
     doomed = False
     try:
-        with db.transaction() as txn:   # concurrency comes out as Busy, as for any write
+        with db.transaction() as txn, duplicates.settings_read_once():   # concurrency comes out as Busy
             for frame in frames:
                 offset = total
                 total += len(frame)
@@ -437,6 +439,9 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                     attributes.store_frame(crm, spec, stored["id"].tolist(), kept)
                 written += len(good)
                 ids = stored["id"].dropna()
+                if imported is not None:
+                    imported.update(zip(ids.astype(int).tolist(), (ids.index + offset + 1).tolist()))
+                    imported = imported if len(imported) <= duplicates.IMPORT_CHECK_LIMIT else None
                 if len(ids):
                     first_id = int(ids.min()) if first_id is None else min(first_id, int(ids.min()))
                     last_id = int(ids.max()) if last_id is None else max(last_id, int(ids.max()))
@@ -460,11 +465,12 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                               user=crm.actor.login, at=db.utcnow())
                 crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
                                                    ids=(first_id, last_id) if first_id else None)
+                looks_like = duplicates.check_import(crm, entity, imported)   # a strict pair refuses it all
     finally:
         rejects.finish(keep=skip_invalid)
     return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
-            "defaults": defaults,
+            "defaults": defaults, **({"duplicates": looks_like} if looks_like is not None else {}),
             "errors": {p + 1: e for p, e in rejects.shown.items()}}
 
 

@@ -90,3 +90,37 @@ def test_invite_command(crm, meeting, cli):
     assert "invitation to ivanov@client.example queued" in result.output
     ru = cli("interaction", "invite", str(meeting.id), user="orlov", lang="ru")
     assert "приглашение для ivanov@client.example поставлено в очередь" in ru.output
+
+
+def test_a_cancellation_follows_the_invitation_once_with_a_higher_sequence(crm, meeting, smtp_server, cli):
+    orlov = crm.as_user("orlov")
+    with pytest.raises(ValidationError) as exc:               # nothing was sent: nothing to cancel
+        orlov.act("core.cancel_invitation", meeting.id)
+    assert "nothing to cancel" in str(exc.value.errors["meeting"])
+    assert crm.outbox.counts() == {}
+    orlov.act("core.invite", meeting.id)
+    cancelled = orlov.act("core.cancel_invitation", meeting.id)
+    assert orlov.act("core.cancel_invitation", meeting.id)["queued"] == cancelled["queued"]   # once
+    assert crm.outbox.deliver()["sent"] == 2
+    (_, request), (mail, cancel) = _calendar_parts(smtp_server)
+    assert cancel.get_param("method") == "CANCEL" and "Встреча отменена" not in str(mail["Subject"])
+    sent, gone = (icalendar.Calendar.from_ical(p.get_content()).walk("VEVENT")[0] for p in (request, cancel))
+    assert str(icalendar.Calendar.from_ical(cancel.get_content())["METHOD"]) == "CANCEL"
+    assert str(gone["UID"]) == str(sent["UID"]) and str(gone["STATUS"]) == "CANCELLED"
+    assert int(gone["SEQUENCE"]) > int(sent["SEQUENCE"])
+    assert "mailto:ivanov@client.example" == str(gone["ATTENDEE"])
+    crm.update("core.user", "orlov", {"time_zone": "Europe/Moscow"})
+    ru = cli("interaction", "cancel-invitation", str(meeting.id), user="orlov", lang="ru")
+    assert ru.exit_code == 0 and "отмена для ivanov@client.example поставлена в очередь" in ru.output
+    crm.create("core.user", {"login": "reader2", "name": "Reader", "roles": "readonly"})
+    with pytest.raises(crmkit.AccessDenied):
+        crm.as_user("reader2").act("core.cancel_invitation", meeting.id)
+
+
+def test_the_invitation_gives_the_time_in_the_users_zone(crm, meeting, smtp_server):
+    crm.update("core.user", "orlov", {"time_zone": "Europe/Moscow"})
+    crm.as_user("orlov").act("core.invite", meeting.id)
+    crm.outbox.deliver()
+    [(mail, _)] = _calendar_parts(smtp_server)
+    text = next(p for p in mail.walk() if p.get_content_type() == "text/plain").get_content()
+    assert "2026-12-03 12:30 (Europe/Moscow)" in text                       # 09:30 UTC

@@ -256,3 +256,68 @@ def test_xss_does_not_run_and_csrf_from_another_site_fails(page, site):
     assert crm.count("core.partner") == before
     assert not crm.find("core.partner", name="CSRF partner")
     crm.close()
+
+
+def test_preferences_from_the_header_change_the_next_page(page, site):
+    base = site["base"]
+    sign_in(page, site, "fedorov")
+    page.get_by_role("link", name="Preferences").click()
+    page.wait_for_url(base + "/preferences")
+    page.get_by_label("Language").select_option("ru")
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_role("button", name="Save").click()
+    error = page.locator("#err-time_zone")
+    assert "unknown time zone" in error.inner_text()
+    assert page.get_by_label("Time zone").get_attribute("aria-invalid") == "true"
+    screenshot(page, "preferences-refused")
+    crm = crm_of(site)
+    assert crm.get("core.user", "fedorov").lang != "ru"                 # nothing written
+    crm.close()
+    page.get_by_label("Language").select_option("ru")
+    page.get_by_label("Time zone").fill("Asia/Vladivostok")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url(base + "/preferences?saved=1")
+    assert page.locator("html").get_attribute("lang") == "ru"            # the browser says en-US
+    assert "Сохранено" in page.get_by_role("status").inner_text()
+    screenshot(page, "preferences")
+    page.get_by_role("link", name="crmkit").click()                     # the next page
+    page.wait_for_url(base + "/")
+    assert page.get_by_role("button", name="Выйти").is_visible() and page.get_by_role("link", name="Настройки").is_visible()
+    crm = crm_of(site)
+    user = crm.get("core.user", "fedorov")
+    assert (user.lang, user.time_zone) == ("ru", "Asia/Vladivostok")
+    crm.update("core.user", "fedorov", {"lang": "", "time_zone": ""})
+    crm.close()
+
+
+def test_a_visitor_sends_a_lead_form_and_a_lead_is_captured(page, site):
+    crm = crm_of(site)
+    channel = crm.find("marketing.channel", impact_type="event")[0]
+    event = crm.find("marketing.event")[0]
+    crm.create("web.lead_form", {"slug": "browser-lead", "title": "Заявка на расчет", "fields": "name,company",
+                                 "owner": "orlov", "channel": channel.name, "source": f"marketing.event:{event.id}",
+                                 "is_published": True})
+    crm.close()
+    page.goto(site["base"] + "/f/browser-lead")                    # no session
+    page.get_by_label("Your name").fill("Кузнецова Анна")
+    page.get_by_label("Company").fill("ООО «Зенит»")
+    page.get_by_label("Email").fill("anna@zenit.example")
+    page.get_by_label("Phone").fill("twelve")                     # the browser lets it through; the lead's rules do not
+    page.get_by_label("Message").fill("Нужно 40 телевизоров")
+    page.wait_for_timeout(3200)                                    # a person takes longer than the time check
+    page.get_by_role("button", name="Send").click()
+    page.locator("#err-phone").wait_for()                          # refused beside the field, what was typed kept
+    assert page.get_by_label("Your name").input_value() == "Кузнецова Анна"
+    screenshot(page, "lead-form-refused")
+    crm = crm_of(site)
+    assert not crm.find("leads.lead", person="Кузнецова Анна")
+    crm.close()
+    page.get_by_label("Phone").fill("+7 495 123-45-67")
+    page.wait_for_timeout(3200)
+    page.get_by_role("button", name="Send").click()
+    assert "Thank you" in page.get_by_role("status").inner_text()
+    crm = crm_of(site)
+    lead = crm.find("leads.lead", person="Кузнецова Анна")[0]
+    assert lead.company == "ООО «Зенит»" and lead.demand == "Нужно 40 телевизоров"
+    assert crm.find("marketing.primary_interest", subject_type="leads.lead", subject_id=lead.id)[0].channel_id == channel.id
+    crm.close()

@@ -68,11 +68,11 @@ def flash_errors(exc):
 
 def init_app(app):
     from flask import Blueprint
-    from . import auth, entities, guard, leads, locale, registry, reports, views
+    from . import auth, entities, guard, leads, locale, preferences, registry, reports, views
     bp = Blueprint("ui", __name__)
     guard.install(bp)
     auth.install(bp)
-    for module in (views, entities, reports, leads):
+    for module in (views, entities, reports, leads, preferences):
         module.add_routes(bp)
     pages = registry.collect(app.extensions["crmkit"])
     for page in pages.pages:

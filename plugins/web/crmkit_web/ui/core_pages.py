@@ -89,9 +89,24 @@ def register_pages(register):
     register(MenuEntry("Work", "My tasks", "entity:core.task", entity="core.task", order=10,
                        filters=lambda crm: {"performer": crm.actor.id or "", "state": "active"}))
     register(MenuEntry("Work", "Reminders due", "entity:core.reminder", entity="core.reminder", order=20,
-                       filters=lambda crm: {"user": crm.actor.id or "", "done": "false",
-                                            "remind_at__le": utcnow().isoformat(timespec="minutes")}))
+                       filters=due_filters))
     register(MenuEntry("Work", "My notes", "entity:core.note", entity="core.note", order=30,
                        filters=lambda crm: {"author": crm.actor.id or ""}))
     register(MenuEntry("Work", "Partners", "entity:core.partner", entity="core.partner", order=5))
     register(MenuEntry("Work", "Segments", "entity:core.segment", entity="core.segment", order=40))
+
+
+def due_filters(crm):
+    """The signed-in user's reminders that are due: not done, their moment passed."""
+    return {"user": crm.actor.id or "", "done": "false", "remind_at__le": utcnow().isoformat(timespec="minutes")}
+
+
+def reminders_due(crm):
+    """``(count, url)`` of the user's due reminders for the header (one
+    COUNT through their access), or None where they may not read reminders."""
+    from flask import url_for
+    if crm.actor.id is None or not crm.can("read", "core.reminder"):
+        return None
+    filters = due_filters(crm)     # typed as the list types its query string, so the count is the list's
+    return (crm.count("core.reminder", **crm.parse_filters("core.reminder", filters)),
+            url_for("ui.list", entity="core.reminder", **filters))

@@ -125,14 +125,26 @@ def referrers(crm, spec, record):
 
 
 def history(crm, spec, record):
+    """The change history as ``crmkit history`` says it: actions in the
+    kernel's words, a choice field's old and new codes by their labels, an
+    action's note in its plugin's words."""
     from flask import g
-    from crmkit import format_value
+    from crmkit import Choice, format_value, translate_message
+    fields = spec.model._meta.fields
+
+    def value(field, text):
+        if text and getattr(fields.get(field), "choices", None):
+            return Choice(text, spec.name).label(crm.lang)
+        if text and field == "_":
+            return translate_message(text, crm.lang, context=spec.name)
+        return text or ""
     rows = []
     for c in crm.history(spec.name, record.get_id()):
+        action = translate(c.action, crm.lang, context="kernel.history")
         rows.append({"at": format_value(c.at, crm.lang, g.get("zone")), "user": c.user,
-                     "action": translate(c.action, crm.lang, context=spec.name),
+                     "action": action if action != c.action else translate(c.action, crm.lang, context=spec.name),
                      "field": F.label(crm, spec, c.field) if c.field and c.field != "_" else "",
-                     "old": c.old or "", "new": c.new or ""})
+                     "old": value(c.field, c.old), "new": value(c.field, c.new)})
     return rows
 
 
@@ -191,7 +203,7 @@ def add_routes(bp):
                 errors, status = flash_errors(exc), 422
             else:
                 return redirect(url_for("ui.card", entity=entity, key=saved.get_id()))
-        title = (translate("Edit", crm.lang) + ": " + crm.display(entity, record)) if record is not None else \
+        title = (translate("Edit", crm.lang) + ": " + F.display(crm, entity, record)) if record is not None else \
             translate("New", crm.lang) + ": " + translate(spec.label or entity, crm.lang, context=spec.name)
         return render("web/form.html", spec=spec, entity=entity, record=record, fields=fields, values=values,
                       errors=errors, title=title), status
@@ -251,7 +263,7 @@ def card_context(crm, entity, key, active="main"):
     names = [n for n in spec.model._meta.fields if n != "deletion_mark"]
     row = table(crm, spec, [record], names)[0]
     return dict(spec=spec, entity=entity, record=record, key=record.get_id(),
-                title=crm.display(entity, record), label=translate(spec.label or entity, crm.lang, context=spec.name),
+                title=F.display(crm, entity, record), label=translate(spec.label or entity, crm.lang, context=spec.name),
                 fields=[(F.label(crm, spec, n), c) for n, c in zip(names, row["cells"])]
                 + attribute_cells(crm, spec, record),
                 referrers=referrers(crm, spec, record) if active == "main" else [],

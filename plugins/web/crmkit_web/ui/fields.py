@@ -3,6 +3,8 @@ the acting user's schema (``crm.schema``): inputs, form values back to a
 payload, and values as text with references as links."""
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 
 import attrs
@@ -54,7 +56,7 @@ def form_fields(crm, spec, creating=True):
             target = crm.registry.spec_of_model(field.rel_model)
             choices = ()
             if target is not None and crm.can("read", target.name) and crm.count(target.name) <= MAX_SELECT:
-                choices = tuple((r.get_id(), crm.display(target.name, r)) for r in crm.find(target.name))
+                choices = tuple((r.get_id(), display(crm, target.name, r)) for r in crm.find(target.name))
                 widget = "select"
             else:
                 widget = "reference"
@@ -94,7 +96,7 @@ def attribute_fields(crm, spec, schema):
             target = attribute.target
             choices, widget = (), "reference"
             if crm.can("read", target) and crm.count(target) <= MAX_SELECT:
-                choices, widget = tuple((r.get_id(), crm.display(target, r)) for r in crm.find(target)), "select"
+                choices, widget = tuple((r.get_id(), display(crm, target, r)) for r in crm.find(target)), "select"
             out.append(FormField(name, text, widget, choices=choices, target=target, **kw))
         elif attribute.kind in ("choice", "boolean"):
             values = rules.get("allowed") or ()
@@ -208,6 +210,40 @@ def payload(crm, spec, fields, form, zone=None, creating=False):
     return data
 
 
+_CODE = re.compile(r"\b[a-z][a-z_]*\b")
+
+
+def display(crm, entity, record):
+    """A record as people read it (``crm.display``), with the choice codes a
+    display is made of (``-> registered``, ``quarter 2015-10-01``) said by
+    their labels in the user's language."""
+    text = crm.display(entity, record)
+    if not crm.lang or crm.lang == "en" or not text:
+        return text
+    codes = _choice_labels(crm, entity)
+    return _CODE.sub(lambda m: codes.get(m.group(0), m.group(0)), text) if codes else text
+
+
+_LABELS: dict = {}
+
+
+def _choice_labels(crm, entity):
+    """``{code: label}`` of the entity's choice fields in the user's language
+    (made once per registry, entity and language)."""
+    from crmkit import translate
+    key = (id(crm.registry), entity, crm.lang)
+    if key not in _LABELS:
+        codes = {}
+        for name, field in crm.registry.entity(entity).model._meta.fields.items():
+            for code, _ in field.choices or ():
+                if code and code not in codes:
+                    said = translate(code, crm.lang, context=f"{entity}.{name}")
+                    if said != code:
+                        codes[code] = said
+        _LABELS[key] = codes
+    return _LABELS[key]
+
+
 def display_map(crm, spec, rows, names):
     """``{field: {id: (entity, text)}}`` for the reference fields ``names``
     of ``rows``: one query per field, through the user's access (a row they
@@ -225,7 +261,7 @@ def display_map(crm, spec, rows, names):
             continue
         pk = target.model._meta.primary_key
         for row in crm.query(target.name, include_marked=True).where(pk.in_(sorted(ids))):
-            out[name][row.get_id()] = (target.name, crm.display(target.name, row))
+            out[name][row.get_id()] = (target.name, display(crm, target.name, row))
     return out
 
 

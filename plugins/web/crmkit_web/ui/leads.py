@@ -1,13 +1,21 @@
 """Lead capture: public forms an administrator publishes (entity
 ``web.lead_form``, edited with the generic pages), at ``/f/<slug>``.
 
-A post creates, in one transaction and acting as the form's owner: a
-partner from the form's chosen ``core.partner`` fields (validated by the
-partner's schema, so a bad value is refused naming the field and nothing is
-written), its email and phone as contact information when asked, an
-interaction with the message, and — with marketing installed and a channel
-named — the new partner's primary interest (channel and source), through
-the ``marketing.set_interest`` action.
+With the leads plugin installed, a post captures a lead through the
+``leads.capture`` action (the one the CLI's ``crmkit leads capture`` and the
+API run): the form's chosen ``leads.lead`` fields (``name`` is the person's
+name), the email and phone when asked, the message as the lead's demand,
+the form's owner as responsible, and the form's channel and source as its
+primary interest; then an incoming interaction of the form's kind about the
+lead with the message (it moves to the partner when the lead converts).
+
+Without the leads plugin, a post creates, in one transaction and acting as
+the form's owner: a partner from the form's chosen ``core.partner`` fields
+(validated by the partner's schema, so a bad value is refused naming the
+field and nothing is written), its email and phone as contact information
+when asked, an interaction with the message, and — with marketing installed
+and a channel named — the new partner's primary interest (channel and
+source), through the ``marketing.set_interest`` action.
 
 Against bots and floods: a honeypot field that people never see, a signed
 time token (a post sooner than ``MIN_SECONDS`` after the form was shown, or
@@ -37,19 +45,30 @@ def chosen_fields(form) -> list[str]:
     return [f.strip() for f in (form.fields or "").split(",") if f.strip()]
 
 
+LEAD_FIELDS = ("name", "person", "company", "position", "website", "address", "demand", "comment")
+
+
+def makes_leads(crm) -> bool:
+    """Whether a post captures a lead (the leads plugin is installed)."""
+    return "leads.capture" in crm.registry.actions
+
+
 def check_form(crm, data, record):
-    """Rules of ``web.lead_form``: the fields must be ones a non-administrator
-    may set on a partner, the owner an active user, the kind an interaction kind."""
+    """Rules of ``web.lead_form``: the fields must be ones a stranger may
+    fill (on a lead with the leads plugin, else on a partner), the owner an
+    active user, the kind an interaction kind."""
     from crmkit.core.kinds import INTERACTION_KINDS
     from crmkit.core.models import User
     errors = {}
     fields = data.get("fields", record.fields if record is not None else "name")
-    allowed = _partner_fields(crm)
+    allowed = form_fields(crm)
     names = [f.strip() for f in (fields or "").split(",") if f.strip()]
     bad = [n for n in names if n not in allowed]
     if bad or not names:
         errors["fields"] = [f"not fields a form may fill: {', '.join(bad) or '(none)'}; choose from {', '.join(allowed)}"]
-    elif "name" not in names:
+    elif makes_leads(crm) and not {"name", "person", "company"} & set(names):
+        errors["fields"] = ["must include name, person or company (a lead needs a name)"]
+    elif not makes_leads(crm) and "name" not in names:
         errors["fields"] = ["must include name (a partner needs one)"]
     owner = data.get("owner", record.owner if record is not None else None)
     if owner is not None and not User.select().where((User.login == owner) & (User.is_active == True)).exists():  # noqa: E712
@@ -67,6 +86,12 @@ def check_form(crm, data, record):
     if kind is not None and kind not in INTERACTION_KINDS:
         errors["interaction_kind"] = [f"one of {', '.join(INTERACTION_KINDS)}"]
     return errors
+
+
+def form_fields(crm):
+    """Fields a public form may ask: a lead's (``name`` standing for the
+    person's name) with the leads plugin, else a partner's."""
+    return list(LEAD_FIELDS) if makes_leads(crm) else _partner_fields(crm)
 
 
 def _partner_fields(crm):
@@ -138,6 +163,8 @@ def submit(crm, form, values: dict):
         errors["email"] = ["give an email or a phone"]
     if errors:
         raise ValidationError(errors, "web.lead_form")
+    if makes_leads(owner):
+        return _capture_lead(owner, form, data, email, phone, message)
     with owner.transaction():
         partner = owner.create("core.partner", {"kind": "individual", **data})
         for kind, value in (("email", email), ("phone", phone)):
@@ -161,6 +188,39 @@ def submit(crm, form, values: dict):
     return partner, call
 
 
+def _capture_lead(owner, form, data, email, phone, message):
+    """The lead through ``leads.capture`` (its validation, its primary
+    interest), and the message as an incoming interaction about it; one
+    transaction, so a refusal of either writes nothing."""
+    lead = {("person" if k == "name" else k): v for k, v in data.items()}
+    lead.update({k: v for k, v in (("email", email), ("phone", phone)) if v})
+    if message and not lead.get("demand"):
+        lead["demand"] = message
+    lead["responsible"] = owner.actor.id
+    params = {"lead": lead}
+    if form.channel:
+        params["channel"] = form.channel
+        if form.source:
+            params["source"] = form.source
+    asked_name = "name" in data or "name" in chosen_fields(form)
+    try:
+        with owner.transaction():
+            record = owner.act("leads.capture", None, **params)
+            call = owner.create("core.interaction", {
+                "kind": form.interaction_kind, "direction": "incoming", "date": utcnow(),
+                "subject": ("leads.lead", record.id), "topic": form.title[:300], "text": message,
+                "how": f"web form {form.slug}", "responsible": owner.actor.id})
+    except ValidationError as exc:
+        errors = {}
+        for field, msgs in exc.errors.items():
+            field = "name" if field == "person" and asked_name else field
+            if field == "demand" and "demand" not in chosen_fields(form):
+                field = "message"
+            errors[field] = msgs if isinstance(msgs, list) else [msgs]
+        raise ValidationError(errors, "web.lead_form") from None
+    return record, call
+
+
 def add_routes(bp):
     from flask import abort, g, render_template, request
 
@@ -176,7 +236,27 @@ def add_routes(bp):
         return render_template("web/lead_form.html", form=form, fields=chosen_fields(form), errors=errors or {},
                                values=values or {}, done=done, token=time_token(form.slug),
                                honeypot=HONEYPOT, title=form.title,
-                               labels={n: translate(n, _lang()) for n in chosen_fields(form) + list(EXTRA)}), status
+                               labels=_labels(form)), status
+
+    def _labels(form):
+        entity = "leads.lead" if makes_leads(g.crm) else "core.partner"
+        out = {}
+        for n in chosen_fields(form) + list(EXTRA):
+            said = translate(n, _lang(), context=entity)
+            out[n] = said.replace("_", " ").capitalize() if said == n else said
+        out["message"] = translate("Message", _lang())
+        if "name" in out and entity == "leads.lead":
+            out["name"] = translate("Your name", _lang())
+        return out
+
+    def _say(message):
+        """A refusal in the page's language: the form's own words, else the
+        words of the entity that refused (the lead's, the partner's)."""
+        from crmkit import translate_message
+        said = translate(message, _lang())
+        if said == message:
+            said = translate_message(message, _lang(), context="leads.lead" if makes_leads(g.crm) else "core.partner")
+        return said
 
     def _lang():
         from .locale import browser_lang
@@ -204,8 +284,8 @@ def add_routes(bp):
         try:
             submit(g.crm, form, values)
         except ValidationError as exc:
-            return _page(form, {k: [translate(str(m), _lang()) for m in v] for k, v in exc.errors.items()},
-                         values, status=422)
+            return _page(form, {k: [_say(str(m)) for m in (v if isinstance(v, list) else [v])]
+                                for k, v in exc.errors.items()}, values, status=422)
         except (AccessDenied, CrmError):
             return _page(form, {"_": ["the form cannot be accepted now"]}, values, status=503)
         return _page(form, done=True)

@@ -37,6 +37,8 @@ def install(app):
         """A template's text in its plugin's domain: ``claims/web/x.html``
         translates in claims'."""
         out = translate(text, lang(), context=_template_context(context.name))
+        if out == text:       # a plugin's page template speaks the pages' common words too ("none")
+            out = translate(text, lang(), domain="web")
         return out.format(**values) if values else out
 
     def fmt(value):
@@ -60,8 +62,12 @@ def install(app):
         from .views import menu_sections
         return menu_sections(g.crm) if g.get("web_session") else ([], [])
 
+    def reminders_due():
+        from .core_pages import reminders_due as due
+        return due(g.crm) if g.get("web_session") else None
+
     app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
-                                 page_lang=lang)
+                                 page_lang=lang, reminders_due=reminders_due)
 
 
 def _template_context(name):

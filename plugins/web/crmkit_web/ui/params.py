@@ -21,9 +21,19 @@ def _types(rules):
     return set(t) if isinstance(t, (list, tuple)) else {t}
 
 
-def param_fields(crm, schema: dict, admin_only=("at",), labels=None):
-    """The inputs of ``schema``; ``labels`` (a report spec's) name the parameters."""
+def param_fields(crm, schema: dict, admin_only=("at",), labels=None, contexts=()):
+    """The inputs of ``schema``; ``labels`` (a report spec's) name the parameters;
+    ``contexts``: whose words they are, in order (a report's id; an action's
+    name, then its entity), so each plugin's catalogue translates its own."""
     from crmkit import translate
+
+    def say(text):
+        for context in contexts:
+            said = translate(text, crm.lang, context=context)
+            if said != text:
+                return said
+        return translate(text, crm.lang)
+
     out = []
     for name, rules in schema.items():
         if not isinstance(rules, dict) or rules.get("readonly"):
@@ -34,12 +44,12 @@ def param_fields(crm, schema: dict, admin_only=("at",), labels=None):
         text = rules["meta"].get("label", name) if isinstance(rules.get("meta"), dict) else name
         if text == name and isinstance((labels or {}).get(name), str):
             text = labels[name]
-        lab = translate(text, crm.lang)
+        lab = say(text)
         lab = lab.replace("_", " ").capitalize() if lab == name else lab
         kw = {"required": bool(rules.get("required")), "default": rules.get("default")}
         if rules.get("allowed"):
             out.append(ParamField(name, lab, "select",
-                                  choices=tuple((v, translate(str(v), crm.lang)) for v in rules["allowed"]), **kw))
+                                  choices=tuple((v, say(str(v))) for v in rules["allowed"]), **kw))
         elif "boolean" in types:
             out.append(ParamField(name, lab, "checkbox", **kw))
         elif "datetime" in types:

@@ -30,7 +30,7 @@ def add_routes(bp):
         crm = g.crm
         spec = crm.registry.report(report_id)
         crm.require("read", report_id)
-        fields = P.param_fields(crm, spec.params, admin_only=(), labels=spec.labels)
+        fields = P.param_fields(crm, spec.params, admin_only=(), labels=spec.labels, contexts=(spec.id,))
         values = P.read(fields, request.args)
         fmt = request.args.get("format", "")
         errors, sections = {}, []

@@ -13,7 +13,8 @@ from . import params as P
 
 PLUGIN_TITLES = {"core": "Partners and contacts", "deals": "Sales", "marketing": "Marketing",
                  "claims": "Claims", "analysis": "Analysis", "notify_email": "Email", "notify_sms": "SMS",
-                 "web": "Web"}
+                 "web": "Web", "leads": "Leads", "files": "Files", "notify_webhook": "Webhooks",
+                 "rates_cbr": "Exchange rates"}
 
 
 def menu_sections(crm):
@@ -29,13 +30,12 @@ def menu_sections(crm):
     entries = sorted(zip(pages.menu, pages.menu_plugins), key=lambda ep: (rank.get(ep[1], 99), ep[0].order,
                                                                           ep[0].title))
     sections: dict[str, list] = {}
-    for e, _plugin in entries:
+    for e, plugin in entries:
         if e.entity and not crm.can("read", e.entity):
             continue
         url = entry_url(crm, e)
-        sections.setdefault(translate(e.section, crm.lang, context=entry_context(e)), []).append(
-            (translate(e.title, crm.lang, context=entry_context(e)), url,
-                                                                         path == url or request.path == url))
+        sections.setdefault(entry_text(crm, e.section, e, plugin), []).append(
+            (entry_text(crm, e.title, e, plugin), url, path == url or request.path == url))
     reports = [r for r in crm.registry.reports.values() if crm.can("read", r.id)]
     if reports:
         sections.setdefault(translate("Reports", crm.lang), []).append(
@@ -58,9 +58,27 @@ def _entity_lists(crm, prefix):
             if crm.can("read", spec.name):
                 by_plugin.setdefault(spec.plugin, []).append(
                     (translate(spec.label or spec.name, crm.lang, context=spec.name), f"{prefix}{spec.name}/"))
-        _LISTS[key] = [(translate(PLUGIN_TITLES.get(p.name, p.name), crm.lang), by_plugin[p.name])
-                       for p in crm.plugins if p.name in by_plugin]
+        _LISTS[key] = [(plugin_title(crm, p), by_plugin[p.name]) for p in crm.plugins if p.name in by_plugin]
     return _LISTS[key]
+
+
+def plugin_title(crm, plugin):
+    """A plugin's title as a heading: its ``PluginMeta.title`` in its own
+    catalogue, else the web's word for it, else its name."""
+    title = PLUGIN_TITLES.get(plugin.name) or getattr(plugin.meta, "title", "") or plugin.name
+    said = translate(title, crm.lang, domain=plugin.name)
+    return said if said != title else translate(title, crm.lang, domain="web")
+
+
+def entry_text(crm, text, e, plugin=None):
+    """A menu entry's words: in the catalogue of the plugin that registered
+    it (the web plugin registers core's pages), else its entity's or page's."""
+    if plugin:
+        said = translate(text, crm.lang, domain=plugin)
+        if said != text:
+            return said
+    said = translate(text, crm.lang, context=entry_context(e))
+    return said if said != text else translate(text, crm.lang, domain="web")
 
 
 def entry_context(e):
@@ -85,7 +103,7 @@ def action_forms(crm, entity, record):
             continue
         out.append({"name": spec.name, "title": translate(spec.title or spec.name, crm.lang, context=spec.name),
                     "description": translate(spec.description, crm.lang, context=spec.name) if spec.description else "",
-                    "fields": P.param_fields(crm, spec.params)})
+                    "fields": P.param_fields(crm, spec.params, contexts=(spec.name, spec.entity))})
     return out
 
 
@@ -98,7 +116,7 @@ def run_action(entity, key, name):
     if spec.entity != entity or not spec.on_record:
         from crmkit import NotFound
         raise NotFound(f"no action {name!r} on {entity}")
-    values = P.read(P.param_fields(crm, spec.params), request.form)
+    values = P.read(P.param_fields(crm, spec.params, contexts=(spec.name, spec.entity)), request.form)
     wants_json = request.accept_mimetypes.best == "application/json"
     try:
         crm.act(name, key, **values)
@@ -133,6 +151,7 @@ def add_routes(bp):
     def home():
         crm = g.crm
         from .entities import current_pages
-        links = [(translate(e.title, crm.lang, context=entry_context(e)), entry_url(crm, e)) for e in current_pages().menu
+        pages = current_pages()
+        links = [(entry_text(crm, e.title, e, plugin), entry_url(crm, e)) for e, plugin in zip(pages.menu, pages.menu_plugins)
                  if not e.entity or crm.can("read", e.entity)]
         return render("web/home.html", title=translate("Home", crm.lang), links=links)
