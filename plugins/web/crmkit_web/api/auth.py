@@ -18,8 +18,8 @@ What still holds:
 - a revoked token, a user deactivated or marked for deletion, and changed
   roles, access groups or time zone take effect within the cache's lifetime (5 s) in
   every worker, at once with the cache off; so does an additional
-  attribute added or removed by another process (one added or removed
-  through this worker's own session is seen at once);
+  attribute added, changed or removed by another process (one changed
+  through the same session is seen at once);
 - the cache is keyed by the token's SHA-256 digest (the secret itself is
   not kept), holds only tokens that were valid, and at most ``MAX_ENTRIES``
   of them: a flood of wrong tokens is checked against the database each
