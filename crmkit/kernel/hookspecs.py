@@ -227,6 +227,13 @@ def crmkit_validate_frame(crm, entity, frame):
     a default the file did not give, it says so in a ``_default`` column
     (text, ``; ``-separated), counted in the import's summary.
 
+    The rows an import creates and the stored rows it updates
+    (``--mode update|upsert``) come in separate frames; an update's frame
+    has only the file's columns and an ``_id`` column, the stored row's id
+    (a plugin that cannot check an update answers with errors for its rows;
+    None lets the kernel run ``crmkit_validate_record`` row by row with the
+    stored record, as ``update`` does).
+
     :param frame: the coerced DataFrame about to be written.
     :return: ``{row position: {field: [messages]}}`` or None.
     """
@@ -241,6 +248,10 @@ def crmkit_import_written(crm, entity, frame, options):
     bulk insert per chunk (``crm.insert_frame``), never a record at a time.
     A raise undoes the whole import.
 
+    Called for the rows an import inserted; the stored rows an update
+    import changed are written with their history (a ``kernel_change`` row
+    per changed field) and counted in ``crmkit_entity_imported``.
+
     :param frame: the written rows as stored, with their ``id`` and the
         carried ``_`` columns.
     :param options: ``{name: value}`` given with ``--option`` / ``options=``.
@@ -251,8 +262,9 @@ def crmkit_import_written(crm, entity, frame, options):
 def crmkit_entity_imported(crm, entity, count, ids):
     """Rows of ``entity`` were bulk-imported (no per-record saved events).
 
-    :param count: rows written.
-    :param ids: ``(first, last)`` ids written, or None if unknown.
+    :param count: rows written (inserted, and stored rows an update changed).
+    :param ids: ``(first, last)``: the span of the ids written, inserted or
+        updated, or None if unknown.
     """
 
 

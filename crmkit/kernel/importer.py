@@ -20,7 +20,7 @@ from pathlib import Path
 import peewee as pw
 
 from . import access, attributes, db, duplicates
-from .errors import ValidationError
+from .errors import AccessDenied, ValidationError
 from .models import Change
 from .validation import UNSTORABLE, series_number, validate_frame
 
@@ -110,7 +110,10 @@ def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
     return frame
 
 
-def _check_unique(spec, frame, errors, offset, seen):
+def _check_unique(spec, frame, errors, offset, seen, own=None):
+    """Unique fields: a value used by another stored row (``own``: the ids
+    of the rows an update writes, whose own values are theirs), or twice
+    in the file, is refused."""
     import numpy as np
     for name, field in spec.model._meta.fields.items():
         if not field.unique or name not in frame.columns:
@@ -121,11 +124,15 @@ def _check_unique(spec, frame, errors, offset, seen):
         known = seen.setdefault(name, set())
         dup_before = col.isin(known) & present
         values = [v for v in col[present].astype(str).unique().tolist() if not UNSTORABLE.search(v)]
-        existing = set()
+        existing = {}
+        pk = spec.model._meta.primary_key
         for start in range(0, len(values), 5000):
-            existing.update(str(v) for (v,) in spec.model.select(field).where(
+            existing.update((str(v), rid) for v, rid in spec.model.select(field, pk).where(
                 field.in_(values[start:start + 5000])).tuples())
-        in_db = col.astype(str).isin(existing) & present
+        holder = col.astype(str).map(existing)
+        in_db = holder.notna() & present
+        if own is not None:
+            in_db &= holder.to_numpy(dtype=object) != np.array(own, dtype=object)
         for pos in np.flatnonzero((dup_in_file | dup_before | in_db).to_numpy()):
             errors.setdefault(offset + int(pos), {}).setdefault(name, []).append(
                 f"{col.iloc[pos]!r} is already used")
@@ -226,8 +233,9 @@ def _datetimes(col, missing):
     return np.array(made + [None], dtype=object)[codes].tolist()      # code -1 (no moment): None
 
 
-def _check_access_groups(crm, spec, frame, errors, offset):
-    """A non-administrator may only put partners in their own access groups."""
+def _check_access_groups(crm, spec, frame, errors, offset, records=None):
+    """A non-administrator may only put partners in their own access groups,
+    and never take a stored partner out of its group (as in ``update``)."""
     import numpy as np
     if spec.partner_path != "self" or crm.actor.is_admin or "access_group" not in frame.columns:
         return
@@ -236,6 +244,11 @@ def _check_access_groups(crm, spec, frame, errors, offset):
     for pos in np.flatnonzero(bad.to_numpy()):
         errors.setdefault(offset + int(pos), {}).setdefault("access_group", []).append(
             "you may only use your own access groups")
+    if records is not None:
+        had = np.array([v is not None for v in records.raw("access_group")], dtype=bool)
+        for pos in np.flatnonzero(col.isna().to_numpy() & had):
+            errors.setdefault(offset + int(pos), {}).setdefault("access_group", []).append(
+                "only an administrator may clear a partner's access group")
 
 
 def _check_subjects(crm, spec, frame, errors, offset):
@@ -284,9 +297,10 @@ def _check_subjects(crm, spec, frame, errors, offset):
     return frame
 
 
-def _record_rules(crm, entity, clean, errors, offset):
-    """Run crmkit_validate_record row by row, merging errors and the values
-    rules derive (authors, normalised forms) back into the frame."""
+def _record_rules(crm, entity, clean, errors, offset, records=None):
+    """Run crmkit_validate_record row by row (with the stored record of a
+    row an update writes), merging errors and the values rules derive
+    (authors, normalised forms) back into the frame."""
     import pandas as pd
     rows = clean.to_dict("records")
     changed: dict[str, list] = {}
@@ -295,7 +309,8 @@ def _record_rules(crm, entity, clean, errors, offset):
             continue
         data = {k: (None if not isinstance(v, (str, bytes)) and pd.isna(v) else v) for k, v in row.items()}
         before = dict(data)
-        for result in crm.pm.hook.crmkit_validate_record(crm=crm, entity=entity, data=data, record=None):
+        record = records[pos] if records is not None else None
+        for result in crm.pm.hook.crmkit_validate_record(crm=crm, entity=entity, data=data, record=record):
             for field, msgs in (result or {}).items():
                 errors.setdefault(offset + pos, {}).setdefault(field, []).extend(
                     msgs if isinstance(msgs, (list, tuple)) else [msgs])
@@ -348,27 +363,326 @@ class _Rejects:
                 os.remove(str(self.path) + ".part")
 
 
+MODES = ("insert", "update", "upsert")
+
+
+def key_field(spec, key, mode):
+    """The field an update or upsert finds the stored rows by: ``key`` (the
+    id or a unique field) or else the entity's lookup (its code); None for
+    an insert."""
+    if mode not in MODES:
+        raise ValidationError({"mode": f"unknown mode {mode!r} (insert, update or upsert)"}, spec.name)
+    model = spec.model
+    unique = ["id"] + [n for n, f in model._meta.fields.items() if f.unique and not isinstance(f, pw.AutoField)]
+    if mode == "insert":
+        if key:
+            raise ValidationError({"key": "a key finds the rows to update, with --mode update or upsert"}, spec.name)
+        return None
+    if not key:
+        if spec.lookup and spec.lookup in unique:
+            return spec.lookup
+        raise ValidationError({"key": f"{spec.name} has no code to find its rows by "
+                                      f"(name a unique column with --key, one of {', '.join(unique)})"}, spec.name)
+    if key not in unique:
+        raise ValidationError({"key": f"{key!r} is not a unique column of {spec.name} "
+                                      f"(one of {', '.join(unique)})"}, spec.name)
+    return key
+
+
+def _match_keys(crm, spec, key, frame):
+    """The stored rows the key column names among those the user may see,
+    in one query per chunk: ``(ids, keys, blank)``, ``ids`` a list with
+    None where no visible row has the key (a row the user may not see is
+    not found, as one that does not exist)."""
+    model = spec.model
+    pk = model._meta.primary_key
+    field = pk if key == "id" else model._meta.fields[key]
+    import pandas as pd
+    keys = frame[key].astype("string").str.strip()
+    blank = (keys.isna() | (keys == "")).to_numpy()
+    text = [None if b else v for v, b in zip(keys.tolist(), blank)]
+    numeric = isinstance(field, (pw.IntegerField, pw.ForeignKeyField))
+    if numeric:   # "007" and "7" name one row; text that is no whole number names none
+        def norm(v):
+            return str(int(v)) if v is not None and v.isascii() and v.isdigit() and len(v) < 19 else None
+    else:
+        def norm(v):
+            return None if v is None or UNSTORABLE.search(v) else v
+    normal = [norm(v) for v in text]
+    values = sorted({v for v in normal if v is not None})
+    found: dict = {}
+    if values:
+        wanted = [int(v) for v in values] if numeric else values
+        q = crm.query(spec.name, field, pk, include_marked=True).where(db.among(field, wanted))
+        found = {str(v): rid for v, rid in crm.db.execute(q).fetchall()}
+    return [found.get(v) if v is not None else None for v in normal], text, blank, normal
+
+
+def _sub_errors(errors, offset, positions):
+    """The chunk's errors of ``positions`` (in the chunk) as a dict by the
+    position in the sub-frame, and the way back."""
+    local = {i: errors[offset + int(p)] for i, p in enumerate(positions) if offset + int(p) in errors}
+    return local
+
+
+def _merge_errors(errors, local, offset, positions):
+    for i, errs in local.items():
+        target = errors.setdefault(offset + int(positions[i]), {})
+        for f, msgs in errs.items():
+            have = target.setdefault(f, [])
+            have.extend(m for m in msgs if m not in have)
+
+
+def _checked(crm, spec, entity, frame, extra, errors, seen, defaults, records=None):
+    """A sub-frame through every check: additional attributes, references,
+    access groups, subjects, the schema (vectorised), unique fields, the
+    plugins' rules. ``records`` (stored rows, for an update) make it an
+    update: required columns may be left out, the row's own values are not
+    "already used", and the rules see the stored record. Positions in
+    ``errors`` are the sub-frame's. Returns ``(clean, attribute values)``."""
+    updating = records is not None
+    frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
+    if attr_values is not None:
+        attr_values = attributes.validate_frame(crm, spec, attr_values, errors, 0)
+    frame = _resolve_references(crm, spec, frame.copy(), errors, 0, extra.attrs.get("reference", "auto"))
+    clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin, update=updating)
+    for pos, errs in row_errors.items():
+        for f, msgs in errs.items():
+            errors.setdefault(pos, {}).setdefault(f, []).extend(msgs)
+    _check_access_groups(crm, spec, clean, errors, 0, records)
+    if "subject_type" in frame.columns:
+        for name in ("subject_type", "subject_id"):
+            clean[name] = frame[name].where(frame[name] != "", None) if name in frame else None
+        clean = _check_subjects(crm, spec, clean, errors, 0)
+    own = records.ids if updating else None
+    _check_unique(spec, clean, errors, 0, seen, own)
+    for name in extra.columns:
+        clean[name] = extra[name].to_numpy()
+    if updating:
+        clean["_id"] = own     # the stored row's id: a plugin answering for updates knows them by it
+    answers = crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean)
+    for answer in answers:
+        for pos, errs in (answer or {}).items():
+            for f, msgs in errs.items():
+                errors.setdefault(pos, {}).setdefault(f, []).extend(msgs if isinstance(msgs, list) else [msgs])
+    if all(answer is None for answer in answers):
+        clean = _record_rules(crm, entity, clean, errors, 0, records)
+    if updating:
+        clean = clean.drop(columns=["_id"])
+    if "_default" in clean.columns:
+        given = clean["_default"].drop(index=list(errors), errors="ignore")
+        for text in given.dropna().tolist():
+            for note in filter(None, str(text).split("; ")):
+                defaults[note] = defaults.get(note, 0) + 1
+        clean = clean.drop(columns=["_default"])
+    return clean, attr_values
+
+
+class _Stored:
+    """The stored rows an update chunk writes, in the file's order: their
+    ids, their columns as the driver gives them (one query per chunk), and
+    the records themselves, made only if a rule row by row asks for them."""
+
+    def __init__(self, crm, spec, ids, values=None):
+        self.crm, self.spec, self.ids = crm, spec, list(ids)
+        self._records = None
+        if values is None:
+            model = spec.model
+            pk = model._meta.primary_key
+            fields = list(model._meta.sorted_fields)
+            q = model.select(*fields).where(db.among(pk, self.ids))
+            by_id = {row[fields.index(pk)]: row for row in crm.db.execute(q).fetchall()}
+            rows = [by_id[i] for i in self.ids]
+            values = {f.name: [r[k] for r in rows] for k, f in enumerate(fields)}
+        self.values = values
+
+    def __len__(self):
+        return len(self.ids)
+
+    def raw(self, name):
+        return self.values[name]
+
+    def __getitem__(self, pos):
+        if self._records is None:
+            model = self.spec.model
+            pk = model._meta.primary_key
+            by_id = {r.get_id(): r for r in model.select().where(db.among(pk, self.ids))}
+            self._records = [by_id[i] for i in self.ids]
+        return self._records[pos]
+
+    def subset(self, positions):
+        out = _Stored(self.crm, self.spec, [self.ids[p] for p in positions],
+                      {k: [v[p] for p in positions] for k, v in self.values.items()})
+        return out
+
+
+def _comparable(field, values):
+    """A column of values as stored or as given, in a form that compares
+    equal when they mean the same (a moment in UTC, money to its places)."""
+    import pandas as pd
+    col = pd.Series(values, dtype=object)
+    missing = col.map(lambda v: v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v))
+    present = col[~missing]
+    if isinstance(field, pw.DateTimeField):
+        made = pd.to_datetime(present.map(lambda v: v if not isinstance(v, str) else v.replace(" ", "T")),
+                              utc=True, format="ISO8601").map(lambda m: m.isoformat())
+    elif isinstance(field, pw.DecimalField):
+        made = present.map(lambda v: round(float(v), field.decimal_places))
+    elif isinstance(field, pw.DateField):
+        made = present.map(lambda v: v.isoformat()[:10] if hasattr(v, "isoformat") else str(v)[:10])
+    elif isinstance(field, pw.BooleanField):
+        made = present.map(bool)
+    elif isinstance(field, (pw.IntegerField, pw.ForeignKeyField)):
+        made = present.map(int)
+    elif isinstance(field, pw.FloatField):
+        made = present.map(float)
+    else:
+        made = present.map(str)
+    return made.reindex(col.index).astype(object).where(~missing, None).tolist()
+
+
+def _write_updates(crm, spec, frame, stored):
+    """Write the changed rows of an update chunk in bulk (``executemany`` on
+    SQLite; COPY into a temporary table and one ``UPDATE ... FROM`` on
+    PostgreSQL), each changed field in the history as ``update`` does.
+    Returns the ids of the rows that changed."""
+    import numpy as np
+    model = spec.model
+    columns = [c for c in frame.columns if c in model._meta.fields]
+    user = crm.actor.login
+    now = db.utcnow()
+    changed = np.zeros(len(frame), dtype=bool)
+    log = []
+    for name in columns:
+        field = model._meta.fields[name]
+        before, after = _comparable(field, stored.raw(name)), _comparable(field, frame[name].tolist())
+        differs = np.array([x != y for x, y in zip(before, after)], dtype=bool)
+        changed |= differs
+        for i in np.flatnonzero(differs):
+            log.append((spec.name, stored.ids[i], "update", name,
+                        None if before[i] is None else str(before[i]),
+                        None if after[i] is None else str(after[i]), user))
+    changed_rows = np.flatnonzero(changed).tolist()
+    if not changed_rows:
+        return []
+    part = frame.iloc[changed_rows][columns].copy()
+    if spec.code_prefix and spec.code_field in part.columns:   # a code given in the series: it moves past it
+        given = [series_number(spec.code_prefix, v) for v in part[spec.code_field].dropna().tolist()]
+        crm.advance_series(spec, max((g for g in given if g is not None), default=None))
+    if "changed_at" in model._meta.fields and "changed_at" not in part.columns:
+        part["changed_at"] = now
+    ids = [stored.ids[i] for i in changed_rows]
+    names, rows = database_rows(model, part)
+    pk = model._meta.primary_key
+    table = model._meta.table_name
+    set_fields = [model._meta.fields[n] for n in names]
+    cursor = crm.db.cursor()
+    if db.is_sqlite(crm.db):
+        sets = ", ".join(f'"{f.column_name}" = ?' for f in set_fields)
+        cursor.executemany(f'UPDATE "{table}" SET {sets} WHERE "{pk.column_name}" = ?',
+                           [(*row, rid) for row, rid in zip(rows, ids)])
+    else:
+        temp = f"_crmkit_update_{table}"
+        listed = ", ".join(f'"{f.column_name}"' for f in [pk, *set_fields])
+        crm.db.execute_sql(f'DROP TABLE IF EXISTS "{temp}"')
+        crm.db.execute_sql(f'CREATE TEMPORARY TABLE "{temp}" ON COMMIT DROP AS SELECT {listed} FROM "{table}" '
+                           "WITH NO DATA")
+        crm._bulk_write(temp, [pk, *set_fields], [(rid, *row) for row, rid in zip(rows, ids)])
+        sets = ", ".join(f'"{f.column_name}" = u."{f.column_name}"' for f in set_fields)
+        crm.db.execute_sql(f'UPDATE "{table}" AS t SET {sets} FROM "{temp}" AS u '
+                           f'WHERE t."{pk.column_name}" = u."{pk.column_name}"')
+        crm.db.execute_sql(f'DROP TABLE "{temp}"')
+    if log:
+        stamp = now.replace(tzinfo=None)
+        if db.is_sqlite(crm.db):
+            stamp = stamp.isoformat(" ")
+        crm.bulk_insert(Change, ["entity", "record_id", "action", "field", "old", "new", "user", "at"],
+                        [(*row, stamp) for row in log])
+    return ids
+
+
+def _replace_attributes(crm, spec, ids, frame):
+    """The additional attributes of updated rows: the file's columns replace
+    what the rows had for those attributes (one delete, one bulk insert)."""
+    from .models import AttributeValue
+    defs = attributes.definitions(crm, spec.name)
+    wanted = [defs[name].id for name in frame.columns]
+    if wanted and ids:
+        AttributeValue.delete().where((AttributeValue.entity == spec.name)
+                                      & AttributeValue.attribute.in_(wanted)
+                                      & db.among(AttributeValue.record_id, ids)).execute()
+    attributes.store_frame(crm, spec, ids, frame)
+
+
+def _check_still_visible(crm, spec, ids):
+    """Rows a user updated must still be theirs to see (a partner moved to a
+    group of theirs, a record to a partner they see): else nothing is
+    written, as for ``update``."""
+    if crm.actor.is_admin or not ids:
+        return
+    pk = spec.model._meta.primary_key
+    seen = {i for (i,) in crm.db.execute(crm.query(spec.name, pk, include_marked=True).where(db.among(pk, ids)))}
+    if len(seen) < len(set(ids)):
+        raise AccessDenied(f"user {crm.actor.login!r} may not move {spec.name} out of their access")
+
+
+class _Carried:
+    """Columns a preparation hook carries past the schema (``_`` names)."""
+
+    def __init__(self, frame, attrs):
+        self.columns = [c for c in frame.columns if str(c).startswith("_")]
+        self.frame = frame[self.columns]
+        self.attrs = attrs
+
+    def __getitem__(self, name):
+        return self.frame[name]
+
+    def part(self, positions):
+        out = _Carried.__new__(_Carried)
+        out.columns, out.attrs = self.columns, self.attrs
+        out.frame = self.frame.iloc[positions].reset_index(drop=True)
+        return out
+
+
 def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject_file=None,
-                  progress=None, options=None, source="", ignore=()) -> dict:
+                  progress=None, options=None, source="", ignore=(), mode="insert", key=None) -> dict:
     """Import DataFrame chunks as one unit of work. Returns a summary dict.
 
-    Per chunk: the entity's importer hook, references by code or id among
-    visible rows, access groups, subjects, the schema (vectorised), unique
-    fields, then the plugins' rules: ``crmkit_validate_frame`` where a plugin
-    answers for the entity, else ``crmkit_validate_record`` row by row.
+    Per chunk: the entity's importer hook, then (``mode`` update or upsert)
+    the stored rows the ``key`` column names, among those the user may see,
+    in one query; then for the new rows and for the stored ones apart:
+    references by code or id among visible rows, access groups, subjects,
+    the schema (vectorised), unique fields, then the plugins' rules:
+    ``crmkit_validate_frame`` where a plugin answers for the entity, else
+    ``crmkit_validate_record`` row by row (with the stored record for an
+    update). ``insert`` refuses a key already used; ``update`` refuses a
+    key no visible row has; ``upsert`` inserts those.
     """
     spec = crm.registry.entity(entity)
-    crm.require("create", entity)
+    key = key_field(spec, key, mode)
+    if mode != "update":
+        crm.require("create", entity)
+    if mode != "insert":
+        crm.require("update", entity)
     options = dict(options or {})   # plugins may keep what one chunk tells the next here
     if spec.import_group:
         frames = _grouped(frames, spec.import_group)
     rejects = _Rejects(reject_file if skip_invalid else None)
-    written, total, first_id, last_id = 0, 0, None, None
+    inserted, updated, matched, total = 0, 0, 0, 0
+    first_id = last_id = None
     seen: dict = {}
+    seen_keys: set = set()
     defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
     imported: dict | None = {}      # id -> row in the file, to pair with the base (duplicates.check_import)
     looks_like = None
     doomed = False
+
+    def span(ids):
+        nonlocal first_id, last_id
+        ids = [int(i) for i in ids if i is not None and i == i]
+        if ids:
+            first_id = min(ids) if first_id is None else min(first_id, min(ids))
+            last_id = max(ids) if last_id is None else max(last_id, max(ids))
     try:
         with db.transaction() as txn, duplicates.settings_read_once():   # concurrency comes out as Busy
             for frame in frames:
@@ -377,6 +691,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 frame = frame.reset_index(drop=True)
                 if ignore:   # columns the person said to leave out (--ignore)
                     frame = frame.drop(columns=[c for c in ignore if c in frame.columns])
+                if key and key not in frame.columns:
+                    raise ValidationError({"key": f"the file has no column {key!r} to find its rows by"}, entity)
                 source_rows = frame   # the reject file keeps the file's own columns (after --map)
                 prepared = crm.pm.hook.crmkit_prepare_import(crm=crm, entity=entity, frame=frame, options=options)
                 if prepared is not None:
@@ -388,65 +704,87 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         if reason:
                             chunk_errors.setdefault(offset + pos, {}).setdefault("_row", []).append(str(reason))
                     frame = frame.drop(columns=["_reject"])
-                carried = [c for c in frame.columns if str(c).startswith("_")]
-                extra = frame[carried]
-                frame = frame.drop(columns=carried)
-                frame, attr_values = attributes.split_frame(crm, entity, frame)   # additional attributes
-                if attr_values is not None:
-                    attr_values = attributes.validate_frame(crm, spec, attr_values, chunk_errors, offset)
-                frame = _resolve_references(crm, spec, frame.copy(), chunk_errors, offset,
-                                            options.get("reference", "auto"))
-                clean, row_errors = validate_frame(spec, frame, admin=crm.actor.is_admin)
-                for pos, errs in row_errors.items():
-                    for f, msgs in errs.items():
-                        chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(msgs)
-                _check_access_groups(crm, spec, clean, chunk_errors, offset)
-                if "subject_type" in frame.columns:
-                    for name in ("subject_type", "subject_id"):
-                        clean[name] = frame[name].where(frame[name] != "", None) if name in frame else None
-                    clean = _check_subjects(crm, spec, clean, chunk_errors, offset)
-                _check_unique(spec, clean, chunk_errors, offset, seen)
-                for name in carried:
-                    clean[name] = extra[name].to_numpy()
-                answers = crm.pm.hook.crmkit_validate_frame(crm=crm, entity=entity, frame=clean)
-                for extra in answers:
-                    for pos, errs in (extra or {}).items():
-                        for f, msgs in errs.items():
-                            chunk_errors.setdefault(offset + pos, {}).setdefault(f, []).extend(
-                                msgs if isinstance(msgs, list) else [msgs])
-                if all(answer is None for answer in answers):
-                    clean = _record_rules(crm, entity, clean, chunk_errors, offset)
-                if "_default" in clean.columns:
-                    given = clean["_default"].drop(index=[p - offset for p in chunk_errors], errors="ignore")
-                    for text in given.dropna().tolist():
-                        for note in filter(None, str(text).split("; ")):
-                            defaults[note] = defaults.get(note, 0) + 1
-                    clean = clean.drop(columns=["_default"])
+                extra = _Carried(frame, options)
+                frame = frame.drop(columns=extra.columns)
+                import numpy as np
+                ids = [None] * len(frame)
+                if key:
+                    ids, text, blank, normal = _match_keys(crm, spec, key, frame)
+                    for pos in range(len(frame)):
+                        value = normal[pos]
+                        if ids[pos] is None and mode == "update":
+                            chunk_errors.setdefault(offset + pos, {}).setdefault(key, []).append(
+                                "needed to find the row to update" if blank[pos] else f"{text[pos]!r} not found")
+                        elif ids[pos] is not None and value in seen_keys:
+                            chunk_errors.setdefault(offset + pos, {}).setdefault(key, []).append(
+                                f"{text[pos]!r} appears more than once in the file")
+                        if value is not None:
+                            seen_keys.add(value)
+                stored = np.array([i is not None for i in ids], dtype=bool)
+                new_pos = np.flatnonzero(~stored) if mode != "update" else np.array([], dtype=int)
+                old_pos = np.flatnonzero(stored)
+                parts = []
+                if len(new_pos):
+                    sub = frame.iloc[new_pos].reset_index(drop=True)
+                    if key == "id":   # blank ids: the database numbers the new rows
+                        sub = sub.drop(columns=["id"])
+                    local = _sub_errors(chunk_errors, offset, new_pos)
+                    clean, attr_values = _checked(crm, spec, entity, sub, extra.part(new_pos), local, seen,
+                                                  defaults)
+                    _merge_errors(chunk_errors, local, offset, new_pos)
+                    parts.append((new_pos, clean, attr_values, None, local))
+                if len(old_pos):
+                    sub = frame.iloc[old_pos].reset_index(drop=True).drop(columns=[key])
+                    records = _Stored(crm, spec, [ids[p] for p in old_pos])
+                    local = _sub_errors(chunk_errors, offset, old_pos)
+                    clean, attr_values = _checked(crm, spec, entity, sub, extra.part(old_pos), local, seen,
+                                                  defaults, records)
+                    _merge_errors(chunk_errors, local, offset, old_pos)
+                    parts.append((old_pos, clean, attr_values, records, local))
                 if chunk_errors:
                     rejects.add(raw, chunk_errors, offset)
                 if rejects.count >= MAX_REPORTED and not skip_invalid and not dry_run:
                     doomed = True   # enough to show; the rest of the file cannot save the import
                     break
-                good = clean.drop(index=[p - offset for p in chunk_errors]) if chunk_errors else clean
-                if (rejects.count and not skip_invalid) or dry_run or good.empty:
+                if (rejects.count and not skip_invalid) or dry_run:
+                    matched += len(old_pos)
                     if progress:
                         progress(total)
                     continue
-                stored = _write_rows(crm, spec, good.copy())
-                if attr_values is not None and len(stored):
-                    kept = attr_values.drop(index=[p - offset for p in chunk_errors]) if chunk_errors \
-                        else attr_values
-                    attributes.store_frame(crm, spec, stored["id"].tolist(), kept)
-                written += len(good)
-                ids = stored["id"].dropna()
-                if imported is not None:
-                    imported.update(zip(ids.astype(int).tolist(), (ids.index + offset + 1).tolist()))
-                    imported = imported if len(imported) <= duplicates.IMPORT_CHECK_LIMIT else None
-                if len(ids):
-                    first_id = int(ids.min()) if first_id is None else min(first_id, int(ids.min()))
-                    last_id = int(ids.max()) if last_id is None else max(last_id, int(ids.max()))
-                crm.pm.hook.crmkit_import_written(crm=crm, entity=entity, frame=stored.reset_index(drop=True),
-                                                  options=options)
+                for positions, clean, attr_values, records, local in parts:
+                    bad = [i for i in range(len(positions)) if i in local]
+                    good = clean.drop(index=bad) if bad else clean
+                    if good.empty:
+                        continue
+                    kept_attrs = (attr_values.drop(index=bad) if bad else attr_values) \
+                        if attr_values is not None else None
+                    if records is None:
+                        written = _write_rows(crm, spec, good.copy())
+                        if kept_attrs is not None and len(written):
+                            attributes.store_frame(crm, spec, written["id"].tolist(), kept_attrs)
+                        inserted += len(good)
+                        ids = written["id"]
+                        span(ids.dropna().tolist())
+                        if imported is not None:   # id -> row in the file, for duplicates.check_import
+                            known = ids.notna().to_numpy()
+                            imported.update(zip(ids[known].astype(int).tolist(),
+                                                [offset + int(positions[i]) + 1 for i in good.index[known]]))
+                            imported = imported if len(imported) <= duplicates.IMPORT_CHECK_LIMIT else None
+                        crm.pm.hook.crmkit_import_written(crm=crm, entity=entity,
+                                                          frame=written.reset_index(drop=True), options=options)
+                    else:
+                        dropped = set(bad)
+                        kept = records.subset([i for i in range(len(records)) if i not in dropped])
+                        carried = [c for c in good.columns if str(c).startswith("_")]
+                        changed = _write_updates(crm, spec, good.drop(columns=carried).reset_index(drop=True),
+                                                 kept)
+                        if kept_attrs is not None:
+                            _replace_attributes(crm, spec, kept.ids,
+                                                kept_attrs.reset_index(drop=True))
+                        matched += len(kept)
+                        updated += len(changed)
+                        _check_still_visible(crm, spec, changed)
+                        span(changed)
                 if progress:
                     progress(total)
             if total == 0:
@@ -459,16 +797,20 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                     entity, rows={p + 1: e for p, e in rejects.shown.items()})
             if dry_run:
                 txn.rollback()
-            elif written:
+            elif inserted or updated:
                 Change.create(entity=entity, record_id=first_id or 0, action="import",
-                              new=json.dumps({"rows": written, "source": str(source), "ids": [first_id, last_id]}),
+                              new=json.dumps({"rows": inserted, "updated": updated, "source": str(source),
+                                              "ids": [first_id, last_id]}),
                               user=crm.actor.login, at=db.utcnow())
-                crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=written,
+                crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=inserted + updated,
                                                    ids=(first_id, last_id) if first_id else None)
                 looks_like = duplicates.check_import(crm, entity, imported)   # a strict pair refuses it all
     finally:
         rejects.finish(keep=skip_invalid)
-    return {"entity": entity, "rows": total, "written": 0 if dry_run else written,
+    written = 0 if dry_run else inserted + updated
+    return {"entity": entity, "rows": total, "written": written,
+            "inserted": 0 if dry_run else inserted, "updated": 0 if dry_run else updated,
+            "unchanged": 0 if dry_run else matched - updated, "matched": matched, "mode": mode, "key": key,
             "valid": total - rejects.count, "rejected": rejects.count, "dry_run": dry_run,
             "defaults": defaults, **({"duplicates": looks_like} if looks_like is not None else {}),
             "errors": {p + 1: e for p, e in rejects.shown.items()}}

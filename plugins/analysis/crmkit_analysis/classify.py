@@ -162,19 +162,21 @@ def _sales(crm, start, end, restrict=None, sales_only=False):
     return select
 
 
-def aggregate(crm, kind, settings, as_of, restrict=None):
+def aggregate(crm, kind, settings, as_of, restrict=None, first=True):
     """The aggregated inputs of one classification, from SQL.
 
     :param restrict: optional ``f(select) -> select`` narrowing the sales
         (a segment's partners ...); access filters apply anyway.
+    :param first: False: the first sales are not read (``first`` is empty;
+        for a caller that classifies only items sold in both windows).
     :return: dict with ``abc`` (item id -> measure over the ABC window),
         ``xyz`` (long frame item, bucket, value), ``buckets``, ``first``
         (Series: item id -> first sale date before the later window start), windows.
     """
-    return _aggregate(crm, kind, settings, as_of, restrict, None, [None])[None]
+    return _aggregate(crm, kind, settings, as_of, restrict, None, [None], first)[None]
 
 
-def aggregate_segments(crm, kind, settings, as_of, segment_ids):
+def aggregate_segments(crm, kind, settings, as_of, segment_ids, first=True):
     """``aggregate`` for the sales of each partner segment's current
     members: ``{segment id: data}``. Each aggregate is one query for all the
     segments (the sales joined to the distinct current memberships, grouped
@@ -187,14 +189,20 @@ def aggregate_segments(crm, kind, settings, as_of, segment_ids):
     members = (current.select_from(current.c.segment.alias("segment_id"), current.c.member_id).distinct()
                .alias("members"))
 
-    def restrict(q):
-        return q.join(members, on=(members.c.member_id == S.partner))
-    return _aggregate(crm, kind, settings, as_of, restrict, members.c.segment_id, segment_ids)
+    def restrict(q, partner=S.partner):
+        return q.join(members, on=(members.c.member_id == partner))
+    restrict.partner_aware = True     # also narrows the monthly summary (its partner column given)
+    return _aggregate(crm, kind, settings, as_of, restrict, members.c.segment_id, segment_ids, first)
 
 
-def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
+def _aggregate(crm, kind, settings, as_of, restrict, group, groups, first=True):
     """``aggregate`` for each of ``groups`` (values of the expression
-    ``group``; None: one group, all the sales)."""
+    ``group``; None: one group, all the sales).
+
+    The first sales before the later window's start (every year of lines)
+    come from the monthly summary (``summary``: the earliest of its monthly
+    first dates before that day is the earliest line before it), unless a
+    caller's own ``restrict`` narrows the lines only."""
     import pandas as pd
     S = m.Sale
     key = S.partner if kind == "partner" else S.product
@@ -229,9 +237,23 @@ def _aggregate(crm, kind, settings, as_of, restrict, group, groups):
         abc = {g: pd.Series(frame["value"].astype(float).to_numpy(), index=frame["item"].to_numpy(), dtype=float)
                for g, frame in split(crm.frame(abc_q, columns=["grp"] * bool(lead) + ["item", "value"])).items()}
     later_start = max(abc_from, xyz_from)
-    first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict, sales_only)(*lead, key.alias("item"), pw.fn.MIN(S.date))
-               .group_by(*by, key))
-    first_frames = split(crm.frame(first_q, columns=["grp"] * bool(lead) + ["item", "first"]))
+    first_columns = ["grp"] * bool(lead) + ["item", "first"]
+    if not first:
+        first_frames = split(pd.DataFrame(columns=first_columns))
+    elif restrict is None or getattr(restrict, "partner_aware", False):
+        from .summary import visible
+        SM = m.SaleMonth
+        sm_key = SM.partner if kind == "partner" else SM.product
+        day = SM.first_positive_date if sales_only else SM.first_date
+        first_q = visible(crm, SM.select(*lead, sm_key.alias("item"), pw.fn.MIN(day)).where(day < later_start), SM)
+        if restrict is not None:
+            first_q = restrict(first_q, SM.partner)
+        first_frames = split(crm.frame(first_q.group_by(*by, sm_key), columns=first_columns))
+    else:
+        first_q = (_sales(crm, dt.date(1, 1, 1), later_start, restrict, sales_only)(*lead, key.alias("item"),
+                                                                                    pw.fn.MIN(S.date))
+                   .group_by(*by, key))
+        first_frames = split(crm.frame(first_q, columns=first_columns))
     out = {}
     for g in groups:
         ff = first_frames[g]

@@ -149,7 +149,38 @@ def crmkit_register_pages(register):
 
 
 @hookimpl
+def crmkit_entity_saved(crm, entity, record, created, changes):
+    if entity == "analysis.sale":   # the monthly summary, in the write's transaction
+        from .summary import line_written
+        line_written(crm, record, changes)
+
+
+@hookimpl
+def crmkit_entity_deleted(crm, entity, record):
+    if entity == "analysis.sale":
+        from .summary import line_deleted
+        line_deleted(crm, record)
+
+
+@hookimpl
+def crmkit_entity_imported(crm, entity, count, ids):
+    if entity == "analysis.sale":   # inside the import's transaction: a raise undoes the import
+        from .summary import lines_imported
+        lines_imported(crm, ids)
+
+
+@hookimpl
+def crmkit_records_merged(crm, entity, survivor, merged):
+    if entity in ("core.partner", "core.product"):
+        from .summary import after_merge
+        after_merge(crm, entity, survivor, merged)
+
+
+@hookimpl
 def crmkit_merge_records(crm, entity, survivor, merged):
+    if entity in ("core.partner", "core.product"):
+        from .summary import before_merge
+        before_merge(crm, entity, survivor, merged)
     # A run holds one class row per client: where both have one, the
     # survivor's takes the merged client's measure and the other goes.
     if entity != "core.partner":

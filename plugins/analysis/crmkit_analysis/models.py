@@ -94,4 +94,38 @@ class ProductClass(ItemClass):
         indexes = ((("run", "product"), True), (("product", "as_of"), False))
 
 
-MODELS = [Sale, Setting, Run, ClientClass, ProductClass]
+class SaleMonth(BaseModel):
+    """The lines of a partner, product and month summed (see ``summary``):
+    written only by the summary's maintenance, read by reports through the
+    access of the sales lines."""
+
+    partner = pw.ForeignKeyField(Partner, on_delete="CASCADE", index=False)   # (partner, month, product) is unique
+    product = pw.ForeignKeyField(Product, on_delete="CASCADE", index=False)
+    month = pw.DateField()                        # the month's first day
+    lines = pw.IntegerField()
+    positive_lines = pw.IntegerField()            # lines with a positive quantity
+    revenue_cents = pw.BigIntegerField()
+    cost_cents = pw.BigIntegerField()
+    first_date = pw.DateField()                   # the earliest line of the month
+    first_positive_date = pw.DateField(null=True)
+
+    class Meta:
+        table_name = "analysis_sale_month"
+        indexes = ((("partner", "month", "product"), True),)
+
+
+class SaleDocument(BaseModel):
+    """A partner's lines of one document number in a month summed."""
+
+    partner = pw.ForeignKeyField(Partner, on_delete="CASCADE", index=False)   # (partner, month, document) is unique
+    month = pw.DateField()
+    document = pw.CharField(max_length=40)
+    revenue_cents = pw.BigIntegerField()
+    cost_cents = pw.BigIntegerField()
+
+    class Meta:
+        table_name = "analysis_month_document"
+        indexes = ((("partner", "month", "document"), True),)
+
+
+MODELS = [Sale, Setting, Run, ClientClass, ProductClass, SaleMonth, SaleDocument]

@@ -340,11 +340,25 @@ def segments(crm, date_from=None, date_to=None, **money):
     # not joined to every membership before a COUNT(DISTINCT) per segment.
     # A sales document belongs to one client, so the documents of a segment
     # are the sum of its members' distinct documents.
-    per_partner = _period(crm.query("analysis.sale", S.partner.alias("partner_id"),
-                                    pw.fn.SUM(revenue).alias("revenue"),
-                                    pw.fn.SUM(revenue - cost).alias("profit"),
-                                    pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
-                          date_from, date_to).group_by(S.partner).alias("per_partner")
+    months = _whole_months(date_from, date_to)
+    if months is not None and not conversion_active(crm, date_to, money):
+        # from the monthly summary: a partner's documents of the period are distinct over its months
+        from .summary import visible
+        SD = m.SaleDocument
+        per_partner = SD.select(SD.partner.alias("partner_id"), (pw.fn.SUM(SD.revenue_cents) / 100.0).alias("revenue"),
+                                (pw.fn.SUM(SD.revenue_cents - SD.cost_cents) / 100.0).alias("profit"),
+                                pw.fn.COUNT(pw.fn.DISTINCT(SD.document)).alias("documents"))
+        if months[0] is not None:
+            per_partner = per_partner.where(SD.month >= months[0])
+        if months[1] is not None:
+            per_partner = per_partner.where(SD.month < months[1])
+        per_partner = visible(crm, per_partner, SD).group_by(SD.partner).alias("per_partner")
+    else:
+        per_partner = _period(crm.query("analysis.sale", S.partner.alias("partner_id"),
+                                        pw.fn.SUM(revenue).alias("revenue"),
+                                        pw.fn.SUM(revenue - cost).alias("profit"),
+                                        pw.fn.COUNT(pw.fn.DISTINCT(S.document)).alias("documents")),
+                              date_from, date_to).group_by(S.partner).alias("per_partner")
     sales = crm.frame(SM.select_from(SM.c.segment, pw.fn.SUM(per_partner.c.revenue), pw.fn.SUM(per_partner.c.profit),
                                      pw.fn.SUM(per_partner.c.documents))
                       .join(per_partner, on=(per_partner.c.partner_id == SM.c.member_id)).where(member)
@@ -376,8 +390,6 @@ def assortment(crm, date_from=None, date_to=None, as_of=None, **money):
     """ABC/XYZ of products by client segment, and the monthly dynamics of
     the assortment and sales (in the report currency when one is asked)."""
     from .classify import aggregate, aggregate_segments, classify_frame, stored_settings
-    from .periods import bucket_expression
-    S = m.Sale
     settings = stored_settings(crm, "product")
     run = pick_run(crm, "product")
     as_of = as_of or (run.as_of if run else dt.datetime.now(crm.zone).date())    # the user's today
@@ -385,9 +397,15 @@ def assortment(crm, date_from=None, date_to=None, as_of=None, **money):
     products = crm.frame(crm.query("core.product", Prod.id, Prod.code), columns=["id", "code"])
     products = pd.Series(products["code"].to_numpy(), index=products["id"].to_numpy())
     segs = _partner_segments(crm)
+    # The products classified are those sold in a window. With both windows
+    # the same (the default) every one of them has both classes, so the
+    # first sales (which tell lost from potential) are not read at all.
+    from .periods import window
+    first = window(settings["abc_period"], settings["abc_periods"], as_of) != \
+        window(settings["xyz_period"], settings["xyz_periods"], as_of)
     # two passes over the sales for every group: all clients, then every segment at once
-    data = {None: aggregate(crm, "product", settings, as_of),
-            **aggregate_segments(crm, "product", settings, as_of, segs["segment_id"].tolist())}
+    data = {None: aggregate(crm, "product", settings, as_of, first=first),
+            **aggregate_segments(crm, "product", settings, as_of, segs["segment_id"].tolist(), first=first)}
     rows = []
     for name, seg_id in [("all clients", None)] + list(zip(segs["segment"], segs["segment_id"])):
         part = data[seg_id]
@@ -401,19 +419,123 @@ def assortment(crm, date_from=None, date_to=None, as_of=None, **money):
         row["lost"] = int(((classes["abc"] == "lost") | (classes["xyz"] == "lost")).sum()) if len(classes) else 0
         rows.append(row)
     by_segment = pd.DataFrame(rows)
+    dyn = dynamics(crm, date_from, date_to, money)
+    return {"classes by segment": by_segment, "dynamics": dyn,
+            "settings": pd.DataFrame({"setting": ["as of", "measure"], "value": [str(as_of), settings["measure"]]})}
+
+
+DYNAMICS = ["month", "products_sold", "revenue", "gross_profit", "documents"]
+
+
+def dynamics(crm, date_from=None, date_to=None, money=None, summary=True):
+    """The assortment's monthly dynamics: products sold (with a positive
+    quantity), revenue, gross profit and documents per month.
+
+    Read from the monthly summary (``summary``) for the months wholly inside
+    the period, from the lines for a month the period cuts and whenever a
+    report currency is asked (each line converted at its own date's rate);
+    the figures are the same either way. ``summary=False``: from the lines
+    only (the tests compare the two)."""
+    from crmkit.core.currency import conversion
+    money = dict(money or {})
+    converting = conversion(crm, {"date_to": date_to, **money}, "analysis.assortment").active
+    if not summary or converting:
+        return _shape_dynamics(_dynamics_of_lines(crm, date_from, date_to, money))
+    from .summary import month_start, next_month
+    date_from, date_to = _as_day(date_from), _as_day(date_to)
+    first_whole = None if date_from is None else (date_from if date_from.day == 1 else next_month(date_from))
+    # the month after the last whole one
+    end_whole = None if date_to is None else (next_month(date_to) if next_month(date_to) - date_to == dt.timedelta(days=1)
+                                              else month_start(date_to))
+    parts = []
+    if first_whole is not None and end_whole is not None and first_whole >= end_whole:
+        parts.append(_dynamics_of_lines(crm, date_from, date_to, money))   # within one month
+    else:
+        if date_from is not None and first_whole != date_from:
+            parts.append(_dynamics_of_lines(crm, date_from, first_whole - dt.timedelta(days=1), money))
+        parts.append(_dynamics_of_summary(crm, first_whole, end_whole))
+        if date_to is not None and end_whole <= date_to:
+            parts.append(_dynamics_of_lines(crm, end_whole, date_to, money))
+    frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else parts[0]
+    return _shape_dynamics(frame)
+
+
+def conversion_active(crm, date_to, money):
+    from crmkit.core.currency import conversion
+    return conversion(crm, {"date_to": date_to, **(money or {})}, "analysis.segments").active
+
+
+def _whole_months(date_from, date_to):
+    """``(first month, month after the last)`` when the period is whole
+    months (None for an open end), else None: the period the monthly
+    summary answers alone."""
+    from .summary import next_month
+    date_from, date_to = _as_day(date_from), _as_day(date_to)
+    if date_from is not None and date_from.day != 1:
+        return None
+    if date_to is not None and next_month(date_to) - date_to != dt.timedelta(days=1):
+        return None
+    return date_from, (next_month(date_to) if date_to is not None else None)
+
+
+def _as_day(value):
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _dynamics_of_lines(crm, date_from, date_to, money):
+    from .periods import bucket_expression
+    S = m.Sale
     revenue, cost = _revenue_and_cost(crm, "analysis.assortment", date_from, date_to, money)
     month = bucket_expression(crm.db, "month", S.date)
-    dyn = crm.frame(_period(crm.query("analysis.sale", month.alias("month"),
-                                      pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.product)], None))),
-                                      pw.fn.SUM(revenue), pw.fn.SUM(revenue - cost),
-                                      pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
-                            .group_by(month).order_by(month), date_from, date_to),
-                    columns=["month", "products_sold", "revenue", "gross_profit", "documents"])
+    return crm.frame(_period(crm.query("analysis.sale", month.alias("month"),
+                                       pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.product)], None))),
+                                       pw.fn.SUM(revenue), pw.fn.SUM(revenue - cost),
+                                       pw.fn.COUNT(pw.fn.DISTINCT(S.document)))
+                             .group_by(month).order_by(month), date_from, date_to),
+                     columns=DYNAMICS)
+
+
+def _dynamics_of_summary(crm, first_month, end_month):
+    """The months ``first_month`` (None: the first) up to, not including,
+    ``end_month`` (None: every later one) from the summary: one GROUP BY
+    over the partner/product/month rows, one over the documents."""
+    from .summary import visible
+    SM, SD = m.SaleMonth, m.SaleDocument
+
+    def months(q, model):
+        if first_month is not None:
+            q = q.where(model.month >= first_month)
+        if end_month is not None:
+            q = q.where(model.month < end_month)
+        return visible(crm, q, model).group_by(model.month).order_by(model.month)
+    products = crm.frame(months(SM.select(SM.month, pw.fn.COUNT(pw.fn.DISTINCT(SM.product)))
+                                .where(SM.positive_lines > 0), SM), columns=["month", "products_sold"])
+    sums = crm.frame(months(SD.select(SD.month, pw.fn.SUM(SD.revenue_cents), pw.fn.SUM(SD.revenue_cents - SD.cost_cents),
+                                      pw.fn.COUNT(pw.fn.DISTINCT(SD.document))), SD),
+                     columns=["month", "revenue", "gross_profit", "documents"])
+    for name in ("revenue", "gross_profit"):
+        sums[name] = pd.to_numeric(sums[name]).astype("int64") / 100 if len(sums) else sums[name]
+    sums["month"] = sums["month"].astype(str)
+    products["month"] = products["month"].astype(str)
+    out = sums.merge(products, on="month", how="left")     # a month of returns only sold no product
+    out["products_sold"] = out["products_sold"].fillna(0)
+    return out[DYNAMICS]
+
+
+def _shape_dynamics(dyn):
+    dyn = dyn.copy()
     for name in ("revenue", "gross_profit"):
         dyn[name] = pd.to_numeric(dyn[name], errors="coerce").astype(float).round(2)
     dyn["month"] = dyn["month"].astype(str).str[:7]
-    return {"classes by segment": by_segment, "dynamics": dyn,
-            "settings": pd.DataFrame({"setting": ["as of", "measure"], "value": [str(as_of), settings["measure"]]})}
+    dyn["products_sold"] = pd.to_numeric(dyn["products_sold"]).astype("int64")
+    dyn["documents"] = pd.to_numeric(dyn["documents"]).fillna(0).astype("int64")
+    return dyn.sort_values("month", kind="stable").reset_index(drop=True)
 
 
 def deal_profit(crm, date_from=None, date_to=None, **money):

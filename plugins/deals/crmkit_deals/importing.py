@@ -68,11 +68,68 @@ def _day_starts(dates, zone):
                                     dtype=object), utc=True)
 
 
+MOVED = ("stage", "status", "kind")
+MOVED_MESSAGE = "changed by moving the deal (deals move, win, lose), which writes its history, not by an import's update"
+
+
+def validate_updates(crm, frame):
+    """Stored deals an import updates (``_id``): the rules ``update`` runs,
+    row by row with the stored deal; what the stage history holds (stage,
+    status, kind, the close moment, the moment the stage was entered) must
+    be what is stored: a move writes history, an import's update does not."""
+    import pandas as pd
+
+    from . import models as m
+    from .rules import validate_record
+    ids = [int(i) for i in frame["_id"].tolist()]
+    stored = {d.id: d for d in m.Deal.select().where(m.Deal.id.in_(ids))}
+    entered = {}
+    if "_stage_entered_at" in frame.columns:
+        H = m.StageHistory
+        for deal, stage, at in H.select(H.deal, H.stage, H.entered_at).where(H.deal.in_(ids)).tuples():
+            entered.setdefault((deal, stage), []).append(_utc(at))
+    zone = crm.zone
+    errors: dict = {}
+    closed, bad_closed = _moments(frame["_closed_at"], zone) if "_closed_at" in frame.columns else (None, None)
+    stage_at, bad_at = _moments(frame["_stage_entered_at"], zone) if "_stage_entered_at" in frame.columns \
+        else (None, None)
+    fields = [c for c in frame.columns if not str(c).startswith("_")]
+    for pos, row in enumerate(frame[fields].to_dict("records")):
+        deal = stored[ids[pos]]
+        data = {k: (None if not isinstance(v, (str, bytes)) and pd.isna(v) else v) for k, v in row.items()}
+        mine = errors.setdefault(pos, {})
+        for name in MOVED:
+            if name in data and data[name] != (deal.status if name == "status" else getattr(deal, name + "_id")):
+                mine.setdefault(name, []).append(MOVED_MESSAGE)
+        if closed is not None and (bad_closed.iloc[pos] or (closed.iloc[pos] == closed.iloc[pos] and (
+                deal.closed_at is None or abs(closed.iloc[pos] - _utc(deal.closed_at)).total_seconds() >= 1))):
+            mine.setdefault("closed_at", []).append(MOVED_MESSAGE)
+        if stage_at is not None and stage_at.iloc[pos] == stage_at.iloc[pos]:
+            known = entered.get((deal.id, deal.stage_id), [])
+            if not any(abs(stage_at.iloc[pos] - at).total_seconds() < 1 for at in known):
+                mine.setdefault("stage_entered_at", []).append(MOVED_MESSAGE)
+        elif stage_at is not None and bad_at.iloc[pos]:
+            mine.setdefault("stage_entered_at", []).append("is not a date and time")
+        if mine:
+            continue
+        for field, msgs in (validate_record(crm, "deals.deal", data, deal) or {}).items():
+            mine.setdefault(field, []).extend(msgs if isinstance(msgs, (list, tuple)) else [msgs])
+    return {pos: errs for pos, errs in errors.items() if errs}
+
+
+def _utc(moment):
+    import pandas as pd
+    moment = pd.Timestamp(moment)
+    return moment.tz_localize("UTC") if moment.tzinfo is None else moment.tz_convert("UTC")
+
+
 def validate(crm, frame):
     """``rules.validate_deal`` for a whole chunk, vectorised; fills in place
     what creating would (start date, responsible, first stage, close moment)
     and says in ``_default`` which defaults it applied."""
     import numpy as np
+    if "_id" in frame.columns:
+        return validate_updates(crm, frame)
     import pandas as pd
 
     from . import models as m
