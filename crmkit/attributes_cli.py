@@ -41,7 +41,9 @@ def add(crm, entity, name, kind, label, label_ru, choices, target, currency):
     crmkit attributes add core.partner employees number --label-ru "Число сотрудников\""""
     result = crm.act("core.add_attribute", entity=entity, name=name, kind=kind, label=label, label_ru=label_ru,
                      choices=list(choices), target=target, currency=currency)
-    click.echo(f"added {entity} {result['name']} ({result['kind']})")
+    from .kernel.i18n import Choice
+    say(crm, "added attribute {name} of {entity} ({kind})", name=result["name"], entity=entity,
+        kind=Choice(result["kind"], "kernel.attribute.kind"))
 
 
 def _target(state, **params):
@@ -59,7 +61,7 @@ def change(crm, entity, name, label, label_ru, choices):
     """Change the labels or the choice list of attribute NAME of ENTITY (administrators); its kind stays."""
     crm.act("core.change_attribute", entity=entity, name=name, label=label, label_ru=label_ru,
             choices=list(choices) if choices else None)
-    say(crm, f"changed {entity} {name}")
+    say(crm, "changed {entity} {name}", entity=entity, name=name)
 
 
 @attributes.command("remove")
@@ -69,7 +71,8 @@ def change(crm, entity, name, label, label_ru, choices):
 def remove(crm, entity, name):
     """Remove attribute NAME of ENTITY and every value of it (administrators)."""
     result = crm.act("core.remove_attribute", entity=entity, name=name)
-    click.echo(f"removed {entity} {name} ({result['removed_values']} values)")
+    say(crm, "removed attribute {name} of {entity} ({n} values)", name=name, entity=entity,
+        n=result["removed_values"])
 
 
 remove = destructive("remove an attribute and its values", _target)(remove)

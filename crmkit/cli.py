@@ -59,7 +59,7 @@ def emit(rows, fmt="table", columns=None, lang="en", context=None):
                               ensure_ascii=False, indent=2, default=str))
         return
     if not rows:
-        click.echo("(nothing)")
+        click.echo(translate("(nothing)", lang, domain="kernel"))
         return
     columns = columns or list(rows[0])
     cells = [[_cell(r.get(c), lang, format_value) for c in columns] for r in rows]
@@ -79,15 +79,65 @@ def _cell(value, lang, format_value):
     return str(int(value)) if isinstance(value, RecordId) else format_value(value, lang)
 
 
-def say(crm, text, err=False):
-    """Print a message made in English (``f"created {entity} {id}"``) in the
-    user's language: the catalogue's template of its shape says it
-    (``translate_message``), the values as they are."""
-    lang = getattr(crm, "lang", None) or "en"
+def say(crm, msgid, err=False, context=None, **values):
+    """Say what a command did (or a warning, ``err=True``) in the user's
+    language: ``msgid`` is the English message with ``{name}`` placeholders,
+    ``values`` fill them in::
+
+        say(crm, "created {entity} {id}", entity=entity, id=record.get_id())
+
+    The msgid is translated in the domain of the plugin whose command calls
+    (its ``locale/ru.po``; ``context``: its msgctxt), then filled: a
+    ``Choice`` by its label, an ``Either`` with the language's "or", a
+    nested ``crmkit.Message`` said too, dates and money as the language
+    writes them, anything else (codes, names, counts) as given. Never an
+    f-string: its text would have to be matched back to a template. ``crm``
+    may be ``None`` (a command that opens no database): ``--lang`` decides.
+    A list of ``Message`` objects is said as one line, part after part."""
+    from .kernel.i18n import Message
+    lang = _speaker(crm)
+    if isinstance(msgid, (list, tuple)):        # messages said one after the other, on one line
+        click.echo("".join(part.said(lang) for part in msgid), err=err)
+        return
+    message = msgid if isinstance(msgid, Message) and not values else Message(msgid, context=context, **values)
+    click.echo(message.said(lang), err=err)
+
+
+def say_counts(crm, counts, context="kernel.counts", empty=None):
+    """Say how many of each outcome (``{"sent": 6, "retry": 1}``): ``sent=6
+    retry=1`` in English, as scripts read it; in another language each
+    outcome by its catalogue word (``context``, the calling plugin's
+    domain): "отправлено: 6, повтор: 1". ``empty``: the msgid said when
+    there is nothing to count."""
+    from .kernel.i18n import Message
+    lang = _speaker(crm)
+    if not counts and empty:
+        return say(crm, Message(empty))
+    if lang == "en":
+        return click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    click.echo(", ".join(f"{Message(str(k), context=context).said(lang)}: {v}" for k, v in counts.items()))
+
+
+def _speaker(crm):
+    """The language a command speaks: its Crm's, else ``--lang`` / ``$CRMKIT_LANG``."""
+    lang = getattr(crm, "lang", None)
+    if lang:
+        return lang
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return os.environ.get("CRMKIT_LANG") or "en"
+    lang = _lang_of(ctx)
     if lang != "en":
-        from .kernel.i18n import translate_message
-        text = translate_message(text, lang)
-    click.echo(text, err=err)
+        from .cli_lang import ensure_domains
+        ensure_domains(ctx)
+    return lang
+
+
+def refuse(msgid, context=None, **values):
+    """Stop a command with an error said in the user's language (``error: ...``
+    on standard error, exit code 1): a ``CrmError`` carrying the message."""
+    from .kernel.i18n import Message
+    raise CrmError(Message(msgid, context=context, **values))
 
 
 def record_row(crm, entity, record, fields=None):
@@ -192,11 +242,13 @@ def require_administrator(state, url, what):
         crm = open_crm(url, user=state.user, migrate=False, plugin_manager=state.plugin_manager,
                        create=False)
     except CrmError as exc:
-        raise click.ClickException(f"{what}: {exc}") from None
+        from .kernel.i18n import Message
+        raise CrmError(Message("{what}: {error}", context="kernel.message", what=what,
+                               error=exc.args[0] if len(exc.args) == 1 else str(exc))) from None
     try:
         if not crm.actor.is_admin:
-            raise click.ClickException(f"{what}: only an administrator may do this "
-                                       f"(user {crm.actor.login!r} is not one)")
+            refuse("{what}: only an administrator may do this (user {login} is not one)", context="kernel.message",
+                   what=what, login=repr(crm.actor.login))
     finally:
         crm.close()
 
@@ -225,9 +277,12 @@ def destructive(what, target):
             state = ctx.find_object(State)
             url, full = target(state, **kwargs)
             if url is not None and full:  # an empty target loses nothing (and has no users to ask)
-                require_administrator(state, url, what)
+                from .cli_lang import command_domain
+                from .kernel.i18n import Message
+                said = Message(what, domain=command_domain(command))    # in the command's plugin's words
+                require_administrator(state, url, said)
                 if not yes:
-                    raise click.ClickException(f"{what}: the target holds data; add --yes to go on")
+                    refuse("{what}: the target holds data; add --yes to go on", context="kernel.message", what=said)
             return ctx.invoke(inner, *args, **kwargs)
 
         command.callback = guarded
@@ -351,7 +406,7 @@ class CrmGroup(click.Group):
             ctx.exit(1)
         except CrmError as exc:
             said = _said(ctx)
-            click.echo(f"{said('error', 'kernel.message')}: {said(str(exc))}", err=True)
+            click.echo(f"{said('error', 'kernel.message')}: {exc.said(_lang_of(ctx))}", err=True)
             ctx.exit(1)
         finally:
             reset_showing(token)
@@ -380,7 +435,8 @@ def init(state):
     """Create the database and apply every plugin's migrations."""
     state.create = True
     crm = state.crm
-    say(crm, f"database ready: {len(crm.plugins)} plugins, {len(crm.registry.entities)} entities")
+    say(crm, "database ready: {plugins} plugins, {entities} entities", plugins=len(crm.plugins),
+        entities=len(crm.registry.entities))
 
 
 @cli.group("db")
@@ -393,7 +449,10 @@ def db_group():
 def db_migrate(crm):
     """Apply pending migrations (open() also does)."""
     applied = crm.migrate()
-    click.echo("up to date" if not applied else "\n".join(f"applied {p}/{n}" for p, n in applied))
+    if not applied:
+        say(crm, "up to date")
+    for plugin, name in applied:
+        say(crm, "applied {plugin}/{migration}", plugin=plugin, migration=name)
 
 
 @db_group.command("status")
@@ -405,7 +464,8 @@ def db_status(state, fmt):
     from .kernel.crm import open as open_crm
     crm = open_crm(state.db, user=state.user, migrate=False, plugin_manager=state.plugin_manager,
                    create=state.create)
-    emit(kdb.migration_status(crm.migration_units()), fmt)
+    emit(kdb.migration_status(crm.migration_units()), fmt, lang=_lang_of(click.get_current_context()),
+         context="kernel.migrations")
 
 
 @db_group.command("backup")
@@ -415,8 +475,8 @@ def db_backup(crm, target):
     """Write a consistent backup with its manifest inside, whole or not at all."""
     from .kernel.backup import backup
     manifest = backup(crm, target)
-    click.echo(f"backup written to {target}: {len(manifest['tables'])} tables, "
-               f"{sum(manifest['tables'].values())} rows")
+    say(crm, "backup written to {target}: {tables} tables, {rows} rows", target=target,
+        tables=len(manifest["tables"]), rows=sum(manifest["tables"].values()))
 
 
 def _whole_database(state, **params):
@@ -434,7 +494,8 @@ def db_restore(state, source, yes):
     from .kernel.backup import restore
     url = database_url(state)
     result = restore(url, source)
-    click.echo(f"restored {result['tables']} tables, {result['rows']} rows, checked against the manifest")
+    say(None, "restored {tables} tables, {rows} rows, checked against the manifest",
+        tables=result["tables"], rows=result["rows"])
 
 
 @db_group.command("verify")
@@ -446,8 +507,13 @@ def db_verify(state, source):
     from .kernel.db import DEFAULT_URL
     url = state.db or os.environ.get("CRMKIT_DATABASE_URL") or DEFAULT_URL
     result = verify(url, source)
-    click.echo(f"{source}: a good {result['kind']} backup of {result['taken_at']}: "
-               f"{result['tables']} tables, {result['rows']} rows")
+    import datetime as dt
+    taken = result["taken_at"]
+    with contextlib.suppress(TypeError, ValueError):
+        taken = dt.datetime.fromisoformat(taken)       # shown in the user's zone, as every moment
+    say(None, "{source}: a good {kind} backup of {taken_at}: {tables} tables, {rows} rows", source=source,
+        kind=result["kind"], taken_at=taken,
+        tables=result["tables"], rows=result["rows"])
 
 
 @cli.command()
@@ -462,7 +528,7 @@ def plugins(state, fmt):
         hooks = sorted(h.name for h in pm.get_hookcallers(pm.get_plugin(p.name)) or [])
         rows.append({"name": p.name, "version": p.version, "requires": ",".join(p.meta.requires),
                      "hooks": ",".join(h.removeprefix("crmkit_") for h in hooks)})
-    emit(rows, fmt)
+    emit(rows, fmt, lang=_lang_of(click.get_current_context()), context="kernel.plugins")
 
 
 def _demo_target(state, fresh, **params):
@@ -535,10 +601,8 @@ def list_records(crm, entity, filters, order_by, limit, include_marked, fmt):
             row.update({n: shown.get(n) for n in used})
     emit(rows, fmt, lang=crm.lang, context=entity)
     if more:   # on standard error: a JSON reader still gets a clean document
-        from .kernel.i18n import translate
-        click.echo(translate("stopped at {limit} records; there are more: --limit {bigger}, "
-                             "--where to narrow, or crmkit export", crm.lang).format(
-                                 limit=limit, bigger=limit * 10), err=True)
+        say(crm, "stopped at {limit} records; there are more: --limit {bigger}, --where to narrow, "
+            "or crmkit export", err=True, limit=limit, bigger=limit * 10)
 
 
 def _records_in(path):
@@ -577,8 +641,8 @@ def _record_named(crm, entity, key):
             named = [crm.get(entity, rid) for rid in ambiguous[str(key).strip()][:20]]
             lines = [f"  {r.get_id()}" + (f"  {getattr(r, spec.lookup)}" if spec.lookup else "")
                      + f"  {crm.display(entity, r)}" for r in named]
-            raise click.ClickException(f"{key!r} names several {entity} records; give one's id or code:\n"
-                                       + "\n".join(lines)) from None
+            refuse("{key} names several {entity} records; give one's id or code:\n{records}",
+                   key=repr(key), entity=entity, records="\n".join(lines))
         raise
 
 
@@ -620,11 +684,12 @@ def create(crm, entity, values):
     data = parse_assignments(values)
     looks_like = crm.duplicates(entity, data) if crm.registry.rules_of(entity) else []
     record = crm.create(entity, data)
-    say(crm, f"created {entity} {record.get_id()}")
+    say(crm, "created {entity} {id}", entity=entity, id=record.get_id())
+    from .kernel.i18n import Message
     for hit in looks_like[:5]:
-        click.echo(f"warning: looks like {crm.display(entity, crm.get(entity, hit['id']))} "
-                   f"(id {hit['id']}, {hit['label']}, {hit['score']:.0f}); "
-                   f"see crmkit duplicates find {entity}", err=True)
+        say(crm, "warning: looks like {record} (id {id}, {rule}, {score}); see crmkit duplicates find {entity}",
+            err=True, record=crm.display(entity, crm.get(entity, hit["id"])), id=hit["id"],
+            rule=Message(hit["label"], context=entity), score=f"{hit['score']:.0f}", entity=entity)
 
 
 @cli.command("update")
@@ -637,7 +702,7 @@ def update(crm, entity, key, values):
 
     References take an id, a code or a natural key (login, name), as in create."""
     record = crm.update(entity, key, parse_assignments(values))
-    say(crm, f"updated {entity} {record.get_id()}")
+    say(crm, "updated {entity} {id}", entity=entity, id=record.get_id())
 
 
 @cli.command("mark-deleted")
@@ -648,7 +713,7 @@ def update(crm, entity, key, values):
 def mark_deleted(crm, entity, key, undo):
     """Mark a record for deletion (or clear the mark)."""
     record = crm.mark_deleted(entity, key, not undo)
-    say(crm, f"{'unmarked' if undo else 'marked'} {entity} {record.get_id()}")
+    say(crm, "unmarked {entity} {id}" if undo else "marked {entity} {id}", entity=entity, id=record.get_id())
 
 
 @cli.command("delete")
@@ -658,7 +723,7 @@ def mark_deleted(crm, entity, key, undo):
 def delete(crm, entity, key):
     """Delete a record marked for deletion."""
     record = crm.delete(entity, key)
-    say(crm, f"deleted {entity} {record.get_id()}")
+    say(crm, "deleted {entity} {id}", entity=entity, id=record.get_id())
 
 
 @cli.command("history")
@@ -815,9 +880,10 @@ def report_run(crm, report_id, params, fmt, output):
         mode = "wb" if isinstance(content, bytes) else "w"
         with open(output, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as fh:
             fh.write(content)
-        click.echo(f"written {output}")
+        say(crm, "written {file}", file=output)
     elif isinstance(content, bytes):
-        raise click.UsageError("xlsx needs -o FILE")
+        from .kernel.i18n import Message
+        raise click.UsageError(Message("xlsx needs -o FILE", domain="kernel").said(crm.lang))
     else:
         click.echo(content, nl=False)
 
@@ -841,7 +907,10 @@ def main():
     try:
         root = build_cli()
     except CrmError as exc:
-        click.echo(f"error: {exc}", err=True)
+        lang = os.environ.get("CRMKIT_LANG") or "en"
+        lang = lang if lang in ("en", "ru") else "en"
+        from .kernel.i18n import translate
+        click.echo(f"{translate('error', lang, context='kernel.message', domain='kernel')}: {exc.said(lang)}", err=True)
         sys.exit(2)
     root(prog_name="crmkit")
 

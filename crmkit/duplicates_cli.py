@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import emit, format_option, parse_assignments, pass_crm
+from .cli import emit, format_option, parse_assignments, pass_crm, refuse, say
 
 
 @click.group()
@@ -30,14 +30,15 @@ def find(crm, entity, rules, fmt):
 @pass_crm
 def check(crm, entity, values, fmt):
     """Records that look like these values: crmkit duplicates check core.partner name="ООО Ромашка" inn=7707083893"""
+    from .kernel.i18n import Choice, Message
     spec = crm.registry.entity(entity)
     rows = []
     for hit in crm.duplicates(entity, parse_assignments(values)):
         record = crm.get(entity, hit["id"])
         rows.append({"id": hit["id"], spec.lookup or "id": getattr(record, spec.lookup or "id"),
-                     "name": crm.display(entity, record), "reason": hit["label"], "score": hit["score"],
-                     "mode": hit["mode"]})
-    emit(rows, fmt, lang=crm.lang)
+                     "name": crm.display(entity, record), "reason": Message(hit["label"], context=entity),
+                     "score": hit["score"], "mode": Choice(hit["mode"], "kernel.duplicate_setting.mode")})
+    emit(rows, fmt, lang=crm.lang, context="kernel.duplicates")
 
 
 @duplicates.command("rules")
@@ -47,9 +48,11 @@ def check(crm, entity, values, fmt):
 def rules(crm, entity, fmt):
     """The entity's rules and how strict each is."""
     from .kernel.duplicates import rules as entity_rules
-    emit([{"rule": r.name, "label": r.label, "fuzzy": r.fuzzy, "mode": s.get("mode") or r.mode,
+    from .kernel.i18n import Choice, Message
+    emit([{"rule": r.name, "label": Message(r.label, context=entity), "fuzzy": r.fuzzy,
+           "mode": Choice(s.get("mode") or r.mode, "kernel.duplicate_setting.mode"),
            "threshold": s.get("threshold") or (r.threshold if r.fuzzy else None)}
-          for r, s in entity_rules(crm, entity)], fmt, lang=crm.lang)
+          for r, s in entity_rules(crm, entity)], fmt, lang=crm.lang, context="kernel.duplicates")
 
 
 @duplicates.command("configure")
@@ -63,7 +66,14 @@ def configure(crm, entity, rule, mode, threshold):
     """Set how strict a rule is (administrators)."""
     from .kernel.duplicates import configure as set_rule
     row = set_rule(crm, entity, rule, mode, threshold)
-    click.echo(f"{entity} {rule}: {row.mode}" + (f", threshold {row.threshold:g}" if row.threshold else ""))
+    from .kernel.i18n import Choice
+    mode = Choice(row.mode, "kernel.duplicate_setting.mode")
+    if row.threshold:
+        say(crm, "{entity} {rule}: {mode}, threshold {threshold}", context="kernel.duplicates", entity=entity,
+            rule=rule, mode=mode,
+            threshold=f"{row.threshold:g}")
+    else:
+        say(crm, "{entity} {rule}: {mode}", context="kernel.duplicates", entity=entity, rule=rule, mode=mode)
 
 
 @duplicates.command("reindex")
@@ -72,10 +82,10 @@ def configure(crm, entity, rule, mode, threshold):
 def reindex(crm, entity):
     """Rebuild the duplicate keys of every record (after an upgrade; saves keep them fresh)."""
     if not crm.actor.is_admin:
-        raise click.ClickException("reindex is for administrators")
+        refuse("reindex is for administrators")
     with crm.transaction():
         n = crm.reindex_duplicates(entity)
-    click.echo(f"{n} keys")
+    say(crm, "{n} duplicate keys of {entity}", n=n, entity=entity)
 
 
 @duplicates.command("merge")
@@ -90,4 +100,4 @@ def merge(crm, entity, survivor, merged, take):
     action = next((a for a in crm.registry.actions.values() if a.entity == entity and a.verb == "merge"), None)
     kept = crm.act(action.name, survivor, merged=merged, take=fields) if action is not None \
         else crm.merge(entity, survivor, merged, fields)   # an entity no plugin offers merging for on the API
-    click.echo(f"merged into {entity} {kept.get_id()} ({crm.display(entity, kept)})")
+    say(crm, "merged into {entity} {id} ({record})", entity=entity, id=kept.get_id(), record=crm.display(entity, kept))

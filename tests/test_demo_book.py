@@ -185,11 +185,26 @@ def check_efficiency_workbook(demo):
         assert first[head.index("value")].number_format == "#,##0.00"
 
 
+def check_deal_profit_has_the_deals_that_sold(demo):
+    """The deal profit page is not empty: a sales line belongs to the won deal
+    whose demand holds its product (Протон's televisions, Альтаир's vacuum
+    cleaners), and the page shows those deals with their figures."""
+    crm, book, _ = demo
+    if "analysis.deal_profit" not in crm.registry.reports:
+        return
+    frame = crm.report("analysis.deal_profit").frame.set_index("deal_code")
+    assert sorted(frame.index) == ["00-00000002", "00-00000003"]
+    assert frame.loc["00-00000003", "client"] == "Протон" and frame.loc["00-00000003", "lines"] == 35
+    assert frame.loc["00-00000003", "revenue"] == 175000.0 and frame.loc["00-00000003", "gross_profit"] == 43750.0
+    page = (book / "analysis.deal_profit.html").read_text(encoding="utf-8")
+    assert "Продажа телевизоров" in page and "Продажа пылесосов" in page
+
+
 def test_demo_end_to_end(demo, db_url):
     """One demo load, every figure of the presentation (the load is the slow part)."""
     for check in (check_report_book_has_every_report_with_charts, check_deal_efficiency_and_loss_reasons_2015,
                   check_deal_list, check_primary_interest_2015, check_claim_list_statuses, check_task_list,
-                  check_abc_xyz_distribution, check_russian_book_page):
+                  check_abc_xyz_distribution, check_russian_book_page, check_deal_profit_has_the_deals_that_sold):
         check(demo)
     check_efficiency_workbook(demo)
     check_demo_is_shown_in_moscow_time(demo, db_url)

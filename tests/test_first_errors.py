@@ -24,6 +24,16 @@ def test_a_missing_sqlite_file_is_an_error_and_nothing_is_created(tmp_path):
     assert not target.exists() and not target.parent.exists()   # no empty database, no folder
 
 
+def test_serve_refuses_a_missing_sqlite_file_as_every_command_does(tmp_path):
+    """``crmkit serve`` against a mistyped path: the same one-line error as
+    ``list``, and no file, no folder, no server started."""
+    target = tmp_path / "typo" / "crmkit-dmeo.db"
+    served = _one_line_error(*run_cli(["--db", f"sqlite:///{target}", "serve", "--port", "0"]))
+    listed = _one_line_error(*run_cli(["--db", f"sqlite:///{target}", "list", "core.partner"]))
+    assert served == listed and "--create" in served
+    assert not target.exists() and not target.parent.exists()
+
+
 def test_init_and_create_make_the_database(tmp_path):
     code, out, err = run_cli(["--db", f"sqlite:///{tmp_path / 'new' / 'a.db'}", "init"])
     assert code == 0 and "database ready" in out, err

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row, say
+from crmkit.cli import (database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row,
+                        refuse, say)
 
 from .kinds import INTERACTION_KINDS
 
@@ -53,7 +54,8 @@ def interaction():
 def interaction_invite(crm, key):
     """Email the meeting KEY's contact person an invitation (iCalendar); again after a change: an update."""
     result = crm.act("core.invite", key)
-    say(crm, f"invitation to {result['recipient']} queued (message {result['queued']})")
+    say(crm, "invitation to {recipient} queued (message {message})", recipient=result["recipient"],
+        message=result["queued"])
 
 
 @interaction.command("cancel-invitation")
@@ -62,7 +64,7 @@ def interaction_invite(crm, key):
 def interaction_cancel_invitation(crm, key):
     """Tell the meeting KEY's contact person the meeting is cancelled (iCalendar METHOD:CANCEL)."""
     result = crm.act("core.cancel_invitation", key)
-    say(crm, f"cancellation to {result['recipient']} queued (message {result['queued']})")
+    say(crm, "cancellation to {recipient} queued (message {id})", recipient=result["recipient"], id=result["queued"])
 
 
 @interaction.command("log")
@@ -76,7 +78,7 @@ def interaction_log(crm, kind, values):
     if isinstance(data.get("partner"), str) and not data["partner"].isdigit():
         data["partner"] = crm.get("core.partner", data["partner"]).id
     record = crm.create("core.interaction", data)
-    say(crm, f"logged interaction {record.number}")
+    say(crm, "logged interaction {number}", number=record.number)
 
 
 @click.group()
@@ -98,7 +100,8 @@ def task_mine(crm, show_all, fmt):
 
 def _state(crm, key, action, result=""):
     record = crm.act(action, key, **({"result": result} if result else {}))
-    say(crm, f"task {record.number}: {record.state}")
+    from crmkit import Choice
+    say(crm, "task {number}: {state}", number=record.number, state=Choice(record.state, "core.task.state"))
 
 
 @task.command("done")
@@ -151,10 +154,9 @@ def reminder_due(crm, at, fmt):
 @pass_crm
 def reminder_notify(crm):
     """Queue an email for every due reminder (an administrator: everyone's); run it from cron."""
-    from crmkit import translate
     result = crm.act("core.notify_reminders")
-    click.echo(translate("{queued} reminders queued, {skipped_no_email} skipped (no email address), "
-                         "{skipped_inactive} skipped (inactive user)", crm.lang).format(**result))
+    say(crm, "{queued} reminders queued, {skipped_no_email} skipped (no email address), "
+        "{skipped_inactive} skipped (inactive user)", **result)
 
 
 @click.group()
@@ -168,11 +170,9 @@ def calendar():
 def calendar_url(crm, login):
     """Make (or rotate) LOGIN's secret feed URL and print it once; the old one stops working."""
     import os
-    from crmkit import translate
     result = crm.act("core.calendar_url", login=login)
     base = os.environ.get("CRMKIT_PUBLIC_URL", "").rstrip("/")
-    click.echo(translate("calendar feed of {login}; the URL is shown only now:", crm.lang).format(login=login),
-               err=True)
+    say(crm, "calendar feed of {login}; the URL is shown only now:", err=True, login=login)
     click.echo(f"{base}{result['path']}")
 
 
@@ -187,7 +187,7 @@ def calendar_export(crm, login, output):
     text = feed_of(crm, login)
     with open(output, "w", encoding="utf-8", newline="") as out:
         out.write(text)
-    say(crm, f"{text.count('BEGIN:VEVENT')} events written to {output}")
+    say(crm, "{events} events written to {file}", events=text.count("BEGIN:VEVENT"), file=output)
 
 
 def _about(crm, record):
@@ -215,7 +215,7 @@ def segment_compute(crm, key):
     targets = [crm.get("core.segment", key)] if key else crm.find("core.segment", method="rule")
     for seg in targets:
         r = crm.act("core.compute_segment", seg.id)
-        click.echo(f"{r['segment']}: {r['members']} members (+{r['added']} -{r['removed']})")
+        say(crm, "{segment}: {members} members (+{added} -{removed})", **r)
 
 
 @segment.command("members")
@@ -236,7 +236,7 @@ def segment_members(crm, key, fmt):
 @pass_crm
 def segment_add(crm, key, ids):
     """Add members to a manual segment."""
-    click.echo(f"added {crm.act('core.add_members', key, ids=list(ids))['added']}")
+    say(crm, "added {n}", n=crm.act("core.add_members", key, ids=list(ids))["added"])
 
 
 @segment.command("remove")
@@ -245,7 +245,7 @@ def segment_add(crm, key, ids):
 @pass_crm
 def segment_remove(crm, key, ids):
     """Remove members from a manual segment (their leaving date is kept)."""
-    click.echo(f"removed {crm.act('core.remove_members', key, ids=list(ids))['removed']}")
+    say(crm, "removed {n}", n=crm.act("core.remove_members", key, ids=list(ids))["removed"])
 
 
 @click.group()
@@ -269,7 +269,8 @@ def rates_load(crm, source, day, path, encoding):
             data = f.read(2_000_001)
         content = data.decode(detect_encoding(data[:65536], encoding), errors="strict")
     result = crm.act("core.load_rates", source=source, date=day, content=content)
-    click.echo(f"{result['loaded']} rates of {result['date']} loaded from {source} ({result['replaced']} updated)")
+    say(crm, "{loaded} rates of {date} loaded from {source} ({replaced} updated)", loaded=result["loaded"],
+        date=result["date"], source=source, replaced=result["replaced"])
 
 
 @click.group()
@@ -286,7 +287,7 @@ def user_grant(crm, login, access_group):
     u = crm.get("core.user", login)
     group = crm.find("core.access_group", name=access_group) or [crm.get("core.access_group", access_group)]
     crm.create("core.user_access", {"user": u.id, "access_group": group[0].id})
-    click.echo(f"{login}: access group {group[0].name}")
+    say(crm, "{login}: access group {group}", login=login, group=group[0].name)
 
 
 @user.command("revoke")
@@ -298,11 +299,11 @@ def user_revoke(crm, login, access_group):
     u = crm.get("core.user", login)
     group = crm.find("core.access_group", name=access_group)
     if not group:
-        raise click.ClickException(f"no access group {access_group!r}")
+        refuse("no access group {name}", name=repr(access_group))
     from . import models as m
     crm.require("delete", "core.user_access")
     n = m.UserAccess.delete().where((m.UserAccess.user == u.id) & (m.UserAccess.access_group == group[0].id)).execute()
-    click.echo(f"revoked {n}")
+    say(crm, "revoked {n}", n=n)
 
 
 @user.command("password")
@@ -313,12 +314,15 @@ def user_password(crm, login, if_missing):
     """Set a user's password (asked twice, never taken from the command line)."""
     from .passwords import MIN_LENGTH, has_password, set_password
     if if_missing and has_password(login):
-        click.echo(f"{login}: has a password")
+        say(crm, "{login}: has a password", login=login)
         return
-    password = click.prompt(f"New password for {login} (at least {MIN_LENGTH} characters)",
-                            hide_input=True, confirmation_prompt=True)
+    from crmkit import Message
+    password = click.prompt(Message("New password for {login} (at least {n} characters)", login=login,
+                                    n=MIN_LENGTH).said(crm.lang),
+                            hide_input=True, confirmation_prompt=Message("Repeat for confirmation",
+                                                                         domain="kernel").said(crm.lang))
     set_password(crm, login, password)
-    click.echo(f"{login}: password set")
+    say(crm, "{login}: password set", login=login)
 
 
 @user.command("unlock")
@@ -327,7 +331,7 @@ def user_password(crm, login, if_missing):
 def user_unlock(crm, login):
     """Lift a login's lockout after repeated failed sign-ins."""
     from .passwords import unlock
-    click.echo(f"{login}: unlocked" if unlock(crm, login) else f"{login}: was not locked")
+    say(crm, "{login}: unlocked" if unlock(crm, login) else "{login}: was not locked", login=login)
 
 
 @user.group("token")
@@ -345,9 +349,11 @@ def token_create(crm, login, name, expires_days):
     """Create an API token for LOGIN and print it once."""
     from . import tokens
     record, secret = tokens.create(crm, login, name=name, expires_days=expires_days)
-    click.echo(f"token {record.id} for {login}"
-               + (f", expires {record.expires_at:%Y-%m-%d %H:%M} UTC" if record.expires_at else "")
-               + "; it is shown only now:", err=True)
+    if record.expires_at:
+        say(crm, "token {id} for {login}, expires {expires}; it is shown only now:", err=True, id=record.id,
+            login=login, expires=record.expires_at)
+    else:
+        say(crm, "token {id} for {login}; it is shown only now:", err=True, id=record.id, login=login)
     click.echo(secret)
 
 
@@ -369,7 +375,7 @@ def token_revoke(crm, token_id):
     """Revoke an API token by its id: it stops working at once."""
     from . import tokens
     record = tokens.revoke(crm, token_id)
-    click.echo(f"revoked token {record.id}")
+    say(crm, "revoked token {id}", id=record.id)
 
 
 @click.group()
@@ -390,7 +396,8 @@ def _erased_person(state, entity, key, **params):
 def privacy_erase(crm, entity, key, yes):
     """Anonymise an individual partner or a contact person everywhere (administrators only)."""
     touched = crm.act("core.erase" if entity == "core.partner" else "core.erase_contact", key)
-    click.echo("erased: " + ", ".join(f"{k} {v}" for k, v in touched.items()))
+    from crmkit import Message
+    say(crm, "erased: {what}", what=", ".join(f"{Message(k, context='core.erase').said(crm.lang)} {v}" for k, v in touched.items()))
 
 
 @privacy.command("export")
@@ -406,6 +413,6 @@ def privacy_export(crm, entity, key, output):
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
-        click.echo(f"written {output}")
+        say(crm, "written {file}", file=output)
     else:
         click.echo(text)

@@ -74,8 +74,13 @@ def crmkit_register_reports(register):
 
 @hookimpl
 def crmkit_register_commands(cli):
-    from .commands import register_commands
-    register_commands(cli)
+    """Core's groups, imported when one is used: ``crmkit --help`` lists them
+    by name and help without importing ``crmkit.core.commands``."""
+    from crmkit.cli import add_lazy_group
+    from .commands_index import GROUPS
+    for name, help_text in GROUPS.items():
+        if name not in cli.commands:
+            add_lazy_group(cli, name, f"crmkit.core.commands:{name}", help_text)
 
 
 @hookimpl

@@ -90,12 +90,15 @@ def roles_granting(roles: dict, verb: str, name: str, admin_writes=ADMIN_ONLY_EN
 def denied(actor, roles, verb, name, what=None, admin_writes=ADMIN_ONLY_ENTITIES) -> AccessDenied:
     """"user 'orlov' may not create claims.claim: a role that may is
     claims_officer or administrator" (``what`` for the first part)."""
+    from .i18n import Either, Message
     holders = roles_granting(roles, verb, name, admin_writes)
-    said = what or f"user {actor.login!r} may not {verb} {name}"
+    said = what or Message("user {login} may not {verb} {name}", domain="kernel", login=repr(actor.login),
+                           verb=Message(verb, context="kernel.message", domain="kernel"), name=name)
     if not holders:
-        return AccessDenied(f"{said}: no role grants it")
+        return AccessDenied(Message("{what}: no role grants it", context="kernel.message", what=said))
     first = [r for r in holders if r != "administrator"] + [r for r in holders if r == "administrator"]
-    return AccessDenied(f"{said}: it needs the role {' or '.join(first)}")
+    return AccessDenied(Message("{what}: it needs the role {roles}", context="kernel.message", what=said,
+                                roles=Either(first)))
 
 
 def require(actor, roles, verb, name, admin_writes=ADMIN_ONLY_ENTITIES):

@@ -15,6 +15,7 @@ import peewee as pw
 
 from . import access, db, subjects
 from .errors import AccessDenied, Conflict, NotFound, ValidationError
+from .i18n import Message
 from .models import Change, Sequence
 from .outbox import Outbox
 from .plugins import make_plugin_manager
@@ -596,11 +597,11 @@ class Crm:
             if text in found:
                 data[name] = found[text]
             elif text in ambiguous:
-                errors[name] = [f"{text!r} names several records ({', '.join(map(str, ambiguous[text]))}): "
-                                "give the id or code"]
+                errors[name] = [Message("{value} names several records ({ids}): give the id or code", domain="kernel",
+                                        value=repr(text), ids=", ".join(map(str, ambiguous[text])))]
                 data.pop(name)
             elif not (text.isascii() and text.isdigit()):
-                errors[name] = [f"{text!r} does not exist"]
+                errors[name] = [Message("{value} does not exist", domain="kernel", value=repr(text))]
                 data.pop(name)
         return data, errors
 
@@ -617,12 +618,13 @@ class Crm:
                 else:
                     ok = field.rel_model.select().where(field.rel_model._meta.primary_key == value).exists()
                 if not ok:
-                    errors[name] = [f"{value!r} does not exist"]
+                    errors[name] = [Message("{value} does not exist", domain="kernel", value=repr(value))]
         if doc.get("subject_type") and "subject_id" in doc:  # a refused id is already an error
             try:
                 self.get(doc["subject_type"], doc["subject_id"])
             except (NotFound, AccessDenied):
-                errors["subject"] = [f"{doc['subject_type']}:{doc['subject_id']} does not exist"]
+                errors["subject"] = [Message("{value} does not exist", domain="kernel",
+                                             value=f"{doc['subject_type']}:{doc['subject_id']}")]
         return errors
 
     def _visible_exists(self, target, value) -> bool:
@@ -1047,9 +1049,12 @@ class Crm:
         from .validation import check_params
         spec = self.registry.action(name)
         if not self.may_act(spec):
-            said = f"user {self.actor.login!r} may not run {name}"
+            from .i18n import Message
+            said = Message("user {login} may not run {name}", domain="kernel", login=repr(self.actor.login),
+                           name=name)
             if spec.admin_only or spec.entity is None:
-                raise AccessDenied(f"{said}: it needs the role administrator")
+                raise AccessDenied(Message("{what}: it needs the role {roles}", context="kernel.message", what=said,
+                                           roles="administrator"))
             raise access.denied(self.actor, self.registry.roles, spec.verb, spec.entity, said,
                                 self.registry.admin_writes)
         with self.reading_input():

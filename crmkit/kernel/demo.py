@@ -24,16 +24,19 @@ def run(state, book_dir, fresh):
         _fresh_sqlite(url)
     crm = open_crm(url, user=None, lang=state.lang, plugin_manager=state.plugin_manager, create=True)
     if crm.count("core.partner", include_marked=True):
-        raise click.ClickException("the database already holds partners: the demo needs an empty one")
+        from .errors import CrmError
+        from .i18n import Message
+        raise CrmError(Message("the database already holds partners: the demo needs an empty one", domain="kernel"))
     featured = []
     with crm.transaction():
         for result in crm.call_in_order("crmkit_load_demo", crm=crm):
             featured += list(result or [])
-    click.echo(f"demo loaded into {url}: " + ", ".join(
+    from ..cli import say
+    say(crm, "demo loaded into {url}: {counts}", url=url, counts=", ".join(
         f"{crm.count(name, include_marked=True)} {name}" for name in
         ("core.partner", "core.contact", "core.interaction", "core.task") if name in crm.registry.entities))
     book = write_book(crm, Path(book_dir))
-    click.echo(f"report book: {book.resolve()}")
+    say(crm, "report book: {path}", path=book.resolve())
     for item in featured:
         report_id, params = (item, {}) if isinstance(item, str) else item
         click.echo("")

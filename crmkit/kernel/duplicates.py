@@ -59,8 +59,10 @@ def configure(crm, entity, rule, mode=None, threshold=None):
     """Set how strict a rule is (administrators only)."""
     from .db import transaction, utcnow
     if not crm.actor.is_admin:
-        raise AccessDenied(f"user {crm.actor.login!r} may not configure duplicate rules: "
-                           "it needs the role administrator")
+        from .i18n import Message
+        raise AccessDenied(Message("{what}: it needs the role {roles}", context="kernel.message", roles="administrator",
+                                   what=Message("user {login} may not configure duplicate rules", domain="kernel",
+                                                login=repr(crm.actor.login))))
     known = {r.name: r for r in crm.registry.rules_of(entity)}
     if rule not in known:
         raise ValidationError({"rule": f"unknown rule {rule!r} of {entity}; rules: "

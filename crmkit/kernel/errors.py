@@ -2,7 +2,30 @@
 
 
 class CrmError(Exception):
-    """Base of every crmkit error."""
+    """Base of every crmkit error. Its text is best a ``crmkit.Message`` (a
+    msgid with placeholders and its values): ``said(lang)`` is then the
+    catalogue's translation of the msgid, filled in; a plain text is said
+    through the catalogue's templates."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.domain = _raising_domain()
+
+    def said(self, lang="en", domain=None):
+        """The error in ``lang``; a plain text in the catalogue of the plugin
+        that raised it (``domain``: another's)."""
+        from .i18n import message_in
+        first = self.args[0] if len(self.args) == 1 else str(self)
+        return message_in(first, lang, domain=domain or getattr(self, "domain", None) or "kernel")
+
+
+def _raising_domain():
+    """The translation domain of the plugin whose code raises the error (the
+    kernel's when none): a plain text is looked up there, where its plugin's
+    templates are, not in the kernel's that prints it once the stack is gone."""
+    import sys
+    i18n = sys.modules.get("crmkit.kernel.i18n")
+    return i18n.calling_domain(3) if i18n is not None else None
 
 
 def did_you_mean(word, known, tail=False) -> str:
@@ -18,7 +41,10 @@ def did_you_mean(word, known, tail=False) -> str:
             by_tail.setdefault(name.rpartition(".")[2], []).append(name)
         for hit in _closest(difflib, str(word).rpartition(".")[2], list(by_tail)):
             close += by_tail[hit]
-    return f" did you mean {' or '.join(close[:3])}?" if close else ""
+    if not close:
+        return ""
+    from .i18n import Either, Message
+    return Message(" did you mean {other}?", domain="kernel", other=Either(close[:3]))
 
 
 def _closest(difflib, word, known):
@@ -51,16 +77,17 @@ class ValidationError(CrmError):
         and each message from the catalogue (the values as given)."""
         head = f"{self.entity}: " if self.entity else ""
         if lang and lang != "en":
-            from .i18n import translate, translate_message
+            from .i18n import message_in, translate, translate_message
             ctx = self.entity
 
             def field_said(field):
                 label = translate(field, lang, context=ctx) if field != "_" else field
                 return field if label == field else f"{label} ({field})"
-            parts = [f"{field_said(f)}: {'; '.join(translate_message(str(m), lang, ctx) for m in msgs)}"
+            domain = (None if ctx else getattr(self, "domain", None))
+            parts = [f"{field_said(f)}: {'; '.join(message_in(m, lang, ctx, domain) for m in msgs)}"
                      for f, msgs in self.errors.items()]
             if self.rows:
-                parts.append(translate_message(f"{len(self.rows)} invalid row(s)", lang, ctx))
+                parts.append(translate_message(f"{len(self.rows)} invalid row(s)", lang, ctx, domain))
             return head + ", ".join(parts)
         parts = [f"{field}: {'; '.join(map(str, msgs))}" for field, msgs in self.errors.items()]
         if self.rows:

@@ -285,6 +285,87 @@ def translate_message(text, lang=None, context=None, domain=None) -> str:
     return text
 
 
+class Message(str):
+    """A message made from a msgid with ``{name}`` placeholders and its
+    values: ``Message("created {entity} {id}", entity="core.partner", id=5)``.
+    As a ``str`` it is the English text (what an f-string gave); ``said(lang)``
+    translates the *msgid* in the domain of the plugin that made it (or
+    ``domain``; ``context`` is its msgctxt) and then fills the values in:
+    a ``Choice`` by its label, an ``Either`` with the language's "or", a
+    nested ``Message`` said too, dates and money in the language's format,
+    anything else as given. Commands say what they did this way
+    (``crmkit.cli.say``) and errors carry one (``CrmError(Message(...))``),
+    so no message depends on matching its English text against templates."""
+
+    def __new__(cls, msgid, context=None, domain=None, **values):
+        obj = super().__new__(cls, msgid.format_map({k: _plain(v) for k, v in values.items()}) if values
+                              else msgid)
+        obj.msgid, obj.context, obj.values = msgid, context, values
+        obj.domain = domain or (domain_of(context) if context else None) or calling_domain()
+        return obj
+
+    def said(self, lang=None):
+        """The message in ``lang`` (default: the one :func:`speaking` sets)."""
+        if lang is None:
+            lang = _speaking.get()
+        if not lang or lang == "en":
+            return str(self)
+        template = translate(self.msgid, lang, context=self.context, domain=self.domain)
+        return template.format_map({k: _value_in(v, lang, self.context, self.domain)
+                                    for k, v in self.values.items()})
+
+    def __reduce__(self):
+        return (_message, (self.msgid, self.context, self.domain, self.values))
+
+
+def _message(msgid, context, domain, values):
+    return Message(msgid, context, domain, **values)
+
+
+class Either(str):
+    """Alternatives in a message: ``Either(["manager", "administrator"])`` is
+    "manager or administrator", said with the language's "or"."""
+
+    def __new__(cls, items, word="or"):
+        items = [str(i) for i in items]
+        obj = super().__new__(cls, f" {word} ".join(items))
+        obj.items, obj.word = items, word
+        return obj
+
+    def said(self, lang=None):
+        word = translate(self.word, lang, context="kernel.message", domain=KERNEL)
+        return f" {word} ".join(self.items)
+
+
+def _plain(value):
+    if isinstance(value, (Message, Either, BaseException)):
+        return str(value)
+    if isinstance(value, dt.date):       # a moment in the user's zone, as tables show it
+        return format_value(value, "en")
+    return value
+
+
+def _value_in(value, lang, context, domain=None):
+    if isinstance(value, (Message, Either)):
+        return value.said(lang)
+    if isinstance(value, BaseException):           # an error inside a message: said as the error is
+        said = getattr(value, "said", None)
+        return said(lang) if said is not None else translate_message(str(value), lang, context, domain)
+    if isinstance(value, Choice):
+        return value.label(lang)
+    if isinstance(value, (bool, dt.date, decimal.Decimal, float)):
+        return format_value(value, lang)
+    return value
+
+
+def message_in(text, lang=None, context=None, domain=None):
+    """Any message in ``lang``: a :class:`Message` said, a plain text (an
+    older error) through the catalogue's templates (:func:`translate_message`)."""
+    if isinstance(text, Message):
+        return text.said(lang)
+    return translate_message(str(text), lang, context, domain)
+
+
 class Choice(str):
     """A choice code (``in_work``) that people read by its label ("in work",
     "В работе") while JSON, CSV and comparisons keep the code.
@@ -333,6 +414,8 @@ def format_value(value, lang="en", zone=None) -> str:
             pass
     if isinstance(value, Choice):
         return value.label(lang)
+    if isinstance(value, (Message, Either)):      # a table's message cell: said in the table's language
+        return value.said(lang)
     if isinstance(value, bool):
         return translate("yes" if value else "no", lang, domain=KERNEL)
     if hasattr(value, "to_pydatetime"):

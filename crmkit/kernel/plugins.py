@@ -10,8 +10,6 @@ import importlib
 import os
 import re
 import sys
-from pathlib import Path
-
 import attrs
 import pluggy
 
@@ -46,6 +44,7 @@ class LoadedPlugin:
 
     @property
     def migrations_dir(self) -> Path | None:
+        from pathlib import Path
         if self.meta.migrations:
             return Path(self.meta.migrations)
         folder = self.package_dir / "migrations" if self.package_dir else None
@@ -54,6 +53,7 @@ class LoadedPlugin:
     @property
     def package_dir(self) -> Path | None:
         """The plugin's folder; None for a plugin object built in memory."""
+        from pathlib import Path      # here: pathlib (and urllib.parse) are not needed to start
         source = getattr(self.package, "__file__", None)
         return Path(source).parent if source else None
 
@@ -92,7 +92,8 @@ def entry_points(group: str) -> list[tuple[str, str]]:
                 continue
             seen.add(dist)
             try:
-                text = Path(entry or ".", folder, "entry_points.txt").read_text(encoding="utf-8")
+                with open(os.path.join(entry or ".", folder, "entry_points.txt"), encoding="utf-8") as fh:
+                    text = fh.read()
             except OSError:
                 continue
             section = None

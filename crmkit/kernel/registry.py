@@ -123,22 +123,30 @@ class Registry:
         try:
             return self.entities[name]
         except KeyError:
-            raise NotFound(f"no entity {name!r};" + (did_you_mean(name, self.entities, tail=True)
-                                                      or f" `crmkit entities` lists the {len(self.entities)} there are")) from None
+            from .i18n import Message
+            raise NotFound(Message("no entity {name};{hint}", context="kernel.message", name=repr(name),
+                                   hint=did_you_mean(name, self.entities, tail=True)
+                                   or Message(" `crmkit entities` lists the {n} there are", domain="kernel",
+                                              n=len(self.entities)))) from None
 
     def report(self, report_id) -> ReportSpec:
         try:
             return self.reports[report_id]
         except KeyError:
-            raise NotFound(f"no report {report_id!r};" + (did_you_mean(report_id, self.reports, tail=True)
-                                                           or " `crmkit report list` lists them")) from None
+            from .i18n import Message
+            raise NotFound(Message("no report {name};{hint}", context="kernel.message", name=repr(report_id),
+                                   hint=did_you_mean(report_id, self.reports, tail=True)
+                                   or Message(" `crmkit report list` lists them", domain="kernel"))) from None
 
     def action(self, name) -> ActionSpec:
         try:
             return self.actions[name]
         except KeyError:
-            raise NotFound(f"no action {name!r};" + (did_you_mean(name, self.actions, tail=True)
-                                                      or f" known: {', '.join(sorted(self.actions))}")) from None
+            from .i18n import Message
+            raise NotFound(Message("no action {name};{hint}", context="kernel.message", name=repr(name),
+                                   hint=did_you_mean(name, self.actions, tail=True)
+                                   or Message(" known: {names}", domain="kernel",
+                                              names=", ".join(sorted(self.actions))))) from None
 
     def actions_of(self, entity) -> list[ActionSpec]:
         """The actions on ``entity`` (None: those on no entity), by name."""

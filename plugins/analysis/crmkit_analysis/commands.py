@@ -52,10 +52,25 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
     """
     with progress_bar("classifying", fmt):
         rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
+    from crmkit import Choice, Message, translate
     for summary in rows:
         summary.setdefault("note", "")
-        summary["classes"] = ", ".join(f"{c}: {n}" for c, n in sorted(summary["classes"].items()))
-    emit(rows, fmt, lang=crm.lang)
+        if fmt == "json":
+            summary["classes"] = ", ".join(f"{c}: {n}" for c, n in sorted(summary["classes"].items()))
+            continue
+        # classes, the windows' sub-period and the note in the user's words ("Потерянные/Потерянные: 5")
+        summary["classes"] = ", ".join(
+            "/".join(Choice(part, "analysis.history").label(crm.lang) for part in str(c).split("/")) + f": {n}"
+            for c, n in sorted(summary["classes"].items()))
+        for name in ("abc_window", "xyz_window"):
+            dates, by, unit = str(summary.get(name) or "").partition(" by ")
+            if by:
+                summary[name] = f"{dates} {translate('by ' + unit, crm.lang)}"
+        summary["note"] = Message(summary["note"]) if summary["note"] else ""
+        for name in ("kind", "measure"):
+            if isinstance(summary.get(name), str):
+                summary[name] = Choice(summary[name], "analysis.history")
+    emit(rows, fmt, lang=crm.lang, context="analysis.history")
 
 
 @analysis.command("settings")

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import click
 
-from crmkit import translate
+from crmkit import Choice, translate
 from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, say
 
 from crmkit import lazy_module
@@ -23,7 +23,7 @@ REFERENCES = {"client": ("core.partner", None), "contact": ("core.contact", "nam
 
 def _resolve_references(crm, data):
     """``client=00-00000020 responsible=volkov cause=Испорченный товар`` -> ids."""
-    from crmkit import ValidationError
+    from crmkit import Message, ValidationError
     for field, (entity, by_name) in REFERENCES.items():
         value = data.get(field)
         if not isinstance(value, str) or not value or value.isdigit():
@@ -31,14 +31,16 @@ def _resolve_references(crm, data):
         if by_name:
             found = crm.find(entity, **{by_name: value})
             if len(found) != 1:
-                raise ValidationError({field: f"{value!r}: {len(found)} {entity} records have this name"},
+                raise ValidationError({field: Message("{value}: {n} {entity} records have this name",
+                                                      value=repr(value), n=len(found), entity=entity)},
                                       "claims.claim")
             data[field] = found[0].id
         else:
             try:
                 data[field] = crm.get(entity, value).id
             except Exception:
-                raise ValidationError({field: f"{value!r} not found"}, "claims.claim") from None
+                raise ValidationError({field: Message("{value} not found", value=repr(value))},
+                                      "claims.claim") from None
     return data
 
 
@@ -64,7 +66,7 @@ def register_cmd(crm, values):
     cause=Испорченный товар responsible=volkov planned_end=2015-05-14 basis=deals.deal:3"""
     from .api import register
     claim = register(crm, _resolve_references(crm, parse_assignments(values)))
-    say(crm, f"registered claim {claim.code}")
+    say(crm, "registered claim {code}", code=claim.code)
 
 
 @claims.command("list")
@@ -147,7 +149,10 @@ def plan_add(crm, key, title, responsible, due, position, with_task):
     """Add a stage to a claim's plan."""
     stage = crm.act("claims.add_stage", key, title=title, responsible=responsible, due=due, position=position,
                     with_task=with_task)
-    click.echo(f"added stage {stage.position}" + (f" with task {stage.task.number}" if stage.task_id else ""))
+    if stage.task_id:
+        say(crm, "added stage {position} with task {task}", position=stage.position, task=stage.task.number)
+    else:
+        say(crm, "added stage {position}", position=stage.position)
 
 
 @plan_group.command("complete")
@@ -159,7 +164,7 @@ def plan_add(crm, key, title, responsible, due, position, with_task):
 def plan_complete(crm, key, position, result, reopen):
     """Complete (or reopen) a plan stage by its position."""
     stage = crm.act("claims.complete_stage", key, position=position, result=result, done=not reopen)
-    click.echo(f"stage {stage.position}: {'done' if stage.done else 'open'}")
+    say(crm, "stage {position}: done" if stage.done else "stage {position}: open", position=stage.position)
 
 
 @plan_group.command("task")
@@ -169,7 +174,7 @@ def plan_complete(crm, key, position, result, reopen):
 def plan_task(crm, key, position):
     """Give a stage's responsible a task about the claim."""
     stage = crm.act("claims.stage_task", key, position=position)
-    click.echo(f"task {stage.task.number} for stage {stage.position}")
+    say(crm, "task {task} for stage {position}", task=stage.task.number, position=stage.position)
 
 
 @claims.command("resolve")
@@ -185,7 +190,7 @@ def resolve_cmd(crm, key, status, decision, compensation, currency, result_comme
     """Set a claim's status with the review's results."""
     claim = crm.act("claims.resolve", key, status=status, decision=decision, compensation=compensation,
                     currency=currency, result_comment=result_comment, actual_end=actual_end)
-    say(crm, f"claim {claim.code}: {claim.status}")
+    say(crm, "claim {code}: {status}", code=claim.code, status=Choice(claim.status, "claims.claim.status"))
 
 
 @claims.command("overdue")
@@ -205,6 +210,10 @@ def overdue_cmd(crm, at, fmt):
 def remind_cmd(crm, at, fmt):
     """Remind the responsible of every overdue claim (a core reminder)."""
     rows = crm.act("claims.remind", at=_moment(crm, at))
+    if fmt != "json":       # the outcome in the user's words
+        from crmkit import Message
+        rows = [{k: Message(v) if k == "result" and isinstance(v, str) and v else v for k, v in r.items()}
+                for r in rows]
     emit(rows, fmt, lang=crm.lang)
 
 
@@ -212,10 +221,10 @@ def _moment(crm, text):
     """A moment typed by the user: without an offset, a local time of their zone."""
     if not text:
         return None
-    from crmkit import ValidationError
+    from crmkit import Message, ValidationError
     import datetime as dt
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError({"at": f"{text!r} is not an ISO date and time"}) from None
+        raise ValidationError({"at": Message("{text} is not an ISO date and time", text=repr(text))}) from None
     return value if value.tzinfo else value.replace(tzinfo=crm.zone)

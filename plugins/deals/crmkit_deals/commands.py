@@ -7,7 +7,7 @@ import functools
 import click
 
 from crmkit import Choice, translate
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, say
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, refuse, say
 
 from crmkit import lazy_module
 
@@ -42,8 +42,11 @@ def create(crm, values, at):
     """Create a deal: crmkit deals create name="Продажа телевизоров" client=00-00000010
     kind="Типовая продажа" responsible=fedorov potential=884.70 currency=USD"""
     record = api.create(crm, _resolve_refs(crm, parse_assignments(values)), at=at)
-    stage = f", stage {record.stage.name}" if record.stage_id else ""
-    say(crm, f"created deal {record.code} {record.name}{stage}")
+    if record.stage_id:
+        say(crm, "created deal {code} {name}, stage {stage}", code=record.code, name=record.name,
+            stage=record.stage.name)
+    else:
+        say(crm, "created deal {code} {name}", code=record.code, name=record.name)
 
 
 @deals.command("list")
@@ -116,10 +119,11 @@ def show(crm, key, fmt):
              lang=crm.lang, context="deals.probability")
 
 
-def _say(crm, deal, verb):
+def _say(crm, deal, msgid):
+    """``msgid``: "deal {code} moved: stage {stage}, status {status}" and its like."""
     deal = api.get_deal(crm, deal.id)
-    stage = deal.stage.name if deal.stage_id else "-"
-    say(crm, f"deal {deal.code} {verb}: stage {stage}, status {deal.status}")
+    say(crm, msgid, code=deal.code, stage=deal.stage.name if deal.stage_id else "-",
+        status=Choice(deal.status, "deals.deal.status"))
 
 
 @deals.command("move")
@@ -129,7 +133,7 @@ def _say(crm, deal, verb):
 @pass_crm
 def move(crm, key, stage, at):
     """Move a deal of a manual kind to STAGE (name, id, next or previous)."""
-    _say(crm, crm.act("deals.move", key, stage=stage, at=at), "moved")
+    _say(crm, crm.act("deals.move", key, stage=stage, at=at), "deal {code} moved: stage {stage}, status {status}")
 
 
 @deals.command("complete")
@@ -139,7 +143,7 @@ def move(crm, key, stage, at):
 @pass_crm
 def complete(crm, key, result, at):
     """Complete the current stage's tasks of a process-driven deal; the process moves it on."""
-    _say(crm, crm.act("deals.complete", key, result=result, at=at), "stage completed")
+    _say(crm, crm.act("deals.complete", key, result=result, at=at), "deal {code} stage completed: stage {stage}, status {status}")
 
 
 @deals.command("win")
@@ -148,7 +152,7 @@ def complete(crm, key, result, at):
 @pass_crm
 def win(crm, key, at):
     """Mark a deal won."""
-    _say(crm, crm.act("deals.win", key, at=at), "won")
+    _say(crm, crm.act("deals.win", key, at=at), "deal {code} won: stage {stage}, status {status}")
 
 
 @deals.command("lose")
@@ -158,7 +162,7 @@ def win(crm, key, at):
 @pass_crm
 def lose(crm, key, reason, at):
     """Mark a deal lost, with its reason."""
-    _say(crm, crm.act("deals.lose", key, reason=reason, at=at), "lost")
+    _say(crm, crm.act("deals.lose", key, reason=reason, at=at), "deal {code} lost: stage {stage}, status {status}")
 
 
 @deals.command("reopen")
@@ -166,7 +170,7 @@ def lose(crm, key, reason, at):
 @pass_crm
 def reopen(crm, key):
     """Put a won or lost deal back in work."""
-    _say(crm, crm.act("deals.reopen", key), "reopened")
+    _say(crm, crm.act("deals.reopen", key), "deal {code} reopened: stage {stage}, status {status}")
 
 
 @deals.command("probability")
@@ -203,10 +207,10 @@ def recompute_probabilities(crm, keep_manual, fmt):
         import json
         click.echo(json.dumps(result, ensure_ascii=False))
         return
-    click.echo(translate("{changed} of {open_deals} open deals changed (statistics: {won} won of {closed} "
-                         "closed)", crm.lang).format(**result))
+    say(crm, "{changed} of {open_deals} open deals changed (statistics: {won} won of {closed} closed)",
+        **{k: result[k] for k in ("changed", "open_deals", "won", "closed")})
     if result.get("note"):
-        click.echo(translate(result["note"], crm.lang))
+        say(crm, result["note"])
 
 
 @deals.command("demand")
@@ -222,10 +226,10 @@ def demand(crm, key, product, quantity, price, fill_potential):
     line = crm.create("deals.demand", {"deal": deal.id, "product": api.resolve(crm, "core.product", product,
                                                                                  "product"),
                                        "quantity": quantity, "price": price})
-    click.echo(f"demand line {line.id}: {line.amount}")
+    say(crm, "demand line {id}: {amount}", id=line.id, amount=line.amount)
     if fill_potential:
         deal = crm.act("deals.fill_potential", deal.id)
-        click.echo(f"potential {deal.potential} {deal.currency}")
+        say(crm, "potential {amount} {currency}", amount=deal.potential, currency=deal.currency)
 
 
 @deals.command("participant")
@@ -241,7 +245,7 @@ def participant(crm, key, partner, contact, role):
             "partner": api.resolve(crm, "core.partner", partner, "partner") if partner else None,
             "contact": api.resolve(crm, "core.contact", contact, "contact") if contact else None}
     record = crm.create("deals.participant", data)
-    say(crm, f"participant {record.id} added")
+    say(crm, "participant {id} added", id=record.id)
 
 
 @deals.group("kind")
@@ -275,7 +279,7 @@ def kind_add(crm, name, process, stages, comment):
         record = crm.create("deals.kind", {"name": name, "process": process, "comment": comment})
         for seq, stage in enumerate(stages, start=1):
             crm.create("deals.kind_stage", {"kind": record.id, "stage": _stage_id(crm, stage), "sequence": seq})
-    click.echo(f"kind {record.id} {name}: {len(stages)} stages")
+    say(crm, "kind {id} {name}: {n} stages", id=record.id, name=name, n=len(stages))
 
 
 def _stage_id(crm, name):
@@ -310,7 +314,7 @@ def kind_add_stage(crm, kind_key, stage, sequence, route_point, tasks, days):
         record = crm.create("deals.kind_stage", {"kind": kind_id, "stage": _stage_id(crm, stage),
                                                  "sequence": sequence, "route_point": route_point,
                                                  "tasks": "\n".join(tasks), "task_days": days})
-    click.echo(f"stage {stage} is number {record.sequence}")
+    say(crm, "stage {stage} is number {sequence}", stage=stage, sequence=record.sequence)
 
 
 @kind.command("remove-stage")
@@ -323,9 +327,9 @@ def kind_remove_stage(crm, kind_key, stage):
     stage_id = api.resolve(crm, "deals.stage", stage, "stage")
     crm.require("delete", "deals.kind_stage")
     if m.Deal.select().where((m.Deal.kind == kind_id) & (m.Deal.stage == stage_id)).exists():
-        raise click.ClickException("deals of this kind stand at this stage: move them first")
+        refuse("deals of this kind stand at this stage: move them first")
     n = m.KindStage.delete().where((m.KindStage.kind == kind_id) & (m.KindStage.stage == stage_id)).execute()
-    click.echo(f"removed {n}")
+    say(crm, "removed {n}", context="deals.kind_stage", n=n)
 
 
 @deals.group("stage")
@@ -346,4 +350,4 @@ def stage_list(crm, fmt):
 @pass_crm
 def stage_add(crm, name, comment):
     record = crm.create("deals.stage", {"name": name, "comment": comment})
-    click.echo(f"stage {record.id} {name}")
+    say(crm, "stage {id} {name}", id=record.id, name=name)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crmkit.cli import emit, format_option, pass_crm
+from crmkit.cli import emit, format_option, pass_crm, say
 
 
 @click.group()
@@ -26,7 +26,8 @@ def attach_cmd(crm, subject, path, name, comment):
     from .store import attach
     with path.open("rb") as stream:
         record = attach(crm, _resolve(crm, subject), name or path.name, stream, comment)
-    click.echo(f"attached file {record.id}: {record.name} ({record.mime}, {record.size} bytes)")
+    say(crm, "attached file {id}: {name} ({mime}, {size} bytes)", id=record.id, name=record.name, mime=record.mime,
+        size=record.size)
 
 
 def _subject(text):
@@ -67,7 +68,7 @@ def get_cmd(crm, key, output):
     from .store import content
     record, data = content(crm, key)
     output.write_bytes(data)
-    click.echo(f"{record.name}: {len(data)} bytes written to {output}")
+    say(crm, "{name}: {size} bytes written to {file}", name=record.name, size=len(data), file=output)
 
 
 @files.command("remove")
@@ -76,4 +77,4 @@ def get_cmd(crm, key, output):
 def remove_cmd(crm, key):
     """Delete file KEY (the role's d grant); its content goes when no other file holds it."""
     result = crm.act("files.remove", key)
-    click.echo(f"removed file {result['removed']}")
+    say(crm, "removed file {id}", id=result["removed"])

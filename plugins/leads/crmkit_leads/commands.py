@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit import Message
+from crmkit.cli import emit, format_option, parse_assignments, pass_crm, record_row, say
 
 
 @click.group()
@@ -19,11 +20,12 @@ def leads():
 def add(crm, values, channel, source):
     """Capture a lead: crmkit leads add company="ООО Ромашка" person="Анна Петрова" email=a@romashka.ru"""
     lead = crm.act("leads.capture", lead=parse_assignments(values), channel=channel, source=source)
-    click.echo(f"created lead {lead.code}")
+    say(crm, "created lead {code}", code=lead.code)
     for hit in crm.duplicates("core.partner", {"name": lead.company or lead.person, "email": lead.email or None,
                                                "phone": lead.phone or None})[:5]:
         partner = crm.get("core.partner", hit["id"])
-        click.echo(f"note: may be the partner {partner.code} {partner.name} ({hit['label']})", err=True)
+        say(crm, "note: may be the partner {code} {name} ({rule})", err=True, code=partner.code, name=partner.name,
+            rule=Message(hit["label"], context="core.partner"))
 
 
 @leads.command("list")
@@ -47,7 +49,8 @@ def matches_cmd(crm, key, fmt):
     rows = []
     for hit in crm.act("leads.matches", key)["matches"]:
         partner = crm.get("core.partner", hit["id"])
-        rows.append({"code": partner.code, "name": partner.name, "reason": hit["label"], "score": hit["score"]})
+        rows.append({"code": partner.code, "name": partner.name,
+                     "reason": Message(hit["label"], context="core.partner"), "score": hit["score"]})
     emit(rows, fmt, lang=crm.lang)
 
 
@@ -58,7 +61,7 @@ def matches_cmd(crm, key, fmt):
 def disqualify(crm, key, reason):
     """Disqualify a lead with a reason (a leads.disqualify_reason name)."""
     lead = crm.act("leads.disqualify", key, reason=reason)
-    click.echo(f"disqualified {lead.code}")
+    say(crm, "disqualified {code}", code=lead.code)
 
 
 @leads.command("convert")
@@ -74,10 +77,13 @@ def convert_cmd(crm, key, partner, contact, deal, deal_kind, deal_name, allow_du
     """Convert a lead into a partner, a contact and optionally a deal, all or nothing."""
     result = crm.act("leads.convert", key, partner=partner, contact=contact, deal=deal, deal_kind=deal_kind,
                      deal_name=deal_name, allow_duplicate=allow_duplicate)
-    click.echo(f"converted {result['lead']}: partner {result['partner']}"
-               + (f", contact {result['contact']}" if result["contact"] else "")
-               + (f", deal {result['deal']}" if result["deal"] else "")
-               + "".join(f"; moved {n} {e}" for e, n in result["moved"].items()))
+    parts = [Message("converted {lead}: partner {partner}", lead=result["lead"], partner=result["partner"])]
+    if result["contact"]:
+        parts.append(Message(", contact {contact}", contact=result["contact"]))
+    if result["deal"]:
+        parts.append(Message(", deal {deal}", deal=result["deal"]))
+    parts += [Message("; moved {n} {entity}", n=n, entity=e) for e, n in result["moved"].items()]
+    say(crm, parts)
 
 
 @leads.command("from-inbox")
@@ -86,4 +92,4 @@ def convert_cmd(crm, key, partner, contact, deal, deal_kind, deal_name, allow_du
 def from_inbox_cmd(crm, limit):
     """Make leads of the incoming mail from unknown senders."""
     result = crm.act("leads.from_inbox", limit=limit)
-    click.echo(f"{result['messages']} messages, {len(result['leads'])} new leads")
+    say(crm, "{messages} messages, {leads} new leads", messages=result["messages"], leads=len(result["leads"]))

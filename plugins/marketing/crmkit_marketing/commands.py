@@ -6,9 +6,9 @@ import functools
 
 import click
 
-from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row
+from crmkit.cli import database_url, destructive, emit, format_option, parse_assignments, pass_crm, record_row, say, say_counts
 
-from crmkit import Choice, format_value, lazy_module, translate
+from crmkit import Choice, Message, format_value, lazy_module, translate, translate_message
 
 from . import kinds
 
@@ -46,7 +46,8 @@ def channel_list(crm, fmt):
 def channel_add(crm, name, impact_type):
     """Add a channel: crmkit marketing channel add Выставки event"""
     record = crm.create("marketing.channel", {"name": name, "impact_type": impact_type})
-    click.echo(f"channel {record.id}: {record.name} ({record.impact_type})")
+    say(crm, "channel {id}: {name} ({impact})", id=record.id, name=record.name,
+        impact=Choice(record.impact_type, "marketing.channel.impact_type"))
 
 
 @marketing.group()
@@ -62,7 +63,8 @@ def interest():
 def interest_set(crm, subject, channel_name, source):
     """Set it: crmkit marketing interest set deals.deal:3 Выставки marketing.event:1"""
     record = crm.act("marketing.set_interest", subject=subject, channel=channel_name, source=source)
-    click.echo(f"primary interest of {record.subject_type}:{record.subject_id}: {crm.display('marketing.primary_interest', record)}")
+    say(crm, "primary interest of {subject}: {interest}", subject=f"{record.subject_type}:{record.subject_id}",
+        interest=crm.display("marketing.primary_interest", record))
 
 
 @interest.command("show")
@@ -100,7 +102,7 @@ def event_list(crm, fmt):
 def event_add(crm, values):
     """Add one: crmkit marketing event add name="Выставка" planned_start=2015-04-15 budget_planned=150000"""
     record = crm.create("marketing.event", parse_assignments(values))
-    click.echo(f"event {record.code}: {record.name}")
+    say(crm, "event {code}: {name}", code=record.code, name=record.name)
 
 
 @event.command("show")
@@ -127,7 +129,7 @@ def event_participant(crm, key, partner, role, contact, comment):
     """Add a participant (partner code or id)."""
     from .events import add_participant
     add_participant(crm, key, _partner_id(crm, partner), role, contact, comment)
-    click.echo("added")
+    say(crm, "participant added")
 
 
 @event.command("fill")
@@ -135,7 +137,7 @@ def event_participant(crm, key, partner, role, contact, comment):
 @pass_crm
 def event_fill(crm, key):
     """Fill the target list from the event's client segment."""
-    click.echo(f"added {crm.act('marketing.fill', key)['added']} participants")
+    say(crm, "added {n} participants", n=crm.act("marketing.fill", key)["added"])
 
 
 # -- groups, templates, subscriptions ----------------------------------------
@@ -159,7 +161,7 @@ def group_list(crm, fmt):
 def group_add(crm, values):
     """Add one: crmkit marketing group add name="Отмечаем юбилей" mode=subscription send_sms=no"""
     record = crm.create("marketing.mailing_group", parse_assignments(values))
-    click.echo(f"group {record.id}: {record.name}")
+    say(crm, "group {id}: {name}", id=record.id, name=record.name)
 
 
 @marketing.group()
@@ -180,7 +182,7 @@ def template_preview(crm, key, partner, contact):
     c = crm.get("core.contact", contact) if contact else None
     out = render_message(crm, tpl, context_for(crm, p, c), entity=tpl.kind.based_on if tpl.kind_id else None)
     if tpl.email or tpl.method == "processing":
-        click.echo(f"Subject: {out['subject']}\n\n{out['text']}")
+        say(crm, "Subject: {subject}\n\n{text}", subject=out["subject"], text=out["text"])
     if out.get("sms"):
         click.echo(f"SMS: {out['sms']}")
 
@@ -198,7 +200,7 @@ def subscribe_cmd(crm, group, partner, contact, channel_name, address, kind, met
     """Subscribe a partner or contact person; the consent goes to the ledger."""
     sub = crm.act("marketing.subscribe", group=group, channel=channel_name, partner=partner, contact=contact,
                   address=address, kind=kind, method=method)
-    click.echo(f"subscription {sub.id}")
+    say(crm, "subscription {id}", id=sub.id)
 
 
 @marketing.command("opt-out")
@@ -214,7 +216,7 @@ def opt_out_cmd(crm, channel_name, address, partner, contact, group, method, com
     """Record an opt-out; it is honoured even for messages already queued."""
     entry = crm.act("marketing.opt_out", channel=channel_name, partner=partner, contact=contact, address=address,
                     group=group, method=method, comment=comment)
-    click.echo(f"opt-out recorded ({entry.id})")
+    say(crm, "opt-out recorded ({id})", id=entry.id)
 
 
 @marketing.command("unsubscribe")
@@ -223,7 +225,8 @@ def opt_out_cmd(crm, channel_name, address, partner, contact, group, method, com
 def unsubscribe_cmd(crm, token):
     """Apply a signed unsubscribe token."""
     entry = crm.act("marketing.unsubscribe", token=token)
-    click.echo(f"unsubscribed {entry.channel} {entry.address}")
+    say(crm, "unsubscribed {channel} {address}", channel=Choice(entry.channel, "marketing.consent.channel"),
+        address=entry.address)
 
 
 @marketing.command("consents")
@@ -257,7 +260,7 @@ def mailing_list(crm, fmt):
 def mailing_create(crm, values):
     """Create one: crmkit marketing mailing create name=... group=1 template=2 audience=segment segment=1"""
     record = crm.create("marketing.mailing", parse_assignments(values))
-    click.echo(f"mailing {record.id}: {record.name}")
+    say(crm, "mailing {id}: {name}", id=record.id, name=record.name)
 
 
 @mailing.command("preview")
@@ -267,13 +270,13 @@ def mailing_create(crm, values):
 @pass_crm
 def mailing_preview(crm, key, limit, fmt):
     """Who would get what (nothing is queued)."""
-    from crmkit import translate
     from .mailings import preview_page
     rows, total = preview_page(crm, key, limit)
+    if fmt != "json":       # why a recipient gets nothing, in the user's words
+        rows = [{**r, "reason": translate_message(r["reason"], crm.lang)} if r.get("reason") else r for r in rows]
     emit(rows, fmt, lang=crm.lang)
     if fmt != "json" and total > len(rows):
-        click.echo(translate("{shown} of {total} recipients shown; --limit 0 shows them all", crm.lang)
-                   .format(shown=len(rows), total=total))
+        say(crm, "{shown} of {total} recipients shown; --limit 0 shows them all", shown=len(rows), total=total)
 
 
 @mailing.command("test")
@@ -286,11 +289,11 @@ def mailing_preview(crm, key, limit, fmt):
 def mailing_test(crm, key, address, channel_name, partner, deliver):
     """Queue one test copy to ADDRESS."""
     sent = crm.act("marketing.test_send", key, address=address, channel=channel_name, partner=partner)
-    click.echo(f"queued test message {sent['outbox_id']} to {sent['recipient']}")
+    say(crm, "queued test message {id} to {recipient}", id=sent["outbox_id"], recipient=sent["recipient"])
     if deliver:
         from .mailings import deliver as deliver_mailing
         counts = deliver_mailing(crm, key)
-        click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+        say_counts(crm, counts, "marketing.mailing_status")
 
 
 @mailing.command("send")
@@ -305,7 +308,7 @@ def mailing_send(crm, key, deliver):
     if deliver:
         deliver_mailing(crm, key)
         result = status(crm, key)
-    _print_status(result, crm.lang)
+    _print_status(crm, result)
 
 
 @mailing.command("status")
@@ -319,17 +322,16 @@ def mailing_status(crm, key, fmt):
     if fmt == "json":
         emit([result], fmt)
     else:
-        _print_status(result, crm.lang)
+        _print_status(crm, result)
 
 
-def _print_status(result, lang="en"):
-    click.echo(translate("{mailing} ({state}): {recipients} recipients, {queued} queued, {sent} sent, "
-                         "{failed} failed, {skipped} skipped", lang).format(
-        mailing=result["mailing"], state=Choice(result["state"], "marketing.mailing").label(lang),
+def _print_status(crm, result):
+    say(crm, "{mailing} ({state}): {recipients} recipients, {queued} queued, {sent} sent, {failed} failed, "
+        "{skipped} skipped", mailing=result["mailing"], state=Choice(result["state"], "marketing.mailing"),
         recipients=result["recipients"], queued=result["queued"] + result.get("sending", 0), sent=result["sent"],
-        failed=result["failed"], skipped=result["skipped"]))
+        failed=result["failed"], skipped=result["skipped"])
     for reason, n in sorted(result["reasons"].items(), key=lambda kv: -kv[1]):
-        click.echo(translate("  skipped {n}: {reason}", lang).format(n=n, reason=reason))
+        say(crm, "  skipped {n}: {reason}", n=n, reason=translate_message(reason, crm.lang))
 
 
 @destructive("purge deletes the mailings' sent messages", lambda state, **params: (database_url(state), True))
@@ -337,4 +339,4 @@ def _print_status(result, lang="en"):
 @pass_crm
 def mailing_purge(crm):
     """Delete sent/skipped messages older than their group's retention."""
-    click.echo(f"deleted {crm.act('marketing.purge')['deleted']} messages")
+    say(crm, "deleted {n} messages", n=crm.act("marketing.purge")["deleted"])

@@ -5,8 +5,8 @@ import os
 
 import click
 
-from crmkit import AccessDenied, Choice, translate
-from crmkit.cli import database_url, destructive, emit, format_option, pass_crm, progress_bar
+from crmkit import AccessDenied, Choice, Message, translate
+from crmkit.cli import database_url, destructive, emit, format_option, pass_crm, progress_bar, say, say_counts
 
 OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", "next_attempt_at",
                   "last_error", "source", "created_at", "sent_at")
@@ -14,7 +14,7 @@ OUTBOX_COLUMNS = ("id", "channel", "recipient", "subject", "state", "attempts", 
 
 def _admin(crm, what):
     if not crm.actor.is_admin:
-        raise AccessDenied(f"{what}: administrators only")
+        raise AccessDenied(Message("{what}: administrators only", context="notify_email.message", what=what))
 
 
 @click.group()
@@ -59,7 +59,7 @@ def outbox_deliver(crm, channel, limit):
             counts = crm.act("core.deliver_outbox", channel=channel, limit=limit)
     finally:
         close_connections()
-    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    say_counts(crm, counts, "notify_email.outbox")
 
 
 @outbox.command("retry")
@@ -70,7 +70,7 @@ def outbox_deliver(crm, channel, limit):
 def outbox_retry(crm, ids, unknown):
     """Put failed messages (all, or these ids, failed or unknown) back in the queue."""
     _admin(crm, "outbox retry")
-    click.echo(f"requeued {crm.outbox.retry(list(ids) or None, unknown=unknown)} messages")
+    say(crm, "requeued {n} messages", n=crm.outbox.retry(list(ids) or None, unknown=unknown))
 
 
 @outbox.command("settle")
@@ -82,8 +82,9 @@ def outbox_settle(crm, ids, outcome):
     """Record the outcome found for messages in state ``unknown``."""
     _admin(crm, "outbox settle")
     if outcome is None:
-        raise click.UsageError("give --sent or --failed")
-    click.echo(f"settled {crm.outbox.settle(list(ids), outcome)} messages as {outcome}")
+        raise click.UsageError(Message("give --sent or --failed").said(crm.lang))
+    say(crm, "settled {n} messages as {outcome}", n=crm.outbox.settle(list(ids), outcome),
+        outcome=Choice(outcome, "core.outbox.state"))
 
 
 @destructive("purge deletes sent messages", lambda state, **params: (database_url(state), True))
@@ -98,9 +99,9 @@ def outbox_purge(crm, days):
     _admin(crm, "outbox purge")
     done = purge(crm, days)
     for scope, (kept_days, count) in done.items():
-        click.echo(f"{scope}: deleted {count} older than {kept_days} days")
+        say(crm, "{scope}: deleted {n} older than {days} days", scope=Message(scope), n=count, days=kept_days)
     if not done:
-        click.echo("nothing to purge: give --days (no retention rules from other plugins)")
+        say(crm, "nothing to purge: give --days (no retention rules from other plugins)")
 
 
 @click.group()
@@ -128,7 +129,8 @@ def email_test(crm, to, subject, text):
     from .testsend import send_test
     _admin(crm, "email test")
     mid, settings = send_test(to, subject, text)
-    click.echo(f"sent {mid} to {to} through {settings.host}:{settings.port} ({settings.security})")
+    say(crm, "sent {id} to {to} through {server} ({security})", id=mid, to=to,
+        server=f"{settings.host}:{settings.port}", security=settings.security)
 
 
 @email.command("fetch")
@@ -148,9 +150,9 @@ def email_fetch(crm, folder, imap, limit):
     else:
         folder = folder or os.environ.get("CRMKIT_MAIL_DIR")
         if not folder:
-            raise click.UsageError("give --folder, set CRMKIT_MAIL_DIR, or use --imap")
+            raise click.UsageError(Message("give --folder, set CRMKIT_MAIL_DIR, or use --imap").said(crm.lang))
         counts = fetch_folder(crm, folder, limit)
-    click.echo(" ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "no messages")
+    say_counts(crm, dict(sorted(counts.items())), "notify_email.inbound", empty="no messages")
 
 
 INBOUND_COLUMNS = ("id", "received_at", "sent_at", "sender", "sender_name", "subject", "state", "error")
@@ -179,4 +181,4 @@ def email_assign(crm, inbound_id, partner, contact, remember):
     """Register an unknown sender's message for PARTNER (code or id)."""
     from .incoming import assign
     record = assign(crm, inbound_id, partner, contact, remember)
-    click.echo(f"registered as interaction {record.number}")
+    say(crm, "registered as interaction {number}", number=record.number)

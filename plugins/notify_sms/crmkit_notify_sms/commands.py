@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import click
 
-from crmkit import AccessDenied
-from crmkit.cli import emit, format_option, pass_crm
+from crmkit import AccessDenied, Choice, Message, translate_message
+from crmkit.cli import emit, format_option, pass_crm, refuse, say, say_counts
 
 
 @click.group()
@@ -32,7 +32,8 @@ def sms_length(crm, text):
     """How a text would go: encoding, length, segments."""
     from .gsm import measure
     r = measure(text)
-    click.echo(f"{r.encoding}: {r.units} units, {r.segments} segment(s) of up to {r.per_segment}")
+    say(crm, "{encoding}: {units} units, {segments} segment(s) of up to {per_segment}", encoding=r.encoding,
+        units=r.units, segments=r.segments, per_segment=r.per_segment)
 
 
 @sms.command("test")
@@ -44,16 +45,16 @@ def sms_test(crm, phone, text):
     from crmkit import PermanentFailure, TemporaryFailure
     from .channel import prepare, provider_for
     if not crm.actor.is_admin:
-        raise AccessDenied("sms test: administrators only")
+        raise AccessDenied(Message("sms test: administrators only"))
     settings = _settings()
     try:
         message, length = prepare(text, phone, settings)
         provider_id = provider_for(crm, settings).send(message, settings)
     except (PermanentFailure, TemporaryFailure) as exc:
-        kind = "permanent" if isinstance(exc, PermanentFailure) else "temporary"
-        raise click.ClickException(f"not sent ({kind}): {exc}") from None
-    click.echo(f"sent to {message.phone}: {length.encoding}, {length.segments} segment(s), "
-               f"provider id {provider_id or '-'}")
+        refuse("not sent (permanent): {error}" if isinstance(exc, PermanentFailure)
+               else "not sent (temporary): {error}", error=exc)
+    say(crm, "sent to {phone}: {encoding}, {segments} segment(s), provider id {provider_id}", phone=message.phone,
+        encoding=length.encoding, segments=length.segments, provider_id=provider_id or "-")
 
 
 STATUS_COLUMNS = ("id", "recipient", "state", "attempts", "encoding", "segments", "provider_id",
@@ -73,9 +74,13 @@ def sms_status(crm, wanted, limit, fmt):
     rows = []
     for msg in messages:
         info = sent.get(msg.id)
-        rows.append({"id": msg.id, "recipient": msg.recipient, "state": msg.state, "attempts": msg.attempts,
+        table = fmt != "json"      # a table in the user's words: the state by its label, the error translated
+        rows.append({"id": msg.id, "recipient": msg.recipient,
+                     "state": Choice(msg.state, "core.outbox.state") if table else msg.state, "attempts": msg.attempts,
                      "encoding": info.encoding if info else "", "segments": info.segments if info else "",
-                     "provider_id": info.provider_id if info else "", "last_error": msg.last_error,
+                     "provider_id": info.provider_id if info else "",
+                     "last_error": translate_message(msg.last_error, crm.lang) if table and msg.last_error
+                     else msg.last_error,
                      "created_at": msg.created_at, "sent_at": msg.sent_at})
     emit(rows, fmt, columns=list(STATUS_COLUMNS), lang=crm.lang)
 
@@ -91,14 +96,14 @@ def sms_optout(crm, phone, text, folder):
     """Put numbers that answered STOP on the suppression list."""
     from .optout import handle_reply, process_folder
     if not crm.actor.is_admin:
-        raise AccessDenied("sms optout: administrators only")
+        raise AccessDenied(Message("sms optout: administrators only"))
     settings = _settings()
     if phone:
         action = handle_reply(crm, phone, text, source="command", default_country=settings.default_country)
-        click.echo(f"{phone}: {action}")
+        say(crm, "{phone}: {action}", context="notify_sms.counts", phone=phone, action=Message(action, context="notify_sms.counts"))
         return
     folder = folder or settings.optout_dir
     if not folder:
-        raise click.UsageError("give --from, --dir or set CRMKIT_SMS_OPTOUT_DIR")
+        raise click.UsageError(Message("give --from, --dir or set CRMKIT_SMS_OPTOUT_DIR").said(crm.lang))
     counts = process_folder(crm, folder, settings.default_country)
-    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+    say_counts(crm, counts, "notify_sms.counts")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from crmkit.cli import emit, format_option, pass_crm
+from crmkit.cli import emit, format_option, pass_crm, say
 
 ENTITY = "notify_webhook.subscription"
 LIST_COLUMNS = ("id", "url", "events", "active", "failure_count", "last_success_at", "last_failure_at",
@@ -31,8 +31,9 @@ def _admin(crm, what):
 def add_cmd(crm, url, events, description, secret):
     """Subscribe URL to events; prints the signing secret once."""
     sub = crm.act("notify_webhook.subscribe", url=url, events=events, description=description, secret=secret)
-    click.echo(f"subscription {sub['id']}: {sub['url']}\nevents: {sub['events']}")
-    click.echo(f"secret (shown once, keep it for checking signatures): {sub['secret']}")
+    say(crm, "subscription {id}: {url}", id=sub["id"], url=sub["url"])
+    say(crm, "events: {events}", events=sub["events"])
+    say(crm, "secret (shown once, keep it for checking signatures): {secret}", secret=sub["secret"])
 
 
 @webhook.command("list")
@@ -75,7 +76,7 @@ def show_cmd(crm, key, limit, fmt):
 def disable_cmd(crm, key, reason):
     """Stop delivering to a subscription (its waiting messages are skipped)."""
     sub = crm.act("notify_webhook.disable", key, reason=reason)
-    click.echo(f"subscription {sub.id} disabled")
+    say(crm, "subscription {id} disabled", id=sub.id)
 
 
 @webhook.command("enable")
@@ -84,7 +85,7 @@ def disable_cmd(crm, key, reason):
 def enable_cmd(crm, key):
     """Deliver to a subscription again (its failure count starts afresh)."""
     sub = crm.act("notify_webhook.enable", key)
-    click.echo(f"subscription {sub.id} enabled")
+    say(crm, "subscription {id} enabled", id=sub.id)
 
 
 @webhook.command("rotate-secret")
@@ -96,9 +97,9 @@ def enable_cmd(crm, key):
 def rotate_cmd(crm, key, grace, secret):
     """A new signing secret; prints it once."""
     done = crm.act("notify_webhook.rotate_secret", key, grace=grace, secret=secret)
-    click.echo(f"subscription {done['id']}: new secret (shown once): {done['secret']}")
+    say(crm, "subscription {id}: new secret (shown once): {secret}", id=done["id"], secret=done["secret"])
     if grace:
-        click.echo(f"the old secret signs too for {grace:g} hour(s)")
+        say(crm, "the old secret signs too for {hours} hour(s)", hours=f"{grace:g}")
 
 
 @webhook.command("remove")
@@ -108,7 +109,7 @@ def remove_cmd(crm, key):
     """Delete a subscription and its secrets (its waiting messages are skipped)."""
     _admin(crm, "remove")
     done = crm.act("notify_webhook.remove", key)
-    click.echo(f"subscription {done['removed']} removed")
+    say(crm, "subscription {id} removed", id=done["removed"])
 
 
 @webhook.command("test")

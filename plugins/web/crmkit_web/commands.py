@@ -16,5 +16,9 @@ import click
 @click.pass_obj
 def serve(state, host, port, workers, timeout, access_log):
     """Serve the HTTP API (and the web pages) with gunicorn."""
+    import crmkit
+    # a missing SQLite file is refused as by every other command ("no database at ...";
+    # --create makes it): a mistyped path must not become an empty database being served
+    crmkit.open(state.db, migrate=False, create=state.create, plugin_manager=state.plugin_manager).close()
     from .server import run
     run(db_url=state.db, host=host, port=port, workers=workers, timeout=timeout, access_log=access_log)
