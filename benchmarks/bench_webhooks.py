@@ -11,8 +11,9 @@ created in the setup (untimed), each queueing its ``core.partner.created``.
 The floor is a bare script: one ``http.client`` keep-alive connection, the
 same bodies, each signed with ``hmac`` in the loop, the answer read. The
 receiver (``webhook_sink.py``) runs in its own process, checks every
-signature and counts; the floor runs before and after crmkit and counts at
-its best.
+signature and counts. Each side runs ``ROUNDS`` times (crmkit's messages
+put back in the queue between its rounds, untimed) and counts at its best;
+the floor's rounds run before and after crmkit's.
 """
 from __future__ import annotations
 
@@ -76,49 +77,72 @@ class Sink:
         self.proc.wait(timeout=30)
 
 
+ROUNDS = 3   # each side's best of this many: a shared machine's busy moments flatter neither
+
+
+def _requeue(crm):
+    """Put every delivered message back in the queue, as it was queued (untimed)."""
+    from crmkit.kernel.models import OutboxMessage
+    from crmkit import utcnow
+    with crm.transaction():
+        OutboxMessage.update(state="queued", attempts=0, claim_token=None, claimed_at=None, sent_at=None,
+                             last_error="", next_attempt_at=utcnow()).execute()
+
+
 def crmkit_deliver(ctx):
     n = ctx.extra["deliveries"]
     os.environ["CRMKIT_WEBHOOK_ALLOW_NETWORKS"] = "127.0.0.1/32"
-    with Sink() as sink:
-        crm = open_crm(ctx, "main", plugins=("notify_webhook",))
-        sub = crm.find("notify_webhook.subscription")[0]
-        crm.update("notify_webhook.subscription", sub.id, {"url": f"http://127.0.0.1:{sink.port}/hook"})
-        with Stopwatch() as sw:
-            counts = crm.outbox.deliver(channel="webhook", limit=n)
-        received, valid = sink.count()
-        crm.close()
-    if counts["sent"] != n or valid != n:
-        raise RuntimeError(f"sent {counts}, receiver got {received} ({valid} validly signed), expected {n}")
-    return {"crmkit": sw.seconds, "info": {"deliveries": n, "crmkit_per_s": round(n / sw.seconds)}}
+    times = []
+    for round_ in range(ROUNDS):
+        with Sink() as sink:
+            crm = open_crm(ctx, "main", plugins=("notify_webhook",))
+            sub = crm.find("notify_webhook.subscription")[0]
+            crm.update("notify_webhook.subscription", sub.id, {"url": f"http://127.0.0.1:{sink.port}/hook"})
+            if round_:
+                _requeue(crm)
+            with Stopwatch() as sw:
+                counts = crm.outbox.deliver(channel="webhook", limit=n)
+            received, valid = sink.count()
+            crm.close()
+        if counts["sent"] != n or valid != n:
+            raise RuntimeError(f"sent {counts}, receiver got {received} ({valid} validly signed), expected {n}")
+        times.append(sw.seconds)
+    best = min(times)
+    return {"crmkit": best, "info": {"deliveries": n, "crmkit_per_s": round(n / best),
+                                     "crmkit_rounds_s": [round(t, 3) for t in times]}}
 
 
 def floor_http_client(ctx):
     """A bare loop: one keep-alive http.client connection, each body signed
-    with hmac and posted, the answer read."""
+    with hmac and posted, the answer read (best of ``ROUNDS``)."""
     bodies = [b.encode() for b in json.loads(Path(ctx.extra["bodies"]).read_text())]
     key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    with Sink() as sink:
-        with Stopwatch() as sw:
-            conn = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=15)
-            for i, body in enumerate(bodies):
-                msg_id, stamp = f"msg_{i:032x}", str(int(time.time()))
-                mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
-                conn.request("POST", "/hook", body=body, headers={
-                    "Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": stamp,
-                    "webhook-signature": "v1," + base64.b64encode(mac).decode()})
-                resp = conn.getresponse()
-                resp.read()
-                if resp.status != 204:
-                    raise RuntimeError(f"the receiver answered {resp.status}")
-            conn.close()
-        received, valid = sink.count()
-    if valid != len(bodies):
-        raise RuntimeError(f"receiver got {received} ({valid} valid) of {len(bodies)}")
-    return {"floor": sw.seconds, "info": {"floor_per_s": round(len(bodies) / sw.seconds)}}
+    times = []
+    for _ in range(ROUNDS):
+        with Sink() as sink:
+            with Stopwatch() as sw:
+                conn = http.client.HTTPConnection("127.0.0.1", sink.port, timeout=15)
+                for i, body in enumerate(bodies):
+                    msg_id, stamp = f"msg_{i:032x}", str(int(time.time()))
+                    mac = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+                    conn.request("POST", "/hook", body=body, headers={
+                        "Content-Type": "application/json", "webhook-id": msg_id, "webhook-timestamp": stamp,
+                        "webhook-signature": "v1," + base64.b64encode(mac).decode()})
+                    resp = conn.getresponse()
+                    resp.read()
+                    if resp.status != 204:
+                        raise RuntimeError(f"the receiver answered {resp.status}")
+                conn.close()
+            received, valid = sink.count()
+        if valid != len(bodies):
+            raise RuntimeError(f"receiver got {received} ({valid} valid) of {len(bodies)}")
+        times.append(sw.seconds)
+    return {"floor": min(times), "info": {"floor_per_s": round(len(bodies) / min(times)),
+                                          "floor_rounds_s": [round(t, 3) for t in times]}}
 
 
 FIGURES = [
     Figure("webhook_delivery", "Deliver {deliveries} webhooks (local receiver)", "speed", 0.5,
-           "bare http.client keep-alive loop, best of 2",
+           "bare http.client keep-alive loop, best of 6",
            ("floor_http_client", "crmkit_deliver", "floor_http_client")),
 ]

@@ -805,10 +805,12 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
                    + (" (dry run: nothing written)" if dry_run else ""))
     else:
-        say(crm, f"{summary['rows']} rows read, {summary['inserted']} inserted, {summary['updated']} updated, "
-                 f"{summary['unchanged']} unchanged, {summary['rejected']} rejected")
+        say(crm, "{rows} rows read, {inserted} inserted, {updated} updated, {unchanged} unchanged, {rejected} rejected",
+            rows=summary["rows"], inserted=summary["inserted"], updated=summary["updated"],
+            unchanged=summary["unchanged"], rejected=summary["rejected"])
         if dry_run:
-            say(crm, f"dry run, nothing written: {summary['matched']} stored rows found by {summary['key']}")
+            say(crm, "dry run, nothing written: {matched} stored rows found by {key}",
+                matched=summary["matched"], key=summary["key"])
     from .kernel.i18n import translate
     for note, rows in summary.get("defaults", {}).items():
         click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")

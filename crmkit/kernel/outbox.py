@@ -16,6 +16,15 @@ the server's acceptance and the ``sent`` record leaves its claim; once the
 lease expires the message is delivered again with the same identity
 (at-least-once, deduplicable by the Message-ID a channel derives from it).
 
+Outcomes are written in one transaction for the messages sent within
+``OUTCOME_WINDOW_S`` (100 ms) of each other, before the next send and at the
+end of each claim, not one transaction per message: a fast receiver (a
+webhook on the same network) would otherwise wait on the outbox's own
+writes. Any outcome but ``sent`` and ``skipped`` is written at once, and a
+message that took longer than the window has its outcome written before the
+next one is sent, so a run killed mid-way sends again at most the messages
+of its last 100 ms (slow channels: at most the one in flight).
+
 Each run has a deadline, each message a deadline (channels read it with
 ``delivery_deadline()``), and each channel a circuit breaker: after a few
 connection failures in a row the run stops using that channel and gives its
@@ -44,6 +53,11 @@ MAX_ATTEMPTS = 6
 BACKOFF_BASE_S = 60          # 1, 2, 4, 8, 16 minutes ...
 BACKOFF_CAP_S = 6 * 3600
 CLAIM_MAX = 50               # messages claimed at once: a takeover or a stop touches few
+# Outcomes of messages sent (or skipped) within this many seconds are written
+# together, in one transaction, before the next send (and at the end of each
+# claim); a slower message has its outcome written before the next one goes.
+# A run killed in between may send again those few (with the same identity).
+OUTCOME_WINDOW_S = 0.1
 # Defaults of the CRMKIT_OUTBOX_* settings (seconds, or a count for the breaker).
 LEASE_S = 300                # a claim not renewed this long is taken over by another run
 RUN_DEADLINE_S = 270         # claim nothing new after this: a */5 cron run ends before the next
@@ -144,20 +158,25 @@ def retry_busy(write, budget_s: float = RESULT_RETRY_S):
 class _Heartbeat:
     """Renews a claim's lease from a thread of its own while the run sends
     (a slow server, or the 10-minute wait for the final-dot reply, must not
-    let another run take the claimed messages)."""
+    let another run take the claimed messages). One thread per run: it
+    renews the claim the run holds now (``token``, set per claim)."""
 
-    def __init__(self, token: str, every_s: float):
-        self.token, self.every_s = token, every_s
+    def __init__(self, every_s: float):
+        self.token: str | None = None
+        self.every_s = every_s
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"outbox-lease-{token[:8]}", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
 
     def _run(self):
         try:
             while not self.stop.wait(self.every_s):
+                token = self.token
+                if token is None:
+                    continue
                 try:
                     with db.transaction():
                         OutboxMessage.update(claimed_at=db.utcnow()).where(
-                            (OutboxMessage.claim_token == self.token)
+                            (OutboxMessage.claim_token == token)
                             & (OutboxMessage.state == "sending")).execute()
                 except Exception as exc:  # busy now: the next beat tries again, well within the lease
                     log.warning("could not renew the outbox lease: %s", exc)
@@ -171,6 +190,32 @@ class _Heartbeat:
     def __exit__(self, *exc):
         self.stop.set()
         self.thread.join()
+
+
+class _Statements:
+    """The check a delivery run repeats per message, written once per
+    database kind: building the same peewee query again for every message
+    cost more than the database's work on it (issue 17, "Webhooks")."""
+
+    def __init__(self, database):
+        p = database.param
+        o, s = OutboxMessage._meta, Suppression._meta
+        self.check = (
+            f"SELECT (SELECT COUNT(*) FROM {o.table_name} WHERE {o.primary_key.column_name} = {p} "
+            f"AND {OutboxMessage.claim_token.column_name} = {p} AND {OutboxMessage.state.column_name} = 'sending'), "
+            f"(SELECT COUNT(*) FROM {s.table_name} WHERE {Suppression.address.column_name} = {p} "
+            f"AND {Suppression.channel.column_name} = {p})")
+
+
+_statements: dict = {}
+
+
+def _sql() -> _Statements:
+    kind = type(db.database.obj)
+    found = _statements.get(kind)
+    if found is None:
+        found = _statements[kind] = _Statements(db.database.obj)
+    return found
 
 
 class Outbox:
@@ -313,14 +358,18 @@ class Outbox:
         report_progress(done, total)
         with ExitStack() as stack:
             sessions = {}
+            beat = stack.enter_context(_Heartbeat(lease_s / 3))
             while limit > 0 and time.monotonic() < run_ends:
                 token, batch = self._claim(channel, now, min(limit, CLAIM_MAX), after, source, broken, lease_s)
                 if not batch:
                     break
+                beat.token = token
                 after = batch[-1].id
                 untouched = {m.id for m in batch}
+                pending: list = []        # outcomes not written yet: (message, outcome, fields, after)
+                pending_since = 0.0       # when the oldest of them began
                 try:
-                    with _Heartbeat(token, lease_s / 3):
+                    try:
                         for message in batch:
                             if time.monotonic() >= run_ends or message.channel in broken:
                                 continue
@@ -328,8 +377,18 @@ class Outbox:
                             spec = self.crm.registry.channels.get(message.channel)
                             if spec is not None and spec.session is not None and message.channel not in sessions:
                                 sessions[message.channel] = stack.enter_context(spec.session(self.crm))
-                            outcome = self._deliver_one(message, token, hook, per_message, failures)
-                            counts[outcome] = counts.get(outcome, 0) + 1
+                            began = time.monotonic()
+                            if pending and began - pending_since >= OUTCOME_WINDOW_S:
+                                self._flush(token, pending, counts, hook)
+                            result = self._deliver_one(message, token, hook, per_message, failures)
+                            if result is None:
+                                counts["lost"] = counts.get("lost", 0) + 1
+                            else:
+                                if not pending:
+                                    pending_since = began
+                                pending.append((message, *result))
+                                if result[0] not in ("sent", "skipped"):   # anything else is written at once
+                                    self._flush(token, pending, counts, hook)
                             limit -= 1
                             done += 1
                             report_progress(min(done, total), total)
@@ -337,7 +396,10 @@ class Outbox:
                                 broken.add(message.channel)
                                 log.warning("outbox: %s stopped for this run after %d connection failures "
                                             "in a row", message.channel, failures[message.channel])
+                    finally:
+                        self._flush(token, pending, counts, hook)
                 finally:
+                    beat.token = None
                     if untouched:
                         counts["released"] = counts.get("released", 0) + self._release(token, untouched)
         return counts
@@ -355,10 +417,13 @@ class Outbox:
             log.warning("outbox: could not give back %d claimed messages (database busy)", len(ids))
             return 0
 
-    def _owns(self, message, token) -> bool:
-        return OutboxMessage.select().where(
-            (OutboxMessage.id == message.id) & (OutboxMessage.claim_token == token)
-            & (OutboxMessage.state == "sending")).exists()
+    def _check(self, message, token) -> tuple[bool, bool]:
+        """``(still ours, address suppressed)`` of one message, read in one
+        statement just before it is sent (the per-message checks of a run:
+        a takeover or a bounce a moment ago counts)."""
+        owned, suppressed = db.database.obj.execute_sql(_sql().check, (
+            message.id, token, normalize_address(message.channel, message.recipient), message.channel)).fetchone()
+        return bool(owned), bool(suppressed)
 
     def get(self, message_id):
         """One message by id, if it is about a partner the user may see."""
@@ -368,31 +433,69 @@ class Outbox:
             raise NotFound(f"outbox message {message_id} not found")
         return found[0]
 
-    def _finish(self, message, token, **fields) -> bool:
-        """Record a result if this run still owns the claim (retried while
-        the database is busy); False when another run took the message over."""
-        fields["claim_token"] = None
+    def _flush(self, token, pending, counts, hook) -> None:
+        """Write the outcomes in ``pending`` in one transaction, each only if
+        this run still owns its claim (the fencing token), then count them
+        and call the hooks that follow an outcome. Messages another run took
+        over are counted ``lost`` and nothing of them is written. Messages
+        with the same outcome fields are written by one UPDATE (``sent_at``
+        is the latest moment among them: within ``OUTCOME_WINDOW_S``)."""
+        if not pending:
+            return
+        items = list(pending)
+        pending.clear()
+        ids = [message.id for message, *_ in items]
 
         def write():
             with db.transaction():
-                return OutboxMessage.update(**fields).where(
-                    (OutboxMessage.id == message.id) & (OutboxMessage.claim_token == token)
-                    & (OutboxMessage.state == "sending")).execute()
-        if not retry_busy(write):
-            log.warning("outbox: message %s was taken over by another run; its result is not recorded",
-                        message.id)
-            return False
-        for k, v in fields.items():
-            setattr(message, k, v)
-        return True
+                query = OutboxMessage.select(OutboxMessage.id).where(
+                    OutboxMessage.id.in_(ids) & (OutboxMessage.claim_token == token)
+                    & (OutboxMessage.state == "sending"))
+                if not db.is_sqlite():
+                    query = query.for_update()
+                owned = {row[0] for row in query.tuples()}
+                groups: dict = {}
+                for message, _, fields, _ in items:
+                    if message.id not in owned:
+                        continue
+                    shared = {k: v for k, v in fields.items() if k != "sent_at"}
+                    group = groups.setdefault(tuple(sorted(shared.items())), [shared, [], None])
+                    group[1].append(message.id)
+                    if fields.get("sent_at") is not None:
+                        group[2] = max(group[2] or fields["sent_at"], fields["sent_at"])
+                for shared, group_ids, moment in groups.values():
+                    values = dict(shared, claim_token=None, **({"sent_at": moment} if moment else {}))
+                    OutboxMessage.update(**values).where(
+                        OutboxMessage.id.in_(group_ids) & (OutboxMessage.claim_token == token)
+                        & (OutboxMessage.state == "sending")).execute()
+                return owned
 
-    def _attempt(self, message, hook, per_message, failures):
+        owned = retry_busy(write)
+        for message, outcome, fields, after in items:
+            if message.id not in owned:
+                log.warning("outbox: message %s was taken over by another run; its result is not recorded",
+                            message.id)
+                counts["lost"] = counts.get("lost", 0) + 1
+                continue
+            for k, v in fields.items():
+                setattr(message, k, v)
+            message.claim_token = None
+            counts[outcome] = counts.get(outcome, 0) + 1
+            try:
+                if after and after[0] == "delivered":
+                    hook.crmkit_outbox_delivered(crm=self.crm, message=message)
+                elif after:
+                    hook.crmkit_outbox_failed(crm=self.crm, message=message, error=after[1], permanent=after[2])
+            except Exception:  # the outcome is recorded; a follower's error must not stop the queue
+                log.exception("outbox: a hook after message %s failed", message.id)
+
+    def _attempt(self, message, hook, per_message, failures, suppressed=False):
         """Try one message: (outcome, fields to record, hook to call after)."""
         spec = self.crm.registry.channels.get(message.channel)
         if spec is None:
             return "retry", dict(state="queued", next_attempt_at=db.utcnow() + backoff(1),
                                  last_error=f"channel {message.channel!r} is not installed"), None
-        if self.is_suppressed(message.channel, message.recipient):  # per message: a bounce a moment ago counts
+        if suppressed:  # read per message just before: a bounce a moment ago counts
             return "skipped", dict(state="skipped", last_error="address is on the suppression list"), None
         reason = hook.crmkit_outbox_skip_reason(crm=self.crm, message=message)
         if reason:
@@ -425,26 +528,18 @@ class Outbox:
         failures[message.channel] = 0
         return "sent", dict(state="sent", attempts=attempts, sent_at=db.utcnow(), last_error=""), ("delivered",)
 
-    def _deliver_one(self, message, token, hook, per_message, failures) -> str:
-        if not self._owns(message, token):
-            return "lost"
+    def _deliver_one(self, message, token, hook, per_message, failures):
+        """Check and try one message: ``(outcome, fields to record, hook to
+        call after)``, or None when another run took it over (not sent)."""
+        owned, suppressed = self._check(message, token)
+        if not owned:
+            return None
         try:
-            outcome, fields, after = self._attempt(message, hook, per_message, failures)
+            return self._attempt(message, hook, per_message, failures, suppressed)
         except Exception as exc:  # a poison message (or a channel bug) fails alone, never the run
             log.exception("outbox: message %s cannot be delivered", message.id)
-            outcome, after = "failed", None
-            fields = dict(state="failed", attempts=message.attempts + 1,
-                          last_error=f"cannot deliver: {type(exc).__name__}: {exc}"[:2000])
-        if not self._finish(message, token, **fields):
-            return "lost"
-        try:
-            if after and after[0] == "delivered":
-                hook.crmkit_outbox_delivered(crm=self.crm, message=message)
-            elif after:
-                hook.crmkit_outbox_failed(crm=self.crm, message=message, error=after[1], permanent=after[2])
-        except Exception:  # the outcome is recorded; a follower's error must not stop the queue
-            log.exception("outbox: a hook after message %s failed", message.id)
-        return outcome
+            return "failed", dict(state="failed", attempts=message.attempts + 1,
+                                  last_error=f"cannot deliver: {type(exc).__name__}: {exc}"[:2000]), None
 
     def erase_personal(self, partner_id=None, contact_ids=()) -> int:
         """Blank the recipients and bodies of a person's messages (erasure)."""

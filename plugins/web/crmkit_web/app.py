@@ -19,6 +19,7 @@ DEFAULTS = {
     "CRMKIT_CORS_ORIGINS": (),              # no CORS unless origins are configured
     "CRMKIT_PUBLIC_URL": None,              # the base URL people reach (unsubscribe links)
     "JSON_SORT_KEYS": False,
+    "CRMKIT_TOKEN_CACHE_SECONDS": None,     # how long a worker keeps a checked token's user (None: 5 s; 0: off)
 }
 
 
@@ -27,8 +28,10 @@ class Host:
     and how to make a request's ``Crm``. Its own ``Crm`` acts as the system
     user and is used only to make the others and to describe the API."""
 
-    def __init__(self, crm):
+    def __init__(self, crm, token_cache_seconds=None):
+        from .api.auth import DEFAULT_SECONDS, TokenCache
         self._crm = crm
+        self.token_cache = TokenCache(DEFAULT_SECONDS if token_cache_seconds is None else token_cache_seconds)
 
     @property
     def registry(self):
@@ -63,13 +66,41 @@ class Host:
         """A ``Crm`` acting as the system user (set-up, the public document)."""
         return self._crm
 
-    def session(self, login, request=None):
-        """A ``Crm`` acting as ``login`` for one request, in the request's
-        language (``Accept-Language``: en or ru)."""
+    def load_actor(self, login):
+        """The user ``login`` as an ``Actor`` (roles, access groups) read now;
+        AccessDenied for an unknown or inactive user."""
+        return self._crm.as_user(login).actor
+
+    def language(self, request):
+        """The language a request is answered in (``Accept-Language``: en or ru)."""
+        return request.accept_languages.best_match(["en", "ru"], default=self._crm.lang)
+
+    def zone_of(self, actor):
+        """The time zone ``actor``'s requests show moments in (their own, else the operator's)."""
+        return self._crm.as_user(actor).zone
+
+    def session(self, login, request=None, zone=None):
+        """A ``Crm`` acting as ``login`` (a login, or an ``Actor`` already
+        loaded) for one request, in the request's language
+        (``Accept-Language``: en or ru), in ``zone`` when the caller knows
+        the user's zone already (else it is looked up)."""
         crm = self._crm.as_user(login)
+        if zone is not None:
+            crm.zone = zone
         if request is not None:
-            crm.lang = request.accept_languages.best_match(["en", "ru"], default=self._crm.lang)
+            crm.lang = self.language(request)
         return crm
+
+
+def _seconds(name, raw):
+    from crmkit import ValidationError
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValidationError({name: f"{raw!r} is not a number of seconds"}) from None
+    if not 0 <= value <= 300:
+        raise ValidationError({name: "must be from 0 (no cache) to 300 seconds"})
+    return value
 
 
 def _alive(db) -> bool:
@@ -100,10 +131,13 @@ def create_app(db_url=None, *, plugins=None, config=None, migrate=True):
     if os.environ.get("CRMKIT_CORS_ORIGINS"):
         app.config["CRMKIT_CORS_ORIGINS"] = tuple(o.strip() for o in os.environ["CRMKIT_CORS_ORIGINS"].split(",")
                                                   if o.strip())
+    if os.environ.get("CRMKIT_TOKEN_CACHE_SECONDS", "").strip():
+        app.config["CRMKIT_TOKEN_CACHE_SECONDS"] = _seconds("CRMKIT_TOKEN_CACHE_SECONDS",
+                                                            os.environ["CRMKIT_TOKEN_CACHE_SECONDS"])
     app.config.update(config or {})
     crm = crmkit.open(db_url, plugins=plugins, migrate=migrate)
     crm.close()   # opened again by each request, in the process that serves it
-    host = Host(crm)
+    host = Host(crm, app.config["CRMKIT_TOKEN_CACHE_SECONDS"])
     app.extensions["crmkit"] = host
 
     @app.before_request

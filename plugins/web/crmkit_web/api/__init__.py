@@ -2,7 +2,8 @@
 
 Every request but the OpenAPI document carries ``Authorization: Bearer
 <token>`` and acts as the token's user (``g.crm``): the same roles, access
-groups and row filters as the CLI. Routes are generic over the registries,
+groups and row filters as the CLI (checked tokens are kept per worker for
+a few seconds: ``auth.py`` says what that means for revocation). Routes are generic over the registries,
 so every entity, report and action of every installed plugin is served.
 """
 from __future__ import annotations
@@ -21,15 +22,16 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return None
-    from crmkit.core import tokens
+    from . import auth
+    host = current_app.extensions["crmkit"]
     header = request.headers.get("Authorization", "")
     scheme, _, secret = header.partition(" ")
-    login = tokens.authenticate(secret.strip()) if scheme.lower() == "bearer" else None
-    if login is None:
+    found = auth.checked(host, secret.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
         # the same answer for a missing, unknown, expired or revoked token
         raise problems.Problem(401, "Unauthorized", "send a valid personal API token as Authorization: Bearer",
                                headers={"WWW-Authenticate": 'Bearer realm="crmkit"'})
-    g.crm = current_app.extensions["crmkit"].session(login, request)
+    g.crm = auth.session(host, found, request)
     return None
 
 

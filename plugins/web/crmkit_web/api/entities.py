@@ -34,8 +34,8 @@ def _flag(name):
     return value.lower() in ("1", "true", "yes")
 
 
-def _shape(crm, spec, recs, names=None):
-    docs = [records.document(r, spec, names) for r in recs]
+def _shape(crm, spec, recs, names=None, docs=None):
+    docs = records.documents(recs, spec, names) if docs is None else docs
     wanted = _csv("expand")
     if wanted:
         records.expand(crm, spec, docs, wanted)
@@ -73,8 +73,10 @@ def list_records(entity):
 
 
 def _one(crm, spec, record, status=200, headers=None):
-    doc = _shape(crm, spec, [record], records.field_names(spec, _csv("fields"), crm.attribute_fields(spec.name)))[0]
-    return json_response(doc, status=status, headers={"ETag": records.etag(record, spec), **(headers or {})})
+    names = records.field_names(spec, _csv("fields"), crm.attribute_fields(spec.name))
+    full = records.document(record, spec)      # every field: the ETag's, and the answer's when no fields=
+    doc = _shape(crm, spec, [record], docs=[{n: full[n] for n in names}])[0]
+    return json_response(doc, status=status, headers={"ETag": records.etag(record, spec, full), **(headers or {})})
 
 
 @blueprint.post("/<entity>")

@@ -3,8 +3,10 @@
 A record is every field of its model; a reference is the id of the record
 it points at, or, with ``expand=field``, ``{"id", "<lookup>", "display"}``
 read through the acting user's access (a row they may not see shows as
-its bare id). Input references are given by id or by the target's lookup
-(``"client": "00-00000010"``, ``"responsible": "fedorov"``).
+its bare id). Input references are given by id or as the kernel reads them
+everywhere (``crmkit.kernel.references``): the target's code or other unique
+key (``"client": "00-00000010"``, ``"responsible": "fedorov"``), or a name
+exactly one visible record has.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import json
 
 import peewee as pw
 
-from crmkit import AccessDenied, NotFound, ValidationError, local_moment, plain
+from crmkit import ValidationError, local_moment, plain
 
 
 def references(spec) -> dict:
@@ -36,21 +38,49 @@ def field_names(spec, fields=None, extra=()) -> list[str]:
     return [pk] + [n for n in names if n in fields and n != pk]
 
 
-def _value(record, name, field):
-    if isinstance(field, pw.ForeignKeyField):
-        return record.__data__.get(name)
-    value = getattr(record, name)
-    if isinstance(field, pw.DateTimeField) and value is not None:
-        from flask import g
-        crm = g.get("crm")      # ISO 8601 in the user's zone, with its offset
-        value = local_moment(value, crm.zone if crm is not None else None)
-    return plain(value)
+def _converters(spec, names, zone):
+    """``[(name, its value -> JSON, or None for a reference)]`` for ``names``,
+    chosen once per document list rather than per value: references as
+    their ids, moments in the user's zone (ISO 8601 with its offset), the
+    rest as ``plain`` makes them (Decimals as strings)."""
+    fields = spec.model._meta.fields
+    out = []
+    for name in names:
+        field = fields[name]
+        if isinstance(field, pw.ForeignKeyField):
+            out.append((name, None))
+        elif isinstance(field, pw.DateTimeField):
+            out.append((name, lambda v: plain(local_moment(v, zone)) if v is not None else None))
+        else:
+            out.append((name, plain))
+    return out
+
+
+def _zone():
+    from flask import g
+    crm = g.get("crm")      # ISO 8601 in the user's zone, with its offset
+    return crm.zone if crm is not None else None
+
+
+def documents(recs, spec, names=None) -> list[dict]:
+    """Records as dicts of JSON values (Decimals as strings: no digit lost)."""
+    converters = _converters(spec, list(names or spec.model._meta.fields), _zone())
+    docs = []
+    for record in recs:
+        data = record.__data__
+        doc = {}
+        for name, convert in converters:
+            if convert is None:
+                doc[name] = data.get(name)
+            else:
+                doc[name] = convert(getattr(record, name))
+        docs.append(doc)
+    return docs
 
 
 def document(record, spec, names=None) -> dict:
     """One record as a dict of JSON values (Decimals as strings: no digit lost)."""
-    fields = spec.model._meta.fields
-    return {name: _value(record, name, fields[name]) for name in (names or fields)}
+    return documents([record], spec, names)[0]
 
 
 def add_attributes(crm, spec, recs, docs, fields=()):
@@ -65,9 +95,11 @@ def add_attributes(crm, spec, recs, docs, fields=()):
         doc.update({name: plain(mine.get(name)) for name in names})
 
 
-def etag(record, spec) -> str:
-    """A strong validator of the record's whole stored state."""
-    text = json.dumps(document(record, spec), sort_keys=True, ensure_ascii=False, default=str)
+def etag(record, spec, doc=None) -> str:
+    """A strong validator of the record's whole stored state (``doc``: its
+    ``document`` of every field, when the caller has it already)."""
+    text = json.dumps(doc if doc is not None else document(record, spec), sort_keys=True, ensure_ascii=False,
+                      default=str)
     return '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
 
 
@@ -96,39 +128,21 @@ def expand(crm, spec, docs, names):
     return docs
 
 
-def resolve_references(crm, spec, data: dict):
-    """Reference values given by lookup (a code, a login) become ids.
-    Returns ``(data, unresolved)``: ``unresolved`` names each reference
-    given by a lookup that matches no visible record (its value is left as
-    given, which the kernel refuses with the other fields' problems)."""
-    out, unresolved = dict(data), {}
-    for name, field in references(spec).items():
+def unexpanded(spec, data: dict) -> dict:
+    """``data`` with each expanded reference sent back (``{"id": 5}``, as
+    ``expand=`` shows it) given as its id."""
+    out = dict(data)
+    for name in references(spec):
         value = out.get(name)
-        if isinstance(value, dict) and set(value) == {"id"}:   # an expanded reference sent back
-            value = out[name] = value["id"]
-        if not isinstance(value, str) or value.strip().isdigit() or not value.strip():
-            continue
-        target = crm.registry.spec_of_model(field.rel_model)
-        if target is None or not target.lookup:
-            continue   # the schema's type check names the field
-        try:
-            out[name] = crm.get(target.name, value.strip()).get_id()
-        except (NotFound, AccessDenied):
-            unresolved[name] = [f"{value!r} does not exist"]
-    return out, unresolved
+        if isinstance(value, dict) and set(value) == {"id"}:
+            out[name] = value["id"]
+    return out
 
 
 def write(crm, spec, data: dict, do):
-    """``do(data)`` with references resolved, in one transaction; every
-    field's problems, unresolved references included, in one error."""
-    data, unresolved = resolve_references(crm, spec, data)
-    try:
-        with crm.transaction():
-            record = do(data)
-            if unresolved:   # the kernel refuses a lookup left as text; never keep a write that had one
-                raise ValidationError(unresolved, spec.name)
-            return record
-    except ValidationError as exc:
-        if not unresolved:
-            raise
-        raise ValidationError({**exc.errors, **unresolved}, spec.name) from None
+    """``do(data)`` (``crm.create`` or ``crm.update``). A reference given
+    by code, login or name is the kernel's to resolve, among the records the
+    user may see (``crmkit.kernel.references``, as the CLI and the import
+    do): a value that names none, or several, is refused with every other
+    field's problems, and nothing is written."""
+    return do(unexpanded(spec, data))
