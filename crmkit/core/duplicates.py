@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from crmkit import DuplicateRule, normalize_email, normalize_phone
+from crmkit.kernel.db import among
 
 # Mailbox providers: a shared domain there says nothing about the company.
 PUBLIC_DOMAINS = frozenset("""
@@ -50,7 +51,7 @@ def _partners(ids, *fields):
     from . import models as m
     q = m.Partner.select(m.Partner.id, *fields)
     if ids is not None:
-        q = q.where(m.Partner.id.in_(ids))
+        q = q.where(among(m.Partner.id, ids))
     return q.tuples()
 
 
@@ -73,8 +74,8 @@ def _contact_info(ids, kind):
     of_contacts = (ci.select(m.Contact.partner, ci.normalized).join(m.Contact, on=(ci.contact == m.Contact.id))
                    .where((ci.kind == kind) & (ci.normalized != "")))
     if ids is not None:
-        own = own.where(ci.partner.in_(ids))
-        of_contacts = of_contacts.where(m.Contact.partner.in_(ids))
+        own = own.where(among(ci.partner, ids))
+        of_contacts = of_contacts.where(among(m.Contact.partner, ids))
     return list(own.tuples()) + list(of_contacts.tuples())
 
 
@@ -140,7 +141,7 @@ def _contact_keys(ids, kind):
     q = ci.select(ci.contact, ci.normalized).where((ci.kind == kind) & ci.contact.is_null(False)
                                                    & (ci.normalized != ""))
     if ids is not None:
-        q = q.where(ci.contact.in_(ids))
+        q = q.where(among(ci.contact, ids))
     return list(q.tuples())
 
 

@@ -23,7 +23,7 @@ from .errors import AccessDenied, ValidationError
 from .models import DuplicateSetting, MatchKey
 
 MODES = ("warn", "strict", "off")
-CHUNK = 5000   # ids per key query (SQLite caps bound parameters)
+CHUNK = 50_000   # ids per reindex pass (sent as one parameter: ``db.among``)
 
 
 def rules(crm, entity):
@@ -108,7 +108,7 @@ def reindex(crm, entity, ids=None):
     for rule in found:
         for chunk in chunks:
             q = MatchKey.delete().where((MatchKey.entity == entity) & (MatchKey.rule == rule.name))
-            (q.where(MatchKey.record_id.in_(chunk)) if chunk is not None else q).execute()
+            (q.where(among(MatchKey.record_id, chunk)) if chunk is not None else q).execute()
             rows = list({(entity, rule.name, str(row[1])[:320], int(row[0]),
                           str(row[2] if len(row) > 2 else "")[:300]): None
                          for row in rule.keys(crm, chunk) or () if row[1]})
@@ -413,7 +413,7 @@ def candidate_groups(crm, entity, rule_names=None):
     display = spec.display if isinstance(spec.display, str) else None
     fields = [model._meta.primary_key] + [getattr(model, f) for f in {lookup, display} - {"id", None}]
     names = crm.frame(crm.query(entity, *fields, include_marked=True).where(
-        model._meta.primary_key.in_(per["id"].tolist())))
+        among(model._meta.primary_key, per["id"].tolist())))
     names = names.rename(columns={model._meta.primary_key.name: "id"})
     if display and display != "name":
         names["name"] = names[display]
