@@ -756,7 +756,7 @@ class Crm:
                             (int(number), spec.name, int(number)))
 
     def _write(self, entity, key, data):
-        with self.reading_input():
+        with self.reading_input(), db.concurrency_errors():
             return self._write_in_zone(entity, key, data)
 
     def _write_in_zone(self, entity, key, data):

@@ -229,10 +229,20 @@ def transaction():
     failure, a unique key a concurrent transaction stored first) comes out
     as ``Busy``: the one error concurrency may raise."""
     db = database.obj
-    try:
+    with concurrency_errors():
         with (db.atomic("IMMEDIATE") if is_sqlite(db) and not db.in_transaction()
               else db.atomic()) as txn:
             yield txn
+
+
+@contextmanager
+def concurrency_errors():
+    """What concurrency or a full disk makes of any statement inside, as
+    ``Busy`` or ``StorageError``: also for the reads a write makes before
+    its transaction (a create validates first), which a restore or a long
+    lock can time out."""
+    try:
+        yield
     except (Busy, StorageError):
         raise
     except Exception as exc:

@@ -192,3 +192,22 @@ def test_two_classifications_of_one_date_give_one_run_and_nothing_but_busy(crm, 
             outcomes.append(out.strip())
         assert m.Run.select().where(m.Run.kind == "partner").count() == 1
     assert set(outcomes) <= {"ok", "busy"} and "ok" in outcomes
+
+
+def test_a_create_whose_checks_cannot_read_is_busy(quick, db_url):
+    """A create validates before its transaction (references, unique keys,
+    duplicate rules); a read there that times out behind a lock — a restore
+    holds ACCESS EXCLUSIVE on every table — is Busy too, not a raw driver
+    error (it was ``OperationalError: canceling statement due to lock
+    timeout``)."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite readers are not blocked by a writer (WAL)")
+    import psycopg2
+    conn = psycopg2.connect(db_url)
+    try:
+        conn.cursor().execute("LOCK TABLE kernel_duplicate_setting IN ACCESS EXCLUSIVE MODE")
+        busy_within(lambda: quick.create("core.partner", {"name": "За замком"}))
+    finally:
+        conn.rollback()
+        conn.close()
+    assert quick.create("core.partner", {"name": "За замком"}).name == "За замком"
