@@ -68,7 +68,7 @@ def invite(crm, meeting, cancel=False) -> dict:
         key=f"core.invite:{meeting.id}:{'cancel' if cancel else sequence}", source=f"core.interaction:{meeting.id}",
         partner_id=meeting.partner_id, contact_id=meeting.contact_id, recipient_name=_one_line(contact.name),
         meta={"calendar": {"method": method, "content": content}})
-    crm.log_action("core.interaction", meeting.id, "cancel invitation" if cancel else "invite",
+    crm.log_action("core.interaction", meeting.id, "uninvite" if cancel else "invite",
                    f"{'cancellation' if cancel else 'invitation'} to {address}")
     return {"queued": message.id, "recipient": address}
 
