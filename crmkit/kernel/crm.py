@@ -923,6 +923,8 @@ class Crm:
 
     def log_action(self, entity, record_id, action, note=""):
         """Record an action that is not a field change (an erasure, an export)."""
+        if len(action) > 16:   # the history's column; SQLite would store it, PostgreSQL refuses it
+            raise ValueError(f"a history action is at most 16 characters: {action!r}")
         spec = self.registry.entity(entity)
         self._log(spec, record_id, action, {"_": (None, note)} if note else {})
 
