@@ -1,0 +1,36 @@
+"""An index of each deal's passages holding what the funnel reads (issue 23).
+
+The funnel sums, per stage, the passages of the deals the user sees
+(``deals_stage_history`` joined to ``deals_deal`` on the deal, ``passage``
+true, the stage, the days). Through the ``(stage, passage)`` index that was
+one table look-up per history row (1M rows, in no order) and one deal
+look-up each; with this index the database walks the visible deals and
+reads each one's passages from the index alone: at 200,000 deals and
+1,022,896 history rows on SQLite the manager's funnel went from 0.97 s to
+0.54 s of CPU, the administrator's from 1.06 s to 0.87 s (2026-12-01). It
+is led by the deal, so it also serves every look-up by deal; it replaces
+the single-column index of the deal reference (``deals_stage_history_deal_id``),
+which the ``(deal, left_at)`` index already covered: each history row
+written still pays the same number of index entries.
+"""
+
+
+def _statistics(db, index):
+    """A base whose planner statistics were gathered (``ANALYZE``) gets this
+    index's too: SQLite's planner, knowing the other indexes and not this one,
+    kept to the old plan."""
+    if db.__class__.__name__.startswith("Sqlite"):
+        if db.execute_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone():
+            db.execute_sql(f'ANALYZE "{index}"')
+
+
+def up(migrator, db):
+    db.execute_sql("CREATE INDEX IF NOT EXISTS deals_stage_history_passages "
+                   "ON deals_stage_history (deal_id, passage, stage_id, days)")
+    db.execute_sql("DROP INDEX IF EXISTS deals_stage_history_deal_id")
+    _statistics(db, "deals_stage_history_passages")
+
+
+def down(migrator, db):
+    db.execute_sql("CREATE INDEX IF NOT EXISTS deals_stage_history_deal_id ON deals_stage_history (deal_id)")
+    db.execute_sql("DROP INDEX IF EXISTS deals_stage_history_passages")
