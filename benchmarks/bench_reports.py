@@ -134,7 +134,7 @@ def _generate(ctx, sizes):
     lines = salesdata.insert_lines(ctx, "main", data, ids["managers"])
     con = ctx.connect_bare("main")
     cur = con.cursor()
-    cur.execute(f"UPDATE analysis_sale SET deal_id = 1 + (id * 7919) % {n['deals']} WHERE id % 10 = 0")
+    cur.execute(f"UPDATE analysis_sale SET deal_id = 1 + (CAST(id AS BIGINT) * 7919) % {n['deals']} WHERE id % 10 = 0")
     con.commit() if ctx.db else None
     r = rng(80)
     p = ctx.param
