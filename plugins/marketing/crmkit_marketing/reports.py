@@ -289,18 +289,35 @@ def event_return(crm, date_from=None, date_to=None, event=None, **money_params):
     if _deals_installed(crm):
         D = crm.model(DEAL)
         won = pw.Case(None, [(D.status == "won", 1)], 0)
-        base = _interest(crm, PI.source_id.alias("id"), pw.fn.COUNT(PI.subject_id.distinct()).alias("deals_n"),
-                         pw.fn.SUM(won).alias("won_n")).where(PI.source_type == "marketing.event")
-        counts = crm.frame(base.group_by(PI.source_id))
+        event_interest = PI.source_type == "marketing.event"
+        if conv.active:
+            base = _interest(crm, PI.source_id.alias("id"), pw.fn.COUNT(PI.subject_id.distinct()).alias("deals_n"),
+                             pw.fn.SUM(won).alias("won_n")).where(event_interest)
+            counts = crm.frame(base.group_by(PI.source_id))
+            won_deals = _interest(crm).where(event_interest & (D.status == "won"))
+            conv.check(won_deals, D.currency, D.start_date)
+            money = crm.frame(_interest(crm, PI.source_id.alias("id"), conv.currency(D.currency).alias("currency"),
+                                        _won_potential(conv, D).alias("won_potential"))
+                              .where(event_interest & (D.status == "won"))
+                              .group_by(PI.source_id, *conv.keys(D.currency)))
+        else:
+            # one GROUP BY per event and currency gives the deals, the won ones and their
+            # potential in whole cents (a deal has one primary interest: see _interest_rows)
+            cents = pw.Case(None, [(D.status == "won", conv.cents(D.potential, D.currency, D.start_date))], 0)
+            rows = crm.frame(_interest(crm, PI.source_id.alias("id"), D.currency.alias("currency"),
+                                       pw.fn.COUNT(PI.id).alias("deals_n"), pw.fn.SUM(won).alias("won_n"),
+                                       pw.fn.SUM(cents).alias("won_cents")).where(event_interest)
+                             .group_by(PI.source_id, D.currency),
+                             columns=["id", "currency", "deals_n", "won_n", "won_cents"])
+            for name in ("deals_n", "won_n", "won_cents"):
+                rows[name] = pd.to_numeric(rows[name]).fillna(0).astype("int64")
+            counts = rows.groupby("id", dropna=False, sort=False)[["deals_n", "won_n"]].sum().reset_index()
+            money = rows[rows["won_n"] > 0].reset_index(drop=True)
+            money = money.assign(won_potential=[decimal.Decimal(int(c)).scaleb(-2) for c in money["won_cents"]])[
+                ["id", "currency", "won_potential"]]
         frame = frame.merge(counts, on="id", how="left")
         frame["deals"] = frame.pop("deals_n").fillna(0).astype(int)
         frame[WON] = frame.pop("won_n").fillna(0).astype(int)
-        won_deals = _interest(crm).where((PI.source_type == "marketing.event") & (D.status == "won"))
-        conv.check(won_deals, D.currency, D.start_date)
-        money = crm.frame(_interest(crm, PI.source_id.alias("id"), conv.currency(D.currency).alias("currency"),
-                                    _won_potential(conv, D).alias("won_potential"))
-                          .where((PI.source_type == "marketing.event") & (D.status == "won"))
-                          .group_by(PI.source_id, *conv.keys(D.currency)))
     frame = frame.rename(columns={"currency": "budget currency"})
     frame = _money_columns(frame, money, ["id"], crm)
 
