@@ -193,6 +193,8 @@ def progress_bar(label, fmt="table"):
                 bar.render_finish()
             bar = click.progressbar(length=total, label=now or label, file=stream, show_pos=True,
                                     show_percent=True)
+            from .cli_lang import translate_click
+            translate_click()       # the bar's module is loaded by the first bar: its "d" of days too
             bar.__enter__()
         if now:
             bar.label = now
@@ -378,7 +380,17 @@ def _said(ctx):
 
 class CrmGroup(click.Group):
     """Turns crmkit errors into clear messages and exit code 1; prints
-    through ``TerminalSafe``."""
+    through ``TerminalSafe``; click's own words (usage errors, help) in the
+    language the command line asks for."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from .cli_lang import lang_in_args, running, stopped
+        args = list(sys.argv[1:] if args is None else args)
+        token = running(lang_in_args(args))     # before --lang is parsed, and after its context is gone
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            stopped(token)
 
     def invoke(self, ctx):
         if isinstance(sys.stdout, TerminalSafe):

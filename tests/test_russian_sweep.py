@@ -238,6 +238,130 @@ def test_a_command_added_by_a_later_build_is_said_in_russian():
     assert result.exit_code == 0 and "Параметры:" in result.output and "Options" not in result.output
 
 
+# -- click's own words: usage errors, help, --version -----------------------------------
+
+def click_msgids():
+    """Every text click's modules give gettext (``_("...")``, both forms of
+    ``ngettext``), read from click's source: a new click's new message fails
+    test_every_text_click_says_has_its_russian until the catalogue has it."""
+    import ast
+    import pathlib
+    out = {}
+    for path in sorted(pathlib.Path(click.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_", "ngettext"):
+                for arg in node.args:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                        out[arg.value] = path.name
+    return out
+
+
+def _placeholders(text):
+    return sorted(re.findall(r"\{[^{}]*\}|%\(\w+\)s", text))
+
+
+def test_every_text_click_says_has_its_russian():
+    msgids = click_msgids()
+    assert len(msgids) > 60 and "No such option {name!r}." in msgids and "Usage:" in msgids
+    missing = [m for m in msgids if i18n.translate(m, "ru", context="kernel.click", domain="kernel") == m]
+    assert missing == []
+    broken = {m: t for m in msgids if _placeholders(t := i18n.translate(m, "ru", context="kernel.click", domain="kernel"))
+              != _placeholders(m)}
+    assert broken == {}         # a placeholder lost or renamed would fail when click fills it in
+
+
+def click_words():
+    """The English words of click's texts (placeholders aside)."""
+    words = set()
+    for msgid in click_msgids():
+        words |= set(re.findall(r"[A-Za-z]{3,}", re.sub(r"\{[^{}]*\}|%\(\w+\)s", " ", msgid)))
+    return words - {"crmkit", "Bash", "UUID", "Windows", "DeprecationWarning"}
+
+
+def _click_said_text(output):
+    """An output without its usage line (the command path and metavars, typed as they are)."""
+    return "\n".join(line for line in output.splitlines() if not line.startswith(("Usage:", "Использование:")))
+
+
+# bad invocations: each must be told in Russian, click's words and all
+BAD_INVOCATIONS = [
+    ["deals", "--bogus"],                               # no such option
+    ["--bogus"],                                        # ... of the root, said before --lang is parsed
+    ["deals", "lst"],                                   # no such command, did you mean
+    ["nosuch"],
+    ["deals", "show"],                                  # missing argument
+    ["deals", "lose", "00-00000001"],                   # missing option
+    ["deals", "list", "--format", "xml"],               # not one of the choices
+    ["deals", "list", "--format"],                      # an option without its value
+    ["deals", "list", "--limit", "many"],               # not an integer
+    ["deals", "list", "extra", "words"],                # unexpected extra arguments
+    ["outbox", "list", "--limit", "0"],                 # out of range
+    ["outbox", "list", "--limit", "x"],                 # not an integer (a range's)
+    ["db", "verify", "{tmp}/no-such.backup"],           # a path that does not exist
+    ["db", "verify", "{tmp}"],                          # a directory where a file is wanted
+    ["--create=yes", "init"],                           # a flag given a value
+    ["deals"],                                          # a group without its command: its help
+]
+
+
+@pytest.mark.parametrize("how", ["option", "option=", "env", "option after"])
+def test_click_errors_are_said_in_russian(tmp_path, monkeypatch, how):
+    words = click_words()
+    assert {"Usage", "Error", "Missing", "argument", "Invalid", "value", "such", "option"} <= words
+    left = {}
+    for args in BAD_INVOCATIONS:
+        args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+        if how == "env":
+            monkeypatch.setenv("CRMKIT_LANG", "ru")
+            line = args
+        else:
+            monkeypatch.delenv("CRMKIT_LANG", raising=False)
+            line = {"option": ["--lang", "ru", *args], "option=": ["--lang=ru", *args],
+                    "option after": [*args[:1], "--lang", "ru", *args[1:]] if args[0].startswith("-")
+                    else ["--lang", "ru", *args]}[how]
+        result = CliRunner().invoke(build_cli(), line)
+        said = result.output
+        assert result.exit_code != 0 and "Traceback" not in said, (line, said)
+        assert re.search("[А-Яа-я]", said), (line, said)
+        typed = {w.strip(PUNCTUATION) for a in args for w in a.split()}
+        if found := left_in_english(_click_said_text(said), words, typed):
+            left[" ".join(line)] = (found, said)
+    assert left == {}, json.dumps(left, ensure_ascii=False, indent=1)
+
+
+def test_click_errors_stay_english_without_a_language(monkeypatch):
+    monkeypatch.delenv("CRMKIT_LANG", raising=False)
+    out = CliRunner().invoke(build_cli(), ["deals", "show"]).output
+    assert "Error: Missing argument 'KEY'." in out and "Try 'cli deals show --help' for help." in out
+    out = CliRunner().invoke(build_cli(), ["--lang", "ru", "deals", "show"]).output
+    assert "Ошибка: Не указан аргумент 'KEY'." in out
+    out = CliRunner().invoke(build_cli(), ["deals", "show"]).output     # the next run speaks English again
+    assert "Error: Missing argument 'KEY'." in out
+
+
+def test_version_and_help_in_russian(monkeypatch):
+    """``--version``'s text, which click takes when the command is defined,
+    is said in the language of the run; help's headings and the help option."""
+    monkeypatch.delenv("CRMKIT_LANG", raising=False)
+    assert ", версия 0" in CliRunner().invoke(build_cli(), ["--lang", "ru", "--version"]).output
+    assert ", версия 0" in CliRunner().invoke(build_cli(), ["--version", "--lang", "ru"]).output
+    assert ", version 0" in CliRunner().invoke(build_cli(), ["--version"]).output
+    words = click_words()
+    for path in ([], ["deals"], ["deals", "list"], ["report", "run"], ["outbox", "list"]):
+        out = CliRunner().invoke(build_cli(), ["--lang", "ru", *path, "--help"]).output
+        assert "Показать эту справку и выйти." in out and "Параметры:" in out, out
+        assert left_in_english(_help_text(out), words) == {}, (path, out)
+
+
+def test_click_words_said_when_the_progress_bar_loads_late():
+    """The progress bar's module is loaded by the first bar: its "d" of days
+    is rebound then."""
+    import click._termui_impl as impl
+    from crmkit.cli_lang import click_gettext, translate_click
+    translate_click()
+    assert impl._ is click_gettext
+
+
 # -- what commands say when they change something --------------------------------
 #
 # Every command of the CLI is in one of these tables (test_every_command_is_in_a_sweep_table
