@@ -567,6 +567,22 @@ def demo(state, book_dir, fresh):
 
 # -- generic verbs for every entity ---------------------------------------
 
+def _field_in(row, entity, lang):
+    """A field's row of ``entities ENTITY`` for a person reading ``lang``: its
+    label beside the name typed, each choice code with its label."""
+    from .kernel.i18n import choice_label, translate
+
+    def with_label(code):
+        label = choice_label(str(code), lang, f"{entity}.{row['field']}")
+        return str(code) if label in (code, str(code).replace("_", " ")) else f"{code} ({label})"
+    out = {"field": row["field"], "label": translate(row["field"], lang, context=entity), **row}
+    if row["choices"]:
+        out["choices"] = ", ".join(with_label(c) for c in row["choices"].split(", "))
+        if isinstance(row["default"], str) and row["default"] in row["choices"].split(", "):
+            out["default"] = with_label(row["default"])
+    return out
+
+
 @cli.command("entities")
 @click.argument("entity", required=False)
 @format_option
@@ -577,7 +593,10 @@ def entities(crm, entity, fmt):
     (what an import file or a create/update may hold)."""
     if entity:
         from .kernel.references import describe_fields
-        emit(describe_fields(crm, crm.registry.entity(entity)), fmt, lang=crm.lang, context=entity)
+        rows = describe_fields(crm, crm.registry.entity(entity))
+        if fmt != "json" and crm.lang != "en":
+            rows = [_field_in(row, entity, crm.lang) for row in rows]
+        emit(rows, fmt, lang=crm.lang, context="kernel.fields")
         return
     from .kernel.i18n import translate
     lang = crm.lang if fmt != "json" else "en"
