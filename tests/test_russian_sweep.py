@@ -11,6 +11,7 @@ lists (``[in_work|won|lost]``), ``field=value`` examples, dotted names
 from __future__ import annotations
 
 import collections
+import datetime
 import json
 import os
 import re
@@ -807,3 +808,25 @@ def test_core_groups_listed_without_import_say_their_own_help():
     for name, help_text in GROUPS.items():
         assert inspect.cleandoc(getattr(commands, name).help) == help_text, name
     assert set(GROUPS) == {n for n, c in vars(commands).items() if isinstance(c, click.Group)} - {"token"}   # user token
+
+
+def test_an_opt_out_reason_says_its_day_in_the_users_zone_and_language(scratch_base):
+    """An opt-out at 21:30 UTC on 5 April 2015 was made on 6 April in
+    Moscow (the demo's users' zone): the mailing's reason says 06.04.2015 in
+    Russian, 2015-04-06 in English, and a reason stored as text reads the
+    same in Russian."""
+    url, _, _ = scratch_base
+    crm = crmkit.open(url, create=False)
+    consent = crm.model("marketing.consent")        # the demo's consents are given when it is loaded: move them back
+    consent.update(at=consent.at.db_value(datetime.datetime(2015, 3, 1, tzinfo=datetime.timezone.utc))).execute()
+    crm.create("marketing.consent", {"action": "opt_out", "channel": "email", "address": "sidorov@altair.example",
+                                     "at": "2015-04-05T21:30:00+00:00", "method": "manual"})
+    crm.close()
+    said = CliRunner().invoke(build_cli(), ["--db", url, "--lang", "ru", "--user", "orlov", "marketing", "mailing",
+                                            "preview", "1", "--limit", "0"]).output
+    assert "отказ от рассылок 06.04.2015" in said and "2015-04-0" not in said, said
+    english = CliRunner().invoke(build_cli(), ["--db", url, "--user", "orlov", "marketing", "mailing", "preview", "1",
+                                               "--limit", "0"]).output
+    assert "opted out on 2015-04-06" in english, english
+    assert i18n.translate_message("opted out on 2015-04-06 (manual)", "ru", domain="marketing").startswith(
+        "отказ от рассылок 06.04.2015")
