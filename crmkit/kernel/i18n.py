@@ -337,8 +337,23 @@ class Either(str):
         return f" {word} ".join(self.items)
 
 
+class Listed(str):
+    """Items in a message, one after the other: ``Listed(["id", Message("code",
+    context="core.partner")])`` is "id, code", said item by item (a
+    ``Message`` in its words) and joined with ", "."""
+
+    def __new__(cls, items):
+        items = list(items)
+        obj = super().__new__(cls, ", ".join(map(str, items)))
+        obj.items = items
+        return obj
+
+    def said(self, lang=None):
+        return ", ".join(i.said(lang) if isinstance(i, (Message, Either, Listed)) else str(i) for i in self.items)
+
+
 def _plain(value):
-    if isinstance(value, (Message, Either, BaseException)):
+    if isinstance(value, (Message, Either, Listed, BaseException)):
         return str(value)
     if isinstance(value, dt.date):       # a moment in the user's zone, as tables show it
         return format_value(value, "en")
@@ -346,7 +361,7 @@ def _plain(value):
 
 
 def _value_in(value, lang, context, domain=None):
-    if isinstance(value, (Message, Either)):
+    if isinstance(value, (Message, Either, Listed)):
         return value.said(lang)
     if isinstance(value, BaseException):           # an error inside a message: said as the error is
         said = getattr(value, "said", None)
@@ -414,7 +429,7 @@ def format_value(value, lang="en", zone=None) -> str:
             pass
     if isinstance(value, Choice):
         return value.label(lang)
-    if isinstance(value, (Message, Either)):      # a table's message cell: said in the table's language
+    if isinstance(value, (Message, Either, Listed)):      # a table's message cell: said in the table's language
         return value.said(lang)
     if isinstance(value, bool):
         return translate("yes" if value else "no", lang, domain=KERNEL)

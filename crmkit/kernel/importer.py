@@ -811,9 +811,11 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 raise ValidationError({"file": "has no rows"}, entity)
             if rejects.count and not skip_invalid:
                 txn.rollback()
-                counted = f"at least {rejects.count} of the first {total}" if doomed else f"{rejects.count} of {total}"
+                from .i18n import Message
+                counted = Message("at least {n} of the first {total}", n=rejects.count, total=total) if doomed \
+                    else Message("{n} of {total}", n=rejects.count, total=total)
                 raise ValidationError(
-                    {"rows": f"{counted} rows are invalid; nothing was imported"},
+                    {"rows": Message("{counted} rows are invalid; nothing was imported", counted=counted)},
                     entity, rows={p + 1: e for p, e in rejects.shown.items()})
             if dry_run:
                 txn.rollback()
