@@ -880,8 +880,8 @@ def export_cmd(crm, entity, fmt, output, filters):
     """Export the visible records of ENTITY."""
     spec = crm.registry.entity(entity)
     text = crm.export(entity, fmt, output, **_typed_filters(crm, spec, parse_assignments(filters)))
-    if not output:
-        click.echo(text, nl=False)
+    if not output:      # CSV's CRLF line ends as the stream's own (a lone CR is still shown as an escape)
+        click.echo(text.replace("\r\n", "\n"), nl=False)
 
 
 @cli.group("report")
@@ -895,9 +895,15 @@ def report_group():
 def report_list(crm, fmt):
     """Reports the acting user may run."""
     from .kernel.i18n import translate
+    from .kernel.report_pages import label
     lang = crm.lang if fmt != "json" else "en"       # JSON keeps ids and parameter names
+
+    def param(spec, name):      # by its label (as the report's page says it), beside the name -p takes
+        said = label(spec, name, lang) if lang != "en" else name
+        said = ": ".join(said) if isinstance(said, tuple) else said
+        return name if said == name else f"{said} ({name})"
     emit([{"id": s.id, "title": translate(s.title, crm.lang, context=s.id),
-           "params": ", ".join(translate(p, lang, context=s.id) for p in s.schema)}
+           "params": ", ".join(param(s, p) for p in s.schema)}
           for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
           if crm.can("read", s.id)], fmt, lang=crm.lang, context="kernel.report_list")
 

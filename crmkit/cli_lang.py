@@ -145,7 +145,7 @@ def set_lang(ctx, param, value):
         try:
             check_language(value)
         except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+            raise click.BadParameter(exc.said(help_lang()), ctx=ctx, param=param) from None
         ctx.meta[LANG_KEY] = value
     return value
 

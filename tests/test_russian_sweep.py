@@ -100,9 +100,11 @@ def _command_names(root):
 
 
 def typed_chunk(chunk):
-    """Something typed, or a quoted literal (JSON, an example, a column 'code')."""
+    """Something typed, a quoted literal (JSON, an example, a column 'code'),
+    or the name typed beside its label: "Вид (kind)"."""
     return (any(c in SYNTAX for c in chunk.strip(PUNCTUATION)) or chunk.rstrip(",;:").endswith('"')
-            or re.fullmatch(r"'[^']*'", chunk.strip(",;:.()?")) is not None)
+            or re.fullmatch(r"'[^']*'", chunk.strip(",;:.()?")) is not None
+            or re.fullmatch(r"\([a-z][a-z0-9_]*\)[,;:.]?", chunk) is not None)
 
 
 def left_in_english(text, words, skip=frozenset()):

@@ -54,7 +54,8 @@ class UnknownLanguage(CrmError, ValueError):
 def check_language(lang):
     """``lang`` itself when crmkit speaks it, else an error naming those it does."""
     if lang not in LANGUAGES:
-        raise UnknownLanguage(f"unknown language {lang!r}: crmkit speaks {', '.join(LANGUAGES)}")
+        raise UnknownLanguage(Message("unknown language {lang}: crmkit speaks {languages}", domain=KERNEL,
+                                      lang=repr(lang), languages=", ".join(LANGUAGES)))
     return lang
 
 
