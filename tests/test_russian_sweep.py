@@ -832,3 +832,27 @@ def test_an_opt_out_reason_says_its_day_in_the_users_zone_and_language(scratch_b
     assert "opted out on 2015-04-06" in english, english
     assert i18n.translate_message("opted out on 2015-04-06 (manual)", "ru", domain="marketing").startswith(
         "отказ от рассылок 06.04.2015")
+
+
+def test_the_first_errors_a_user_meets_are_said_in_russian(demo_url, tmp_path, english):
+    """Before any database is open: a missing SQLite file, a path without
+    sqlite:///, a value that is no date (Python's own words left out)."""
+    words, _ = english
+    path = demo_url.split(":///", 1)[1]
+    cases = [["--db", f"sqlite:///{tmp_path}/nosuch/x.db", "list", "core.partner"],
+             ["--db", path, "list", "core.partner"],
+             ["--db", demo_url, "report", "run", "deals.funnel", "-p", "date_from=2015-31-01"],
+             ["--db", demo_url, "create", "core.partner", "name=Новый", "registered_on=2015-31-01"]]
+    left = {}
+    for args in cases:
+        result = CliRunner().invoke(build_cli(), ["--lang", "ru", *args])
+        assert result.exit_code == 1 and result.output.startswith("ошибка: "), (args, result.output)
+        if found := english_left(result.output, words, frozenset(_typed(args)) | {"crmkit", "init", "create"}):
+            left[" ".join(args)] = (found, result.output)
+    assert left == {}, json.dumps(left, ensure_ascii=False, indent=1)
+    out = CliRunner().invoke(build_cli(), ["--lang", "ru", "--db", "postgresql://nobody@127.0.0.1:1/x", "list",
+                                           "core.partner"]).output
+    assert out.startswith("ошибка: не удалось открыть базу данных postgresql://nobody@127.0.0.1:1/x: "), out
+    out = CliRunner().invoke(build_cli(), ["--db", demo_url, "create", "core.partner", "name=Новый",
+                                           "registered_on=2015-31-01"]).output
+    assert "has the wrong type: month must be in 1..12" in out, out        # English keeps Python's detail

@@ -125,9 +125,10 @@ def connect(url: str | None = None, create: bool = True) -> pw.Database:
         if path not in ("", ":memory:"):
             where = Path(path).expanduser()
             if not create and not where.exists():
-                raise DatabaseUnavailable(
-                    f"no database at {path}: check the path, or create it with `crmkit init` "
-                    f"(or --create; crmkit.open(..., create=True))")
+                from .i18n import Message
+                raise DatabaseUnavailable(Message(
+                    "no database at {path}: check the path, or create it with `crmkit init` "
+                    "(or --create; crmkit.open(..., create=True))", domain="kernel", path=path))
             where.parent.mkdir(parents=True, exist_ok=True)
         timeout = busy_timeout()
         db = pw.SqliteDatabase(path or ":memory:", pragmas={**SQLITE_PRAGMAS, "busy_timeout": int(timeout * 1000)},
@@ -139,13 +140,16 @@ def connect(url: str | None = None, create: bool = True) -> pw.Database:
                             options=f"-c lock_timeout={int(busy_timeout() * 1000)}")
     else:
         hint = f"sqlite:///{url}" if "://" not in url else "sqlite:///file.db"
-        raise DatabaseUnavailable(f"database URL {url!r} is neither sqlite:/// nor postgresql://: "
-                                  f"did you mean {hint}?")
+        from .i18n import Message
+        raise DatabaseUnavailable(Message("database URL {url} is neither sqlite:/// nor postgresql://: "
+                                          "did you mean {hint}?", domain="kernel", url=repr(url), hint=hint))
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot open the database {_safe_url(url)}: {_first_line(exc)}") from None
+        from .i18n import Message
+        raise DatabaseUnavailable(Message("cannot open the database {url}: {error}", domain="kernel",
+                                          url=_safe_url(url), error=_first_line(exc))) from None
     return db
 
 
