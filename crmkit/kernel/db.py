@@ -6,6 +6,7 @@ from a ``postgresql://`` URL. Every plugin's migrations run through
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import decimal
 import os
@@ -233,10 +234,36 @@ def transaction():
     failure, a unique key a concurrent transaction stored first) comes out
     as ``Busy``: the one error concurrency may raise."""
     db = database.obj
-    with concurrency_errors():
-        with (db.atomic("IMMEDIATE") if is_sqlite(db) and not db.in_transaction()
-              else db.atomic()) as txn:
-            yield txn
+    outer = not db.in_transaction()
+    token = _at_end.set([]) if outer else None
+    committed = False
+    try:
+        with concurrency_errors():
+            with (db.atomic("IMMEDIATE") if is_sqlite(db) and outer else db.atomic()) as txn:
+                yield txn
+        committed = True
+    finally:
+        if outer:
+            callbacks = _at_end.get()
+            _at_end.reset(token)
+            for callback in callbacks:
+                callback(committed)
+
+
+_at_end = contextvars.ContextVar("crmkit_transaction_end", default=None)
+
+
+def at_transaction_end(callback):
+    """Call ``callback(committed)`` once the outermost ``transaction()`` now
+    open has committed (True) or rolled back (False); at once (True) when
+    none is open. What lives outside the database (a file on disk) is
+    tidied with it: removed only once the rows that named it are gone for
+    good, or left when they come back."""
+    pending = _at_end.get()
+    if pending is None:
+        callback(True)
+    else:
+        pending.append(callback)
 
 
 @contextmanager

@@ -76,3 +76,22 @@ def crmkit_register_pages(register):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl
+def crmkit_backup_files(crm, execute):
+    """Contents kept on disk that the backup's snapshot names."""
+    from .store import backup_files
+    return backup_files(execute)
+
+
+@hookimpl
+def crmkit_restore_files(files):
+    from .store import restore_files
+    return restore_files(files)
+
+
+@hookimpl
+def crmkit_database_restored(execute):
+    from .store import restored
+    restored(execute)
