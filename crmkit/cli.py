@@ -386,7 +386,8 @@ class CrmGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from .cli_lang import lang_in_args, running, stopped
         args = list(sys.argv[1:] if args is None else args)
-        token = running(lang_in_args(args))     # before --lang is parsed, and after its context is gone
+        # before --lang is parsed, and after its context is gone
+        token = running(lang_in_args(args) or os.environ.get("CRMKIT_LANG"))
         try:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         finally:
