@@ -157,24 +157,27 @@ def test_every_report_in_russian(demo_url, english):
 
 
 def test_every_list_and_show_in_russian(demo_url, english):
-    words, _ = english
+    words, command_names = english
     crm = crmkit.open(demo_url)
-    data = stored_words(crm)
+    data = stored_words(crm) | command_names | {"demo"}      # commands named in hints; the demo's outbox source
     left = {}
     for entity in crm.registry.entities:
         text = ru(demo_url, "list", entity)
         first = crm.find(entity, limit=1)
         if first:
             text += ru(demo_url, "show", entity, str(first[0].get_id()))
-        if found := left_in_english(text, words, data):
+        if found := english_left(text, words, data):
             left[entity] = found
     for path in LISTINGS:
-        if found := left_in_english(ru(demo_url, *path), words, data):
+        if found := english_left(ru(demo_url, *path), words, data):
             left[" ".join(path)] = found
     for path, key in SHOW_KEYS.items():
-        if key is not None and (found := left_in_english(ru(demo_url, *path, *key), words, data)):
+        if key is not None and (found := english_left(ru(demo_url, *path, *key), words, data)):
             left[" ".join(path)] = found
     assert left == {}, json.dumps(left, ensure_ascii=False)
+    history = ru(demo_url, "history", "deals.deal", "1")       # names, not ids; fields, not a JSON record
+    assert "Первичный контакт" in history and "Наименование: Продажа вентиляторов" in history \
+        and '{"' not in history, history
 
 
 def test_every_entitys_fields_in_russian(demo_url, english):
@@ -856,3 +859,59 @@ def test_the_first_errors_a_user_meets_are_said_in_russian(demo_url, tmp_path, e
     out = CliRunner().invoke(build_cli(), ["--db", demo_url, "create", "core.partner", "name=Новый",
                                            "registered_on=2015-31-01"]).output
     assert "has the wrong type: month must be in 1..12" in out, out        # English keeps Python's detail
+
+
+# what a channel's failure (or the outbox itself) stores as a message's last error, with the
+# values a placeholder at its start takes
+FAILURES = ("TemporaryFailure", "PermanentFailure", "ConnectionFailure", "UnknownOutcome")
+STARTS = {"{v0} refused: {v2}": ["sender", "message"], "{v0} deferred: {v2}": ["sender", "message"],
+          "{v0}: {v2}": ["hard bounce"], "{v0} (redirects are not followed; subscribe the final URL)": ["301 Moved"]}
+SAID_AS_IT_IS = {"IMAP: {v1}"}          # the protocol's name and its server's words
+
+
+def _failure_texts():
+    """``(domain, text)`` of every failure a channel raises and every last
+    error the outbox writes, each value a sample: read from the source, so a
+    new one fails test_every_delivery_error_is_said_in_russian until translated."""
+    import ast
+    import pathlib
+    root = pathlib.Path(crmkit.__file__).parents[1]
+
+    def sample(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):
+            return "".join(v.value if isinstance(v, ast.Constant) else f"{{v{i}}}" for i, v in enumerate(node.values))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = sample(node.left), sample(node.right)
+            return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.Subscript):
+            return sample(node.value)
+        return None
+    out = []
+    for path in [*root.glob("plugins/notify_*/crmkit_*/*.py"), root / "crmkit/kernel/outbox.py"]:
+        domain = path.parts[-2].removeprefix("crmkit_") if "plugins" in path.parts else "kernel"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in FAILURES and node.args:
+                text = sample(node.args[0])
+            elif isinstance(node, ast.keyword) and node.arg == "last_error":
+                text = sample(node.value)
+            else:
+                continue
+            if text and text not in SAID_AS_IT_IS:
+                out.append((domain, path.name, text))
+    return out
+
+
+def test_every_delivery_error_is_said_in_russian():
+    i18n.add_plugin_domains(build_cli().plugin_manager[1])
+    texts = _failure_texts()
+    assert len(texts) > 30
+    left = []
+    for domain, where, text in texts:
+        for start in STARTS.get(text, [None]):
+            filled = re.sub(r"\{v\d+\}", "x", text.replace("{v0}", start, 1) if start else text)
+            said = i18n.translate_message(filled, "ru", domain=domain)
+            if said == filled or not re.search("[А-Яа-я]", said):
+                left.append(f"{where}: {filled}")
+    assert left == []
