@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from crmkit_web.ui import CardTab, Page, render_fragment
 
-SUBJECTS = ("core.partner", "core.interaction", "deals.deal", "marketing.event", "claims.claim", "leads.lead")
+SUBJECTS = ("core.partner", "core.interaction", "deals.deal", "marketing.event", "marketing.template", "claims.claim",
+            "leads.lead")
 
 
 def _entity_of(crm, record):
