@@ -77,8 +77,17 @@ def stopped(token):
     _running.reset(token)
 
 
+def _click_lang():
+    """The language of click's words: the command's; English outside a
+    crmkit command (click's texts taken when commands are defined, another
+    program's click)."""
+    ctx = click.get_current_context(silent=True)
+    lang = ctx.meta.get(LANG_KEY) if ctx is not None else None
+    return lang or _running.get() or "en"
+
+
 def _click_said(msgid):
-    lang = help_lang()
+    lang = _click_lang()
     if lang == "en" or not msgid:
         return msgid
     from .kernel.i18n import translate
@@ -145,7 +154,7 @@ def set_lang(ctx, param, value):
         try:
             check_language(value)
         except ValueError as exc:
-            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+            raise click.BadParameter(exc.said(help_lang()), ctx=ctx, param=param) from None
         ctx.meta[LANG_KEY] = value
     return value
 

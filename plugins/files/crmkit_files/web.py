@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from crmkit_web.ui import CardTab, Page, render_fragment
 
-SUBJECTS = ("core.partner", "core.interaction", "deals.deal", "marketing.event", "claims.claim", "leads.lead")
+SUBJECTS = ("core.partner", "core.interaction", "deals.deal", "marketing.event", "marketing.template", "claims.claim",
+            "leads.lead")
 
 
 def _entity_of(crm, record):
@@ -45,16 +46,21 @@ def upload(entity, key):
 
 
 def download(key):
+    """The content streamed a megabyte at a time (from disk, or the
+    database's bytes), never rendered."""
     from urllib.parse import quote
 
-    from flask import Response
+    from flask import Response, request
+    from werkzeug.wsgi import wrap_file
 
     from crmkit_web.ui import crm
-    from .store import content
-    record, data = content(crm(), key)
-    return Response(data, mimetype="application/octet-stream", headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record.name)}",
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+    from .store import CHUNK, open_content
+    record, stream = open_content(crm(), key)
+    return Response(wrap_file(request.environ, stream, CHUNK), mimetype="application/octet-stream",
+                    direct_passthrough=True, headers={
+                        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(record.name)}",
+                        "Content-Length": str(record.size),
+                        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 def register_pages(register):

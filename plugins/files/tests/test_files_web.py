@@ -15,8 +15,24 @@ from crmkit_web.ui.testing import PASSWORD, WebClient  # noqa: E402
 HTML = b"<!doctype html><script>alert(document.cookie)</script>"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@pytest.fixture(scope="module", params=["database", "disk"])
+def site(request, tmp_path_factory):
+    """The same site with contents in the database and on disk (the
+    server's CRMKIT_FILES_DIR)."""
+    import os
+    store = str(tmp_path_factory.mktemp("store")) if request.param == "disk" else ""
+    before = os.environ.get("CRMKIT_FILES_DIR")
+    os.environ["CRMKIT_FILES_DIR"] = store
+    try:
+        yield from _site(tmp_path_factory)
+    finally:
+        if before is None:
+            os.environ.pop("CRMKIT_FILES_DIR", None)
+        else:
+            os.environ["CRMKIT_FILES_DIR"] = before
+
+
+def _site(tmp_path_factory):
     from crmkit.core.passwords import set_password
     from crmkit_files.store import attach
     url = f"sqlite:///{tmp_path_factory.mktemp('files-web') / 'web.db'}"
