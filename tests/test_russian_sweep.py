@@ -960,3 +960,19 @@ def test_every_error_raised_with_a_text_is_said_in_russian():
                     left.append(f"{'/'.join(rel)}:{node.lineno}: {text}")
     assert seen > 150
     assert left == []
+
+
+def test_no_progress_bar_is_labelled_in_english():
+    """A progress bar's label is said in the user's language (``translate``,
+    ``Message``): never a bare English literal."""
+    import ast
+    import pathlib
+    root = pathlib.Path(crmkit.__file__).parents[1]
+    found, seen = [], 0
+    for path in [*root.glob("crmkit/*.py"), *root.glob("crmkit/core/*.py"), *root.glob("plugins/*/crmkit_*/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "progress_bar" and node.args:
+                seen += 1
+                if isinstance(node.args[0], (ast.Constant, ast.JoinedStr)):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert seen >= 3 and found == []
