@@ -168,7 +168,8 @@ def _conversion(crm, settings, lines):
     """The conversion of a money measure over ``lines`` (a select of the
     windows' sales): into ``report_currency`` once every currency's rates
     are checked; without one, the lines must be in one currency (amounts of
-    different currencies are never added up)."""
+    different currencies are never added up): the currency of one line,
+    then whether any line has another (one pass that stops at the first)."""
     if settings["measure"] not in ("revenue", "gross_profit"):
         return None
     S = m.Sale
@@ -177,8 +178,10 @@ def _conversion(crm, settings, lines):
         conv = conversion(crm, {"report_currency": settings["report_currency"]}, ENTITY)
         conv.check(lines(S.id), S.currency, S.date)
         return conv
-    found = sorted(c for (c,) in lines(S.currency).distinct().order_by(S.currency).limit(3).tuples())
-    if len(found) > 1:
+    one = lines(S.currency).order_by().limit(1).scalar()
+    other = lines(S.currency).where(S.currency != one).order_by().limit(1).scalar() if one is not None else None
+    if other is not None:
+        found = sorted((one, other))
         raise ValidationError({"report_currency": f"the sales are in several currencies ({', '.join(found)}): "
                                                   f"classify in one (report_currency={found[0]} ...)"}, ENTITY)
     return None
