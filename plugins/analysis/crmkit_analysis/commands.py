@@ -25,6 +25,8 @@ def setting_options(fn):
         click.option("--crossing", type=click.Choice(["higher", "lower"]), default=None,
                      help="The class of the item crossing a line: the higher (default) or the lower."),
         click.option("--anonymous", default=None, help="Code of the anonymous buyer (the import records it)."),
+        click.option("--report-currency", default=None,
+                     help="Classify money in this currency (each sale at the rate of its date)."),
         click.option("--anonymous-buyer", type=click.Choice(["exclude", "include"]), default=None,
                      help="Leave the anonymous buyer out of the client classification (default) or count it."),
     ]
