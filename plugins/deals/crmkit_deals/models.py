@@ -96,8 +96,9 @@ class Deal(RecordModel):
 
 
 class StageHistory(BaseModel):
-    deal = pw.ForeignKeyField(Deal, backref="stage_history", on_delete="CASCADE")
-    stage = pw.ForeignKeyField(Stage, null=True, on_delete="RESTRICT")
+    # (deal, left_at) and (stage, passage) are indexed: no index of their own (migration 0004)
+    deal = pw.ForeignKeyField(Deal, backref="stage_history", on_delete="CASCADE", index=False)
+    stage = pw.ForeignKeyField(Stage, null=True, on_delete="RESTRICT", index=False)
     status = pw.CharField(max_length=8, choices=choices(STATUSES))
     passage = pw.BooleanField(default=False)
     entered_at = UtcDateTimeField()
