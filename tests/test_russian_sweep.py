@@ -979,3 +979,13 @@ def test_no_progress_bar_is_labelled_in_english():
                 if isinstance(node.args[0], (ast.Constant, ast.JoinedStr)):
                     found.append(f"{path.relative_to(root)}:{node.lineno}")
     assert seen >= 3 and found == []
+
+
+def test_every_task_of_the_demo_is_given_in_its_story(demo_url):
+    """The demo is 2015's: a deal's route task or a claim's plan task is given
+    when its deal or claim went there, never on the day the demo is loaded."""
+    crm = crmkit.open(demo_url)
+    tasks = crm.find("core.task", include_marked=True)
+    assert len(tasks) > 10
+    late = {t.number: str(t.created_at) for t in tasks if t.created_at.year != 2015}
+    assert late == {}
