@@ -60,15 +60,27 @@ def _grouped(frames, column):
         if column not in frame.columns or frame.empty:
             yield frame
             continue
-        keys = frame[column].astype("string").str.strip()
-        tail = keys.eq(keys.iloc[-1]).fillna(False).to_numpy()[::-1].cumprod()[::-1].astype(bool)
-        if tail.all():
+        values = frame[column].tolist()
+        last = _group_key(values[-1])
+        start = len(values) - 1     # where the last group's rows begin (walked back: a group is a few rows)
+        while last is not None and start > 0 and _group_key(values[start - 1]) == last:
+            start -= 1
+        if last is None:
+            start = len(values)
+        if start == 0:
             carry = frame      # one group so far: read on
             continue
-        carry = frame[tail].reset_index(drop=True)
-        yield frame[~tail].reset_index(drop=True)
+        carry = frame.iloc[start:].reset_index(drop=True) if start < len(values) else None
+        yield frame.iloc[:start].reset_index(drop=True)
     if carry is not None:
         yield carry
+
+
+def _group_key(value):
+    """A grouping cell as ``_grouped`` compares it (blank: no group)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value).strip()
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
@@ -124,11 +136,9 @@ def _check_unique(spec, frame, errors, offset, seen, own=None):
         known = seen.setdefault(name, set())
         dup_before = col.isin(known) & present
         values = [v for v in col[present].astype(str).unique().tolist() if not UNSTORABLE.search(v)]
-        existing = {}
         pk = spec.model._meta.primary_key
-        for start in range(0, len(values), 5000):
-            existing.update((str(v), rid) for v, rid in spec.model.select(field, pk).where(
-                field.in_(values[start:start + 5000])).tuples())
+        existing = {str(v): rid for v, rid in   # one query, the values as one parameter
+                    spec.model.select(field, pk).where(db.among(field, values)).tuples()} if values else {}
         holder = col.astype(str).map(existing)
         in_db = holder.notna() & present
         if own is not None:
