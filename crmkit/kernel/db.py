@@ -233,11 +233,16 @@ def _pg_array(field, values):
     constant per value that the server took twice as long to read as the
     query ran (100,000 ids: 1.3-1.6 s against 0.55-0.75 s)."""
     kind = getattr(field, "field_type", None)
-    if kind in _PG_WHOLE and all(type(v) is int and -2 ** 63 <= v < 2 ** 63 for v in values):
+    if not values or kind not in _PG_WHOLE and kind not in _PG_TEXT:
+        return None
+    types = set(map(type, values))      # checked in C: 1,000,000 ids are a list here
+    if kind in _PG_WHOLE and types == {int} and -2 ** 63 <= min(values) and max(values) < 2 ** 63:
         return "bigint[]", "{" + ",".join(map(str, values)) + "}"
-    if kind in _PG_TEXT and all(type(v) is str for v in values):
-        return "text[]", "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
-                                        for v in values) + "}"
+    if kind in _PG_TEXT and types == {str}:
+        text = '","'.join(values)
+        if "\\" in text or '"' in text:   # the few that need it escaped
+            text = '","'.join(v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+        return "text[]", '{"' + text + '"}'
     return None
 
 

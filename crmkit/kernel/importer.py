@@ -531,7 +531,12 @@ def _comparable(field, values):
     equal when they mean the same (a moment in UTC, money to its places)."""
     import pandas as pd
     col = pd.Series(values, dtype=object)
-    missing = col.map(lambda v: v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v))
+    missing = col.isna()        # None, NaN, NaT, NA: in C, not a test per cell in Python
+    kinds = set(map(type, values))
+    if isinstance(field, (pw.IntegerField, pw.ForeignKeyField)) and kinds <= {int, type(None)} \
+            or not isinstance(field, (pw.DateTimeField, pw.DecimalField, pw.DateField, pw.BooleanField,
+                                      pw.IntegerField, pw.ForeignKeyField, pw.FloatField)) and kinds <= {str, type(None)}:
+        return list(values)     # already in their comparable form (the usual text and id columns)
     present = col[~missing]
     if isinstance(field, pw.DateTimeField):
         made = pd.to_datetime(present.map(lambda v: v if not isinstance(v, str) else v.replace(" ", "T")),
@@ -566,7 +571,7 @@ def _write_updates(crm, spec, frame, stored):
     for name in columns:
         field = model._meta.fields[name]
         before, after = _comparable(field, stored.raw(name)), _comparable(field, frame[name].tolist())
-        differs = np.array([x != y for x, y in zip(before, after)], dtype=bool)
+        differs = (np.array(before, dtype=object) != np.array(after, dtype=object)).astype(bool)
         changed |= differs
         for i in np.flatnonzero(differs):
             log.append((spec.name, stored.ids[i], "update", name,
