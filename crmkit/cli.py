@@ -386,7 +386,8 @@ class CrmGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         from .cli_lang import lang_in_args, running, stopped
         args = list(sys.argv[1:] if args is None else args)
-        token = running(lang_in_args(args))     # before --lang is parsed, and after its context is gone
+        # before --lang is parsed, and after its context is gone
+        token = running(lang_in_args(args) or os.environ.get("CRMKIT_LANG"))
         try:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         finally:
@@ -769,13 +770,68 @@ def history(crm, entity, key, fmt):
     from .kernel.i18n import Choice, translate
     fields = crm.registry.entity(entity).model._meta.fields
 
-    def value(field, text):         # a choice by its label, as the record shows it
-        return Choice(text, entity) if text and getattr(fields.get(field), "choices", None) else text
+    def value(field, text):         # as the record shows it: a choice by its label, a reference by name ...
+        if isinstance(text, str) and text.startswith("{") and field in (None, "", "_"):
+            return _changed_fields(crm, entity, text)
+        return _history_value(crm, entity, fields.get(field), text)
     json_out = fmt == "json"
     emit([{"at": c.at, "user": c.user, "action": c.action if json_out else Choice(c.action, "kernel.history"),
            "field": c.field if json_out or not c.field or c.field == "_" else translate(c.field, crm.lang, context=entity),
            "old": c.old if json_out else value(c.field, c.old), "new": c.new if json_out else value(c.field, c.new)}
           for c in crm.history(entity, key)], fmt, lang=crm.lang, context="kernel.history")
+
+
+def _history_value(crm, entity, field, text):
+    """A value the history stored as text, as a person reads it: a choice by
+    its label, a reference by the record's name (through the access filter;
+    a hidden one as its id), a date or moment in the user's format and zone."""
+    import datetime as dt
+    import decimal
+
+    import peewee as pw
+
+    from .kernel.i18n import Choice
+    if text in (None, "") or field is None:
+        return text
+    if field.choices:
+        return Choice(str(text), f"{entity}.{field.name}")
+    try:
+        if isinstance(field, pw.ForeignKeyField):
+            target = crm.registry.spec_of_model(field.rel_model)
+            rid = int(text)
+            if target is None:
+                return RecordId(rid)
+            found = crm.query(target.name, include_marked=True).where(target.model._meta.primary_key == rid).first()
+            return crm.display(target.name, found) if found is not None else RecordId(rid)
+        if isinstance(field, pw.DateTimeField):
+            moment = dt.datetime.fromisoformat(str(text))
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        if isinstance(field, pw.DateField):
+            return dt.date.fromisoformat(str(text)[:10])
+        if isinstance(field, pw.DecimalField):
+            return decimal.Decimal(str(text))
+        if isinstance(field, pw.BooleanField) and str(text).lower() in ("true", "false", "1", "0"):
+            return str(text).lower() in ("true", "1")
+    except (ValueError, TypeError, decimal.InvalidOperation):
+        return text
+    return text
+
+
+def _changed_fields(crm, entity, text):
+    """A record's fields as the history stored them (a creation's JSON), one
+    "label: value" after the other; a JSON that is no record's fields as it is."""
+    from .kernel.i18n import format_value, translate
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    fields = crm.registry.entity(entity).model._meta.fields
+    if not isinstance(data, dict) or not set(data) <= set(fields):
+        return text
+    lang = crm.lang
+    return "; ".join(f"{translate(k, lang, context=entity)}: "
+                     f"{format_value(_history_value(crm, entity, fields[k], v), lang)}"
+                     for k, v in data.items() if v not in (None, "") and k not in ("created_at", "changed_at"))
 
 
 @cli.command("import")
@@ -880,8 +936,8 @@ def export_cmd(crm, entity, fmt, output, filters):
     """Export the visible records of ENTITY."""
     spec = crm.registry.entity(entity)
     text = crm.export(entity, fmt, output, **_typed_filters(crm, spec, parse_assignments(filters)))
-    if not output:
-        click.echo(text, nl=False)
+    if not output:      # CSV's CRLF line ends as the stream's own (a lone CR is still shown as an escape)
+        click.echo(text.replace("\r\n", "\n"), nl=False)
 
 
 @cli.group("report")
@@ -895,9 +951,15 @@ def report_group():
 def report_list(crm, fmt):
     """Reports the acting user may run."""
     from .kernel.i18n import translate
+    from .kernel.report_pages import label
     lang = crm.lang if fmt != "json" else "en"       # JSON keeps ids and parameter names
+
+    def param(spec, name):      # by its label (as the report's page says it), beside the name -p takes
+        said = label(spec, name, lang) if lang != "en" else name
+        said = ": ".join(said) if isinstance(said, tuple) else said
+        return name if said == name else f"{said} ({name})"
     emit([{"id": s.id, "title": translate(s.title, crm.lang, context=s.id),
-           "params": ", ".join(translate(p, lang, context=s.id) for p in s.schema)}
+           "params": ", ".join(param(s, p) for p in s.schema)}
           for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
           if crm.can("read", s.id)], fmt, lang=crm.lang, context="kernel.report_list")
 

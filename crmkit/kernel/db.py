@@ -6,6 +6,7 @@ from a ``postgresql://`` URL. Every plugin's migrations run through
 """
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import decimal
 import os
@@ -124,9 +125,10 @@ def connect(url: str | None = None, create: bool = True) -> pw.Database:
         if path not in ("", ":memory:"):
             where = Path(path).expanduser()
             if not create and not where.exists():
-                raise DatabaseUnavailable(
-                    f"no database at {path}: check the path, or create it with `crmkit init` "
-                    f"(or --create; crmkit.open(..., create=True))")
+                from .i18n import Message
+                raise DatabaseUnavailable(Message(
+                    "no database at {path}: check the path, or create it with `crmkit init` "
+                    "(or --create; crmkit.open(..., create=True))", domain="kernel", path=path))
             where.parent.mkdir(parents=True, exist_ok=True)
         timeout = busy_timeout()
         db = pw.SqliteDatabase(path or ":memory:", pragmas={**SQLITE_PRAGMAS, "busy_timeout": int(timeout * 1000)},
@@ -138,13 +140,16 @@ def connect(url: str | None = None, create: bool = True) -> pw.Database:
                             options=f"-c lock_timeout={int(busy_timeout() * 1000)}")
     else:
         hint = f"sqlite:///{url}" if "://" not in url else "sqlite:///file.db"
-        raise DatabaseUnavailable(f"database URL {url!r} is neither sqlite:/// nor postgresql://: "
-                                  f"did you mean {hint}?")
+        from .i18n import Message
+        raise DatabaseUnavailable(Message("database URL {url} is neither sqlite:/// nor postgresql://: "
+                                          "did you mean {hint}?", domain="kernel", url=repr(url), hint=hint))
     database.initialize(db)
     try:
         db.connect(reuse_if_open=True)
     except pw.OperationalError as exc:
-        raise DatabaseUnavailable(f"cannot open the database {_safe_url(url)}: {_first_line(exc)}") from None
+        from .i18n import Message
+        raise DatabaseUnavailable(Message("cannot open the database {url}: {error}", domain="kernel",
+                                          url=_safe_url(url), error=_first_line(exc))) from None
     return db
 
 
@@ -256,10 +261,36 @@ def transaction():
     failure, a unique key a concurrent transaction stored first) comes out
     as ``Busy``: the one error concurrency may raise."""
     db = database.obj
-    with concurrency_errors():
-        with (db.atomic("IMMEDIATE") if is_sqlite(db) and not db.in_transaction()
-              else db.atomic()) as txn:
-            yield txn
+    outer = not db.in_transaction()
+    token = _at_end.set([]) if outer else None
+    committed = False
+    try:
+        with concurrency_errors():
+            with (db.atomic("IMMEDIATE") if is_sqlite(db) and outer else db.atomic()) as txn:
+                yield txn
+        committed = True
+    finally:
+        if outer:
+            callbacks = _at_end.get()
+            _at_end.reset(token)
+            for callback in callbacks:
+                callback(committed)
+
+
+_at_end = contextvars.ContextVar("crmkit_transaction_end", default=None)
+
+
+def at_transaction_end(callback):
+    """Call ``callback(committed)`` once the outermost ``transaction()`` now
+    open has committed (True) or rolled back (False); at once (True) when
+    none is open. What lives outside the database (a file on disk) is
+    tidied with it: removed only once the rows that named it are gone for
+    good, or left when they come back."""
+    pending = _at_end.get()
+    if pending is None:
+        callback(True)
+    else:
+        pending.append(callback)
 
 
 @contextmanager

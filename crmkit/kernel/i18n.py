@@ -54,7 +54,8 @@ class UnknownLanguage(CrmError, ValueError):
 def check_language(lang):
     """``lang`` itself when crmkit speaks it, else an error naming those it does."""
     if lang not in LANGUAGES:
-        raise UnknownLanguage(f"unknown language {lang!r}: crmkit speaks {', '.join(LANGUAGES)}")
+        raise UnknownLanguage(Message("unknown language {lang}: crmkit speaks {languages}", domain=KERNEL,
+                                      lang=repr(lang), languages=", ".join(LANGUAGES)))
     return lang
 
 
@@ -254,7 +255,14 @@ def _patterns_of(domain, lang):
 
 def _value_said(value, lang, domain):
     """A value in a message: a verb the kernel says ("create"), a code with
-    a label ("won", "done") in the message's domain; anything else as given."""
+    a label ("won", "done") in the message's domain, a date as the language
+    writes it (a stored message's "2015-04-06" is "06.04.2015"); anything
+    else as given."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return format_value(dt.date.fromisoformat(value), lang)
+        except ValueError:
+            return value
     said = catalog(KERNEL, lang).get(("kernel.message", value))
     if said is None and re.fullmatch(r"[a-z][a-z_ ]*", value):
         said = translate(value, lang, domain=domain)

@@ -50,7 +50,8 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
     Safe to run from cron: a re-run for the same date and settings replaces
     that run instead of adding another.
     """
-    with progress_bar("classifying", fmt):
+    from crmkit import translate
+    with progress_bar(translate("classifying", crm.lang), fmt):
         rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
     from crmkit import Choice, Message, translate
     for summary in rows:
