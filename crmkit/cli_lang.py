@@ -215,6 +215,19 @@ def short_help(text, limit):
     return cut.rstrip(",;:") + "..."
 
 
+# the metavars click makes of a type (``--limit INTEGER``) and a usage line's
+# ``[OPTIONS]``: said in the language (kernel.metavar), as GNU tools' help says "ЧИСЛО";
+# an argument's own metavar (ENTITY, KEY) is what the help's text names, and stays
+TYPE_METAVAR = re.compile(r"(?<= )(INTEGER RANGE|FLOAT RANGE|TEXT|INTEGER|FLOAT|FILE|DIRECTORY|PATH|BOOLEAN"
+                          r"|FILENAME|UUID)$")
+USAGE_WORDS = ("[OPTIONS]", "COMMAND [ARGS]...")
+
+
+def _metavar(word, lang):
+    from .kernel.i18n import translate
+    return translate(word, lang, context="kernel.metavar", domain="kernel")
+
+
 class TranslatingFormatter(click.HelpFormatter):
     """A help formatter that says everything in the operator's language."""
 
@@ -227,9 +240,12 @@ class TranslatingFormatter(click.HelpFormatter):
 
     def write_usage(self, prog, args="", prefix=None):
         lang = self._lang()
-        if lang != "en" and prefix is None:
+        if lang != "en":
             from .kernel.i18n import translate
-            prefix = translate("Usage:", lang, domain="kernel") + " "
+            if prefix is None:
+                prefix = translate("Usage:", lang, domain="kernel") + " "
+            for word in USAGE_WORDS:
+                args = args.replace(word, _metavar(word, lang))
         super().write_usage(prog, args, prefix)
 
     def write_heading(self, heading):
@@ -251,7 +267,8 @@ class TranslatingFormatter(click.HelpFormatter):
             commands = getattr(ctx.command, "commands", {}) if ctx is not None else {}
             limit = self.width - 6 - max((len(term) for term, _ in rows), default=0)
             domain = self._domain()
-            rows = [(term, self._row_help(term, text, lang, domain, commands, limit)) for term, text in rows]
+            rows = [(TYPE_METAVAR.sub(lambda m: _metavar(m.group(1), lang), term) if term.startswith("-") else term,
+                     self._row_help(term, text, lang, domain, commands, limit)) for term, text in rows]
         super().write_dl(rows, col_max, col_spacing)
 
     def _row_help(self, term, text, lang, domain, commands, limit):
@@ -262,7 +279,9 @@ class TranslatingFormatter(click.HelpFormatter):
         match = EXTRA.match(text or "")
         base, extra = match.group("text"), match.group("extra")
         out = said(base, lang, domain) if base else base
-        return f"{out}  [{_extra(extra, lang)}]" if extra else out
+        if not extra:
+            return out
+        return f"{out}  [{_extra(extra, lang)}]" if out else f"[{_extra(extra, lang)}]"
 
 
 class CrmContext(click.Context):

@@ -246,8 +246,12 @@ def transaction():
         if outer:
             callbacks = _at_end.get()
             _at_end.reset(token)
-            for callback in callbacks:
-                callback(committed)
+            for callback in callbacks:   # each runs, whatever another raised: the data is already settled
+                try:
+                    callback(committed)
+                except Exception:   # noqa: BLE001
+                    import logging
+                    logging.getLogger("crmkit").exception("a transaction-end callback failed")
 
 
 _at_end = contextvars.ContextVar("crmkit_transaction_end", default=None)

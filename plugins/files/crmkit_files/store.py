@@ -161,10 +161,11 @@ def sweep(root: Path, digests) -> int:
         gone = 0
         for digest in digests:
             if digest not in kept:
-                path = blob_path(root, digest)
-                if path.exists():
-                    path.unlink()
+                try:
+                    blob_path(root, digest).unlink()
                     gone += 1
+                except FileNotFoundError:
+                    pass
         return gone
     finally:
         lock.release()

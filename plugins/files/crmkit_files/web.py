@@ -22,9 +22,8 @@ def files_tab(crm, record, errors=()):
 
 def upload(entity, key):
     """POST of the tab's form: the file is attached, then back to the tab;
-    a refusal (a program, too large, a hidden subject) is shown there (422).
-    Uploads are bounded by the web server's request limit too
-    (``MAX_CONTENT_LENGTH``)."""
+    a refusal (a program, too large, a hidden subject) is shown there (422);
+    a body past ``upload_limit`` is refused before it is read (413)."""
     from flask import redirect, request, url_for
 
     from crmkit import ValidationError, translate
@@ -67,4 +66,17 @@ def register_pages(register):
     for entity in SUBJECTS:
         register(CardTab(entity, "files", "Files", files_tab, order=80, entity_read="files.file"))
     register(Page("/files/<int:key>", "files.download", download))
-    register(Page("/files/attach/<entity>/<int:key>", "files.attach", upload, methods=("POST",)))
+    register(Page("/files/attach/<entity>/<int:key>", "files.attach", upload, methods=("POST",),
+                  max_body=upload_limit))
+
+
+FORM_OVERHEAD = 64 * 1024   # the form's other fields and multipart boundaries
+
+
+def upload_limit() -> int:
+    """The upload's body limit: the files limit (``CRMKIT_FILES_MAX_BYTES``)
+    and the form around it, not the server's 1 MiB for other requests. The
+    file part is spooled to a temporary file by the form parser (never held
+    in memory past 500 KB), then streamed into the store."""
+    from .store import max_bytes
+    return max_bytes() + FORM_OVERHEAD

@@ -199,6 +199,8 @@ def test_erasure_removes_and_the_access_export_holds_the_files(world):
     erase(crm, "core.partner", person.id)
     assert [f.id for f in m.File.select()] == [kept.id]
     assert {b.sha256 for b in m.Blob.select()} == {kept.sha256}   # the PNG's content went, the shared PDF stayed
+    if world["root"] is not None:                                 # on disk too, once the erasure committed
+        assert on_disk(world["root"]) == {kept.sha256}
 
 
 def test_backup_and_restore_carry_files(world, cli, tmp_path, db_url):
