@@ -578,7 +578,7 @@ READS = [
 TYPED_VALUES = {"plain", "ssl", "starttls", "INBOX", "text", "http", "json", "to", "from", "revenue", "net",
                 "gross", "crossing", "higher", "lower", "anonymous", "exclude", "include", "week", "day", "month", "returns",
                 "inn", "name", "phone", "email",        # (and the rule names `duplicates configure` takes)
-                "report_currency",                       # (analysis settings: the names set)
+                "report_currency", "anonymous_buyer",    # (analysis settings: the names set)
                 "old_status", "new_status", "old_stage", "new_stage", "counts", "changes"}   # webhook payloads' JSON keys
 NOT_RUN = {
     ("demo",): "run by the fixture; its refusal of a full base is in ERRORS",

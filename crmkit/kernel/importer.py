@@ -60,15 +60,27 @@ def _grouped(frames, column):
         if column not in frame.columns or frame.empty:
             yield frame
             continue
-        keys = frame[column].astype("string").str.strip()
-        tail = keys.eq(keys.iloc[-1]).fillna(False).to_numpy()[::-1].cumprod()[::-1].astype(bool)
-        if tail.all():
+        values = frame[column].tolist()
+        last = _group_key(values[-1])
+        start = len(values) - 1     # where the last group's rows begin (walked back: a group is a few rows)
+        while last is not None and start > 0 and _group_key(values[start - 1]) == last:
+            start -= 1
+        if last is None:
+            start = len(values)
+        if start == 0:
             carry = frame      # one group so far: read on
             continue
-        carry = frame[tail].reset_index(drop=True)
-        yield frame[~tail].reset_index(drop=True)
+        carry = frame.iloc[start:].reset_index(drop=True) if start < len(values) else None
+        yield frame.iloc[:start].reset_index(drop=True)
     if carry is not None:
         yield carry
+
+
+def _group_key(value):
+    """A grouping cell as ``_grouped`` compares it (blank: no group)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value).strip()
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
@@ -124,11 +136,9 @@ def _check_unique(spec, frame, errors, offset, seen, own=None):
         known = seen.setdefault(name, set())
         dup_before = col.isin(known) & present
         values = [v for v in col[present].astype(str).unique().tolist() if not UNSTORABLE.search(v)]
-        existing = {}
         pk = spec.model._meta.primary_key
-        for start in range(0, len(values), 5000):
-            existing.update((str(v), rid) for v, rid in spec.model.select(field, pk).where(
-                field.in_(values[start:start + 5000])).tuples())
+        existing = {str(v): rid for v, rid in   # one query, the values as one parameter
+                    spec.model.select(field, pk).where(db.among(field, values)).tuples()} if values else {}
         holder = col.astype(str).map(existing)
         in_db = holder.notna() & present
         if own is not None:
@@ -521,7 +531,12 @@ def _comparable(field, values):
     equal when they mean the same (a moment in UTC, money to its places)."""
     import pandas as pd
     col = pd.Series(values, dtype=object)
-    missing = col.map(lambda v: v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v))
+    missing = col.isna()        # None, NaN, NaT, NA: in C, not a test per cell in Python
+    kinds = set(map(type, values))
+    if isinstance(field, (pw.IntegerField, pw.ForeignKeyField)) and kinds <= {int, type(None)} \
+            or not isinstance(field, (pw.DateTimeField, pw.DecimalField, pw.DateField, pw.BooleanField,
+                                      pw.IntegerField, pw.ForeignKeyField, pw.FloatField)) and kinds <= {str, type(None)}:
+        return list(values)     # already in their comparable form (the usual text and id columns)
     present = col[~missing]
     if isinstance(field, pw.DateTimeField):
         made = pd.to_datetime(present.map(lambda v: v if not isinstance(v, str) else v.replace(" ", "T")),
@@ -556,7 +571,7 @@ def _write_updates(crm, spec, frame, stored):
     for name in columns:
         field = model._meta.fields[name]
         before, after = _comparable(field, stored.raw(name)), _comparable(field, frame[name].tolist())
-        differs = np.array([x != y for x, y in zip(before, after)], dtype=bool)
+        differs = (np.array(before, dtype=object) != np.array(after, dtype=object)).astype(bool)
         changed |= differs
         for i in np.flatnonzero(differs):
             log.append((spec.name, stored.ids[i], "update", name,

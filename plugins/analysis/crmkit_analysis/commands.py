@@ -84,7 +84,18 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
 def settings_cmd(crm, kind, fmt, **settings):
     """Show the stored classification settings, or change those given."""
     current = crm.act("analysis.settings", kind=kind, **settings)
-    emit([{"setting": k, "value": v} for k, v in current.items()], fmt, lang=crm.lang)
+    rows = [{"setting": k, "value": v} for k, v in current.items()]
+    if fmt != "json" and crm.lang != "en":      # each name and code as typed, with its label beside it
+        from crmkit import translate
+        from .specs import LABELS
+
+        def with_label(word):
+            label = translate(LABELS.get(word, word), crm.lang, context="analysis.settings")
+            return word if label == word else f"{word} ({label})"
+        rows = [{"setting": with_label(r["setting"]),
+                 "value": with_label(r["value"]) if isinstance(r["value"], str) and r["value"] else r["value"]}
+                for r in rows]
+    emit(rows, fmt, lang=crm.lang)
 
 
 @analysis.command("history")
