@@ -60,7 +60,10 @@ def folder() -> Path | None:
     raw = os.environ.get("CRMKIT_FILES_DIR", "").strip()
     if not raw:
         return None
-    root = Path(raw).expanduser().absolute()
+    root = Path(raw).expanduser()
+    if not root.is_absolute():   # the web workers, cron and the CLI start in different folders
+        raise ValidationError({"CRMKIT_FILES_DIR": f"{raw!r} is not an absolute path: every process must store "
+                                                   f"in the same folder"}, ENTITY)
     if root.exists() and not root.is_dir():
         raise ValidationError({"CRMKIT_FILES_DIR": f"{raw!r} is not a folder"}, ENTITY)
     return root

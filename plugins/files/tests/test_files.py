@@ -368,3 +368,18 @@ def test_on_disk_a_2_gb_stream_is_refused_and_nothing_stays(world, monkeypatch):
     with pytest.raises(ValidationError, match="is a program"):   # refused after spooling: the spool goes too
         _attach(world["crm"], ("core.partner", world["own"].id), "invoice.pdf", EXE)
     assert on_disk(world["root"]) == set()
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_a_folder_that_cannot_be_the_store_is_refused_naming_it(world, monkeypatch, tmp_path):
+    crm, own = world["crm"], world["own"]
+    monkeypatch.setenv("CRMKIT_FILES_DIR", "relative/store")
+    with pytest.raises(ValidationError, match="not an absolute path") as exc:
+        _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    assert "CRMKIT_FILES_DIR" in exc.value.errors
+    plain = tmp_path / "a file"
+    plain.write_text("x")
+    monkeypatch.setenv("CRMKIT_FILES_DIR", str(plain))
+    with pytest.raises(ValidationError, match="is not a folder"):
+        _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    assert crm.find("files.file") == []
