@@ -103,7 +103,7 @@ def cell_link(c):
     from markupsafe import Markup, escape
     text, entity, key = c
     if entity:
-        return Markup('<a href="%s">%s</a>') % (card_url(entity, key), text)
+        return Markup(f'<a href="{escape(card_url(entity, key))}">{escape(text)}</a>')
     return escape(text)
 
 
