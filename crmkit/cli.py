@@ -193,6 +193,8 @@ def progress_bar(label, fmt="table"):
                 bar.render_finish()
             bar = click.progressbar(length=total, label=now or label, file=stream, show_pos=True,
                                     show_percent=True)
+            from .cli_lang import translate_click
+            translate_click()       # the bar's module is loaded by the first bar: its "d" of days too
             bar.__enter__()
         if now:
             bar.label = now
@@ -371,14 +373,25 @@ def _said(ctx):
     if lang == "en":
         return lambda text, context=None: text
     from .cli_lang import ensure_domains
-    from .kernel.i18n import translate_message
+    from .kernel.i18n import message_in
     ensure_domains(ctx)
-    return lambda text, context=None: translate_message(text, lang, context, domain="kernel")
+    return lambda text, context=None: message_in(text, lang, context, domain="kernel")
 
 
 class CrmGroup(click.Group):
     """Turns crmkit errors into clear messages and exit code 1; prints
-    through ``TerminalSafe``."""
+    through ``TerminalSafe``; click's own words (usage errors, help) in the
+    language the command line asks for."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from .cli_lang import lang_in_args, running, stopped
+        args = list(sys.argv[1:] if args is None else args)
+        # before --lang is parsed, and after its context is gone
+        token = running(lang_in_args(args) or os.environ.get("CRMKIT_LANG"))
+        try:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        finally:
+            stopped(token)
 
     def invoke(self, ctx):
         if isinstance(sys.stdout, TerminalSafe):
@@ -398,9 +411,11 @@ class CrmGroup(click.Group):
         except ValidationError as exc:
             said = _said(ctx)
             click.echo(f"{said('error', 'kernel.message')}: {exc.describe(_lang_of(ctx))}", err=True)
+            lang = _lang_of(ctx)
             for row, errs in list(exc.rows.items())[:20]:
                 click.echo(f"  {said('row', 'kernel.message')} {row}: " + "; ".join(
-                    f"{f}: {', '.join(said(str(x), exc.entity) for x in m)}" for f, m in errs.items()), err=True)
+                    f"{exc.field_said(f, lang)}: {', '.join(said(x, exc.entity) for x in m)}"
+                    for f, m in errs.items()), err=True)
             if len(exc.rows) > 20:
                 click.echo("  " + said(f"... and {len(exc.rows) - 20} more rows"), err=True)
             ctx.exit(1)
@@ -553,6 +568,22 @@ def demo(state, book_dir, fresh):
 
 # -- generic verbs for every entity ---------------------------------------
 
+def _field_in(row, entity, lang):
+    """A field's row of ``entities ENTITY`` for a person reading ``lang``: its
+    label beside the name typed, each choice code with its label."""
+    from .kernel.i18n import choice_label, translate
+
+    def with_label(code):
+        label = choice_label(str(code), lang, f"{entity}.{row['field']}")
+        return str(code) if label in (code, str(code).replace("_", " ")) else f"{code} ({label})"
+    out = {"field": row["field"], "label": translate(row["field"], lang, context=entity), **row}
+    if row["choices"]:
+        out["choices"] = ", ".join(with_label(c) for c in row["choices"].split(", "))
+        if isinstance(row["default"], str) and row["default"] in row["choices"].split(", "):
+            out["default"] = with_label(row["default"])
+    return out
+
+
 @cli.command("entities")
 @click.argument("entity", required=False)
 @format_option
@@ -563,7 +594,10 @@ def entities(crm, entity, fmt):
     (what an import file or a create/update may hold)."""
     if entity:
         from .kernel.references import describe_fields
-        emit(describe_fields(crm, crm.registry.entity(entity)), fmt, lang=crm.lang, context=entity)
+        rows = describe_fields(crm, crm.registry.entity(entity))
+        if fmt != "json" and crm.lang != "en":
+            rows = [_field_in(row, entity, crm.lang) for row in rows]
+        emit(rows, fmt, lang=crm.lang, context="kernel.fields")
         return
     from .kernel.i18n import translate
     lang = crm.lang if fmt != "json" else "en"
@@ -736,13 +770,68 @@ def history(crm, entity, key, fmt):
     from .kernel.i18n import Choice, translate
     fields = crm.registry.entity(entity).model._meta.fields
 
-    def value(field, text):         # a choice by its label, as the record shows it
-        return Choice(text, entity) if text and getattr(fields.get(field), "choices", None) else text
+    def value(field, text):         # as the record shows it: a choice by its label, a reference by name ...
+        if isinstance(text, str) and text.startswith("{") and field in (None, "", "_"):
+            return _changed_fields(crm, entity, text)
+        return _history_value(crm, entity, fields.get(field), text)
     json_out = fmt == "json"
     emit([{"at": c.at, "user": c.user, "action": c.action if json_out else Choice(c.action, "kernel.history"),
            "field": c.field if json_out or not c.field or c.field == "_" else translate(c.field, crm.lang, context=entity),
            "old": c.old if json_out else value(c.field, c.old), "new": c.new if json_out else value(c.field, c.new)}
           for c in crm.history(entity, key)], fmt, lang=crm.lang, context="kernel.history")
+
+
+def _history_value(crm, entity, field, text):
+    """A value the history stored as text, as a person reads it: a choice by
+    its label, a reference by the record's name (through the access filter;
+    a hidden one as its id), a date or moment in the user's format and zone."""
+    import datetime as dt
+    import decimal
+
+    import peewee as pw
+
+    from .kernel.i18n import Choice
+    if text in (None, "") or field is None:
+        return text
+    if field.choices:
+        return Choice(str(text), f"{entity}.{field.name}")
+    try:
+        if isinstance(field, pw.ForeignKeyField):
+            target = crm.registry.spec_of_model(field.rel_model)
+            rid = int(text)
+            if target is None:
+                return RecordId(rid)
+            found = crm.query(target.name, include_marked=True).where(target.model._meta.primary_key == rid).first()
+            return crm.display(target.name, found) if found is not None else RecordId(rid)
+        if isinstance(field, pw.DateTimeField):
+            moment = dt.datetime.fromisoformat(str(text))
+            return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        if isinstance(field, pw.DateField):
+            return dt.date.fromisoformat(str(text)[:10])
+        if isinstance(field, pw.DecimalField):
+            return decimal.Decimal(str(text))
+        if isinstance(field, pw.BooleanField) and str(text).lower() in ("true", "false", "1", "0"):
+            return str(text).lower() in ("true", "1")
+    except (ValueError, TypeError, decimal.InvalidOperation):
+        return text
+    return text
+
+
+def _changed_fields(crm, entity, text):
+    """A record's fields as the history stored them (a creation's JSON), one
+    "label: value" after the other; a JSON that is no record's fields as it is."""
+    from .kernel.i18n import format_value, translate
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    fields = crm.registry.entity(entity).model._meta.fields
+    if not isinstance(data, dict) or not set(data) <= set(fields):
+        return text
+    lang = crm.lang
+    return "; ".join(f"{translate(k, lang, context=entity)}: "
+                     f"{format_value(_history_value(crm, entity, fields[k], v), lang)}"
+                     for k, v in data.items() if v not in (None, "") and k not in ("created_at", "changed_at"))
 
 
 @cli.command("import")
@@ -779,7 +868,8 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         mapping.update(parse_assignments(item.split(",")))
     if skip_invalid and not reject_file:
         reject_file = os.path.basename(path) + ".rejects.csv"
-    with progress_bar(f"importing {entity}", fmt) as listen:
+    from .kernel.i18n import Message
+    with progress_bar(Message("importing {entity}", entity=entity).said(crm.lang), fmt) as listen:
         stream = sys.stderr._stream if isinstance(sys.stderr, TerminalSafe) else sys.stderr
         total = _records_in(path) if fmt != "json" and stream.isatty() else None   # a bar only on a terminal
 
@@ -802,8 +892,9 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         click.echo(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
         return
     if mode == "insert":
-        click.echo(f"{summary['rows']} rows read, {summary['written']} written, {summary['rejected']} rejected"
-                   + (" (dry run: nothing written)" if dry_run else ""))
+        read = Message("{rows} rows read, {written} written, {rejected} rejected", rows=summary["rows"],
+                       written=summary["written"], rejected=summary["rejected"])
+        say(crm, [read, Message(" (dry run: nothing written)")] if dry_run else read)
     else:
         say(crm, "{rows} rows read, {inserted} inserted, {updated} updated, {unchanged} unchanged, {rejected} rejected",
             rows=summary["rows"], inserted=summary["inserted"], updated=summary["updated"],
@@ -811,26 +902,28 @@ def import_cmd(crm, entity, path, dry_run, skip_invalid, reject_file, maps, map_
         if dry_run:
             say(crm, "dry run, nothing written: {matched} stored rows found by {key}",
                 matched=summary["matched"], key=summary["key"])
-    from .kernel.i18n import translate
-    for note, rows in summary.get("defaults", {}).items():
-        click.echo(f"default applied: {translate(note, crm.lang)} ({rows} rows)")
+    for note, rows in summary.get("defaults", {}).items():      # the entity's plugin's words (deals' start_date)
+        say(crm, "default applied: {note} ({rows} rows)", note=Message(note, context=entity), rows=rows)
     if summary["rejected"] and reject_file:
-        click.echo(f"rejected rows with reasons: {reject_file}")
-    _say_import_duplicates(entity, summary.get("duplicates"))
+        say(crm, "rejected rows with reasons: {file}", file=reject_file)
+    _say_import_duplicates(crm, entity, summary.get("duplicates"))
 
 
-def _say_import_duplicates(entity, looks_like):
-    """The warn-mode candidates an import brought (``duplicates.check_import``)."""
+def _say_import_duplicates(crm, entity, looks_like):
+    """The warn-mode candidates an import brought (``duplicates.check_import``);
+    a rule by its label in the words of the entity's plugin."""
+    from .kernel.i18n import Message
     if not looks_like:
         return
     if not looks_like["checked"]:
-        click.echo(f"duplicates not checked (a large file): see crmkit duplicates find {entity}", err=True)
+        say(crm, "duplicates not checked (a large file): see crmkit duplicates find {entity}", err=True, entity=entity)
         return
     for hit in looks_like["shown"]:
-        click.echo(f"warning: row {hit['row']} looks like {hit['like']} ({hit['rule']}, {hit['score']})", err=True)
+        say(crm, "warning: row {row} looks like {like} ({rule}, {score})", err=True, row=hit["row"],
+            like=hit["like"], rule=Message(hit["rule"], context=entity), score=hit["score"])
     if looks_like["pairs"] > len(looks_like["shown"]):
-        click.echo(f"... and {looks_like['pairs'] - len(looks_like['shown'])} more: "
-                   f"see crmkit duplicates find {entity}", err=True)
+        say(crm, "... and {n} more: see crmkit duplicates find {entity}", err=True,
+            n=looks_like["pairs"] - len(looks_like["shown"]), entity=entity)
 
 
 @cli.command("export")
@@ -843,8 +936,8 @@ def export_cmd(crm, entity, fmt, output, filters):
     """Export the visible records of ENTITY."""
     spec = crm.registry.entity(entity)
     text = crm.export(entity, fmt, output, **_typed_filters(crm, spec, parse_assignments(filters)))
-    if not output:
-        click.echo(text, nl=False)
+    if not output:      # CSV's CRLF line ends as the stream's own (a lone CR is still shown as an escape)
+        click.echo(text.replace("\r\n", "\n"), nl=False)
 
 
 @cli.group("report")
@@ -858,9 +951,15 @@ def report_group():
 def report_list(crm, fmt):
     """Reports the acting user may run."""
     from .kernel.i18n import translate
+    from .kernel.report_pages import label
     lang = crm.lang if fmt != "json" else "en"       # JSON keeps ids and parameter names
+
+    def param(spec, name):      # by its label (as the report's page says it), beside the name -p takes
+        said = label(spec, name, lang) if lang != "en" else name
+        said = ": ".join(said) if isinstance(said, tuple) else said
+        return name if said == name else f"{said} ({name})"
     emit([{"id": s.id, "title": translate(s.title, crm.lang, context=s.id),
-           "params": ", ".join(translate(p, lang, context=s.id) for p in s.schema)}
+           "params": ", ".join(param(s, p) for p in s.schema)}
           for s in sorted(crm.registry.reports.values(), key=lambda s: s.id)
           if crm.can("read", s.id)], fmt, lang=crm.lang, context="kernel.report_list")
 

@@ -244,3 +244,25 @@ def crmkit_calendar_entries(crm):
     from crmkit.core.calendar import entry
     _record("calendar_entries", login=crm.actor.login)
     return [entry("hookcheck.thing", 1, "From hookcheck", dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.timezone.utc))]
+
+
+BACKUP_FILE = []   # the path of the file hookcheck asks backups to carry (set by the test)
+
+
+@hookimpl
+def crmkit_backup_files(crm, execute):
+    things = execute('SELECT COUNT(*) FROM "hookcheck_thing"')[0][0]
+    _record("backup_files", things=things)
+    return [("hookcheck/note.txt", BACKUP_FILE[0])] if BACKUP_FILE else None
+
+
+@hookimpl
+def crmkit_restore_files(files):
+    mine = {n: p for n, p in files.items() if n.startswith("hookcheck/")}
+    _record("restore_files", files={n: open(p, "rb").read() for n, p in mine.items()})
+    return list(mine)
+
+
+@hookimpl
+def crmkit_database_restored(execute):
+    _record("database_restored", things=execute('SELECT COUNT(*) FROM "hookcheck_thing"')[0][0])

@@ -110,6 +110,8 @@ def test_the_cli_refuses_a_language_it_does_not_speak():
     result = CliRunner().invoke(build_cli(), ["--lang", "de", "entities"])
     assert result.exit_code != 0
     assert "unknown language 'de': crmkit speaks en, ru" in result.output
+    result = CliRunner().invoke(build_cli(), ["--lang", "de", "entities"], env={"CRMKIT_LANG": "ru"})
+    assert "неизвестный язык 'de'; crmkit знает языки: en, ru" in result.output, result.output   # said in $CRMKIT_LANG's
 
 
 def test_no_catalogue_says_one_message_twice(domains):

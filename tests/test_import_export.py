@@ -106,3 +106,15 @@ def test_cli_import(crm, cli, tmp_path):
     assert out.exit_code == 1 and "row 1" in out.output and "kind" in out.output
     out = cli("import", "core.partner", path, "--map", "Наименование=name,Вид=kind", "--format", "json")
     assert json.loads(out.output[out.output.index("{"):])["written"] == 1
+
+
+def test_export_to_standard_output_is_a_csv_file(crm, cli):
+    """``crmkit export ENTITY > file.csv``: the CSV's line ends are lines,
+    not the escaped carriage return the terminal guard shows for a stray one."""
+    import csv
+    import io
+    crm.create("core.partner", {"name": "Протон"})
+    out = cli("export", "core.partner").output
+    assert "\\u000d" not in out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["name"] for r in rows] == ["Протон"]

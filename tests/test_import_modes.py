@@ -195,3 +195,57 @@ def test_a_code_an_update_gives_in_the_series_moves_the_series_past_it(crm, tmp_
     path = write(tmp_path, f"id,code\n{first.id},00-00000040\n")
     assert crm.import_file("core.partner", path, mode="update", key="id")["updated"] == 1
     assert crm.create("core.partner", {"name": "Сатурн"}).code == "00-00000041"
+
+
+def test_an_updated_row_is_paired_with_the_base_as_a_new_one_is(crm, tmp_path):
+    """An update that makes a stored partner look like another is said in
+    the summary (warn) or refuses the file whole (strict), as a new row
+    like a record is; a row left as it was is not paired again."""
+    from crmkit.kernel.duplicates import configure
+    crm.create("core.partner", {"name": "Гранитпром", "code": "A-1", "inn": "7707083893"})
+    crm.create("core.partner", {"name": "Лютик", "code": "A-2"})
+    crm.create("core.partner", {"name": "Кедрснаб", "code": "A-3"})
+    path = write(tmp_path, "code,name,inn\nA-3,Кедрснаб,\nA-2,Лютик,7707083893\n,Ромашкалес,\n")
+    summary = crm.import_file("core.partner", path, mode="upsert")
+    assert (summary["inserted"], summary["updated"], summary["unchanged"]) == (1, 1, 1)
+    assert summary["duplicates"]["pairs"] == 1
+    assert [(f["row"], f["like"], f["rule"]) for f in summary["duplicates"]["shown"]] == \
+        [(2, "Гранитпром", "same INN")]
+    configure(crm, "core.partner", "name", mode="strict")
+    path = write(tmp_path, "code,name\nA-3,Гранитпром ООО\n")      # like a record: the row's own rules
+    with pytest.raises(ValidationError) as exc:
+        crm.import_file("core.partner", path, mode="update")
+    assert exc.value.rows == {1: {"name": ["a duplicate of Гранитпром (similar name): merge them or change this one"]}}
+    path = write(tmp_path, "code,name\nA-2,Орионтекс\nA-3,Орионтекс ООО\n")   # two updated rows alike
+    with pytest.raises(ValidationError) as exc:
+        crm.import_file("core.partner", path, mode="update")
+    assert exc.value.rows == {2: {"_row": ["a duplicate of row 1 (similar name): merge them or change this one"]}}
+    assert [crm.get("core.partner", c).name for c in ("A-2", "A-3")] == ["Лютик", "Кедрснаб"]   # nothing written
+
+
+def test_additional_attributes_of_updated_rows_are_changes(crm, tmp_path):
+    """A row whose attribute values alone differ is updated: counted, its
+    values written, each change in the history, its changed_at moved; the
+    same values again are no change; a blank clears the value."""
+    import decimal
+    crm.define_attribute("core.partner", "employees", "number")
+    crm.define_attribute("core.partner", "tier", "choice", choices=["gold", "silver"])
+    first = crm.create("core.partner", {"name": "Протон", "code": "A-1", "employees": "20", "tier": "gold"})
+    crm.create("core.partner", {"name": "Сатурн", "code": "A-2", "employees": "5"})
+    stamp = crm.get("core.partner", "A-1").changed_at
+    path = write(tmp_path, "code,name,employees,tier\nA-1,Протон,20.0,silver\nA-2,Сатурн,5,\n")
+    summary = crm.import_file("core.partner", path, mode="update")
+    assert (summary["updated"], summary["unchanged"]) == (1, 1)
+    values = crm.attribute_values("core.partner", [first.id])[first.id]
+    assert values == {"employees": decimal.Decimal(20), "tier": "silver"}
+    changes = [(c.field, c.old, c.new) for c in crm.history("core.partner", first.id) if c.action == "update"]
+    assert changes == [("tier", "gold", "silver")]
+    assert crm.get("core.partner", "A-1").changed_at > stamp
+    again = crm.import_file("core.partner", path, mode="update")
+    assert (again["updated"], again["unchanged"]) == (0, 2)
+    path = write(tmp_path, "code,employees\nA-2,\n")
+    assert crm.import_file("core.partner", path, mode="update")["updated"] == 1
+    second = crm.get("core.partner", "A-2")
+    assert crm.attribute_values("core.partner", [second.id]).get(second.id, {}) == {}
+    assert [(c.field, c.old, c.new) for c in crm.history("core.partner", second.id) if c.action == "update"] == \
+        [("employees", "5", None)]

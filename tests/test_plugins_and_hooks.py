@@ -252,3 +252,37 @@ def test_calendar_entries_hook_adds_to_the_users_feed(hc):
     text = render(hc.as_user("cal"))
     assert called("calendar_entries") == [{"login": "cal"}]
     assert "UID:hookcheck.thing-1@" in text and "SUMMARY:From hookcheck" in text
+
+
+def test_backup_and_restore_carry_a_plugins_files(hc, tmp_path, db_url):
+    """A backup asks for the files outside the database as of its snapshot
+    and carries them checked; a restore gives them back before the data
+    replaces the database's, then says the data is restored."""
+    import tarfile
+    from crmkit.kernel.backup import BackupError, backup, restore
+    note = tmp_path / "note.txt"
+    note.write_bytes(b"outside the database")
+    hookcheck.BACKUP_FILE[:] = [note]
+    try:
+        hookcheck.Thing.create(name="one")
+        target = tmp_path / "b.tar"
+        manifest = backup(hc, target)
+        assert called("backup_files") == [{"things": 1}]
+        assert manifest["files"]["hookcheck/note.txt"]["bytes"] == len(b"outside the database")
+        hookcheck.Thing.create(name="two")
+        assert restore(db_url, target, pm=hc.pm)["files"] == 1
+        assert called("restore_files") == [{"files": {"hookcheck/note.txt": b"outside the database"}}]
+        assert called("database_restored") == [{"things": 1}]
+        # a backup whose files no installed plugin takes is refused before the data is touched
+        hookcheck.Thing.create(name="three")
+        plain = crmkit.make_plugin_manager(only=["core"])[0]
+        with pytest.raises(BackupError, match="holds files no installed plugin takes .*hookcheck/note.txt"):
+            restore(db_url, target, pm=plain)
+        assert hookcheck.Thing.select().count() == 2
+        note.unlink()   # a file gone before the backup copies it fails the backup, the old one stays
+        with pytest.raises(BackupError, match="went while the backup ran"):
+            backup(hc, target)
+        with tarfile.open(target) as tar:
+            assert "files/hookcheck/note.txt" in tar.getnames()
+    finally:
+        hookcheck.BACKUP_FILE.clear()

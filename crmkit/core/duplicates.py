@@ -198,13 +198,18 @@ def imported_touched(entity, ids):
     if ids is None:
         return [(e, None) for e in ("core.partner", "core.contact")]
     first, last = ids
+
+    def rows(query):   # as the driver gives them: an import's span is up to millions of rows
+        return m.Partner._meta.database.execute(query).fetchall()
+
     span = lambda model: model.select(model.id).where(model.id.between(first, last))  # noqa: E731
     if entity == "core.partner":
-        return [("core.partner", [r for (r,) in span(m.Partner).tuples()])]
+        return [("core.partner", [r for (r,) in rows(span(m.Partner))])]
     if entity == "core.contact":
-        rows = list(m.Contact.select(m.Contact.id, m.Contact.partner).where(
-            m.Contact.id.between(first, last)).tuples())
-        return [("core.contact", [c for c, _ in rows]), ("core.partner", [p for _, p in rows])]
+        C = m.Contact
+        contacts = [c for (c,) in rows(span(C))]
+        partners = [p for (p,) in rows(C.select(C.partner).distinct().where(C.id.between(first, last)))]
+        return [("core.contact", contacts), ("core.partner", partners)]
     if entity == "core.contact_info":
         ci = m.ContactInfo
         rows = list(ci.select(ci.partner, ci.contact).where(ci.id.between(first, last)).tuples())

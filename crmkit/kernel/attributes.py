@@ -522,30 +522,95 @@ def validate_frame(crm, spec, frame, errors, offset):
     return clean
 
 
+def _frame_value(attribute, value):
+    """An import frame's cell as the value table stores it (None: no value)."""
+    import pandas as pd
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if attribute.kind in ("number", "money"):
+        return decimal.Decimal(str(value))
+    if attribute.kind in ("boolean", "reference"):
+        return int(value)
+    if attribute.kind == "date" and isinstance(value, dt.datetime):
+        return value.date()
+    return value
+
+
+def _same(attribute, stored, given):
+    """A stored value (``_from_db``) and a frame's (``_frame_value``) mean the same."""
+    if stored is None or given is None:
+        return stored is None and given is None
+    if attribute.kind in ("number", "money"):
+        return decimal.Decimal(str(stored)) == given
+    if attribute.kind in ("boolean", "reference"):
+        return int(stored) == int(given)
+    if attribute.kind == "date":
+        return plain(stored)[:10] == plain(given)[:10]
+    return str(stored) == str(given)
+
+
+def _value_rows(spec, pairs):
+    """``(attribute, value, record id)`` triples as rows of the value table."""
+    rows = []
+    for attribute, value, record_id in pairs:
+        column = COLUMN[attribute.kind]
+        rows.append((attribute.id, spec.name, int(record_id), *(
+            value if c == column else None for c in ("value_text", "value_number", "value_date"))))
+    return rows
+
+
 def store_frame(crm, spec, ids, frame):
     """Values of freshly imported records (``ids`` in the frame's row
     order), in bulk: one row per record and attribute that has a value."""
-    import pandas as pd
     defs = definitions(crm, spec.name)
-    rows = []
+    pairs = []
     ids = list(ids)
     for name in frame.columns:
         attribute = defs[name]
-        column = COLUMN[attribute.kind]
         for record_id, value in zip(ids, frame[name].tolist()):
-            if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-                continue
             if record_id is None or record_id != record_id:   # a row whose id the import could not tell
                 continue
-            if attribute.kind in ("number", "money"):
-                value = decimal.Decimal(str(value))
-            elif attribute.kind in ("boolean", "reference"):
-                value = int(value)
-            elif attribute.kind == "date" and isinstance(value, dt.datetime):
-                value = value.date()
-            rows.append((attribute.id, spec.name, int(record_id), *(
-                value if c == column else None for c in ("value_text", "value_number", "value_date"))))
+            value = _frame_value(attribute, value)
+            if value is not None:
+                pairs.append((attribute, value, record_id))
+    rows = _value_rows(spec, pairs)
     if rows:
         crm.bulk_insert(AttributeValue, ["attribute", "entity", "record_id", "value_text", "value_number",
                                          "value_date"], rows)
     return len(rows)
+
+
+def update_frame(crm, spec, ids, frame):
+    """The values an import's update gives stored records (``ids`` in the
+    frame's row order): each column replaces what the record had for that
+    attribute (a blank clears it), compared with what is stored first, so
+    that only the values that differ are written (one delete and one bulk
+    insert per attribute). Returns ``{record id: {name: (old, new)}}`` of
+    the changed values, for the change history and the import's count."""
+    from .db import among
+    defs = definitions(crm, spec.name)
+    ids = [int(i) for i in ids]
+    stored = raw_values(spec.name, ids, {n: defs[n] for n in frame.columns})
+    changes: dict = {}
+    pairs = []
+    for name in frame.columns:
+        attribute = defs[name]
+        touched = []
+        for record_id, value in zip(ids, frame[name].tolist()):
+            value = _frame_value(attribute, value)
+            old = stored.get(record_id, {}).get(name)
+            if _same(attribute, old, value):
+                continue
+            changes.setdefault(record_id, {})[name] = (old, value)
+            touched.append(record_id)
+            if value is not None:
+                pairs.append((attribute, value, record_id))
+        if touched:
+            av = AttributeValue
+            av.delete().where((av.entity == spec.name) & (av.attribute == attribute.id)
+                              & among(av.record_id, touched)).execute()
+    rows = _value_rows(spec, pairs)
+    if rows:
+        crm.bulk_insert(AttributeValue, ["attribute", "entity", "record_id", "value_text", "value_number",
+                                         "value_date"], rows)
+    return changes

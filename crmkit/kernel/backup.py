@@ -137,12 +137,21 @@ def backup(crm, target) -> dict:
     base = target.parent / f".{target.name}.{os.getpid()}.part"
     data, tmp = Path(f"{base}.data"), Path(f"{base}.tar")
     kind = "sqlite" if db.is_sqlite(crm.db) else "postgresql"
+    extra = {}
+
+    def files_of(execute):   # called while the snapshot is open
+        for named in crm.pm.hook.crmkit_backup_files(crm=crm, execute=execute):
+            for name, path in named or ():
+                extra[_extra_name(name)] = Path(path)
     try:
-        facts = _snapshot_sqlite(crm.db, data) if kind == "sqlite" else _snapshot_postgresql(crm.db, data)
+        facts = _snapshot_sqlite(crm.db, data, files_of) if kind == "sqlite" else \
+            _snapshot_postgresql(crm.db, data, files_of)
         manifest = {"format": FORMAT, "version": VERSION, "kind": kind, **facts,
                     "data": DATA[kind], "sha256": _sha256(data), "bytes": data.stat().st_size,
                     "plugins": [p.name for p in crm.plugins], "taken_at": db.utcnow().isoformat()}
-        _write_tar(tmp, manifest, data)
+        if extra:
+            manifest["files"] = {name: _file_facts(path, name) for name, path in sorted(extra.items())}
+        _write_tar(tmp, manifest, data, extra)
         os.replace(tmp, target)    # the old backup stays whole until this moment
         _fsync_dir(target.parent)
     except OSError as exc:
@@ -157,7 +166,28 @@ def backup(crm, target) -> dict:
     return manifest
 
 
-def _write_tar(path, manifest, data):
+EXTRA = "files/"   # a plugin's files in the tar: files/<name>
+EXTRA_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*")
+
+
+def _extra_name(name) -> str:
+    """A plugin's name for one of its files: relative, plain words only
+    (no ``..``, no leading ``/``, nothing a tar could write outside)."""
+    name = str(name)
+    if not EXTRA_NAME.fullmatch(name) or ".." in name.split("/") or len(name) > 255:
+        raise BackupError(f"a plugin named a backup file {name!r}: not a plain relative name")
+    return name
+
+
+def _file_facts(path, name) -> dict:
+    try:
+        return {"sha256": _sha256(path), "bytes": os.stat(path).st_size}
+    except FileNotFoundError:
+        raise BackupError(f"the file {name} went while the backup ran (a file removed meanwhile): "
+                          f"take the backup again") from None
+
+
+def _write_tar(path, manifest, data, extra=None):
     body = json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8")
     with open(path, "wb") as fh:
         with tarfile.open(fileobj=fh, mode="w", format=tarfile.PAX_FORMAT) as tar:
@@ -166,11 +196,20 @@ def _write_tar(path, manifest, data):
             info.mtime = int(db.utcnow().timestamp())
             tar.addfile(info, io.BytesIO(body))
             tar.add(str(data), arcname=manifest["data"], recursive=False)
+            for name, source in sorted((extra or {}).items()):
+                info = tarfile.TarInfo(EXTRA + name)
+                info.size, info.mtime = manifest["files"][name]["bytes"], int(db.utcnow().timestamp())
+                try:
+                    with open(source, "rb") as content:
+                        tar.addfile(info, content)
+                except FileNotFoundError:
+                    raise BackupError(f"the file {name} went while the backup ran: take the backup again") \
+                        from None
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def _snapshot_sqlite(database, data: Path) -> dict:
+def _snapshot_sqlite(database, data: Path, files_of=None) -> dict:
     src = sqlite3.connect(database.database, timeout=db.busy_timeout())
     dst = sqlite3.connect(data)
     try:
@@ -179,6 +218,8 @@ def _snapshot_sqlite(database, data: Path) -> dict:
         # rollback-journal mode: the file opens read-only anywhere (WAL needs a writable folder)
         dst.execute("PRAGMA journal_mode = DELETE")
         facts = _facts(lambda sql: dst.execute(sql).fetchall(), _sqlite_tables(dst))
+        if files_of is not None:
+            files_of(lambda sql: dst.execute(sql).fetchall())
     finally:
         src.close()
         dst.close()
@@ -204,7 +245,7 @@ def _pg_connect(database):
     return psycopg2.connect(dbname=database.database, **params)
 
 
-def _snapshot_postgresql(database, data: Path) -> dict:
+def _snapshot_postgresql(database, data: Path, files_of=None) -> dict:
     """Counts and users read in one REPEATABLE READ snapshot, exported to
     ``pg_dump`` so that the archive holds exactly what the manifest says."""
     conn = _pg_connect(database)
@@ -221,6 +262,8 @@ def _snapshot_postgresql(database, data: Path) -> dict:
             cur.execute(sql)
             return cur.fetchall()
         facts = _facts(execute, tables)
+        if files_of is not None:
+            files_of(execute)
         _run(["pg_dump", "--format=custom", "--no-owner", "--no-acl", f"--snapshot={snapshot}",
               "--schema=public", "--file", str(data)], env=_pg_env(database))
     finally:
@@ -259,14 +302,29 @@ def _opened(source, scratch_dir):
             raise BackupError(f"{source}: backup format version {manifest.get('version')!r} is not "
                               f"{VERSION}{UNCHANGED}")
         name = DATA[manifest["kind"]]
-        extra = sorted(set(members) - {MANIFEST, name})
-        if name not in members or extra or not members[name].isfile():
-            raise BackupError(f"{source}: expected {MANIFEST} and {name}, found "
-                              f"{', '.join(sorted(members))}{UNCHANGED}")
+        files = manifest.get("files") or {}
+        if not isinstance(files, dict) or not all(isinstance(f, dict) for f in files.values()):
+            raise BackupError(f"{source}: the manifest's files are not a list of files{UNCHANGED}")
+        for file_name in files:
+            try:
+                _extra_name(file_name)
+            except BackupError:
+                raise BackupError(f"{source}: the manifest names a file {file_name!r}, not a plain relative "
+                                  f"name{UNCHANGED}") from None
+        expected = {MANIFEST, name} | {EXTRA + f for f in files}
+        if name not in members or set(members) != expected or not all(members[n].isfile() for n in expected):
+            raise BackupError(f"{source}: expected {MANIFEST}, {name}"
+                              f"{f' and {len(files)} files' if files else ''}, found "
+                              f"{', '.join(sorted(members)[:10])}{UNCHANGED}")
         data = Path(scratch_dir) / name
+        copies = {}
         try:
             with tar.extractfile(members[name]) as fin, open(data, "wb") as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
+            for i, file_name in enumerate(sorted(files)):   # scratch names of our own, never the tar's
+                copies[file_name] = Path(scratch_dir) / f"file-{i}"
+                with tar.extractfile(members[EXTRA + file_name]) as fin, open(copies[file_name], "wb") as fout:
+                    shutil.copyfileobj(fin, fout, 1 << 20)
         except OSError as exc:
             raise _disk_error(exc, f"a scratch copy in {scratch_dir}") from None
         except tarfile.TarError as exc:
@@ -274,6 +332,11 @@ def _opened(source, scratch_dir):
     if _sha256(data) != manifest.get("sha256"):
         raise BackupError(f"{source}: the data is not the one its manifest describes "
                           f"(a foreign manifest, or a changed or damaged file){UNCHANGED}")
+    for file_name, copy in copies.items():
+        if _sha256(copy) != files[file_name].get("sha256"):
+            raise BackupError(f"{source}: the file {file_name} is not the one its manifest describes "
+                              f"(a changed or damaged file){UNCHANGED}")
+    manifest["_copies"] = copies
     yield manifest, data
 
 
@@ -299,20 +362,67 @@ def verify(url, source) -> dict:
             "kind": manifest["kind"], "taken_at": manifest.get("taken_at")}
 
 
-def restore(url, source) -> dict:
-    """Restore ``source`` into the database at ``url``, verified first."""
+def restore(url, source, pm=None) -> dict:
+    """Restore ``source`` into the database at ``url``, verified first.
+    The files it carries are given to the plugins that keep them
+    (``crmkit_restore_files``, ``pm`` or every installed plugin) before
+    the data is replaced; then they drop what the restored rows do not name
+    (``crmkit_database_restored``)."""
     kind = "sqlite" if url.startswith("sqlite") else "postgresql"
     live_path = Path(url.split(":///", 1)[1]) if kind == "sqlite" else None
     folder = live_path.parent if live_path is not None else None   # the scratch copy beside the database
+    if pm is None:
+        from .plugins import make_plugin_manager
+        pm = make_plugin_manager()[0]
     with tempfile.TemporaryDirectory(prefix=".crmkit-restore-", dir=folder) as scratch:
         with _opened(source, scratch) as (manifest, data):
             if manifest["kind"] != kind:
                 raise BackupError(f"{source} is a {manifest['kind']} backup; the database is {kind}{UNCHANGED}")
-            if kind == "sqlite":
-                _restore_sqlite(live_path, data, manifest, source)
-            else:
-                _restore_postgresql(url, data, manifest, source)
-    return {"tables": len(manifest["tables"]), "rows": sum(manifest["tables"].values()), "checked": True}
+            try:
+                if kind == "sqlite":
+                    live = _live_sqlite_schema(url)
+                    _verify_sqlite_copy(data, manifest, source, live)
+                _restore_files(pm, manifest, source)
+                if kind == "sqlite":
+                    _restore_sqlite(live_path, data, manifest, source, verified=True)
+                else:
+                    _restore_postgresql(url, data, manifest, source)
+            finally:   # restored or not: what the database's rows do not name goes
+                _restored(pm, url)
+    return {"tables": len(manifest["tables"]), "rows": sum(manifest["tables"].values()), "checked": True,
+            "files": len(manifest.get("files") or {})}
+
+
+def _restore_files(pm, manifest, source):
+    copies = manifest.get("_copies") or {}
+    try:
+        taken = set()
+        for names in pm.hook.crmkit_restore_files(files=dict(copies)):
+            taken |= set(names or ())
+    except CrmError as exc:
+        raise BackupError(f"{source}: {exc}{UNCHANGED}") from None
+    left = sorted(set(copies) - taken)
+    if left:
+        raise BackupError(f"{source} holds files no installed plugin takes ({', '.join(left[:5])}): "
+                          f"install the plugin that wrote them{UNCHANGED}")
+
+
+def _restored(pm, url):
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split(":///", 1)[1], timeout=db.busy_timeout())
+        try:
+            pm.hook.crmkit_database_restored(execute=lambda sql: conn.execute(sql).fetchall())
+        finally:
+            conn.close()
+        return
+    import psycopg2
+    conn = psycopg2.connect(url)
+    try:
+        cur = conn.cursor()
+        pm.hook.crmkit_database_restored(execute=lambda sql: (cur.execute(sql), cur.fetchall())[1])
+    finally:
+        conn.rollback()
+        conn.close()
 
 
 # -- SQLite ----------------------------------------------------------------
@@ -385,9 +495,9 @@ def _same_schema(schema, live, source):
                 raise BackupError(f"{source}: {key[0]} {key[1]} is not defined as crmkit defines it{UNCHANGED}")
 
 
-def _restore_sqlite(live_path, data, manifest, source):
-    live = _live_sqlite_schema(f"sqlite:///{live_path}")
-    _verify_sqlite_copy(data, manifest, source, live)
+def _restore_sqlite(live_path, data, manifest, source, verified=False):
+    if not verified:
+        _verify_sqlite_copy(data, manifest, source, _live_sqlite_schema(f"sqlite:///{live_path}"))
     if db.database.obj is not None and not db.database.obj.is_closed() and db.is_sqlite(db.database.obj):
         db.database.obj.close()
     # written into the live file in one write transaction (SQLite's backup API):

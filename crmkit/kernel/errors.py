@@ -72,17 +72,28 @@ class ValidationError(CrmError):
         self.rows = rows or {}
         super().__init__(self.describe())
 
+    def field_said(self, field, lang="en"):
+        """A field as a message names it: ``Наименование (name)``, by its
+        label in the entity's words and the name a user types."""
+        if not lang or lang == "en" or field == "_":
+            return field
+        from .i18n import KERNEL, catalog, translate
+        about = catalog(KERNEL, lang).get(("kernel.message", field))
+        if about is not None:           # no field: the file's rows, the file, the key
+            return about
+        label = translate(field, lang, context=self.entity)
+        return field if label == field else f"{label} ({field})"
+
     def describe(self, lang="en"):
         """Every problem in one line; in ``lang``, each field by its label
         and each message from the catalogue (the values as given)."""
         head = f"{self.entity}: " if self.entity else ""
         if lang and lang != "en":
-            from .i18n import message_in, translate, translate_message
+            from .i18n import message_in, translate_message
             ctx = self.entity
 
             def field_said(field):
-                label = translate(field, lang, context=ctx) if field != "_" else field
-                return field if label == field else f"{label} ({field})"
+                return self.field_said(field, lang)
             domain = (None if ctx else getattr(self, "domain", None))
             parts = [f"{field_said(f)}: {'; '.join(message_in(m, lang, ctx, domain) for m in msgs)}"
                      for f, msgs in self.errors.items()]

@@ -281,6 +281,47 @@ def crmkit_erase_personal_data(crm, partner_id, contact_ids):
 
 
 @hookspec
+def crmkit_backup_files(crm, execute):
+    """Name the files outside the database that a backup must carry (a
+    plugin that keeps contents on disk).
+
+    Called by ``crmkit db backup`` while its snapshot is open:
+    ``execute(sql) -> rows`` reads that snapshot, so the files named are
+    those its rows refer to. The backup copies each into its tar with its
+    SHA-256 in the manifest; one gone before it is copied fails the backup
+    (take it again).
+
+    :return: ``[(name, path)]``: ``name`` relative, under the plugin's own
+        name (``files/ab/cd/<sha256>``); ``path`` the file to copy. Or None.
+    """
+
+
+@hookspec
+def crmkit_restore_files(files):
+    """Put back the files a backup carries, before its data replaces the
+    database's.
+
+    Called by ``crmkit db restore`` once the backup is verified (every
+    file's SHA-256 is the manifest's). Raise ``CrmError`` to refuse the
+    restore (the database is not touched): a plugin that cannot place its
+    files (no folder configured).
+
+    :param files: ``{name: path of a checked scratch copy}``, every file of
+        the backup; take those under the plugin's own name.
+    :return: the names taken (a backup with a file no plugin takes is refused).
+    """
+
+
+@hookspec
+def crmkit_database_restored(execute):
+    """The restore has replaced the data: drop what the restored rows no
+    longer name (contents on disk of files the backup did not have).
+
+    :param execute: ``execute(sql) -> rows`` reads the restored database.
+    """
+
+
+@hookspec
 def crmkit_collect_personal_data(crm, partner_id, contact_ids):
     """Gather what the plugin stores about a person (subject access request).
 

@@ -54,7 +54,8 @@ class UnknownLanguage(CrmError, ValueError):
 def check_language(lang):
     """``lang`` itself when crmkit speaks it, else an error naming those it does."""
     if lang not in LANGUAGES:
-        raise UnknownLanguage(f"unknown language {lang!r}: crmkit speaks {', '.join(LANGUAGES)}")
+        raise UnknownLanguage(Message("unknown language {lang}: crmkit speaks {languages}", domain=KERNEL,
+                                      lang=repr(lang), languages=", ".join(LANGUAGES)))
     return lang
 
 
@@ -254,7 +255,14 @@ def _patterns_of(domain, lang):
 
 def _value_said(value, lang, domain):
     """A value in a message: a verb the kernel says ("create"), a code with
-    a label ("won", "done") in the message's domain; anything else as given."""
+    a label ("won", "done") in the message's domain, a date as the language
+    writes it (a stored message's "2015-04-06" is "06.04.2015"); anything
+    else as given."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        try:
+            return format_value(dt.date.fromisoformat(value), lang)
+        except ValueError:
+            return value
     said = catalog(KERNEL, lang).get(("kernel.message", value))
     if said is None and re.fullmatch(r"[a-z][a-z_ ]*", value):
         said = translate(value, lang, domain=domain)
@@ -337,8 +345,23 @@ class Either(str):
         return f" {word} ".join(self.items)
 
 
+class Listed(str):
+    """Items in a message, one after the other: ``Listed(["id", Message("code",
+    context="core.partner")])`` is "id, code", said item by item (a
+    ``Message`` in its words) and joined with ", "."""
+
+    def __new__(cls, items):
+        items = list(items)
+        obj = super().__new__(cls, ", ".join(map(str, items)))
+        obj.items = items
+        return obj
+
+    def said(self, lang=None):
+        return ", ".join(i.said(lang) if isinstance(i, (Message, Either, Listed)) else str(i) for i in self.items)
+
+
 def _plain(value):
-    if isinstance(value, (Message, Either, BaseException)):
+    if isinstance(value, (Message, Either, Listed, BaseException)):
         return str(value)
     if isinstance(value, dt.date):       # a moment in the user's zone, as tables show it
         return format_value(value, "en")
@@ -346,7 +369,7 @@ def _plain(value):
 
 
 def _value_in(value, lang, context, domain=None):
-    if isinstance(value, (Message, Either)):
+    if isinstance(value, (Message, Either, Listed)):
         return value.said(lang)
     if isinstance(value, BaseException):           # an error inside a message: said as the error is
         said = getattr(value, "said", None)
@@ -414,7 +437,7 @@ def format_value(value, lang="en", zone=None) -> str:
             pass
     if isinstance(value, Choice):
         return value.label(lang)
-    if isinstance(value, (Message, Either)):      # a table's message cell: said in the table's language
+    if isinstance(value, (Message, Either, Listed)):      # a table's message cell: said in the table's language
         return value.said(lang)
     if isinstance(value, bool):
         return translate("yes" if value else "no", lang, domain=KERNEL)

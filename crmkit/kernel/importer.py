@@ -60,15 +60,27 @@ def _grouped(frames, column):
         if column not in frame.columns or frame.empty:
             yield frame
             continue
-        keys = frame[column].astype("string").str.strip()
-        tail = keys.eq(keys.iloc[-1]).fillna(False).to_numpy()[::-1].cumprod()[::-1].astype(bool)
-        if tail.all():
+        values = frame[column].tolist()
+        last = _group_key(values[-1])
+        start = len(values) - 1     # where the last group's rows begin (walked back: a group is a few rows)
+        while last is not None and start > 0 and _group_key(values[start - 1]) == last:
+            start -= 1
+        if last is None:
+            start = len(values)
+        if start == 0:
             carry = frame      # one group so far: read on
             continue
-        carry = frame[tail].reset_index(drop=True)
-        yield frame[~tail].reset_index(drop=True)
+        carry = frame.iloc[start:].reset_index(drop=True) if start < len(values) else None
+        yield frame.iloc[:start].reset_index(drop=True)
     if carry is not None:
         yield carry
+
+
+def _group_key(value):
+    """A grouping cell as ``_grouped`` compares it (blank: no group)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return str(value).strip()
 
 
 def _resolve_references(crm, spec, frame, errors, offset, mode="auto"):
@@ -124,11 +136,9 @@ def _check_unique(spec, frame, errors, offset, seen, own=None):
         known = seen.setdefault(name, set())
         dup_before = col.isin(known) & present
         values = [v for v in col[present].astype(str).unique().tolist() if not UNSTORABLE.search(v)]
-        existing = {}
         pk = spec.model._meta.primary_key
-        for start in range(0, len(values), 5000):
-            existing.update((str(v), rid) for v, rid in spec.model.select(field, pk).where(
-                field.in_(values[start:start + 5000])).tuples())
+        existing = {str(v): rid for v, rid in   # one query, the values as one parameter
+                    spec.model.select(field, pk).where(db.among(field, values)).tuples()} if values else {}
         holder = col.astype(str).map(existing)
         in_db = holder.notna() & present
         if own is not None:
@@ -521,7 +531,12 @@ def _comparable(field, values):
     equal when they mean the same (a moment in UTC, money to its places)."""
     import pandas as pd
     col = pd.Series(values, dtype=object)
-    missing = col.map(lambda v: v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and v != v))
+    missing = col.isna()        # None, NaN, NaT, NA: in C, not a test per cell in Python
+    kinds = set(map(type, values))
+    if isinstance(field, (pw.IntegerField, pw.ForeignKeyField)) and kinds <= {int, type(None)} \
+            or not isinstance(field, (pw.DateTimeField, pw.DecimalField, pw.DateField, pw.BooleanField,
+                                      pw.IntegerField, pw.ForeignKeyField, pw.FloatField)) and kinds <= {str, type(None)}:
+        return list(values)     # already in their comparable form (the usual text and id columns)
     present = col[~missing]
     if isinstance(field, pw.DateTimeField):
         made = pd.to_datetime(present.map(lambda v: v if not isinstance(v, str) else v.replace(" ", "T")),
@@ -556,7 +571,7 @@ def _write_updates(crm, spec, frame, stored):
     for name in columns:
         field = model._meta.fields[name]
         before, after = _comparable(field, stored.raw(name)), _comparable(field, frame[name].tolist())
-        differs = np.array([x != y for x, y in zip(before, after)], dtype=bool)
+        differs = (np.array(before, dtype=object) != np.array(after, dtype=object)).astype(bool)
         changed |= differs
         for i in np.flatnonzero(differs):
             log.append((spec.name, stored.ids[i], "update", name,
@@ -601,17 +616,32 @@ def _write_updates(crm, spec, frame, stored):
     return ids
 
 
-def _replace_attributes(crm, spec, ids, frame):
+def _update_attributes(crm, spec, ids, frame, written):
     """The additional attributes of updated rows: the file's columns replace
-    what the rows had for those attributes (one delete, one bulk insert)."""
-    from .models import AttributeValue
-    defs = attributes.definitions(crm, spec.name)
-    wanted = [defs[name].id for name in frame.columns]
-    if wanted and ids:
-        AttributeValue.delete().where((AttributeValue.entity == spec.name)
-                                      & AttributeValue.attribute.in_(wanted)
-                                      & db.among(AttributeValue.record_id, ids)).execute()
-    attributes.store_frame(crm, spec, ids, frame)
+    what the rows had for those attributes; only the values that differ are
+    written, each in the change history as ``update`` records it, and a row
+    whose attributes alone changed gets its ``changed_at`` (``written``: the
+    rows whose own fields changed, stamped already). Returns the ids of the
+    rows whose attributes changed."""
+    from .values import plain
+    changes = attributes.update_frame(crm, spec, ids, frame)
+    if not changes:
+        return []
+    now = db.utcnow()
+    stamp = now.replace(tzinfo=None)
+    if db.is_sqlite(crm.db):
+        stamp = stamp.isoformat(" ")
+    user = crm.actor.login
+    log = [(spec.name, rid, "update", name, None if old is None else str(plain(old)),
+            None if new is None else str(plain(new)), user, stamp)
+           for rid, values in changes.items() for name, (old, new) in values.items()]
+    crm.bulk_insert(Change, ["entity", "record_id", "action", "field", "old", "new", "user", "at"], log)
+    model = spec.model
+    alone = sorted(set(changes) - set(written))
+    if alone and "changed_at" in model._meta.fields:
+        pk = model._meta.primary_key
+        model.update({model.changed_at: now}).where(db.among(pk, alone)).execute()
+    return list(changes)
 
 
 def _check_still_visible(crm, spec, ids):
@@ -754,7 +784,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                 for positions, clean, attr_values, records, local in parts:
                     bad = [i for i in range(len(positions)) if i in local]
                     good = clean.drop(index=bad) if bad else clean
-                    if good.empty:
+                    if not len(good):   # (a frame of attribute columns alone has no columns left here)
                         continue
                     kept_attrs = (attr_values.drop(index=bad) if bad else attr_values) \
                         if attr_values is not None else None
@@ -778,22 +808,29 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         carried = [c for c in good.columns if str(c).startswith("_")]
                         changed = _write_updates(crm, spec, good.drop(columns=carried).reset_index(drop=True),
                                                  kept)
-                        if kept_attrs is not None:
-                            _replace_attributes(crm, spec, kept.ids,
-                                                kept_attrs.reset_index(drop=True))
+                        _check_still_visible(crm, spec, changed)
+                        if kept_attrs is not None:   # a row whose attributes alone changed is updated too
+                            more = _update_attributes(crm, spec, kept.ids, kept_attrs.reset_index(drop=True),
+                                                      changed)
+                            changed = list(dict.fromkeys([*changed, *more]))
                         matched += len(kept)
                         updated += len(changed)
-                        _check_still_visible(crm, spec, changed)
                         span(changed)
+                        if imported is not None and changed:   # updated rows are paired as new ones are
+                            row_of = dict(zip(kept.ids, (offset + int(positions[i]) + 1 for i in good.index)))
+                            imported.update((int(rid), row_of[rid]) for rid in changed)
+                            imported = imported if len(imported) <= duplicates.IMPORT_CHECK_LIMIT else None
                 if progress:
                     progress(total)
             if total == 0:
                 raise ValidationError({"file": "has no rows"}, entity)
             if rejects.count and not skip_invalid:
                 txn.rollback()
-                counted = f"at least {rejects.count} of the first {total}" if doomed else f"{rejects.count} of {total}"
+                from .i18n import Message
+                counted = Message("at least {n} of the first {total}", n=rejects.count, total=total) if doomed \
+                    else Message("{n} of {total}", n=rejects.count, total=total)
                 raise ValidationError(
-                    {"rows": f"{counted} rows are invalid; nothing was imported"},
+                    {"rows": Message("{counted} rows are invalid; nothing was imported", counted=counted)},
                     entity, rows={p + 1: e for p, e in rejects.shown.items()})
             if dry_run:
                 txn.rollback()

@@ -1,8 +1,9 @@
 """Durable outbound messages, delivered by channel plugins.
 
 A message is written (``queued``) in the caller's transaction before anything
-is sent; its idempotency key makes queueing twice a no-op. Delivery claims a
-few messages at a time (``sending``, with a claim token and a lease), hands
+is sent; its idempotency key makes queueing twice a no-op. Delivery claims
+messages in batches (``sending``, with a claim token and a lease: 50 first,
+then about a second's worth at the rate the run shows, at most 1,000), hands
 each to its channel, and records the outcome -- only while the run still owns
 the claim (the token is a fencing token: a run whose claim was taken over
 records nothing). The outcomes: ``sent``; a retry with backoff (temporary
@@ -52,7 +53,13 @@ log = logging.getLogger("crmkit.outbox")
 MAX_ATTEMPTS = 6
 BACKOFF_BASE_S = 60          # 1, 2, 4, 8, 16 minutes ...
 BACKOFF_CAP_S = 6 * 3600
-CLAIM_MAX = 50               # messages claimed at once: a takeover or a stop touches few
+CLAIM_MAX = 50               # a run's first claim: a takeover or a stop touches few
+# Later claims are sized to about CLAIM_TARGET_S of sending at the rate the
+# run has shown (a fast receiver: up to CLAIM_BULK_MAX at once; a slow SMTP
+# server: CLAIM_MAX), so the claim and its end-of-claim outcome write are
+# paid once per second of sending, not once per 50 messages.
+CLAIM_BULK_MAX = 1000
+CLAIM_TARGET_S = 1.0
 # Outcomes of messages sent (or skipped) within this many seconds are written
 # together, in one transaction, before the next send (and at the end of each
 # claim); a slower message has its outcome written before the next one goes.
@@ -210,6 +217,40 @@ class _Statements:
 _statements: dict = {}
 
 
+def _relaxed_commit():
+    """On PostgreSQL, let this transaction (a claim, or the outcomes of a
+    window) commit without waiting for its WAL flush to disk: a crash of the
+    database server may lose its last fraction of a second of them, which
+    leaves those messages ``sending`` under an expired lease, delivered again
+    with the same identity (at-least-once, as after a crash of the sender).
+    A flush per 100 ms of sending was most of a fast receiver's time there."""
+    if not db.is_sqlite():
+        db.database.obj.execute_sql("SET LOCAL synchronous_commit TO OFF")
+
+
+def _messages(ids) -> list:
+    """The claimed messages, by id, as ``OutboxMessage`` instances built
+    from plain rows: peewee's per-field ``setattr`` on every row of a
+    claim of a thousand cost more than the database's reading of them."""
+    fields = OutboxMessage._meta.sorted_fields
+    names = [f.name for f in fields]
+    query = OutboxMessage.select(*fields).where(db.among(OutboxMessage.id, ids)).order_by(OutboxMessage.id)
+    out = []
+    for row in query.tuples():       # each value through its field's python_value, as a model row
+        message = OutboxMessage(__no_default__=1)
+        message.__data__ = dict(zip(names, row))
+        out.append(message)
+    return out
+
+
+def _next_claim(claimed: int, took_s: float) -> int:
+    """The size of a run's next claim: about ``CLAIM_TARGET_S`` of sending
+    at the rate of the last claim, from ``CLAIM_MAX`` to ``CLAIM_BULK_MAX``."""
+    if took_s <= 0:
+        return CLAIM_BULK_MAX
+    return max(CLAIM_MAX, min(CLAIM_BULK_MAX, int(claimed * CLAIM_TARGET_S / took_s)))
+
+
 def _sql() -> _Statements:
     kind = type(db.database.obj)
     found = _statements.get(kind)
@@ -303,19 +344,18 @@ class Outbox:
 
         def claim():
             with db.transaction():
+                _relaxed_commit()
                 query = OutboxMessage.select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
                 if not db.is_sqlite():
                     query = query.for_update(skip_locked=True)
-                ids = [row.id for row in query]
-                if ids:
+                ids = [row[0] for row in query.tuples()]
+                if ids:    # the ids as one parameter: a claim of hundreds is not built value by value
                     OutboxMessage.update(state="sending", claimed_at=db.utcnow(), claim_token=token).where(
-                        OutboxMessage.id.in_(ids)).execute()
+                        db.among(OutboxMessage.id, ids)).execute()
             return ids
 
         ids = retry_busy(claim)
-        messages = list(OutboxMessage.select().where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)) \
-            if ids else []
-        return token, messages
+        return token, _messages(ids) if ids else []
 
     def _require_deliver(self):
         if not self.crm.actor.is_admin:
@@ -359,10 +399,12 @@ class Outbox:
         with ExitStack() as stack:
             sessions = {}
             beat = stack.enter_context(_Heartbeat(lease_s / 3))
+            size = CLAIM_MAX
             while limit > 0 and time.monotonic() < run_ends:
-                token, batch = self._claim(channel, now, min(limit, CLAIM_MAX), after, source, broken, lease_s)
+                token, batch = self._claim(channel, now, min(limit, size), after, source, broken, lease_s)
                 if not batch:
                     break
+                claimed_at = time.monotonic()
                 beat.token = token
                 after = batch[-1].id
                 untouched = {m.id for m in batch}
@@ -402,6 +444,7 @@ class Outbox:
                     beat.token = None
                     if untouched:
                         counts["released"] = counts.get("released", 0) + self._release(token, untouched)
+                size = _next_claim(len(batch), time.monotonic() - claimed_at)
         return counts
 
     def _release(self, token, ids) -> int:
@@ -448,8 +491,9 @@ class Outbox:
 
         def write():
             with db.transaction():
+                _relaxed_commit()
                 query = OutboxMessage.select(OutboxMessage.id).where(
-                    OutboxMessage.id.in_(ids) & (OutboxMessage.claim_token == token)
+                    db.among(OutboxMessage.id, ids) & (OutboxMessage.claim_token == token)
                     & (OutboxMessage.state == "sending"))
                 if not db.is_sqlite():
                     query = query.for_update()
@@ -466,7 +510,7 @@ class Outbox:
                 for shared, group_ids, moment in groups.values():
                     values = dict(shared, claim_token=None, **({"sent_at": moment} if moment else {}))
                     OutboxMessage.update(**values).where(
-                        OutboxMessage.id.in_(group_ids) & (OutboxMessage.claim_token == token)
+                        db.among(OutboxMessage.id, group_ids) & (OutboxMessage.claim_token == token)
                         & (OutboxMessage.state == "sending")).execute()
                 return owned
 

@@ -88,11 +88,13 @@ def resolve(crm, spec, values, ids=True) -> tuple[dict, dict]:
 
 def how_given(spec) -> str:
     """How a reference to ``spec`` may be written, for people (``crmkit entities``)."""
-    ways = ["id", *key_fields(spec)]
+    from .i18n import Listed, Message
+    ways = Listed(Message(f, context=spec.name) for f in ["id", *key_fields(spec)])    # said by their labels
     named = name_field(spec)
     if named:
-        ways.append(f"{named} (when one record has it)")
-    return ", ".join(ways)
+        return Message("{ways}, {name} (when one record has it)", domain="kernel", ways=ways,
+                       name=Message(named, context=spec.name))
+    return ways
 
 
 def describe_fields(crm, spec) -> list[dict]:
@@ -100,6 +102,7 @@ def describe_fields(crm, spec) -> list[dict]:
     field with its type, whether it is required, its default, its choices,
     the entity a reference points at and how to name it, read-only, lookup.
     Read for the acting user (an administrator may set admin-only fields)."""
+    from .i18n import Choice, Message
     from .validation import schema_for
     schema = schema_for(spec, admin=crm.actor.is_admin)
     rows = []
@@ -109,13 +112,15 @@ def describe_fields(crm, spec) -> list[dict]:
         target = crm.registry.spec_of_model(field.rel_model) if isinstance(field, pw.ForeignKeyField) else None
         default = field.default
         if callable(default):
-            default = "(computed)"
+            default = Message("(computed)", domain="kernel")
         if spec.code_prefix and name == spec.code_field:
-            default = f"numbered {spec.code_prefix}…"
+            default = Message("numbered {prefix}…", domain="kernel", prefix=spec.code_prefix)
         choices = rules.get("allowed") or [c[0] for c in (field.choices or [])]
         rows.append({
             "field": name,
-            "type": "reference" if target is not None else (rules.get("type") or field.field_type.lower()),
+            # a type code (JSON), read by its label (kernel.field_type) in a table
+            "type": Choice("reference" if target is not None else (rules.get("type") or field.field_type.lower()),
+                           "kernel.field_type"),
             "required": bool(rules.get("required")) and not read_only and default is None,
             "default": default if default not in (None, "") else None,
             "choices": ", ".join(map(str, choices)) if choices else None,

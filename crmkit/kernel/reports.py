@@ -86,14 +86,21 @@ class ReportResult:
 
     def _titles(self, lang):
         from .i18n import translate
-        return translate(self.spec.title, lang), {name: translate(name, lang) for name in self.sections}
+        return translate(self.spec.title, lang), {name: translate(self._kernel_name(name), lang)
+                                                  for name in self.sections}
+
+    def _kernel_name(self, name):
+        """A name the kernel put in the frame (the paging section's ``rows``,
+        ``shown`` ...) by its label, unless the report labels it itself."""
+        from .report_pages import KERNEL_LABELS
+        return name if name in self.spec.labels or name not in KERNEL_LABELS else KERNEL_LABELS[name]
 
     def _localised(self, frame, lang):
         """Column names, and text cells that are catalogue messages
         ("Total", "won" ...), in ``lang``."""
         from .i18n import translate
         frame = self._localised_cells(frame, lang)
-        return frame.rename(columns={c: translate(str(c), lang) for c in frame.columns})
+        return frame.rename(columns={c: translate(self._kernel_name(str(c)), lang) for c in frame.columns})
 
     def _localised_cells(self, frame, lang):
         """Text cells that are catalogue messages in ``lang`` (a copy when any is)."""
@@ -222,7 +229,9 @@ def paged(crm, query, page, page_size, columns=None):
     first = (page - 1) * page_size + 1 if page_size else 1
     pages = -(-total // page_size) if page_size else 1
     shown = f"{first}–{first + len(frame) - 1}" if len(frame) else "0"
-    more = f"page={page + 1}; page_size=0 for every row" if page_size and page < pages else ""
+    from .i18n import Message
+    more = Message("page={page}; page_size=0 for every row", domain="kernel", page=page + 1) \
+        if page_size and page < pages else ""
     return frame, pd.DataFrame([{"rows": total, "shown": shown, "page": page if page_size else 1,
                                  "pages": pages, "more": more}])
 

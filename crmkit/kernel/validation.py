@@ -357,7 +357,8 @@ class FastSchema:
                 try:
                     value = COERCERS[name](value)
                 except (ValueError, TypeError, ArithmeticError) as exc:
-                    errors[field] = [f"has the wrong type: {exc}"] + (
+                    from .i18n import Message       # Python's words for what is wrong: kept in English only
+                    errors[field] = [Message("has the wrong type: {error}", domain="kernel", error=str(exc))] + (
                         [f"must be of {rules['type']} type"] if rules.get("type") else [])
                     break
             if field in errors:

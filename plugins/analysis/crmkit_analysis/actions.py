@@ -14,6 +14,7 @@ SETTINGS = {
     "crossing": {"type": "string", "nullable": True, "allowed": ["higher", "lower"]},
     "anonymous": {"type": "string", "nullable": True, "maxlength": 20},
     "anonymous_buyer": {"type": "string", "nullable": True, "allowed": ["exclude", "include"]},
+    "report_currency": {"type": "string", "nullable": True, "maxlength": 3},
 }
 
 

@@ -47,11 +47,13 @@ from .kinds import MEASURES  # noqa: E402
 DEFAULTS = {"measure": "revenue", "abc_period": "week", "abc_periods": 4,
             "xyz_period": "week", "xyz_periods": 4, "xyz_subperiod": "day",
             "a": 80.0, "b": 15.0, "c": 5.0, "x": 10.0, "y": 25.0,
-            "returns": "net", "crossing": "higher", "anonymous": "", "anonymous_buyer": "exclude"}
+            "returns": "net", "crossing": "higher", "anonymous": "", "anonymous_buyer": "exclude",
+            "report_currency": ""}
 CHOICES = {"returns": ("net", "sales_only"), "crossing": ("higher", "lower"), "anonymous_buyer": ("exclude", "include")}
 # settings added after runs were stored: at these values they stay out of a run's
 # settings text, so a run made before keeps its key (a re-run replaces it)
-LATER = {"returns": "net", "crossing": "higher", "anonymous": "", "anonymous_buyer": "exclude"}
+LATER = {"returns": "net", "crossing": "higher", "anonymous": "", "anonymous_buyer": "exclude",
+         "report_currency": ""}
 KINDS = {"partner": (m.ClientClass, "partner", "analysis.client_class", "core.partner"),
          "product": (m.ProductClass, "product", "analysis.product_class", "core.product")}
 CV_TOLERANCE = 1e-9   # a CV this close to a threshold counts as on it (float noise)
@@ -84,6 +86,13 @@ def check_settings(values: dict) -> dict:
                 value = str(value).strip()
                 if name == "anonymous" and len(value) > 20:
                     raise ValueError
+                if name == "report_currency" and value:
+                    from crmkit.core.rates import currency_problem
+                    value = value.upper()
+                    problem = currency_problem(value)
+                    if problem:
+                        errors[name] = problem
+                        continue
         except ValueError:
             errors[name] = f"{value!r} is not valid: " + ("a percentage 0..100" if isinstance(default, float)
                                                          else "a whole number 1..1000" if isinstance(default, int)
@@ -143,13 +152,39 @@ def _check_kind(kind):
 
 # -- aggregation in SQL -----------------------------------------------------
 
-def _measure(measure):
+def _measure(measure, conv=None):
+    """The measure's aggregate; money in the report currency when ``conv``
+    converts (each line at the rate of its date)."""
     S = m.Sale
+    money = (lambda field: conv.amount(field, S.currency, S.date)) if conv is not None else (lambda field: field)
     if measure == "revenue":
-        return pw.fn.SUM(S.revenue)
+        return pw.fn.SUM(money(S.revenue))
     if measure == "gross_profit":
-        return pw.fn.SUM(S.revenue - S.cost)
+        return pw.fn.SUM(money(S.revenue) - money(S.cost))
     return pw.fn.COUNT(pw.fn.DISTINCT(pw.Case(None, [(S.quantity > 0, S.document)], None)))
+
+
+def _conversion(crm, settings, lines):
+    """The conversion of a money measure over ``lines`` (a select of the
+    windows' sales): into ``report_currency`` once every currency's rates
+    are checked; without one, the lines must be in one currency (amounts of
+    different currencies are never added up): the currency of one line,
+    then whether any line has another (one pass that stops at the first)."""
+    if settings["measure"] not in ("revenue", "gross_profit"):
+        return None
+    S = m.Sale
+    if settings.get("report_currency"):
+        from crmkit.core.currency import conversion
+        conv = conversion(crm, {"report_currency": settings["report_currency"]}, ENTITY)
+        conv.check(lines(S.id), S.currency, S.date)
+        return conv
+    one = lines(S.currency).order_by().limit(1).scalar()
+    other = lines(S.currency).where(S.currency != one).order_by().limit(1).scalar() if one is not None else None
+    if other is not None:
+        found = sorted((one, other))
+        raise ValidationError({"report_currency": f"the sales are in several currencies ({', '.join(found)}): "
+                                                  f"classify in one (report_currency={found[0]} ...)"}, ENTITY)
+    return None
 
 
 def _sales(crm, start, end, restrict=None, sales_only=False):
@@ -213,9 +248,10 @@ def _aggregate(crm, kind, settings, as_of, restrict, group, groups, first=True):
     bucket = bucket_position(crm.db, sub, starts, S.date).alias("bucket")
     # the exact sum, sent as a float: a Decimal made per group would cost more
     # than the sum (classes are computed on whole cents, see abc_classes)
-    measure = pw.Cast(_measure(settings["measure"]), "DOUBLE PRECISION").alias("value")
     lead = [group.alias("grp")] if group is not None else []
     sales_only = settings.get("returns") == "sales_only"
+    conv = _conversion(crm, settings, _sales(crm, min(abc_from, xyz_from), max(abc_to, xyz_to), restrict, sales_only))
+    measure = pw.Cast(_measure(settings["measure"], conv), "DOUBLE PRECISION").alias("value")
     by = [group] if group is not None else []
 
     def split(frame):

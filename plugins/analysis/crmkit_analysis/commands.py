@@ -25,6 +25,8 @@ def setting_options(fn):
         click.option("--crossing", type=click.Choice(["higher", "lower"]), default=None,
                      help="The class of the item crossing a line: the higher (default) or the lower."),
         click.option("--anonymous", default=None, help="Code of the anonymous buyer (the import records it)."),
+        click.option("--report-currency", default=None,
+                     help="Classify money in this currency (each sale at the rate of its date)."),
         click.option("--anonymous-buyer", type=click.Choice(["exclude", "include"]), default=None,
                      help="Leave the anonymous buyer out of the client classification (default) or count it."),
     ]
@@ -50,7 +52,8 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
     Safe to run from cron: a re-run for the same date and settings replaces
     that run instead of adding another.
     """
-    with progress_bar("classifying", fmt):
+    from crmkit import translate
+    with progress_bar(translate("classifying", crm.lang), fmt):
         rows = crm.act("analysis.classify", kind=kind, as_of=as_of, **settings)
     from crmkit import Choice, Message, translate
     for summary in rows:
@@ -81,7 +84,18 @@ def classify_cmd(crm, kind, as_of, fmt, **settings):
 def settings_cmd(crm, kind, fmt, **settings):
     """Show the stored classification settings, or change those given."""
     current = crm.act("analysis.settings", kind=kind, **settings)
-    emit([{"setting": k, "value": v} for k, v in current.items()], fmt, lang=crm.lang)
+    rows = [{"setting": k, "value": v} for k, v in current.items()]
+    if fmt != "json" and crm.lang != "en":      # each name and code as typed, with its label beside it
+        from crmkit import translate
+        from .specs import LABELS
+
+        def with_label(word):
+            label = translate(LABELS.get(word, word), crm.lang, context="analysis.settings")
+            return word if label == word else f"{word} ({label})"
+        rows = [{"setting": with_label(r["setting"]),
+                 "value": with_label(r["value"]) if isinstance(r["value"], str) and r["value"] else r["value"]}
+                for r in rows]
+    emit(rows, fmt, lang=crm.lang)
 
 
 @analysis.command("history")

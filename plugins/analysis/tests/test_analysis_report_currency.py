@@ -45,3 +45,41 @@ def test_a_missing_rate_is_named(crm, sales):
     with pytest.raises(ValidationError) as exc:
         crm.report("analysis.deal_profit", report_currency="CNY")
     assert "no CNY exchange rate on or before 2024-01-15" in str(exc.value.errors["report_currency"])
+
+
+def test_abc_xyz_across_currencies_classifies_in_one(crm):
+    """Clients buying in RUB and USD are classified on their revenue in the
+    report currency (each line at the rate of its date); without one, sales
+    in several currencies are an error, never a sum of roubles and dollars."""
+    from crmkit_analysis import models as m
+    from crmkit_analysis.classify import run
+
+    from helpers import MONTHLY, classes
+    crm.create("core.currency_rate", {"currency": "USD", "date": "2024-01-01", "rate": "90", "multiplier": 1})
+    crm.create("core.currency_rate", {"currency": "USD", "date": "2024-03-01", "rate": "100", "multiplier": 1})
+    tv = product(crm, "TV")
+    rub, usd, small = partner(crm, "R"), partner(crm, "U"), partner(crm, "S")
+    for month in ("01", "02", "03"):
+        sale(crm, rub, tv, f"2024-{month}-10", 5000, currency="RUB")      # 15,000 RUB
+        sale(crm, small, tv, f"2024-{month}-11", 300, currency="RUB")      # 900 RUB
+    sale(crm, usd, tv, "2024-01-15", 100, currency="USD")                # 9,000 RUB
+    sale(crm, usd, tv, "2024-03-15", 200, currency="USD")                # 20,000 RUB: U is first in roubles
+    with pytest.raises(ValidationError) as exc:
+        run(crm, "partner", "2024-04-01", **MONTHLY)
+    assert "several currencies (RUB, USD)" in exc.value.errors["report_currency"][0]
+    assert m.Run.select().count() == 0
+    summary = run(crm, "partner", "2024-04-01", report_currency="RUB", **MONTHLY)
+    got = classes(crm, summary["run"], m.ClientClass)
+    # 29,000 / 45,900 = 63 % -> A; R: 15,000 (before it 63 % < 80) -> A; S: before it 96 % -> C
+    assert {code: abc for code, (abc, _) in got.items()} == {"U": "A", "R": "A", "S": "C"}
+    assert got["R"][1] == "X" and got["U"][1] == "Z"           # R steady, U in two months of three
+    in_usd = run(crm, "partner", "2024-04-01", report_currency="usd", **MONTHLY)
+    assert in_usd["run"] != summary["run"]                      # other settings: another run
+    assert classes(crm, in_usd["run"], m.ClientClass) == got     # the same order in any currency
+    with pytest.raises(ValidationError) as exc:                  # a rate missing before the window's first sale
+        run(crm, "partner", "2024-04-01", report_currency="EUR", **MONTHLY)
+    assert "no EUR exchange rate on or before" in exc.value.errors["report_currency"][0]
+    with pytest.raises(ValidationError) as exc:
+        run(crm, "partner", "2024-04-01", report_currency="XX1", **MONTHLY)
+    assert "unknown currency code" in exc.value.errors["report_currency"][0]
+    assert run(crm, "partner", "2024-04-01", measure="documents", **MONTHLY)["run"]   # a count needs no rate

@@ -86,7 +86,9 @@ def load(crm):
             officer.create("claims.stage", {"claim": claim.id, "title": "Экспертиза товара",
                                             "due": _at(planned) - dt.timedelta(days=3)})
             from .api import create_task
-            create_task(officer, m.Stage.get(m.Stage.claim == claim.id))
+            stage = create_task(officer, m.Stage.get(m.Stage.claim == claim.id))
+            task = crm.model("core.task")       # given on the day the claim was registered, not the demo's
+            task.update(created_at=_at(registered)).where(task.id == stage.task_id).execute()
             continue
         officer.update("claims.claim", claim.id, {"status": "in_work"})
         start, end = _at(registered), _at(ended)

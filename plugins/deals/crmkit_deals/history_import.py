@@ -56,8 +56,9 @@ def validate(crm, frame):
         "stage": pd.to_numeric(frame["stage"], errors="coerce").astype("float64").to_numpy()
         if "stage" in frame.columns else np.nan,
         "status": frame["status"].to_numpy(),
-        "entered": pd.to_datetime(frame["entered_at"], utc=True).to_numpy(),
-        "left": pd.to_datetime(frame["left_at"], utc=True).to_numpy() if "left_at" in frame.columns else pd.NaT,
+        # naive UTC datetime64 (a tz-aware column's to_numpy is a Timestamp object per cell)
+        "entered": _naive(frame["entered_at"]),
+        "left": _naive(frame["left_at"]) if "left_at" in frame.columns else np.datetime64("NaT", "us"),
     })
     complete = rows["deal"].notna() & rows["entered"].notna() & rows["status"].notna()
     flag(complete & rows["left"].notna() & (rows["left"] < rows["entered"]), "left_at", "is before entered_at")
@@ -82,9 +83,10 @@ def validate(crm, frame):
     deal_ids = sorted({int(d) for d in rows["deal"]})
     D, KS = m.Deal, m.KindStage
     # the id range, not a list of thousands of ids (a node per value); the rest is dropped by the merge
-    known = pd.DataFrame(list(D.select(D.id, D.kind, D.stage, D.status, D.closed_at)
-                              .where(D.id.between(deal_ids[0], deal_ids[-1])).tuples()) if deal_ids else [],
-                         columns=["deal", "kind", "now_stage", "now_status", "closed_at"])
+    # as the driver gives them (no field conversion per row), the moments read column-wise below
+    known = pd.DataFrame(crm.db.execute(D.select(D.id, D.kind, D.stage, D.status, D.closed_at)
+                                        .where(D.id.between(deal_ids[0], deal_ids[-1]))).fetchall()
+                         if deal_ids else [], columns=["deal", "kind", "now_stage", "now_status", "closed_at"])
     kinds = sorted({int(k) for k in known["kind"].dropna()})
     route = pd.DataFrame(list(KS.select(KS.kind, KS.stage).where(KS.kind.in_(kinds)).tuples()) if kinds else [],
                          columns=["kind", "stage"])
@@ -111,9 +113,9 @@ def validate(crm, frame):
     other_stage = check & ~((stage_now == now_stage) | (np.isnan(stage_now) & np.isnan(now_stage)))
     for pos in rows["pos"][other_stage]:
         flag_at(pos, "stage", "the deal is at another stage now: its last row must be at it")
-    closed_at = pd.to_datetime(info["closed_at"], utc=True)
+    closed_at = _stored_moments(info["closed_at"])
     closing = check & rows["status"].isin(["won", "lost"]).to_numpy() & closed_at.notna().to_numpy()
-    moved = closing & (pd.to_datetime(rows["entered"], utc=True).to_numpy() != closed_at.to_numpy())
+    moved = closing & (rows["entered"].to_numpy() != closed_at.dt.tz_localize(None).to_numpy())
     for pos, when, status in zip(rows["pos"][moved], closed_at[moved], rows["status"][moved]):
         flag_at(pos, "entered_at", f"the deal was closed at {when.isoformat()}: its {status} row starts then")
     # a passage starts where a deal in work comes to a stage it was not at just before; it lasts,
@@ -133,6 +135,19 @@ def validate(crm, frame):
     frame["passage"] = passage.to_numpy()
     frame["days"] = days.to_numpy()
     return errors
+
+
+def _naive(col):
+    """A column of moments as naive UTC datetime64."""
+    import pandas as pd
+    return pd.to_datetime(col, utc=True).dt.tz_localize(None).to_numpy()
+
+
+def _stored_moments(col):
+    """Moments as the driver read them (naive UTC: text on SQLite, datetimes
+    on PostgreSQL) as a UTC column."""
+    import pandas as pd
+    return pd.to_datetime(col, utc=True, format="ISO8601") if col.dtype == object else pd.to_datetime(col, utc=True)
 
 
 def replace_history(crm, frame, options):

@@ -201,7 +201,7 @@ def validate(crm, frame):
     flag(closed.notna() & (closed < start_moment), "closed_at", "is before the start date")
     flag(entered.notna() & (entered < start_moment), "stage_entered_at", "is before the start date")
     flag(entered.notna() & closed.notna() & (entered > closed), "stage_entered_at", "is after the close moment")
-    frame["closed_at"] = closed.to_numpy()
+    frame["closed_at"] = closed.array      # moments stay a column of moments (to_numpy: a Timestamp per cell)
 
     if crm.actor.id is not None:
         responsible = column("responsible")
@@ -219,8 +219,8 @@ def validate(crm, frame):
 
     _check_stages(frame, column, entered, flag)
     frame["_default"] = ["; ".join(x) if x else None for x in notes]
-    frame["_start_moment"] = start_moment.to_numpy()
-    frame["_entered"] = entered.to_numpy()
+    frame["_start_moment"] = start_moment.array
+    frame["_entered"] = entered.array
     return errors
 
 
@@ -268,6 +268,7 @@ def _check_stages(frame, column, entered, flag):
 
 def write_history(crm, frame):
     """The imported deals' stage history, in one bulk insert."""
+    import numpy as np
     import pandas as pd
 
     from . import models as m
@@ -285,6 +286,9 @@ def write_history(crm, frame):
     has_stage = pd.notna(stage)
     is_closed = closed.notna().to_numpy()
 
+    # moments as naive UTC datetime64 columns throughout (a tz-aware column's to_numpy is a
+    # Timestamp object per cell, which every later step then read back one by one)
+    start, entered, closed = (c.dt.tz_localize(None) for c in (start, entered, closed))
     parts = []
     if two.any():   # the first stage, from the start until the deal entered its stage
         parts.append(pd.DataFrame({
@@ -295,27 +299,30 @@ def write_history(crm, frame):
     parts.append(pd.DataFrame({   # the stage the deal is at, until it closed (or still open)
         "deal": deal, "stage": stage, "status": "in_work", "passage": has_stage,
         "entered_at": since.to_numpy(), "left_at": closed.to_numpy(),
-        "days": days_between_columns(closed, since).where(pd.Series(has_stage & is_closed, index=since.index), None).to_numpy()}))
+        "days": days_between_columns(closed, since).where(pd.Series(has_stage & is_closed, index=since.index))
+        .to_numpy()}))
     if is_closed.any():   # won or lost from the close moment on
+        k = int(is_closed.sum())
         parts.append(pd.DataFrame({
             "deal": deal[is_closed], "stage": stage[is_closed], "status": status[is_closed], "passage": False,
-            "entered_at": closed[is_closed].to_numpy(), "left_at": pd.NaT, "days": None}))
+            "entered_at": closed[is_closed].to_numpy(), "left_at": np.full(k, np.datetime64("NaT"), closed.dtype),
+            "days": np.full(k, np.nan)}))
     rows = pd.concat(parts, ignore_index=True)
     rows["user"] = user
     rows["stage"] = rows["stage"].astype(object).where(rows["stage"].notna(), None)
-    rows["days"] = rows["days"].astype(object).where(rows["days"].notna(), None)
-    rows["left_at"] = pd.to_datetime(rows["left_at"], utc=True)
-    rows["entered_at"] = pd.to_datetime(rows["entered_at"], utc=True)
+    rows["left_at"] = rows["left_at"].dt.tz_localize("UTC")
+    rows["entered_at"] = rows["entered_at"].dt.tz_localize("UTC")
     crm.insert_frame(m.StageHistory, rows)
 
 
 def days_between_columns(left, since):
     """Days from ``since`` to ``left`` to the hundredth, rounded half up as
-    ``rules.days_between`` (in integers: no float ties); None where either is missing."""
+    ``rules.days_between`` (in integers: no float ties), as floats (the
+    double nearest each whole number of hundredths, which a two-place
+    decimal column stores exactly); NaN where either is missing."""
+    import numpy as np
     import pandas as pd
-    from decimal import Decimal
     valid = (pd.notna(left).to_numpy() & pd.notna(since).to_numpy())
     micros = (left - since).to_numpy().astype("timedelta64[us]").astype("int64")
     cents = (micros * 100 + 43_200_000_000) // 86_400_000_000
-    return pd.Series([Decimal(int(c)).scaleb(-2) if v else None for c, v in zip(cents, valid)],
-                     index=left.index, dtype=object)
+    return pd.Series(np.where(valid, cents / 100, np.nan), index=left.index)

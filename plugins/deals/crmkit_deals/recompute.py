@@ -61,7 +61,10 @@ def recompute(crm, keep_manual=False):
 def _write(crm, ids, values):
     """``probability`` of each deal in ``ids`` set to its value, the method
     to ``statistics``: one statement (SQLite's executemany runs in C;
-    PostgreSQL gets the pairs as two arrays, not a round trip per row)."""
+    PostgreSQL gets the pairs as two arrays, not a round trip per row). No
+    index of ``deals_deal`` holds a column written here, so on PostgreSQL
+    the rows are updated in place on their pages (HOT, with the room
+    migration 0003 leaves), no index written."""
     if not ids:
         return
     now = D.changed_at.db_value(utcnow())
@@ -71,7 +74,14 @@ def _write(crm, ids, values):
             'UPDATE "deals_deal" SET "probability" = ?, "probability_method" = \'statistics\', "changed_at" = ? '
             'WHERE "id" = ?', zip(values, repeat(now), ids))
         return
+    # the arrays as one text literal each ('{1,2,3}', read by the server's array input): a Python list
+    # goes as ARRAY[1, 2, ...], an expression of 200,000 constants that took the server twice as long
     crm.db.execute_sql(
         'UPDATE "deals_deal" AS d SET "probability" = v.p, "probability_method" = %s, "changed_at" = %s '
         'FROM (SELECT unnest(%s::bigint[]) AS id, unnest(%s::integer[]) AS p) AS v WHERE d."id" = v.id',
-        ("statistics", now, ids, values))
+        ("statistics", now, _array(ids), _array(values)))
+
+
+def _array(numbers):
+    """Whole numbers as a PostgreSQL array literal."""
+    return "{" + ",".join(map(str, map(int, numbers))) + "}"

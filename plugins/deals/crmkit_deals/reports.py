@@ -633,7 +633,11 @@ def primary_demand(crm, **params):
          .switch(D).join(R, pw.JOIN.LEFT_OUTER, on=(D.loss_reason == R.id))
          .where(D.id.in_(deals))
          .select(D.name.alias("deal"), P.name.alias("client"), D.status.alias("status"),
-                 pw.fn.COALESCE(R.name, "").alias("reason"), pw.fn.SUM(_money_of(conv, Dm.amount)).alias("amount"))
+                 pw.fn.COALESCE(R.name, "").alias("reason"),
+                 # amounts have two places: unless converted, a deal's sum is the sum of its cents,
+                 # made Decimals once per distinct sum (one ``_money`` per deal cost more than the query)
+                 pw.fn.SUM(_money_of(conv, Dm.amount) if conv.active else conv.cents(Dm.amount, D.currency, D.start_date))
+                 .alias("amount"))
          .group_by(D.id, D.name, P.name, D.status, R.name).order_by(D.name, D.id))
     deal_frame = crm.frame(q)
     answers = {"won": translate("yes", crm.lang), "lost": translate("no", crm.lang),
@@ -641,7 +645,8 @@ def primary_demand(crm, **params):
     labels = {st: _status_label(crm, st) for st in STATUSES}
     by_deal = pd.DataFrame({"Deal": deal_frame["deal"], "Client": deal_frame["client"],
                             "Status": deal_frame["status"].map(labels),
-                            "Demand amount": deal_frame["amount"].map(_money),
+                            "Demand amount": deal_frame["amount"].map(_money) if conv.active else
+                            _money_column(deal_frame["amount"].fillna(0).to_numpy(dtype="int64")),
                             "Satisfied": deal_frame["status"].map(answers), "Loss reason": deal_frame["reason"]},
                            columns=["Deal", "Client", "Status", "Demand amount", "Satisfied", "Loss reason"])
     return {"By product": by_product, "By deal": by_deal}

@@ -121,3 +121,41 @@ def test_converted_figures_count_only_the_deals_the_user_sees(crm, deals, open_c
         ("In work", 2, D("999.00") + D("5250.00")), ("Won", 1, D("6000.00")), ("Lost", 1, D("3000.00"))]
     new_deal(crm, deals, "flat", "5.00", client="shop", name="hidden euro", when=(1, 15), currency="EUR")
     bob.report("deals.efficiency", report_currency="RUB")   # a rate missing for a deal bob cannot see: no error
+
+
+def test_rates_loaded_for_part_of_the_rows_still_convert_the_rest(crm, deals):
+    """The factor is a lookup in the rates the report's check loaded (on
+    PostgreSQL); a row outside what it loaded (another currency, an earlier
+    or later day) falls back to the sub-select, never to a wrong rate."""
+    from crmkit.core.currency import conversion
+    D_ = crm.model("deals.deal")
+    conv = conversion(crm, {"report_currency": "RUB"}, "deals.efficiency")
+    amount = conv.amount(D_.potential, D_.currency, D_.start_date)       # made before the check, as targets do
+    conv.check(crm.query("deals.deal").where(D_.name == "d3"), D_.currency, D_.start_date)   # USD on 5.3 only
+    q = crm.query("deals.deal", D_.name, amount.alias("rub")).order_by(D_.name)
+    got = {name: D(str(value)).quantize(D("0.01")) for name, value in q.tuples()}
+    assert got == {"d1": D("6000.00"), "d2": D("3000.00"), "d3": D("1950.00"), "d4": D("13000.00"),
+                   "d5": D("999.00"), "d6": D("5250.00")}
+    conv = conversion(crm, {"report_currency": "USD"}, "deals.efficiency")
+    conv.check(crm.query("deals.deal").where(D_.name == "d6"), D_.currency, D_.start_date)    # JPY and USD on 6.3
+    q = crm.query("deals.deal", D_.name, conv.amount(D_.potential, D_.currency, D_.start_date).alias("usd"))
+    got = {name: D(str(value)).quantize(D("0.01")) for name, value in q.tuples()}
+    assert got["d5"] == D("19.98") and got["d6"] == D("80.77") and got["d3"] == D("30.00")
+
+
+def test_a_span_too_long_to_keep_converts_by_sub_select(crm, deals, monkeypatch):
+    import crmkit.core.currency as currency
+    kept = by_status(crm.report("deals.efficiency", report_currency="USD"))
+    monkeypatch.setattr(currency, "MAX_SPAN_DAYS", 1)
+    assert by_status(crm.report("deals.efficiency", report_currency="USD")) == kept
+    assert kept[0] == ("In work", 3, D("30.00") + D("19.98") + D("80.77"))
+
+
+def test_a_rate_marked_for_deletion_is_not_kept_for_the_lookup(crm, deals):
+    """The rates the conversion keeps are read as the user reads them: a
+    marked rate is skipped (the day takes the one before it)."""
+    r = crm.find("core.currency_rate", currency="USD", date=dt.date(2015, 3, 4))[0]
+    crm.mark_deleted("core.currency_rate", r.id)
+    # d3 30 USD on 5.3 now at 60 (the 20.2 rate), d6 at 52.5 per 100
+    assert by_status(crm.report("deals.efficiency", report_currency="RUB", detail=False))[0] == (
+        "In work", 3, D("1800.00") + D("999.00") + D("5250.00"))

@@ -65,10 +65,14 @@ def list_cmd(crm, subject, fmt):
 @pass_crm
 def get_cmd(crm, key, output):
     """Write the content of file KEY to OUTPUT."""
-    from .store import content
-    record, data = content(crm, key)
-    output.write_bytes(data)
-    say(crm, "{name}: {size} bytes written to {file}", name=record.name, size=len(data), file=output)
+    import shutil
+
+    from .store import CHUNK, open_content
+    record, stream = open_content(crm, key)
+    with stream, output.open("wb") as out:
+        shutil.copyfileobj(stream, out, CHUNK)
+        size = out.tell()
+    say(crm, "{name}: {size} bytes written to {file}", name=record.name, size=size, file=output)
 
 
 @files.command("remove")

@@ -2,11 +2,25 @@
 from crmkit import EntitySpec, RoleSpec, hookimpl
 
 
+def subject_readable(actor, model, view):
+    """A file is seen only by whom its subject's entity is readable: the
+    partner rule and the subject's own rows aside, a role without ``r`` on
+    marketing templates sees none of their images either."""
+    if actor.is_admin:
+        return None
+    from fnmatch import fnmatchcase
+    grants = [(pattern, verbs) for role in actor.roles
+              for pattern, verbs in view.registry.roles.get(role, {}).items()]
+    hidden = sorted(name for name in view.registry.subject_types
+                    if not any("r" in verbs and fnmatchcase(name, pattern) for pattern, verbs in grants))
+    return model.subject_type.not_in(hidden) if hidden else None
+
+
 @hookimpl
 def crmkit_register_entities(register):
     from . import models as m
     register(EntitySpec(
-        "files.file", m.File, label="File", partner_path="partner", display="name",
+        "files.file", m.File, label="File", partner_path="partner", display="name", row_filter=subject_readable,
         read_only=("mime", "size", "sha256", "partner"), order_by=("-id",),
         schema={"name": {"empty": False, "maxlength": 255, "regex": r"[^\x00-\x1f\x7f-\x9f/\\]+"}},
         list_fields=("id", "name", "mime", "size", "subject_type", "subject_id", "created_at", "comment")))
@@ -76,3 +90,22 @@ def crmkit_register_pages(register):
 def crmkit_load_demo(crm):
     from .demo import load
     return load(crm)
+
+
+@hookimpl
+def crmkit_backup_files(crm, execute):
+    """Contents kept on disk that the backup's snapshot names."""
+    from .store import backup_files
+    return backup_files(execute)
+
+
+@hookimpl
+def crmkit_restore_files(files):
+    from .store import restore_files
+    return restore_files(files)
+
+
+@hookimpl
+def crmkit_database_restored(execute):
+    from .store import restored
+    restored(execute)

@@ -24,11 +24,13 @@ class File(RecordModel):
 
 
 class Blob(BaseModel):
-    """One distinct content; files with the same bytes share it."""
+    """One distinct content; files with the same bytes share it. ``content``
+    holds the bytes, or is null when they are a file on disk
+    (``store.blob_path``)."""
 
     sha256 = pw.CharField(max_length=64, primary_key=True)
     size = pw.BigIntegerField()
-    content = pw.BlobField()
+    content = pw.BlobField(null=True)
 
     class Meta:
         table_name = "files_blob"

@@ -5,9 +5,19 @@ A file is read from its stream a megabyte at a time and refused as soon as
 it passes the limit (``CRMKIT_FILES_MAX_BYTES``, default 20 MiB): a 2 GB
 upload costs one megabyte past the limit, never 2 GB of memory. Its type is
 sniffed from its first bytes (``sniff``); programs are refused. The content
-is stored once per SHA-256 in ``files_blob`` (in the database: backups and
-restores carry it, transactions cover it); the ``files_file`` row says
-what is attached where and is read through the subject's access.
+is stored once per SHA-256: ``files_blob`` has a row per distinct content,
+holding the bytes (in the database: the default, for small bases) or
+naming a file ``<folder>/ab/cd/<sha256>`` on disk (``CRMKIT_FILES_DIR``
+set: ``disk``). The ``files_file`` row says what is attached where and is
+read through the subject's access.
+
+On disk, a content is streamed into ``<folder>/.tmp`` (hashed and counted
+as it comes, never held in memory), then renamed into place under a
+shared lock on ``<folder>/.lock`` held until the transaction ends; a
+content no row names any more (its last file removed or erased, or an
+attach rolled back) is unlinked after the transaction ends, under the
+exclusive lock, once the database says no ``files_blob`` row names it:
+an attach of the same bytes running meanwhile keeps it.
 """
 from __future__ import annotations
 
@@ -17,15 +27,19 @@ import hashlib
 import io
 import os
 import re
+import secrets
+from pathlib import Path
 
-from crmkit import NotFound, ValidationError, plain
+from crmkit import NotFound, ValidationError, at_transaction_end, plain
 
 from . import models as m
 from .sniff import HEAD, Executable, sniff
 
 ENTITY = "files.file"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-HARD_MAX_BYTES = 512 * 1024 * 1024    # a database value: PostgreSQL's bytea and SQLite's blobs hold 1 GB
+HARD_MAX_BYTES = 512 * 1024 * 1024    # in the database: PostgreSQL's bytea and SQLite's blobs hold 1 GB
+DISK_MAX_BYTES = 64 * 1024 ** 3       # on disk
+DIGEST = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1024 * 1024
 NAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
 attaching = contextvars.ContextVar("files_attaching", default=False)   # the one way a file row is made
@@ -37,7 +51,127 @@ def max_bytes() -> int:
         return DEFAULT_MAX_BYTES
     if not raw.isdigit() or int(raw) < 1:
         raise ValidationError({"CRMKIT_FILES_MAX_BYTES": f"{raw!r} is not a number of bytes"}, ENTITY)
-    return min(int(raw), HARD_MAX_BYTES)
+    return min(int(raw), DISK_MAX_BYTES if folder() is not None else HARD_MAX_BYTES)
+
+
+def folder() -> Path | None:
+    """The folder contents are stored in (``CRMKIT_FILES_DIR``), or None:
+    in the database."""
+    raw = os.environ.get("CRMKIT_FILES_DIR", "").strip()
+    if not raw:
+        return None
+    root = Path(raw).expanduser()
+    if not root.is_absolute():   # the web workers, cron and the CLI start in different folders
+        raise ValidationError({"CRMKIT_FILES_DIR": f"{raw!r} is not an absolute path: every process must store "
+                                                   f"in the same folder"}, ENTITY)
+    if root.exists() and not root.is_dir():
+        raise ValidationError({"CRMKIT_FILES_DIR": f"{raw!r} is not a folder"}, ENTITY)
+    return root
+
+
+def blob_path(root: Path, digest: str) -> Path:
+    """Where a content lives: named by its SHA-256 only (64 hex digits,
+    checked), never by anything a user typed."""
+    if not DIGEST.fullmatch(digest or ""):
+        raise ValueError(f"not a SHA-256: {digest!r}")
+    return root / digest[:2] / digest[2:4] / digest
+
+
+class _Lock:
+    """``flock`` on ``<folder>/.lock``: shared while an attach's content
+    waits for its transaction, exclusive while unused contents are unlinked."""
+
+    def __init__(self, root: Path, exclusive: bool):
+        import fcntl
+        root.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+
+    def release(self):
+        if self.fd is not None:
+            os.close(self.fd)   # closing drops the lock
+            self.fd = None
+
+
+_shared = contextvars.ContextVar("files_shared_locks", default=None)
+
+
+def _spool(stream, root: Path, limit: int):
+    """Stream into a temporary file under ``root``: ``(path, sha256, size,
+    head)``, refused (the file removed) past ``limit``."""
+    tmp = root / ".tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
+    h, size, head = hashlib.sha256(), 0, b""
+    try:
+        with open(path, "wb") as out:
+            while True:
+                chunk = stream.read(min(CHUNK, limit + 1 - size))
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationError({"content": [f"is larger than the limit of {limit:,} bytes"
+                                                       .replace(",", " ")]}, ENTITY)
+                if len(head) < HEAD:
+                    head += chunk[:HEAD - len(head)]
+                h.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, h.hexdigest(), size, head
+
+
+def _place(root: Path, spooled: Path, digest: str):
+    """Rename the spooled content into its place (the same bytes under
+    the same name, whoever wrote them first), under the shared lock held
+    until the transaction ends; a rolled-back attach's content is swept."""
+    lock = _Lock(root, exclusive=False)
+    held = _shared.get()
+    if held is None:
+        held = []
+        _shared.set(held)
+    held.append(lock)
+    final = blob_path(root, digest)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(spooled, final)
+
+    def done(committed):
+        lock.release()
+        if lock in held:
+            held.remove(lock)
+        if not committed:
+            sweep(root, [digest])
+    at_transaction_end(done)
+
+
+def sweep(root: Path, digests) -> int:
+    """Unlink the contents among ``digests`` that no ``files_blob`` row
+    names (after the transaction that dropped them ended), under the
+    exclusive lock, so an attach of the same bytes still in its
+    transaction keeps its file."""
+    digests = sorted({d for d in digests if d and DIGEST.fullmatch(d)})
+    if not digests:
+        return 0
+    for lock in _shared.get() or ():   # this context's own shared locks end with its transaction
+        lock.release()
+    lock = _Lock(root, exclusive=True)
+    try:
+        kept = {d for (d,) in m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).tuples()}
+        gone = 0
+        for digest in digests:
+            if digest not in kept:
+                try:
+                    blob_path(root, digest).unlink()
+                    gone += 1
+                except FileNotFoundError:
+                    pass
+        return gone
+    finally:
+        lock.release()
 
 
 def read_bounded(stream, limit: int) -> bytes:
@@ -72,29 +206,45 @@ def attach(crm, subject, name, stream, comment="", limit=None):
         crm.subject(subject)
     except (NotFound, ValidationError):
         errors["subject"] = [f"{subject!r} does not exist"]
+    root = folder()
+    spooled = None
     try:
-        content = read_bounded(stream, limit or max_bytes())
+        if root is None:
+            content = read_bounded(stream, limit or max_bytes())
+            digest, size, head = hashlib.sha256(content).hexdigest(), len(content), content[:HEAD]
+        else:
+            spooled, digest, size, head = _spool(stream, root, limit or max_bytes())
     except ValidationError as exc:
         raise ValidationError({**errors, **exc.errors}, ENTITY) from None
-    mime = ""
-    if not content:
-        errors["content"] = ["is empty"]
-    else:
-        try:
-            mime = sniff(content[:HEAD], name)
-        except Executable as exc:
-            errors["content"] = [f"is a program ({exc.mime}), whatever its name says: programs are not stored"]
-    if errors:
-        raise ValidationError(errors, ENTITY)
-    digest = hashlib.sha256(content).hexdigest()
-    with crm.transaction():
-        token = attaching.set(True)
-        try:
-            record = crm.create(ENTITY, {"subject": subject, "name": name, "comment": comment or ""})
-        finally:
-            attaching.reset(token)
-        m.Blob.insert(sha256=digest, size=len(content), content=content).on_conflict_ignore().execute()
-        m.File.update(mime=mime, size=len(content), sha256=digest).where(m.File.id == record.id).execute()
+    try:
+        mime = ""
+        if not size:
+            errors["content"] = ["is empty"]
+        else:
+            try:
+                mime = sniff(head, name)
+            except Executable as exc:
+                errors["content"] = [f"is a program ({exc.mime}), whatever its name says: programs are not stored"]
+        if errors:
+            raise ValidationError(errors, ENTITY)
+        with crm.transaction():
+            token = attaching.set(True)
+            try:
+                record = crm.create(ENTITY, {"subject": subject, "name": name, "comment": comment or ""})
+            finally:
+                attaching.reset(token)
+            if root is None:
+                m.Blob.insert(sha256=digest, size=size, content=content).on_conflict_ignore().execute()
+            else:
+                stored = m.Blob.get_or_none(m.Blob.sha256 == digest)
+                if stored is None or stored.content is None:   # the same bytes in the database stay there
+                    _place(root, spooled, digest)
+                    spooled = None
+                    m.Blob.insert(sha256=digest, size=size, content=None).on_conflict_ignore().execute()
+            m.File.update(mime=mime, size=size, sha256=digest).where(m.File.id == record.id).execute()
+    finally:
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
     return crm.get(ENTITY, record.id)
 
 
@@ -112,11 +262,30 @@ def attach_base64(crm, subject, name, content, comment=""):
 
 def content(crm, key):
     """``(file record, bytes)`` of a file the user sees."""
+    record, stream = open_content(crm, key)
+    with stream:
+        return record, stream.read()
+
+
+def open_content(crm, key):
+    """``(file record, binary stream)`` of a file the user sees: the file on
+    disk, or the database's bytes."""
     record = crm.get(ENTITY, key)
+    return record, _blob_stream(record)
+
+
+def _blob_stream(record):
     blob = m.Blob.get_or_none(m.Blob.sha256 == record.sha256)
-    if blob is None:
-        raise NotFound(f"the content of file {record.id} is missing")
-    return record, bytes(blob.content)
+    if blob is not None and blob.content is not None:
+        return io.BytesIO(bytes(blob.content))
+    root = folder()
+    if blob is not None and root is not None:
+        try:
+            return open(blob_path(root, record.sha256), "rb")
+        except FileNotFoundError:
+            pass
+    raise NotFound(f"the content of file {record.id} is missing"
+                   + ("" if blob is None or root is not None else ": it is stored on disk and CRMKIT_FILES_DIR is not set"))
 
 
 def listing(crm, subject) -> list:
@@ -145,7 +314,15 @@ def drop_unused(digests):
         return 0
     used = {d for (d,) in m.File.select(m.File.sha256).where(m.File.sha256.in_(digests)).tuples()}
     gone = [d for d in digests if d not in used]
-    return m.Blob.delete().where(m.Blob.sha256.in_(gone)).execute() if gone else 0
+    if not gone:
+        return 0
+    on_disk = [d for (d,) in m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(gone) & m.Blob.content.is_null())
+               .tuples()]
+    n = m.Blob.delete().where(m.Blob.sha256.in_(gone)).execute()
+    root = folder()
+    if on_disk and root is not None:
+        at_transaction_end(lambda committed: sweep(root, on_disk) if committed else None)
+    return n
 
 
 def describe(record) -> dict:
@@ -188,7 +365,90 @@ def collect_personal(crm, partner_id, contact_ids) -> dict:
         return {"files": []}
     out = []
     for record in crm.query(ENTITY).where(m.File.id.in_(ids)).order_by(m.File.id):
-        blob = m.Blob.get_or_none(m.Blob.sha256 == record.sha256)
-        out.append({**describe(record),
-                    "content_base64": base64.b64encode(bytes(blob.content)).decode() if blob else None})
+        try:
+            with _blob_stream(record) as stream:
+                data = base64.b64encode(stream.read()).decode()
+        except NotFound:
+            data = None
+        out.append({**describe(record), "content_base64": data})
     return {"files": out}
+
+
+# -- backup and restore -------------------------------------------------------------
+
+PREFIX = "files/"
+
+
+def backup_files(execute) -> list:
+    """``(name, path)`` of every content on disk the snapshot's
+    ``files_blob`` rows name (those in the database travel in its data)."""
+    digests = [d for (d,) in execute('SELECT "sha256" FROM "files_blob" WHERE "content" IS NULL ORDER BY 1')]
+    if not digests:
+        return []
+    root = folder()
+    if root is None:
+        from crmkit import CrmError
+        raise CrmError(f"{len(digests)} files are kept on disk and CRMKIT_FILES_DIR is not set: "
+                       f"set it to their folder to back them up")
+    return [(PREFIX + digest, blob_path(root, digest)) for digest in digests if DIGEST.fullmatch(digest)]
+
+
+def restore_files(files) -> list:
+    """Put the backup's contents in place (each checked against its name:
+    the SHA-256 is the name); taken: the names under ``files/``."""
+    from crmkit import CrmError
+    mine = {name: path for name, path in files.items() if name.startswith(PREFIX)}
+    if not mine:
+        return []
+    root = folder()
+    if root is None:
+        raise CrmError(f"the backup holds {len(mine)} files kept on disk: set CRMKIT_FILES_DIR to the folder "
+                       f"they go to")
+    for name, path in sorted(mine.items()):
+        digest = name[len(PREFIX):]
+        if not DIGEST.fullmatch(digest) or _sha256_of(path) != digest:
+            raise CrmError(f"the backup's file {name} is not the content its name says")
+    import shutil
+    for name, path in sorted(mine.items()):
+        final = blob_path(root, name[len(PREFIX):])
+        if final.exists():
+            continue
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = root / ".tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        part = tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
+        shutil.copyfile(path, part)
+        with open(part, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(part, final)
+    return list(mine)
+
+
+def restored(execute):
+    """After a restore: unlink every content in the folder that the
+    restored ``files_blob`` rows do not name (under the exclusive lock)."""
+    root = folder()
+    if root is None or not root.is_dir():
+        return 0
+    lock = _Lock(root, exclusive=True)   # first: an attach committing meanwhile is named below
+    try:
+        try:
+            named = {d for (d,) in execute('SELECT "sha256" FROM "files_blob" WHERE "content" IS NULL')}
+        except Exception:   # no files table (the plugin installed after the backup): nothing names a file
+            return 0
+        gone = 0
+        for path in root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
+            if DIGEST.fullmatch(path.name) and path.name not in named:
+                path.unlink(missing_ok=True)
+                gone += 1
+        return gone
+    finally:
+        lock.release()
+
+
+def _sha256_of(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()

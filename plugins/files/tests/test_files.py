@@ -18,15 +18,35 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
 EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 100 + b"This program cannot be run in DOS mode"
 
 
+@pytest.fixture(params=["database", "disk"])
+def storage(request, tmp_path, monkeypatch):
+    """Both ways of storing contents: in the database (the default) and on
+    disk under ``CRMKIT_FILES_DIR``; the folder (or None)."""
+    if request.param == "database":
+        monkeypatch.delenv("CRMKIT_FILES_DIR", raising=False)
+        return None
+    root = tmp_path / "file store"
+    monkeypatch.setenv("CRMKIT_FILES_DIR", str(root))
+    return root
+
+
 @pytest.fixture
-def world(crm, open_crm):
+def world(crm, open_crm, storage):
     wholesale = crm.create("core.access_group", {"name": "Оптовые"})
     retail = crm.create("core.access_group", {"name": "Розничные"})
     crm.create("core.user", {"login": "volkov", "name": "Волков", "roles": "manager"})
     crm.create("core.user_access", {"user": crm.get("core.user", "volkov").id, "access_group": retail.id})
     hidden = crm.create("core.partner", {"name": "Дальстрой", "access_group": wholesale.id})
     own = crm.create("core.partner", {"name": "Протон", "access_group": retail.id})
-    return {"crm": crm, "hidden": hidden, "own": own, "volkov": open_crm(user="volkov")}
+    return {"crm": crm, "hidden": hidden, "own": own, "volkov": open_crm(user="volkov"), "root": storage}
+
+
+def on_disk(root):
+    """The contents in the folder (by SHA-256) and anything else in it."""
+    if root is None or not root.exists():
+        return set()
+    found = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    return {p.rsplit("/", 1)[-1] for p in found if p != ".lock"} | {p for p in found if p.startswith(".tmp/")}
 
 
 def _attach(crm, subject, name, data, **kw):
@@ -179,20 +199,60 @@ def test_erasure_removes_and_the_access_export_holds_the_files(world):
     erase(crm, "core.partner", person.id)
     assert [f.id for f in m.File.select()] == [kept.id]
     assert {b.sha256 for b in m.Blob.select()} == {kept.sha256}   # the PNG's content went, the shared PDF stayed
+    if world["root"] is not None:                                 # on disk too, once the erasure committed
+        assert on_disk(world["root"]) == {kept.sha256}
 
 
 def test_backup_and_restore_carry_files(world, cli, tmp_path, db_url):
-    crm, own = world["crm"], world["own"]
+    from crmkit_files import models as m
+    from crmkit_files.store import content, remove
+    crm, own, root = world["crm"], world["own"], world["root"]
     f = _attach(crm, ("core.partner", own.id), "scan.png", PNG)
     target = tmp_path / "backup.bin"
     assert cli("db", "backup", target).exit_code == 0
-    from crmkit_files.store import content, remove
     remove(crm, f.id)
+    assert on_disk(root) == set()
+    later = _attach(crm, ("core.partner", own.id), "later.pdf", PDF)   # not in the backup
     out = cli("db", "restore", target, "--yes")
     assert out.exit_code == 0, out.output
     again = crmkit.open(db_url, plugins=["files"])
     assert content(again, f.id)[1] == PNG
+    assert [x.name for x in again.find("files.file")] == ["scan.png"] and later.sha256 != f.sha256
+    if root is not None:   # the backup's content is back on disk, the newer one's is gone with its row
+        assert on_disk(root) == {f.sha256}
+        assert m.Blob.get(m.Blob.sha256 == f.sha256).content is None
     again.close()
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_a_backup_of_files_on_disk_is_refused_where_they_cannot_go(world, cli, tmp_path, monkeypatch):
+    """A backup holding contents on disk restores only where a folder is
+    configured; a changed content in the backup is refused; either way the
+    database is unchanged."""
+    import tarfile
+    from crmkit_files.store import content
+    crm, own = world["crm"], world["own"]
+    f = _attach(crm, ("core.partner", own.id), "scan.png", PNG)
+    target = tmp_path / "backup.bin"
+    assert cli("db", "backup", target).exit_code == 0
+    with tarfile.open(target) as tar:
+        assert f"files/files/{f.sha256}" in tar.getnames()
+    kept = _attach(crm, ("core.partner", own.id), "kept.pdf", PDF)
+    monkeypatch.delenv("CRMKIT_FILES_DIR")
+    out = cli("db", "restore", target, "--yes")
+    assert out.exit_code != 0 and "set CRMKIT_FILES_DIR" in out.output and "unchanged" in out.output, out.output
+    monkeypatch.setenv("CRMKIT_FILES_DIR", str(world["root"]))
+    forged = tmp_path / "forged.bin"
+    with tarfile.open(target) as src, tarfile.open(forged, "w", format=tarfile.PAX_FORMAT) as dst:
+        for member in src.getmembers():
+            data = src.extractfile(member).read()
+            if member.name.startswith("files/"):
+                data = EXE[:len(data)].ljust(len(data), b"\x00")
+            member.size = len(data)
+            dst.addfile(member, io.BytesIO(data))
+    out = cli("db", "restore", forged, "--yes")
+    assert out.exit_code != 0 and "not the one its manifest describes" in out.output, out.output
+    assert content(crm, kept.id)[1] == PDF and content(crm, f.id)[1] == PNG   # nothing restored, nothing swept
 
 
 def test_incoming_email_attachments_become_files_of_the_interaction(world):
@@ -222,3 +282,104 @@ def test_a_file_keeps_a_subject(world):
         crm.update("files.file", f.id, {"subject": None})
     assert "subject" in exc.value.errors
     assert crm.get("files.file", f.id).subject_id == own.id
+
+
+def test_on_disk_a_content_is_a_file_named_by_its_hash(world):
+    """Disk: the bytes live in ``<folder>/ab/cd/<sha256>`` (the name a user
+    gave never reaches the path), the row holds no bytes; database: the row
+    holds them and the folder stays empty."""
+    import hashlib
+    from crmkit_files import models as m
+    crm, own, root = world["crm"], world["own"], world["root"]
+    f = _attach(crm, ("core.partner", own.id), "../../../../tmp/evil.pdf", PDF)
+    assert f.name == "evil.pdf" and f.sha256 == hashlib.sha256(PDF).hexdigest()
+    blob = m.Blob.get(m.Blob.sha256 == f.sha256)
+    if root is None:
+        assert bytes(blob.content) == PDF
+    else:
+        assert blob.content is None
+        assert (root / f.sha256[:2] / f.sha256[2:4] / f.sha256).read_bytes() == PDF
+        assert on_disk(root) == {f.sha256}       # nothing else, no spool left
+
+
+def test_removal_unlinks_a_content_only_when_no_file_holds_it(world):
+    from crmkit_files.store import content, remove
+    crm, own, root = world["crm"], world["own"], world["root"]
+    a = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    b = _attach(crm, ("core.partner", world["hidden"].id), "b.pdf", PDF)
+    remove(crm, a.id)
+    assert content(crm, b.id)[1] == PDF
+    if root is not None:
+        assert on_disk(root) == {b.sha256}
+    remove(crm, b.id)
+    assert on_disk(root) == set()
+
+
+def test_what_a_rolled_back_transaction_did_is_undone_on_disk_too(world):
+    """An attach rolled back leaves no content on disk; a removal rolled back
+    keeps the content its restored row names."""
+    from crmkit_files.store import content, remove
+    crm, own, root = world["crm"], world["own"], world["root"]
+    with pytest.raises(RuntimeError):
+        with crm.transaction():
+            _attach(crm, ("core.partner", own.id), "a.png", PNG)
+            raise RuntimeError("undo")
+    assert crm.find("files.file") == [] and on_disk(root) == set()
+    kept = _attach(crm, ("core.partner", own.id), "b.pdf", PDF)
+    with pytest.raises(RuntimeError):
+        with crm.transaction():
+            remove(crm, kept.id)
+            raise RuntimeError("undo")
+    assert content(crm, kept.id)[1] == PDF
+    if root is not None:
+        assert on_disk(root) == {kept.sha256}
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_contents_stored_before_the_folder_was_set_stay_readable(world, monkeypatch):
+    """A base that starts in the database and then sets CRMKIT_FILES_DIR
+    reads its old contents from the database; the same bytes attached again
+    stay there; new contents go to disk; a content on disk with the folder
+    unset is an error saying so."""
+    from crmkit_files import models as m
+    from crmkit_files.store import content
+    crm, own, root = world["crm"], world["own"], world["root"]
+    monkeypatch.delenv("CRMKIT_FILES_DIR")
+    old = _attach(crm, ("core.partner", own.id), "old.pdf", PDF)
+    monkeypatch.setenv("CRMKIT_FILES_DIR", str(root))
+    again = _attach(crm, ("core.partner", own.id), "again.pdf", PDF)
+    new = _attach(crm, ("core.partner", own.id), "new.png", PNG)
+    assert content(crm, old.id)[1] == PDF == content(crm, again.id)[1] and content(crm, new.id)[1] == PNG
+    assert bytes(m.Blob.get(m.Blob.sha256 == old.sha256).content) == PDF and on_disk(root) == {new.sha256}
+    monkeypatch.delenv("CRMKIT_FILES_DIR")
+    with pytest.raises(NotFound, match="stored on disk and CRMKIT_FILES_DIR is not set"):
+        content(crm, new.id)
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_on_disk_a_2_gb_stream_is_refused_and_nothing_stays(world, monkeypatch):
+    from crmkit_files.store import CHUNK, attach
+    monkeypatch.setenv("CRMKIT_FILES_MAX_BYTES", str(3 * 1024 * 1024))
+    stream = Endless()
+    with pytest.raises(ValidationError, match="larger than the limit"):
+        attach(world["crm"], ("core.partner", world["own"].id), "huge.pdf", stream)
+    assert stream.served <= 3 * 1024 * 1024 + CHUNK
+    assert on_disk(world["root"]) == set() and world["crm"].find("files.file") == []
+    with pytest.raises(ValidationError, match="is a program"):   # refused after spooling: the spool goes too
+        _attach(world["crm"], ("core.partner", world["own"].id), "invoice.pdf", EXE)
+    assert on_disk(world["root"]) == set()
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_a_folder_that_cannot_be_the_store_is_refused_naming_it(world, monkeypatch, tmp_path):
+    crm, own = world["crm"], world["own"]
+    monkeypatch.setenv("CRMKIT_FILES_DIR", "relative/store")
+    with pytest.raises(ValidationError, match="not an absolute path") as exc:
+        _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    assert "CRMKIT_FILES_DIR" in exc.value.errors
+    plain = tmp_path / "a file"
+    plain.write_text("x")
+    monkeypatch.setenv("CRMKIT_FILES_DIR", str(plain))
+    with pytest.raises(ValidationError, match="is not a folder"):
+        _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    assert crm.find("files.file") == []

@@ -15,8 +15,24 @@ from crmkit_web.ui.testing import PASSWORD, WebClient  # noqa: E402
 HTML = b"<!doctype html><script>alert(document.cookie)</script>"
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
+@pytest.fixture(scope="module", params=["database", "disk"])
+def site(request, tmp_path_factory):
+    """The same site with contents in the database and on disk (the
+    server's CRMKIT_FILES_DIR)."""
+    import os
+    store = str(tmp_path_factory.mktemp("store")) if request.param == "disk" else ""
+    before = os.environ.get("CRMKIT_FILES_DIR")
+    os.environ["CRMKIT_FILES_DIR"] = store
+    try:
+        yield from _site(tmp_path_factory)
+    finally:
+        if before is None:
+            os.environ.pop("CRMKIT_FILES_DIR", None)
+        else:
+            os.environ["CRMKIT_FILES_DIR"] = before
+
+
+def _site(tmp_path_factory):
     from crmkit.core.passwords import set_password
     from crmkit_files.store import attach
     url = f"sqlite:///{tmp_path_factory.mktemp('files-web') / 'web.db'}"
@@ -34,7 +50,8 @@ def site(tmp_path_factory):
     crm.close()
     from crmkit.kernel.db import database
     database.obj.close()
-    server = Server(url, log=tmp_path_factory.mktemp("log") / "server.log")
+    server = Server(url, log=tmp_path_factory.mktemp("log") / "server.log",
+                    env={"CRMKIT_FILES_MAX_BYTES": str(3 * 1024 * 1024)})
     yield {"base": server.base, "hidden": hidden.id, "own": own.id, "secret": secret.id, "page": page.id}
     server.stop()
 
@@ -75,9 +92,12 @@ def _upload(c, path, name, data, token):
             "Content-Type: application/pdf\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
     conn = http.client.HTTPConnection(c.host, c.port, timeout=60)
     try:
-        conn.request("POST", path, body=body, headers={
-            "Content-Type": f"multipart/form-data; boundary={boundary}",
-            "Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": c.base})
+        try:
+            conn.request("POST", path, body=body, headers={
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Cookie": "; ".join(f"{k}={v}" for k, v in c.cookies.items()), "Origin": c.base})
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the server answered (413) before reading the whole body: read that answer
         resp = conn.getresponse()
         return resp.status, resp.read().decode("utf-8", "replace"), resp.getheader("location")
     finally:
@@ -99,3 +119,26 @@ def test_the_tab_attaches_files_and_refuses_programs(site):
     status, _, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "forged.pdf", b"%PDF-1.4", "forged")
     assert status in (400, 403)
     assert "forged.pdf" not in c.get(f"/e/core.partner/{site['own']}?tab=files").text
+
+
+def test_an_upload_past_the_servers_1_mib_streams_to_the_store_up_to_the_files_limit(site):
+    """The upload page takes bodies up to the files limit (3 MiB here), not
+    the server's 1 MiB; a file over the limit is refused on the tab, a body
+    far past it before it is read (413, saying the limit)."""
+    c = _client(site, "volkov")
+    token = c.get(f"/e/core.partner/{site['own']}?tab=files").csrf()
+    big = b"%PDF-1.4\n" + bytes(range(256)) * (2 * 1024 * 1024 // 256)   # 2 MiB
+    status, _, location = _upload(c, f"/files/attach/core.partner/{site['own']}", "big.pdf", big, token)
+    assert status == 302 and location.endswith("tab=files")
+    tab = c.get(f"/e/core.partner/{site['own']}?tab=files").text
+    assert "big.pdf" in tab
+    import re
+    key = re.search(r'/files/(\d+)"[^>]*>\s*big\.pdf', tab) or re.search(r"/files/(\d+)", tab.split("big.pdf")[0][-400:])
+    got = c.get(f"/files/{key.group(1)}")
+    assert got.status == 200 and got.body == big
+    over = big + b"\x00" * (1024 * 1024 + 10)                    # 3 MiB + 10 bytes: the form fits, the file not
+    status, text, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "over.pdf", over, token)
+    assert status == 422 and "larger than the limit of 3 145 728 bytes" in text
+    status, text, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "huge.pdf", over * 2, token)
+    assert status == 413 and "larger than the limit of" in text
+    assert "over.pdf" not in c.get(f"/e/core.partner/{site['own']}?tab=files").text

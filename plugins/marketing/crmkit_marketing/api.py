@@ -38,6 +38,8 @@ def queue_message(crm, channel, address, rendered, *, key, source, group=None, p
     if channel == "sms":
         return crm.outbox.queue("sms", address, text=rendered["sms"], key=key, meta=meta, source=source,
                                 partner_id=partner_id, contact_id=contact_id, recipient_name=recipient_name)
+    if rendered.get("images"):
+        meta["inline"] = rendered["images"]
     return crm.outbox.queue("email", address, subject=rendered["subject"], text=rendered["text"],
                             html=rendered["html"], key=key, meta=meta, source=source, partner_id=partner_id,
                             contact_id=contact_id, recipient_name=recipient_name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from crmkit import ValidationError
+from crmkit import Message, ValidationError, local_moment
 
 from . import models as m
 from .rules import normalize_address
@@ -72,7 +72,8 @@ def opt_out_reason(channel, address, partner_id=None, contact_id=None, group_id=
     last = (C.select().where(who & scope & (C.channel == channel))
             .order_by(C.at.desc(), C.id.desc()).first())
     if last is not None and last.action == "opt_out":
-        return f"opted out on {last.at:%Y-%m-%d} ({last.method})"
+        # the day in the zone of the user it is said to, written as their language writes dates
+        return Message("opted out on {date} ({method})", date=local_moment(last.at).date(), method=last.method)
     return None
 
 

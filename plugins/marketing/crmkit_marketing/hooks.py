@@ -29,7 +29,7 @@ def entities():
         EntitySpec("marketing.notification_kind", m.NotificationKind, label="Notification kind", lookup="code",
                    schema={"code": {"regex": r"[a-z0-9_]+(\.[a-z0-9_]+)*"}},
                    list_fields=("id", "code", "name", "group", "based_on")),
-        EntitySpec("marketing.template", m.Template, label="Notification template",
+        EntitySpec("marketing.template", m.Template, label="Notification template", subject=True,
                    list_fields=("id", "name", "purpose", "kind", "group", "method", "email", "sms", "subject")),
         EntitySpec("marketing.subscription", m.Subscription, label="Subscription",
                    partner_path=("partner", "contact"), row_filter=address_rule,

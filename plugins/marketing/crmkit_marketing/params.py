@@ -51,3 +51,12 @@ PARAMETERS = [
     TemplateParameter("status", _get("status"), description="the record's current status"),
     TemplateParameter("unsubscribe_url", _get("unsubscribe_url"), description="the signed unsubscribe link"),
 ]
+
+
+def _images():
+    from .render import image_parameters, image_value
+    return [TemplateParameter(name, image_value(n), description=f"image file {n} attached to the template")
+            for name, n in image_parameters()]
+
+
+PARAMETERS += _images()

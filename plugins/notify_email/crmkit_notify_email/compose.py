@@ -107,19 +107,41 @@ def check_meta(meta: dict) -> None:
         raise ValidationError({"attachments": "must be a list"})
     for i, item in enumerate(attachments):
         _attachment(i, item)
+    inline = meta.get("inline") or []
+    if not isinstance(inline, list):
+        raise ValidationError({"inline": "must be a list"})
+    for i, item in enumerate(inline):
+        _inline(i, item)
 
 
-def _attachment(i, item):
+CID = re.compile(r"[A-Za-z0-9._-]{1,100}@[A-Za-z0-9.-]{1,100}")
+
+
+def _inline(i, item):
+    """An image the HTML shows as ``cid:<cid>`` (a template's #Картинка1#):
+    ``{"cid", "filename", "content_type": "image/...", "content_b64"}``."""
+    if not isinstance(item, dict):
+        raise ValidationError({f"inline.{i}": "needs cid, filename, content_type, content_b64"})
+    filename, ctype, data = _attachment(i, item, "inline")
+    if not ctype.startswith("image/"):
+        raise ValidationError({f"inline.{i}.content_type": f"{ctype!r} is not an image type"})
+    cid = str(item.get("cid") or "")
+    if not CID.fullmatch(cid):
+        raise ValidationError({f"inline.{i}.cid": f"{cid!r} is not a content id (name@domain)"})
+    return cid, filename, ctype, data
+
+
+def _attachment(i, item, where="attachments"):
     if not isinstance(item, dict) or not item.get("filename"):
-        raise ValidationError({f"attachments.{i}": "needs filename, content_type, content_b64"})
-    filename = _clean(f"attachments.{i}.filename", item["filename"])
+        raise ValidationError({f"{where}.{i}": "needs filename, content_type, content_b64"})
+    filename = _clean(f"{where}.{i}.filename", item["filename"])
     ctype = str(item.get("content_type") or "application/octet-stream")
     if not re.fullmatch(r"[A-Za-z0-9.+-]+/[A-Za-z0-9.+-]+", ctype):
-        raise ValidationError({f"attachments.{i}.content_type": f"{ctype!r} is not a MIME type"})
+        raise ValidationError({f"{where}.{i}.content_type": f"{ctype!r} is not a MIME type"})
     try:
         data = base64.b64decode(item.get("content_b64") or "", validate=True)
     except (binascii.Error, ValueError):
-        raise ValidationError({f"attachments.{i}.content_b64": "is not base64"}) from None
+        raise ValidationError({f"{where}.{i}.content_b64": "is not base64"}) from None
     return filename, ctype, data
 
 
@@ -167,7 +189,20 @@ def compose(message, settings) -> Message:
         check_meta(meta)
         body = _text_part(message.body_text or "", "plain")
         if message.body_html:
-            body = MIMEMultipart("alternative", _subparts=[body, _text_part(message.body_html, "html")])
+            html = _text_part(message.body_html, "html")
+            inline = [_inline(i, item) for i, item in enumerate(meta.get("inline") or [])]
+            if inline:   # RFC 2387: the HTML and the images it shows by cid:
+                html = MIMEMultipart("related", _subparts=[html])
+                html.set_param("type", "text/html")
+                for cid, filename, ctype, data in inline:
+                    part = MIMEBase(*ctype.split("/", 1))
+                    part.set_payload(data)
+                    encode_base64(part)
+                    part.add_header("Content-ID", f"<{cid}>")
+                    part.add_header("Content-Disposition", "inline",
+                                    filename=filename if filename.isascii() else ("utf-8", "", filename))
+                    html.attach(part)
+            body = MIMEMultipart("alternative", _subparts=[body, html])
         if meta.get("calendar"):   # an iMIP invitation (RFC 6047): the iCalendar as an alternative part
             body = MIMEMultipart("alternative", _subparts=[body, _calendar_part(meta["calendar"])])
         attachments = [_attachment(i, item) for i, item in enumerate(meta.get("attachments") or [])]

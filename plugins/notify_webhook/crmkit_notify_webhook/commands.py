@@ -129,8 +129,12 @@ def test_cmd(crm, key):
 @pass_crm
 def events_cmd(crm, fmt):
     """Every event there is to subscribe to."""
+    from crmkit import Message
     from .events import catalogue
-    rows = [{"event": e.name, "entity": e.entity or "", "description": e.description,
+    # a description another plugin declared is in its words (the event's first part names it)
+    rows = [{"event": e.name, "entity": e.entity or "",
+             "description": e.description if isinstance(e.description, Message) or not e.description
+             else Message(e.description, domain=e.name.split(".")[0]),
              "payload": ", ".join(e.payload)} for e in catalogue(crm).values()]
     emit(rows, fmt, columns=["event", "entity", "description", "payload"], lang=crm.lang)
 

@@ -24,7 +24,7 @@ import weakref
 
 import attrs
 
-from crmkit import ValidationError, plain, utcnow
+from crmkit import Message, ValidationError, plain, utcnow
 
 CHANNEL = "webhook"
 OWN_ENTITIES = "notify_webhook."
@@ -49,29 +49,33 @@ class WebhookEvent:
 
 
 def _builtin(registry) -> list[WebhookEvent]:
+    # descriptions are Messages: English as a str (JSON, the API), said in the user's language
+    # in a table; an entity by its label in its own plugin's words
     found = []
     for name in sorted(registry.entities):
         if name.startswith(OWN_ENTITIES):
             continue
-        label = registry.entities[name].label or name
-        found += [WebhookEvent(f"{name}.created", f"a {label} was created", name),
-                  WebhookEvent(f"{name}.updated", f"a {label} was changed (or marked for deletion)", name,
+        label = Message(registry.entities[name].label or name, context=name)
+        found += [WebhookEvent(f"{name}.created", Message("a {label} was created", label=label), name),
+                  WebhookEvent(f"{name}.updated", Message("a {label} was changed (or marked for deletion)",
+                                                          label=label), name,
                                {"changes": "{field: {old, new}} of what changed"}),
-                  WebhookEvent(f"{name}.deleted", f"a {label} was deleted for good", name)]
+                  WebhookEvent(f"{name}.deleted", Message("a {label} was deleted for good", label=label), name)]
     if "deals.deal" in registry.entities:
-        found += [WebhookEvent("deals.deal.stage_changed", "a deal moved to another stage", "deals.deal",
+        found += [WebhookEvent("deals.deal.stage_changed", Message("a deal moved to another stage"), "deals.deal",
                                {"old_stage": "id of the stage left", "new_stage": "id of the stage entered"}),
-                  WebhookEvent("deals.deal.won", "a deal was won", "deals.deal", {"old_status": "status before"}),
-                  WebhookEvent("deals.deal.lost", "a deal was lost", "deals.deal",
+                  WebhookEvent("deals.deal.won", Message("a deal was won"), "deals.deal",
                                {"old_status": "status before"}),
-                  WebhookEvent("deals.deal.reopened", "a won or lost deal is in work again", "deals.deal",
+                  WebhookEvent("deals.deal.lost", Message("a deal was lost"), "deals.deal",
+                               {"old_status": "status before"}),
+                  WebhookEvent("deals.deal.reopened", Message("a won or lost deal is in work again"), "deals.deal",
                                {"old_status": "status before"})]
     if "claims.claim" in registry.entities:
-        found.append(WebhookEvent("claims.claim.status_changed", "a claim's status changed", "claims.claim",
+        found.append(WebhookEvent("claims.claim.status_changed", Message("a claim's status changed"), "claims.claim",
                                   {"old_status": "status before", "new_status": "status now"}))
     if "marketing.mailing" in registry.entities:
         found.append(WebhookEvent("marketing.mailing.finished",
-                                  "every message of a mailing has its outcome (sent, failed or skipped)",
+                                  Message("every message of a mailing has its outcome (sent, failed or skipped)"),
                                   "marketing.mailing", {"counts": "{recipients, sent, failed, skipped}"}))
     return found
 

@@ -10,12 +10,13 @@ that drips its answer a byte at a time cannot hold a worker; at most
 ``max_response`` bytes of a body are read.
 
 A ``Pool`` keeps one keep-alive connection per (host, port, address) for a
-delivery run.
+delivery run. The HTTP/1.1 exchange is this module's own small client (one
+write per request, a bounded answer parser): ``http.client``'s header
+parsing through the email package cost more than the rest of a delivery.
 """
 from __future__ import annotations
 
 import http.client
-import io
 import ipaddress
 import socket
 import ssl
@@ -118,34 +119,77 @@ def resolve(url: str, allow_networks=(), resolver=socket.getaddrinfo) -> Target:
     return Target(scheme, host, port, path, addresses[0])
 
 
-class _DeadlineReader(io.RawIOBase):
-    """Socket reads that never wait past the request's deadline."""
+MAX_LINE = 65536          # a status or header line longer than this is a malformed answer
+MAX_HEADERS = 100
+
+
+class Malformed(http.client.HTTPException):
+    """The receiver's answer is not HTTP/1.x as the client reads it."""
+
+
+class _Reader:
+    """Buffered reads from the connection's socket that never wait past the
+    request's deadline (a receiver dripping its answer a byte at a time is
+    cut at the deadline, not at the socket timeout of each read)."""
 
     def __init__(self, sock, deadline):
-        self.sock, self.deadline = sock, deadline
+        self.sock, self.deadline, self.buf = sock, deadline, bytearray()
 
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
+    def _fill(self) -> bool:
         left = self.deadline[0] - time.monotonic()
         if left <= 0:
             raise TimedOut("the receiver did not answer in time")
         self.sock.settimeout(left)
         try:
-            return self.sock.recv_into(buffer)
+            chunk = self.sock.recv(65536)
         except socket.timeout:
             raise TimedOut("the receiver did not answer in time") from None
+        if not chunk:
+            return False
+        self.buf += chunk
+        return True
+
+    def line(self) -> bytes:
+        """One line with its end (b"" at the end of the stream)."""
+        while True:
+            at = self.buf.find(b"\n")
+            if at >= 0:
+                out = bytes(self.buf[:at + 1])
+                del self.buf[:at + 1]
+                return out
+            if len(self.buf) > MAX_LINE:
+                raise Malformed("a status or header line is too long")
+            if not self._fill():
+                out = bytes(self.buf)
+                self.buf.clear()
+                return out
+
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` bytes (fewer only at the end of the stream)."""
+        while len(self.buf) < n and self._fill():
+            pass
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
 
 
-class _Connection(http.client.HTTPConnection):
-    """An HTTP(S) connection to a checked address, with a shared deadline."""
+class _Connection:
+    """One HTTP/1.1 keep-alive connection to a checked address: the request
+    written in one send (request line, headers and body together: separate
+    writes cost the receiver a second wake-up, or a delayed ACK, per
+    request), the answer read by a small bounded parser (status, at most
+    ``MAX_HEADERS`` headers, a body by Content-Length, chunks or to the
+    close, at most ``max_response`` bytes of it), all within the request's
+    deadline. No redirect is followed."""
 
     def __init__(self, target: Target, connect_timeout: float, context=None):
-        super().__init__(target.host, target.port, timeout=connect_timeout)
-        self.target, self.context = target, context
+        self.target, self.timeout, self.context = target, connect_timeout, context
         self.deadline = [time.monotonic()]
-        self.held: list | None = None      # writes held back to go out as one (see post)
+        self.sock = None
+        self.reader: _Reader | None = None
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        default = 443 if target.scheme == "https" else 80
+        self.host_header = host if target.port == default else f"{host}:{target.port}"
 
     def connect(self):
         left = self.deadline[0] - time.monotonic()
@@ -160,41 +204,108 @@ class _Connection(http.client.HTTPConnection):
         if self.target.scheme == "https":
             sock = (self.context or ssl.create_default_context()).wrap_socket(
                 sock, server_hostname=self.target.host)
-        self.sock = _Socket(sock, self.deadline, self)
+        self.sock = sock
+        self.reader = _Reader(sock, self.deadline)
 
-    def send_held(self):
-        """Send the request line, headers and body held back as one write:
-        http.client writes the head and the body separately, which costs the
-        receiver a second wake-up (or a delayed ACK) per request."""
-        held, self.held = self.held, None
-        if held and self.sock is not None:
-            self.sock.sendall(b"".join(held))
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            finally:
+                self.sock, self.reader = None, None
 
-
-class _Socket:
-    """The socket http.client sees: its file reads through the deadline."""
-
-    def __init__(self, sock, deadline, conn):
-        self._sock, self._deadline, self._conn = sock, deadline, conn
-
-    def makefile(self, mode="rb", *args, **kwargs):
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline), 65536)
-
-    def sendall(self, data):
-        if self._conn.held is not None:
-            self._conn.held.append(bytes(data))
-            return None
-        left = self._deadline[0] - time.monotonic()
+    def send(self, body: bytes, headers: dict):
+        lines = [f"POST {self.target.path} HTTP/1.1", f"Host: {self.host_header}",
+                 f"Content-Length: {len(body)}"]
+        for name, value in headers.items():
+            value = str(value)
+            if any(ch in value for ch in "\r\n\0") or any(ch in name for ch in ":\r\n\0 "):
+                raise ValueError(f"header {name!r}: line breaks and control characters are not allowed")
+            lines.append(f"{name}: {value}")
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        if self.sock is None:
+            self.connect()
+        left = self.deadline[0] - time.monotonic()
         if left <= 0:
             raise TimedOut("no time left to send")
-        self._sock.settimeout(left)
+        self.sock.settimeout(left)
         try:
-            return self._sock.sendall(data)
+            self.sock.sendall(data)
         except socket.timeout:
             raise TimedOut("sending to the receiver timed out") from None
 
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
+    def answer(self, max_response: int):
+        """``(status, reason, headers, body, truncated, reusable)`` of the answer."""
+        reader = self.reader
+        while True:
+            line = reader.line()
+            if not line:
+                raise http.client.RemoteDisconnected("the receiver closed the connection without an answer")
+            version, _, rest = line.decode("latin-1").rstrip("\r\n").partition(" ")
+            code, _, reason = rest.partition(" ")
+            if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit():
+                raise Malformed(f"not an HTTP/1.x status line: {line[:80]!r}")
+            status = int(code)
+            headers = self._headers()
+            if 100 <= status < 200 and status != 101:
+                continue                        # 100 Continue and the like: the answer follows
+            break
+        keep = version == "HTTP/1.1" and "close" not in headers.get("connection", "").lower()
+        if status in (101, 204, 304) or 100 <= status < 200:
+            return status, reason.strip(), headers, b"", False, keep
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body, truncated = self._chunks(max_response)
+        elif "content-length" in headers:
+            try:
+                length = int(headers["content-length"].split(",")[0].strip())
+            except ValueError:
+                raise Malformed(f"Content-Length {headers['content-length'][:40]!r}") from None
+            if length < 0:
+                raise Malformed("a negative Content-Length")
+            body = reader.read(min(length, max_response + 1))
+            truncated = length > max_response
+            if not truncated and len(body) < length:
+                raise http.client.IncompleteRead(body, length - len(body))
+        else:                                   # a body up to the close
+            body = reader.read(max_response + 1)
+            truncated = len(body) > max_response
+            keep = False
+        return status, reason.strip(), headers, body[:max_response], truncated, keep and not truncated
+
+    def _headers(self) -> dict:
+        headers: dict = {}
+        for _ in range(MAX_HEADERS + 1):
+            line = self.reader.line()
+            if line in (b"\r\n", b"\n", b""):
+                return headers
+            name, sep, value = line.decode("latin-1").partition(":")
+            if not sep:
+                raise Malformed(f"not a header line: {line[:80]!r}")
+            name, value = name.strip().lower(), value.strip()
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        raise Malformed(f"more than {MAX_HEADERS} headers")
+
+    def _chunks(self, max_response):
+        reader, parts, size_read = self.reader, [], 0
+        while True:
+            line = reader.line()
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise Malformed(f"a chunk size {line[:40]!r}") from None
+            if size == 0:
+                while reader.line() not in (b"\r\n", b"\n", b""):   # trailers
+                    pass
+                return b"".join(parts), False
+            if size_read + size > max_response:
+                parts.append(reader.read(max_response + 1 - size_read))
+                return b"".join(parts), True
+            chunk = reader.read(size)
+            if len(chunk) < size:
+                raise http.client.IncompleteRead(chunk, size - len(chunk))
+            parts.append(chunk)
+            size_read += size
+            reader.line()                        # the CRLF after the chunk
 
 
 class Pool:
@@ -212,10 +323,8 @@ class Pool:
                 conn = _Connection(target, connect_timeout)
             conn.deadline[0] = time.monotonic() + timeout
             try:
-                conn.held = []
-                conn.request("POST", target.path, body=body, headers=headers)
-                conn.send_held()
-                resp = conn.getresponse()
+                conn.send(body, headers)
+                status, reason, got, body_read, truncated, keep = conn.answer(max_response)
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
                 conn.close()
                 conn = None
@@ -223,22 +332,15 @@ class Pool:
                     reused = False
                     continue  # the receiver closed an idle keep-alive connection: once more, anew
                 raise ConnectionError(f"the receiver closed the connection: {exc}") from None
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException, ValueError):
                 conn.close()
                 raise
             break
-        try:
-            body_read = resp.read(max_response + 1) if max_response else b""
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            raise
-        truncated = len(body_read) > max_response or (not max_response and not resp.isclosed())
-        if truncated or resp.will_close:
-            conn.close()        # an unread rest, or the receiver said close: no reuse
-        else:
+        if keep:
             self.connections[target.key] = conn
-        return Response(resp.status, resp.reason, {k.lower(): v for k, v in resp.getheaders()},
-                        body_read[:max_response], truncated)
+        else:
+            conn.close()        # an unread rest, or the receiver said close: no reuse
+        return Response(status, reason, got, body_read, truncated)
 
     def close(self):
         for conn in self.connections.values():

@@ -318,3 +318,35 @@ def test_win_with_an_agreement_from_the_card(site):
     won = crm.get("deals.deal", deal.id)
     assert won.status == "won" and won.agreement_id == own.id
     crm.close()
+
+
+def test_a_long_timeline_shows_the_newest_fifty_and_links_the_rest(site):
+    import html
+    crm = open_as(site)
+    p = crm.create("core.partner", {"name": "Timeline sixty", "access_group": None})
+    for i in range(60):
+        crm.create("core.interaction", {"kind": "call", "direction": "outgoing", "topic": f"Call {i:02d}",
+                                        "date": f"2024-03-01T09:{i:02d}:00+00:00", "partner": p.id})
+    crm.close()
+    c = client(site, "orlov")
+    page = c.get(f"/e/core.partner/{p.id}?tab=interactions").text
+    assert len(re.findall(r'href="/e/core\.interaction/\d+"', page)) == 50
+    assert "Call 59" in page and "Call 10" in page and "Call 09" not in page
+    more = re.search(r'href="([^"]*)">More: 10 older<', page)
+    assert more and "sort=-date" in more.group(1)
+    listing = c.get(html.unescape(more.group(1)))
+    assert listing.status == 200 and "Call 59" in listing.text
+
+
+def test_fast_card_links_match_url_for():
+    from crmkit_web.app import create_app
+    from crmkit_web.ui.locale import card_url, cell_link
+    from flask import url_for
+    app = create_app("sqlite://", plugins=["web"])
+    for root in ("", "/crm"):
+        with app.test_request_context("/", base_url=f"http://x{root}"):
+            for entity, key in (("core.partner", 5), ("core.interaction", "00-0001"), ("x y", "a?b&c")):
+                assert card_url(entity, key) == url_for("ui.card", entity=entity, key=key)
+            assert str(cell_link(('<b>"x"</b>', "core.partner", 7))) == \
+                f'<a href="{root}/e/core.partner/7">&lt;b&gt;&#34;x&#34;&lt;/b&gt;</a>'
+            assert str(cell_link(("<i>", None, None))) == "&lt;i&gt;"

@@ -79,6 +79,13 @@ def _one(crm, spec, record, status=200, headers=None):
     return json_response(doc, status=status, headers={"ETag": records.etag(record, spec, full), **(headers or {})})
 
 
+def _base_url() -> str:
+    """The request's URL without its query, as ``request.base_url`` gives it
+    but without its IRI round trip (a third of a small request's routing)."""
+    from urllib.parse import quote
+    return f"{request.scheme}://{request.host}{quote(request.root_path + request.path)}"
+
+
 @blueprint.post("/<entity>")
 def create_record(entity):
     crm = g.crm
@@ -86,7 +93,7 @@ def create_record(entity):
 
     def view():
         record = records.write(crm, spec, body.json_object(request), lambda data: crm.create(entity, data))
-        location = f"{request.base_url}/{record.get_id()}"
+        location = f"{_base_url()}/{record.get_id()}"
         return _one(crm, spec, record, status=201, headers={"Location": location})
 
     return idempotency.run(view)

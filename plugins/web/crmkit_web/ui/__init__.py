@@ -77,6 +77,8 @@ def init_app(app):
     pages = registry.collect(app.extensions["crmkit"])
     for page in pages.pages:
         bp.add_url_rule(page.rule, flask_endpoint(page.endpoint), page.view, methods=list(page.methods))
+        if page.max_body is not None:
+            pages.body_limits[f"ui.{flask_endpoint(page.endpoint)}"] = page.max_body
     app.extensions["crmkit_pages"] = pages
     app.register_blueprint(bp)
     locale.install(app)

@@ -86,6 +86,9 @@ def install(bp):
     def _authenticate():
         host = current_app.extensions["crmkit"]
         g.web_session = None
+        limit = current_app.extensions["crmkit_pages"].body_limits.get(request.endpoint)
+        if limit is not None:   # an upload page's own limit (Page.max_body)
+            request.max_content_length = limit()
         if request.method in guard.UNSAFE and guard.cross_origin(request):
             guard.refuse("a form from another site was refused")
         if request.endpoint in PUBLIC:

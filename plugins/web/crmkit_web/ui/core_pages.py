@@ -11,7 +11,7 @@ from crmkit import utcnow
 from . import CardTab, MenuEntry, render_fragment
 from .entities import table
 
-TIMELINE = 100     # newest interactions on the card; the rest in the list
+TIMELINE = 50      # newest interactions on the card; the rest page through the list ("more")
 
 
 def contacts_tab(crm, partner):

@@ -44,7 +44,18 @@ def safe_next(target, default="/"):
 
 
 def sent_token(request):
-    return request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+    from werkzeug.exceptions import RequestEntityTooLarge
+    try:
+        return request.form.get("csrf_token") or request.headers.get("X-CSRF-Token")
+    except RequestEntityTooLarge:
+        too_large(request.max_content_length)
+
+
+def too_large(limit):
+    """Refuse a body over ``limit`` bytes (413) with a page that says the limit."""
+    from flask import abort, make_response, render_template
+    message = f"the request is larger than the limit of {limit:,} bytes".replace(",", " ")
+    abort(make_response(render_template("web/error.html", status=413, message=message), 413))
 
 
 def cross_origin(request) -> bool:

@@ -8,6 +8,8 @@ from crmkit's catalogues (``translate``), values from ``format_value``.
 """
 from __future__ import annotations
 
+import re
+
 LANGS = ("en", "ru")
 
 
@@ -67,7 +69,42 @@ def install(app):
         return due(g.crm) if g.get("web_session") else None
 
     app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
-                                 page_lang=lang, reminders_due=reminders_due)
+                                 page_lang=lang, reminders_due=reminders_due, card_url=card_url,
+                                 cell_link=cell_link)
+
+
+ENTITY_MARK, KEY_MARK = "entity-mark", "987654321"
+_PLAIN = re.compile(r"[A-Za-z0-9._~-]*\Z")     # a path segment url_for leaves as it is
+
+
+def card_url(entity, key) -> str:
+    """``url_for("ui.card", entity=entity, key=key)`` for the many links of
+    one page (a timeline, a list) at the cost of a string join: the URL's
+    shape is built by ``url_for`` once per request (so a mount point,
+    ``SCRIPT_NAME``, is honoured) and each link whose entity and key are
+    plain (letters, digits, ``.-_~``: nothing to quote) fills it in; any
+    other goes through ``url_for`` itself."""
+    from flask import g, url_for
+    entity_text, key_text = str(entity), str(key)
+    if not (_PLAIN.match(entity_text) and _PLAIN.match(key_text)):
+        return url_for("ui.card", entity=entity, key=key)
+    shape = g.get("card_url_shape")
+    if shape is None:
+        head, tail = url_for("ui.card", entity=ENTITY_MARK, key=KEY_MARK).rsplit(KEY_MARK, 1)
+        shape = g.card_url_shape = (*head.rsplit(ENTITY_MARK, 1), tail)
+    head, middle, tail = shape
+    return f"{head}{entity_text}{middle}{key_text}{tail}"
+
+
+def cell_link(c):
+    """A table cell ``(text, link entity, link id)`` as HTML: the text,
+    escaped, linked to its record's card when it has one (what the ``cell``
+    macro of ``web/macros.html`` writes, without a macro call per cell)."""
+    from markupsafe import Markup, escape
+    text, entity, key = c
+    if entity:
+        return Markup(f'<a href="{escape(card_url(entity, key))}">{escape(text)}</a>')
+    return escape(text)
 
 
 def _template_context(name):

@@ -16,6 +16,7 @@ class Pages:
     menu_plugins: list = attrs.field(factory=list)   # who registered each entry (sections keep plugin order)
     tabs: dict = attrs.field(factory=dict)     # entity -> [CardTab]
     owners: dict = attrs.field(factory=dict)   # endpoint or rule -> plugin
+    body_limits: dict = attrs.field(factory=dict)   # Flask endpoint -> a page's max_body
 
     def tabs_of(self, entity):
         return self.tabs.get(entity, [])

@@ -16,12 +16,17 @@ class Page:
         returns ``render(template, ...)`` or a response.
     :param methods: ``("GET",)``, or ``("GET", "POST")`` for a page with a
         form (the CSRF token is checked before the view runs).
+    :param max_body: ``max_body() -> bytes``: this page's limit on a
+        request's body instead of the server's ``MAX_CONTENT_LENGTH`` (an
+        upload page), set before anything reads the body; a larger body is
+        refused (413) with a page saying the limit.
     """
 
     rule: str
     endpoint: str
     view: Callable
     methods: tuple = ("GET",)
+    max_body: Callable | None = None
 
 
 @attrs.frozen
