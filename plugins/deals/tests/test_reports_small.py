@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from crmkit import ValidationError
-from crmkit_deals import api
+from crmkit_deals import api, stats
 
 from deals_testing import at, new_deal
 
@@ -130,6 +130,29 @@ def test_probability_statistics_and_forecast(crm, small):
     forecast = crm.report("deals.forecast")
     assert rows(forecast["By responsible"]) == [("Анна", 2, D("1029.00"), D("120.00"), D("11.66"))]
     assert rows(forecast["By close month"])[1] == ("2015-05", 1, D("30.00"), D("20.10"), D("67.00"))
+
+
+def test_stage_statistics_count_each_closed_deal_once_within_access(crm, open_crm, small):
+    # a deal that passes a stage twice counts once there; a marked-deleted closed deal and
+    # a closed deal the user may not see count nowhere; an open deal's passages count nowhere
+    w = small
+    back = new_deal(crm, w, "manual", name="back and forth", when=(5, 1))
+    api.move_to_stage(crm, back.id, "Исполнение", at=at((5, 2)))
+    api.move_to_stage(crm, back.id, "previous", at=at((5, 3)))
+    api.move_to_stage(crm, back.id, "Контакт", at=at((5, 4)))
+    api.move_to_stage(crm, back.id, "next", at=at((5, 5)))
+    api.lose(crm, back.id, "Высокая цена", at=at((5, 6)))
+    gone = new_deal(crm, w, "manual", name="won then deleted", when=(5, 1))
+    api.win(crm, gone.id, at=at((5, 2)))
+    crm.mark_deleted("deals.deal", gone.id)
+    hidden = new_deal(crm, w, "manual", client="shop", responsible="bob", name="retail", when=(5, 1))
+    api.move_to_stage(crm, hidden.id, "next", at=at((5, 2)))
+    api.win(crm, hidden.id, at=at((5, 3)))
+    K, P, E = w["Контакт"], w["Предложение"], w["Исполнение"]
+    # closed and visible to all: d1 won (К, П), d2 lost (К), back lost (К twice, П twice, И), retail won (К, П)
+    assert stats.statistics(crm)["stage"] == {K: (2, 4), P: (2, 3), E: (0, 1)}
+    bob = open_crm(user="bob")       # wholesale only: Лавка's deals are not his
+    assert stats.statistics(bob)["stage"] == {K: (1, 3), P: (1, 2), E: (0, 1)}
 
 
 def test_no_closed_deals_no_statistics(crm, world):
