@@ -383,3 +383,67 @@ def test_a_folder_that_cannot_be_the_store_is_refused_naming_it(world, monkeypat
     with pytest.raises(ValidationError, match="is not a folder"):
         _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
     assert crm.find("files.file") == []
+
+
+@pytest.mark.parametrize("pause", ["before its file names the content", "before it holds the content's row"])
+def test_an_attach_of_the_same_bytes_racing_the_removal_of_their_last_file_keeps_them(world, monkeypatch, pause):
+    """PostgreSQL: an attach finds the content's row, so its insert does
+    nothing; a removal of the last other file holding those bytes decides
+    meanwhile that nobody names them and deletes the row (and the file on
+    disk after its commit). The attach must end naming a content that is
+    there: the removal waits for it, or it writes the row again. The
+    attach pauses at its last statement (the removal then runs as far as
+    it may) or just before it holds the row (the removal commits first)."""
+    import threading
+    import time
+
+    from crmkit.kernel.db import is_sqlite
+    from crmkit_files import models as m, store
+    from crmkit_files.store import content, remove
+    if is_sqlite():
+        pytest.skip("SQLite: one writer at a time, the two cannot interleave")
+    crm, own = world["crm"], world["own"]
+    first = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    reached, go, out = threading.Event(), threading.Event(), {}
+
+    def wait():
+        if threading.current_thread().name == "attach":
+            reached.set()
+            go.wait(10)
+    if pause == "before its file names the content":
+        update = m.File.update.__func__
+
+        def paused(cls, *args, **kwargs):
+            if kwargs.get("sha256"):
+                wait()
+            return update(cls, *args, **kwargs)
+        monkeypatch.setattr(m.File, "update", classmethod(paused))
+    else:
+        claim = getattr(store, "_claim", None)
+
+        def paused_claim(*args):
+            wait()
+            return claim(*args)
+        monkeypatch.setattr(store, "_claim", paused_claim)
+
+    def run(name, fn):
+        try:
+            out[name] = fn()
+        except Exception as exc:   # noqa: BLE001
+            out[name] = exc
+
+    a = threading.Thread(target=run, name="attach",
+                         args=("attach", lambda: _attach(crm, ("core.partner", own.id), "b.pdf", PDF)))
+    a.start()
+    assert reached.wait(10)
+    b = threading.Thread(target=run, name="remove", args=("remove", lambda: remove(crm, first.id)))
+    b.start()
+    time.sleep(1.0)   # the removal runs as far as it may
+    go.set()
+    a.join(30)
+    b.join(30)
+    assert not isinstance(out["attach"], Exception), out["attach"]
+    assert not isinstance(out["remove"], Exception), out["remove"]
+    second = out["attach"]
+    assert m.Blob.get_or_none(m.Blob.sha256 == second.sha256) is not None
+    assert content(crm, second.id)[1] == PDF
