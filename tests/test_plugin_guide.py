@@ -71,9 +71,15 @@ def test_the_example_record_is_a_record_model():
 
 
 def test_the_frozen_migration_copy_holds_every_column_of_the_model(tmp_path):
-    """Migrate the example alone and compare the table with the live model."""
+    """Migrate the example alone and compare the table with the live model.
+    The example is found as an installed plugin is, by its entry point: a
+    dist-info of its own here (not what another test's pip run left)."""
+    info = tmp_path / "crmkit_visits-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: crmkit-visits\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[crmkit]\nvisits = crmkit_visits\n")
     code = textwrap.dedent(f"""
-        import sys; sys.path.insert(0, {str(EXAMPLE.parent)!r})
+        import sys; sys.path[:0] = [{str(EXAMPLE.parent)!r}, {str(tmp_path)!r}]
         import crmkit
         crm = crmkit.open("sqlite:///{tmp_path / 'v.db'}", plugins=["visits"])
         from crmkit_visits.models import Visit

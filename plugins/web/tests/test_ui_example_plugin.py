@@ -6,6 +6,7 @@ with its references and history, edit, mark for deletion, its report."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,11 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def visits_site(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("source") / "example_plugin"   # pip builds in the tree: not in ours
+    shutil.copytree(ROOT / "docs" / "example_plugin", source,
+                    ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-                    str(ROOT / "docs" / "example_plugin")], check=True)
+                    str(source)], check=True)
     url = f"sqlite:///{tmp_path_factory.mktemp('visits') / 'visits.db'}"
     env = {"PYTHONPATH": os.pathsep.join([str(target), os.environ.get("PYTHONPATH", "")]),
            "CRMKIT_DISABLE_PLUGINS": ""}
