@@ -410,6 +410,7 @@ def collect_personal(crm, partner_id, contact_ids) -> dict:
 # -- backup and restore -------------------------------------------------------------
 
 PREFIX = "files/"
+_restoring = []   # the shared lock restore_files holds until restored
 
 
 def backup_files(execute) -> list:
@@ -442,6 +443,9 @@ def restore_files(files) -> list:
         if not DIGEST.fullmatch(digest) or _sha256_of(path) != digest:
             raise CrmError(f"the backup's file {name} is not the content its name says")
     import shutil
+    # held until the data is replaced (``restored``): a removal in the live data meanwhile must not
+    # unlink a content found in place here, which the restored rows will name
+    _restoring.append(_Lock(root, exclusive=False))
     for name, path in sorted(mine.items()):
         final = blob_path(root, name[len(PREFIX):])
         if final.exists():
@@ -460,6 +464,8 @@ def restore_files(files) -> list:
 def restored(execute):
     """After a restore: unlink every content in the folder that the
     restored ``files_blob`` rows do not name (under the exclusive lock)."""
+    while _restoring:   # restore_files' shared lock: the data is replaced (or the restore refused)
+        _restoring.pop().release()
     root = folder()
     if root is None or not root.is_dir():
         return 0

@@ -447,3 +447,38 @@ def test_an_attach_of_the_same_bytes_racing_the_removal_of_their_last_file_keeps
     second = out["attach"]
     assert m.Blob.get_or_none(m.Blob.sha256 == second.sha256) is not None
     assert content(crm, second.id)[1] == PDF
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_a_removal_while_a_restore_runs_does_not_unlink_a_content_the_backup_brings_back(world, cli, tmp_path,
+                                                                                          monkeypatch, db_url):
+    """A restore puts the backup's contents in place (one already there is
+    kept as it is), then replaces the data. A file removed in the live data
+    meanwhile (the web server goes on during a restore) unlinks its content
+    after its commit: a content the restored rows name must survive that."""
+    import threading
+
+    from crmkit.kernel import backup
+    from crmkit_files.store import blob_path, content, remove
+    crm, own, root = world["crm"], world["own"], world["root"]
+    f = _attach(crm, ("core.partner", own.id), "scan.png", PNG)
+    target = tmp_path / "backup.bin"
+    assert cli("db", "backup", target).exit_code == 0
+    removal = threading.Thread(target=remove, args=(crm, f.id))
+    name = "_restore_sqlite" if db_url.startswith("sqlite") else "_restore_postgresql"
+    replace = getattr(backup, name)
+
+    def replaced(*args, **kwargs):   # the files are in place, the data not replaced yet
+        removal.start()
+        removal.join(3)               # its commit, and its sweep if nothing holds it back
+        return replace(*args, **kwargs)
+    monkeypatch.setattr(backup, name, replaced)
+    out = cli("db", "restore", target, "--yes")
+    assert out.exit_code == 0, out.output
+    removal.join(30)
+    assert not removal.is_alive()
+    again = crmkit.open(db_url, plugins=["files"])
+    assert [x.id for x in again.find("files.file")] == [f.id]
+    assert blob_path(root, f.sha256).exists()
+    assert content(again, f.id)[1] == PNG
+    again.close()
