@@ -17,7 +17,10 @@ shared lock on ``<folder>/.lock`` held until the transaction ends; a
 content no row names any more (its last file removed or erased, or an
 attach rolled back) is unlinked after the transaction ends, under the
 exclusive lock, once the database says no ``files_blob`` row names it:
-an attach of the same bytes running meanwhile keeps it.
+an attach of the same bytes running meanwhile keeps it. On PostgreSQL the
+row itself is held too: an attach keeps it ``FOR SHARE`` to its commit
+(writing it again when a removal deleted it first), a removal locks it
+``FOR UPDATE`` before asking whether a file still names it.
 """
 from __future__ import annotations
 
@@ -241,11 +244,37 @@ def attach(crm, subject, name, stream, comment="", limit=None):
                     _place(root, spooled, digest)
                     spooled = None
                     m.Blob.insert(sha256=digest, size=size, content=None).on_conflict_ignore().execute()
+
+            def again():   # the row went meanwhile (see _claim): the content is written as if it were new
+                nonlocal spooled
+                if root is None:
+                    m.Blob.insert(sha256=digest, size=size, content=content).on_conflict_ignore().execute()
+                    return
+                if spooled is not None:
+                    _place(root, spooled, digest)
+                    spooled = None
+                m.Blob.insert(sha256=digest, size=size, content=None).on_conflict_ignore().execute()
+            _claim(digest, again)
             m.File.update(mime=mime, size=size, sha256=digest).where(m.File.id == record.id).execute()
     finally:
         if spooled is not None:
             spooled.unlink(missing_ok=True)
     return crm.get(ENTITY, record.id)
+
+
+def _claim(digest, again):
+    """Hold the content's row until this transaction ends (PostgreSQL:
+    ``FOR SHARE``), so that a removal of its last other file, which locks
+    it ``FOR UPDATE`` before it asks whether a file still names it, either
+    waits for this attach and sees its file, or has deleted the row first:
+    then it is written again here (an insert ignored while that row still
+    stood would leave this file naming a content that is gone); ``again()``
+    writes it."""
+    from crmkit.kernel.db import is_sqlite
+    if is_sqlite():   # one writer at a time: no removal runs between the insert and the commit
+        return
+    while not list(m.Blob.select(m.Blob.sha256).where(m.Blob.sha256 == digest).for_update("FOR SHARE").tuples()):
+        again()
 
 
 def attach_base64(crm, subject, name, content, comment=""):
@@ -312,6 +341,10 @@ def drop_unused(digests):
     digests = [d for d in set(digests) if d]
     if not digests:
         return 0
+    from crmkit.kernel.db import is_sqlite
+    if not is_sqlite():   # an attach of the same bytes holds their row: wait for it, then ask (see _claim)
+        list(m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).order_by(m.Blob.sha256)
+             .for_update().tuples())
     used = {d for (d,) in m.File.select(m.File.sha256).where(m.File.sha256.in_(digests)).tuples()}
     gone = [d for d in digests if d not in used]
     if not gone:
@@ -377,6 +410,7 @@ def collect_personal(crm, partner_id, contact_ids) -> dict:
 # -- backup and restore -------------------------------------------------------------
 
 PREFIX = "files/"
+_restoring = []   # the shared lock restore_files holds until restored
 
 
 def backup_files(execute) -> list:
@@ -409,6 +443,9 @@ def restore_files(files) -> list:
         if not DIGEST.fullmatch(digest) or _sha256_of(path) != digest:
             raise CrmError(f"the backup's file {name} is not the content its name says")
     import shutil
+    # held until the data is replaced (``restored``): a removal in the live data meanwhile must not
+    # unlink a content found in place here, which the restored rows will name
+    _restoring.append(_Lock(root, exclusive=False))
     for name, path in sorted(mine.items()):
         final = blob_path(root, name[len(PREFIX):])
         if final.exists():
@@ -427,6 +464,8 @@ def restore_files(files) -> list:
 def restored(execute):
     """After a restore: unlink every content in the folder that the
     restored ``files_blob`` rows do not name (under the exclusive lock)."""
+    while _restoring:   # restore_files' shared lock: the data is replaced (or the restore refused)
+        _restoring.pop().release()
     root = folder()
     if root is None or not root.is_dir():
         return 0

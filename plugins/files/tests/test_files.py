@@ -383,3 +383,102 @@ def test_a_folder_that_cannot_be_the_store_is_refused_naming_it(world, monkeypat
     with pytest.raises(ValidationError, match="is not a folder"):
         _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
     assert crm.find("files.file") == []
+
+
+@pytest.mark.parametrize("pause", ["before its file names the content", "before it holds the content's row"])
+def test_an_attach_of_the_same_bytes_racing_the_removal_of_their_last_file_keeps_them(world, monkeypatch, pause):
+    """PostgreSQL: an attach finds the content's row, so its insert does
+    nothing; a removal of the last other file holding those bytes decides
+    meanwhile that nobody names them and deletes the row (and the file on
+    disk after its commit). The attach must end naming a content that is
+    there: the removal waits for it, or it writes the row again. The
+    attach pauses at its last statement (the removal then runs as far as
+    it may) or just before it holds the row (the removal commits first)."""
+    import threading
+    import time
+
+    from crmkit.kernel.db import is_sqlite
+    from crmkit_files import models as m, store
+    from crmkit_files.store import content, remove
+    if is_sqlite():
+        pytest.skip("SQLite: one writer at a time, the two cannot interleave")
+    crm, own = world["crm"], world["own"]
+    first = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    reached, go, out = threading.Event(), threading.Event(), {}
+
+    def wait():
+        if threading.current_thread().name == "attach":
+            reached.set()
+            go.wait(10)
+    if pause == "before its file names the content":
+        update = m.File.update.__func__
+
+        def paused(cls, *args, **kwargs):
+            if kwargs.get("sha256"):
+                wait()
+            return update(cls, *args, **kwargs)
+        monkeypatch.setattr(m.File, "update", classmethod(paused))
+    else:
+        claim = getattr(store, "_claim", None)
+
+        def paused_claim(*args):
+            wait()
+            return claim(*args)
+        monkeypatch.setattr(store, "_claim", paused_claim)
+
+    def run(name, fn):
+        try:
+            out[name] = fn()
+        except Exception as exc:   # noqa: BLE001
+            out[name] = exc
+
+    a = threading.Thread(target=run, name="attach",
+                         args=("attach", lambda: _attach(crm, ("core.partner", own.id), "b.pdf", PDF)))
+    a.start()
+    assert reached.wait(10)
+    b = threading.Thread(target=run, name="remove", args=("remove", lambda: remove(crm, first.id)))
+    b.start()
+    time.sleep(1.0)   # the removal runs as far as it may
+    go.set()
+    a.join(30)
+    b.join(30)
+    assert not isinstance(out["attach"], Exception), out["attach"]
+    assert not isinstance(out["remove"], Exception), out["remove"]
+    second = out["attach"]
+    assert m.Blob.get_or_none(m.Blob.sha256 == second.sha256) is not None
+    assert content(crm, second.id)[1] == PDF
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_a_removal_while_a_restore_runs_does_not_unlink_a_content_the_backup_brings_back(world, cli, tmp_path,
+                                                                                          monkeypatch, db_url):
+    """A restore puts the backup's contents in place (one already there is
+    kept as it is), then replaces the data. A file removed in the live data
+    meanwhile (the web server goes on during a restore) unlinks its content
+    after its commit: a content the restored rows name must survive that."""
+    import threading
+
+    from crmkit.kernel import backup
+    from crmkit_files.store import blob_path, content, remove
+    crm, own, root = world["crm"], world["own"], world["root"]
+    f = _attach(crm, ("core.partner", own.id), "scan.png", PNG)
+    target = tmp_path / "backup.bin"
+    assert cli("db", "backup", target).exit_code == 0
+    removal = threading.Thread(target=remove, args=(crm, f.id))
+    name = "_restore_sqlite" if db_url.startswith("sqlite") else "_restore_postgresql"
+    replace = getattr(backup, name)
+
+    def replaced(*args, **kwargs):   # the files are in place, the data not replaced yet
+        removal.start()
+        removal.join(3)               # its commit, and its sweep if nothing holds it back
+        return replace(*args, **kwargs)
+    monkeypatch.setattr(backup, name, replaced)
+    out = cli("db", "restore", target, "--yes")
+    assert out.exit_code == 0, out.output
+    removal.join(30)
+    assert not removal.is_alive()
+    again = crmkit.open(db_url, plugins=["files"])
+    assert [x.id for x in again.find("files.file")] == [f.id]
+    assert blob_path(root, f.sha256).exists()
+    assert content(again, f.id)[1] == PNG
+    again.close()
