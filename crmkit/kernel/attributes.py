@@ -412,15 +412,20 @@ def segment_condition(crm, entity, name, op, value):
     return condition(crm, entity, name, op, typed)
 
 
-def order_term(crm, entity, name, desc):
-    """Sort by an attribute: its value for the row, as a scalar subquery
-    (an index look-up on (attribute_id, record_id) per row)."""
+def value_term(crm, entity, name):
+    """An attribute's value for the row, as a scalar subquery (an index
+    look-up on (attribute_id, record_id) per row): to sort by and to
+    compare with, as a keyset page does."""
     attribute = definitions(crm, entity)[name]
     pk = crm.registry.entity(entity).model._meta.primary_key
     av = AttributeValue
     column = getattr(av, COLUMN[attribute.kind])
-    sub = av.select(column).where((av.attribute == attribute.id) & (av.record_id == pk))
-    return pw.Ordering(sub, "DESC" if desc else "ASC")
+    return av.select(column).where((av.attribute == attribute.id) & (av.record_id == pk))
+
+
+def order_term(crm, entity, name, desc):
+    """Sort by an attribute (see value_term)."""
+    return pw.Ordering(value_term(crm, entity, name), "DESC" if desc else "ASC")
 
 
 # -- merge, erasure, export -------------------------------------------------------

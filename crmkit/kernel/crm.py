@@ -963,6 +963,13 @@ class Crm:
         self.require("read", entity)
         return list(attributes.definitions(self, entity).values())
 
+    def attribute_term(self, entity, name):
+        """The additional attribute ``name``'s value for each row of a query
+        of ``entity``, as an expression to select, sort and compare with
+        (a scalar subquery on the attribute values' index)."""
+        from . import attributes
+        return attributes.value_term(self, entity, name)
+
     def attribute_fields(self, entity) -> dict:
         """``{name: peewee field}`` standing for each additional attribute
         (nullable, of the attribute's type: what forms and documents are

@@ -104,3 +104,48 @@ def test_web_list_filters_by_attribute_within_access(site):
     assert "Протон" in c.get("/e/core.partner/?employees__ge=10").text
     boss = _client(site, "boss")
     assert "Дальстрой" in boss.get("/e/core.partner/?tier=gold").text
+
+
+def _pages(client, params):
+    seen, url, params = [], "/core.partner", {**params, "limit": "2"}
+    for _ in range(20):
+        r = client.get(url, params=params)
+        assert r.status == 200, r.body
+        seen += [(d["name"], d["employees"]) for d in r.json["data"]]
+        if not r.json["next"]:
+            return seen
+        url, params = r.json["next"].split("/api/v1", 1)[1], None
+    raise AssertionError("the pages never ended")
+
+
+def test_api_sorts_and_pages_by_an_attribute_within_access(site):
+    """``order_by`` takes an additional attribute: keyset pages in its order
+    (NULLs last ascending, first descending, ties by id), every row once,
+    and only rows the user may see."""
+    crm = crmkit.open(site["url"])
+    made = []
+    for name, employees, group in (("Квант 1", "30", None), ("Квант 2", None, None), ("Квант 3", "5", None),
+                                   ("Квант 4", "30", None), ("Квант 5", "1000", "wholesale"),
+                                   ("Квант 6", None, site["retail"]), ("Квант 7", "5", site["retail"])):
+        row = {"name": name, "employees": employees}
+        if group == "wholesale":
+            row["access_group"] = crm.find("core.access_group", name="Оптовые")[0].id
+        elif group:
+            row["access_group"] = group
+        made.append((crm.create("core.partner", {k: v for k, v in row.items() if v is not None}).id, name,
+                     employees))
+    crm.close()
+
+    def expected(desc, hidden=()):
+        rows = [(i, n, e) for i, n, e in made if n not in hidden]
+        known = sorted((r for r in rows if r[2] is not None), key=lambda r: (-float(r[2]) if desc else float(r[2]),
+                                                                              r[0]))
+        unknown = [r for r in rows if r[2] is None]
+        return [(n, e) for _, n, e in (unknown + known if desc else known + unknown)]
+
+    params = {"name__contains": "Квант", "fields": "name,employees"}
+    assert _pages(site["boss"], {**params, "order_by": "employees"}) == expected(False)
+    assert _pages(site["boss"], {**params, "order_by": "-employees"}) == expected(True)
+    assert _pages(site["volkov"], {**params, "order_by": "-employees"}) == expected(True, hidden={"Квант 5"})
+    r = site["boss"].get("/core.partner", params={"order_by": "headcount"})
+    assert r.status == 422 and "employees" in r.json["errors"]["order_by"][0]

@@ -59,7 +59,7 @@ def list_records(entity):
         if cond is None:
             return json_response({"data": [], "next": None})
         query = query.where(cond)
-    rows = list(query.order_by(*paging.order_terms(keys)).limit(limit + 1))
+    rows = list(paging.select_keys(query, keys).order_by(*paging.order_terms(keys)).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     doc = {"data": _shape(crm, spec, rows, names), "next": None}

@@ -12,6 +12,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from typing import NamedTuple
+
+import peewee as pw
 
 from crmkit import ValidationError, plain
 
@@ -19,47 +22,75 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 
 
-def sort_keys(crm, spec, order_by) -> list[tuple[object, bool]]:
-    """``[(field, descending)]``: the whitelisted order plus the key."""
+class Key(NamedTuple):
+    """One sort key: a model field, or an additional attribute's value
+    (``alias``: selected onto the row under that name, for the cursor)."""
+    term: object            # the field, or the attribute's scalar subquery
+    desc: bool
+    convert: pw.Field       # converts the cursor's values to and from the database
+    alias: str | None = None
+
+
+def sort_keys(crm, spec, order_by) -> list[Key]:
+    """The whitelisted order (model fields and additional attributes) plus
+    the primary key."""
     model = spec.model
+    attributes = crm.attribute_fields(spec.name)
     raw = order_by.split(",") if isinstance(order_by, str) else list(order_by or spec.order_by)
     keys, seen = [], set()
     for part in (p.strip() for p in raw):
         if not part:
             continue
-        name = part.lstrip("-")
+        name, desc = part.lstrip("-"), part.startswith("-")
+        if name in seen:
+            continue
         field = model._meta.fields.get(name)
-        if field is None:
-            raise ValidationError({"order_by": f"cannot sort by {part!r}; fields: {', '.join(model._meta.fields)}"},
-                                  spec.name)
-        if name not in seen:
-            keys.append((field, part.startswith("-")))
-            seen.add(name)
+        if field is not None:
+            keys.append(Key(field, desc, field))
+        elif name in attributes:
+            keys.append(Key(crm.attribute_term(spec.name, name), desc, attributes[name], f"_sort_{name}"))
+        else:
+            known = [*model._meta.fields, *attributes]
+            raise ValidationError({"order_by": f"cannot sort by {part!r}; fields: {', '.join(known)}"}, spec.name)
+        seen.add(name)
     pk = model._meta.primary_key
     if pk.name not in seen:
-        keys.append((pk, False))
+        keys.append(Key(pk, False, pk))
     return keys
 
 
+def select_keys(query, keys):
+    """The query with the attributes it sorts by selected onto each row."""
+    extra = [pw.Alias(k.term, k.alias) for k in keys if k.alias]
+    return query.select_extend(*extra) if extra else query
+
+
 def order_terms(keys):
-    return [f.desc(nulls="FIRST") if desc else f.asc(nulls="LAST") for f, desc in keys]
+    return [pw.Ordering(k.term, "DESC", nulls="FIRST") if k.desc else pw.Ordering(k.term, "ASC", nulls="LAST")
+            for k in keys]
+
+
+def _compare(key, op, value):
+    if value is None:
+        return pw.Expression(key.term, op, None)
+    return pw.Expression(key.term, op, value if key.alias is None else key.convert.db_value(value))
 
 
 def after(keys, values):
     """The condition "comes after ``values``" in the order of ``keys``."""
     clauses = []
-    for i, (field, desc) in enumerate(keys):
+    for i, key in enumerate(keys):
         value = values[i]
-        if desc:
-            step = field.is_null(False) if value is None else field < value
+        if key.desc:
+            step = _compare(key, pw.OP.IS_NOT, None) if value is None else _compare(key, pw.OP.LT, value)
         else:
             if value is None:
                 step = None          # NULLs are last ascending: nothing comes after
             else:
-                step = (field > value) | field.is_null()
+                step = _compare(key, pw.OP.GT, value) | _compare(key, pw.OP.IS, None)
         if step is not None:
-            for prev, (pfield, _) in zip(values[:i], keys[:i]):
-                step = (pfield.is_null() if prev is None else pfield == prev) & step
+            for prev, pkey in zip(values[:i], keys[:i]):
+                step = _compare(pkey, pw.OP.IS if prev is None else pw.OP.EQ, prev) & step
             clauses.append(step)
     if not clauses:
         return None
@@ -70,7 +101,8 @@ def after(keys, values):
 
 
 def encode(keys, record) -> str:
-    values = [plain(record.__data__.get(f.name)) for f, _ in keys]
+    values = [plain(k.convert.python_value(getattr(record, k.alias, None)) if k.alias
+                    else record.__data__.get(k.term.name)) for k in keys]
     raw = json.dumps(values, separators=(",", ":"), ensure_ascii=False, default=str).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -81,8 +113,8 @@ def decode(keys, cursor: str, entity) -> list:
         values = json.loads(raw)
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError("wrong length")
-        return [None if v is None else f.python_value(f.db_value(v)) if not isinstance(v, (list, dict)) else
-                _bad(entity) for (f, _), v in zip(keys, values)]
+        return [None if v is None else k.convert.python_value(k.convert.db_value(v))
+                if not isinstance(v, (list, dict)) else _bad(entity) for k, v in zip(keys, values)]
     except (ValueError, TypeError, binascii.Error, ArithmeticError):
         _bad(entity)
 

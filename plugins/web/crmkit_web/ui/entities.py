@@ -92,7 +92,7 @@ def list_rows(crm, spec, args, limit=PAGE):
         if cond is None:
             return [], None, keys
         query = query.where(cond)
-    rows = list(query.order_by(*paging.order_terms(keys)).limit(limit + 1))
+    rows = list(paging.select_keys(query, keys).order_by(*paging.order_terms(keys)).limit(limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (paging.encode(keys, rows[-1]) if more else None), keys
