@@ -48,6 +48,13 @@ NAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
 attaching = contextvars.ContextVar("files_attaching", default=False)   # the one way a file row is made
 
 
+class TooLarge(ValidationError):
+    """A content past the limit (an upload route answers it 413)."""
+
+    def __init__(self, limit):
+        super().__init__({"content": [f"is larger than the limit of {limit:,} bytes".replace(",", " ")]}, ENTITY)
+
+
 def max_bytes() -> int:
     raw = os.environ.get("CRMKIT_FILES_MAX_BYTES", "").strip()
     if not raw:
@@ -114,8 +121,7 @@ def _spool(stream, root: Path, limit: int):
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise ValidationError({"content": [f"is larger than the limit of {limit:,} bytes"
-                                                       .replace(",", " ")]}, ENTITY)
+                    raise TooLarge(limit)
                 if len(head) < HEAD:
                     head += chunk[:HEAD - len(head)]
                 h.update(chunk)
@@ -187,8 +193,7 @@ def read_bounded(stream, limit: int) -> bytes:
             return buf.getvalue()
         buf.write(chunk)
         if buf.tell() > limit:
-            raise ValidationError({"content": [f"is larger than the limit of {limit:,} bytes".replace(",", " ")]},
-                                  ENTITY)
+            raise TooLarge(limit)
 
 
 def clean_name(name) -> str:
@@ -217,6 +222,8 @@ def attach(crm, subject, name, stream, comment="", limit=None):
             digest, size, head = hashlib.sha256(content).hexdigest(), len(content), content[:HEAD]
         else:
             spooled, digest, size, head = _spool(stream, root, limit or max_bytes())
+    except TooLarge:
+        raise
     except ValidationError as exc:
         raise ValidationError({**errors, **exc.errors}, ENTITY) from None
     try:
