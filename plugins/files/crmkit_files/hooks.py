@@ -86,6 +86,12 @@ def crmkit_register_pages(register):
     register_pages(register)
 
 
+@hookimpl(optionalhook=True)
+def crmkit_register_api_routes(register):
+    from .api import register_routes
+    register_routes(register)
+
+
 @hookimpl
 def crmkit_load_demo(crm):
     from .demo import load
