@@ -88,7 +88,7 @@ def crmkit_register_pages(register):
 
 @hookimpl(optionalhook=True)
 def crmkit_register_api_routes(register):
-    from .api import register_routes
+    from .routes import register_routes
     register_routes(register)
 
 
