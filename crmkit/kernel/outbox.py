@@ -154,6 +154,17 @@ def _setting(name: str, default: float) -> float:
     return value
 
 
+UNFINISHED = ("queued", "sending", "failed", "unknown")   # may still be sent: waiting, in flight, or retried
+
+
+def unfinished_messages():
+    """A query of the ids of the outbox messages that may still be sent
+    (queued, sending, failed or unknown: an operator's ``outbox retry``
+    sends those again), for a plugin keeping what messages refer to until
+    they are sent (the files plugin keeps a mailing's image contents)."""
+    return OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.state.in_(UNFINISHED))
+
+
 def retry_busy(write, budget_s: float = RESULT_RETRY_S):
     """Run ``write()`` (a short transaction), again and again while the
     database is busy, for up to ``budget_s``; then let Busy through."""

@@ -417,6 +417,9 @@ def drop_unused(digests):
         list(m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).order_by(m.Blob.sha256)
              .for_update().tuples())
     used = {d for (d,) in m.File.select(m.File.sha256).where(m.File.sha256.in_(digests)).tuples()}
+    from crmkit import unfinished_messages
+    used |= {d for (d,) in m.Hold.select(m.Hold.sha256).where(   # a message still to send keeps its images
+        m.Hold.sha256.in_(digests) & m.Hold.message_id.in_(unfinished_messages())).distinct().tuples()}
     gone = [d for d in digests if d not in used]
     if not gone:
         return 0
@@ -427,6 +430,90 @@ def drop_unused(digests):
     if on_disk and root is not None:
         at_transaction_end(lambda committed: sweep(root, on_disk) if committed else None)
     return n
+
+
+# -- contents outbox messages refer to --------------------------------------------
+
+def hold(digests, message_id):
+    """Keep the contents ``digests`` until outbox message ``message_id`` is
+    sent (a mailing's images, referred to by their SHA-256 instead of their
+    bytes in every message): removing their last file meanwhile keeps them.
+    Called in the transaction that queues the message; a content already
+    gone is refused naming it (PostgreSQL: its row is held ``FOR SHARE``,
+    so a removal running meanwhile waits, then sees this hold)."""
+    from crmkit.kernel.db import is_sqlite
+    digests = sorted({d for d in digests if d})
+    if not digests:
+        return
+    q = m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).order_by(m.Blob.sha256)
+    found = {d for (d,) in (q if is_sqlite() else q.for_update("FOR SHARE")).tuples()}
+    missing = [d for d in digests if d not in found]
+    if missing:
+        raise ValidationError({"content": [f"the content {d[:16]}... was removed meanwhile" for d in missing]},
+                              ENTITY)
+    m.Hold.insert_many([{"sha256": d, "message_id": message_id} for d in digests]).on_conflict_ignore().execute()
+
+
+def release(message_id) -> int:
+    """Outbox message ``message_id`` was sent: its holds go, and with them
+    the contents that no file and no other message still to send names
+    (those a file still names stay, and go with that file's removal). The
+    holds of messages finished otherwise (skipped, cancelled, purged) go
+    too, a few hundred at a time, at most every ten minutes per process.
+    Returns the contents dropped."""
+    import time
+    from crmkit import unfinished_messages
+    H = m.Hold
+    mine = [d for (d,) in H.select(H.sha256).where(H.message_id == message_id).tuples()]
+    H.delete().where(H.message_id == message_id).execute()
+    now = time.monotonic()
+    if now - _released.get("at", -600.0) >= 600:
+        _released["at"] = now
+        for digest, other in list(H.select(H.sha256, H.message_id)
+                                  .where(H.message_id.not_in(unfinished_messages())).limit(500).tuples()):
+            H.delete().where((H.sha256 == digest) & (H.message_id == other)).execute()
+            mine.append(digest)
+    if not mine:
+        return 0
+    named = {d for (d,) in m.File.select(m.File.sha256).where(m.File.sha256.in_(mine)).tuples()}
+    return drop_unused([d for d in mine if d not in named])   # the usual case: the template still has it
+
+
+_released: dict = {}
+
+
+_read_cache: dict = {}   # sha256 -> bytes: a content never changes under its hash
+_READ_CACHE_BYTES = 16 * 1024 * 1024
+
+
+def content_of_digest(digest) -> bytes | None:
+    """The bytes stored under ``digest``, or None when no longer stored: for
+    sending a message that refers to them (read once per process and kept,
+    up to 16 MiB: a mailing's thousands of messages share its images)."""
+    if not DIGEST.fullmatch(digest or ""):
+        return None
+    if digest in _read_cache:
+        return _read_cache[digest]
+    blob = m.Blob.get_or_none(m.Blob.sha256 == digest)
+    if blob is None:
+        return None
+    if blob.content is not None:
+        data = bytes(blob.content)
+    else:
+        root = folder()
+        if root is None:
+            return None
+        try:
+            data = blob_path(root, digest).read_bytes()
+        except FileNotFoundError:
+            return None
+    if hashlib.sha256(data).hexdigest() != digest:   # a changed file on disk is not sent as the image
+        return None
+    while _read_cache and sum(map(len, _read_cache.values())) + len(data) > _READ_CACHE_BYTES:
+        _read_cache.pop(next(iter(_read_cache)))
+    if len(data) <= _READ_CACHE_BYTES:
+        _read_cache[digest] = data
+    return data
 
 
 def describe(record) -> dict:

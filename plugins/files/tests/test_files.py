@@ -557,3 +557,25 @@ def test_the_clean_ups_never_follow_a_link_out_of_the_store(world, tmp_path):
     assert victim.read_bytes() == b"someone else's file" and (outside2 / other).read_bytes() == b"another file"
     assert not (root / stray[:2] / stray[2:4] / stray).exists()
     assert (root / kept.sha256[:2] / kept.sha256[2:4] / kept.sha256).read_bytes() == PDF
+
+
+@pytest.mark.plugins("files", "marketing", "notify_email")
+def test_the_demo_jubilee_mailing_shows_its_template_image(crm, storage):
+    """The demo's jubilee invitation carries a picture (#Картинка1# in its HTML):
+    a test copy is queued with the image as a cid: part of the message."""
+    crm.call_in_order("crmkit_load_demo", crm=crm)
+    template = crm.find("marketing.template", name="Приглашение на юбилей")[0]
+    files = crm.find("files.file", subject_type="marketing.template", subject_id=template.id)
+    assert [(f.name, f.mime) for f in files] == [("Юбилей 20 лет.png", "image/png")]
+    from crmkit_files.store import content
+    data = content(crm, files[0].id)[1]
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" in data[-12:]
+    mailing = crm.find("marketing.mailing", template=template.id)[0]
+    crm.act("marketing.test_send", mailing.id, address="test@example.com")
+    import json
+    from crmkit.kernel.models import OutboxMessage
+    message = OutboxMessage.select().where(OutboxMessage.recipient == "test@example.com").get()
+    meta = json.loads(message.meta)
+    (image,) = meta["inline"]
+    assert image["filename"] == "Юбилей 20 лет.png" and f'src="cid:{image["cid"]}"' in message.body_html
+    assert "[Юбилей 20 лет.png]" not in message.body_text
