@@ -27,7 +27,7 @@ def generate() -> str:
 
     def walk(cmd, ctx, path):
         result = CliRunner(env={"CRMKIT_LANG": None, "CRMKIT_USER": None}).invoke(
-            root, [*path, "--help"], terminal_width=78, catch_exceptions=False, prog_name="crmkit")
+            root, ["--lang", "en", *path, "--help"], terminal_width=78, catch_exceptions=False, prog_name="crmkit")
         out.append(f"\n## `{' '.join(['crmkit', *path])}`\n\n```\n{result.output.rstrip()}\n```\n")
         if isinstance(cmd, click.Group):
             for name in cmd.list_commands(ctx):
@@ -36,6 +36,8 @@ def generate() -> str:
     return "".join(out)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":       # --print: to standard output, for the test
+    import sys
     os.environ.pop("CRMKIT_LANG", None)
-    PATH.write_text(generate(), encoding="utf-8")
+    text = generate()
+    sys.stdout.write(text) if sys.argv[1:] == ["--print"] else PATH.write_text(text, encoding="utf-8")
