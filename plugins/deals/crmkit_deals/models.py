@@ -75,6 +75,7 @@ class Agreement(RecordModel):
 class Deal(RecordModel):
     name = pw.CharField(max_length=300)
     code = pw.CharField(max_length=20, unique=True)
+    # deals_deal_client_id is (client_id, status, deletion_mark) since migration 0007 (segments' deals by status)
     client = pw.ForeignKeyField(core.Partner, on_delete="RESTRICT", index=True)
     agreement = pw.ForeignKeyField(Agreement, null=True, on_delete="RESTRICT")
     responsible = pw.ForeignKeyField(core.User, null=True, on_delete="RESTRICT", index=True)
