@@ -68,9 +68,18 @@ def install(app):
         from .core_pages import reminders_due as due
         return due(g.crm) if g.get("web_session") else None
 
+    def said(message):
+        """An error page's message in the page's language: an error or a
+        ``Message`` by its msgid and values, a plain text by the catalogue."""
+        from crmkit import CrmError
+        from crmkit.kernel.i18n import translate_message
+        if isinstance(message, CrmError) or hasattr(message, "said"):
+            return message.said(lang())
+        return translate_message(str(message), lang(), domain="web")
+
     app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang, reminders_due=reminders_due, card_url=card_url,
-                                 cell_link=cell_link)
+                                 cell_link=cell_link, said=said)
 
 
 ENTITY_MARK, KEY_MARK = "entity-mark", "987654321"
