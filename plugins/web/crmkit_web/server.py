@@ -13,7 +13,7 @@ import re
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-THREADS = 4            # threads per worker (gthread); 1: sync workers
+THREADS = 4            # threads per worker (gthread; crmkit serve --threads); 1: sync workers
 KEEPALIVE_S = 5        # seconds an idle keep-alive connection is kept open
 SECRET_PATH = re.compile(r"^(/u/|/ics/)[^/?\s]+")
 
