@@ -44,7 +44,7 @@ def upload(entity, key):
                                   "application/octet-stream), not a form", status=415, title="Unsupported media type")
     if entity not in crm.registry.subject_types:
         raise NotFound(f"{entity!r} is not an entity files are attached to")
-    record = crm.get(entity, int(key) if key.isdigit() else key)   # hidden or missing: 404, the body unread
+    record = crm.get(entity, int(key) if key.isascii() and key.isdigit() else key)   # hidden or missing: 404, the body unread
     try:
         done = crm.act("files.attach", subject=f"{entity}:{record.get_id()}", name=request.args.get("name", ""),
                        content=request.stream, comment=request.args.get("comment", ""))
