@@ -105,5 +105,5 @@ def register_routes(register):
     # one byte past the limit: the store reads limit + 1 bytes at most and refuses the content then
     # (werkzeug's own bound would refuse a body of exactly the limit when it looks for more)
     register(ApiRoute("/files/<entity>/<key>", "files.upload", upload, methods=("POST",),
-                      max_body=lambda: max_bytes() + 1, openapi=UPLOAD))
+                      max_body=lambda: max_bytes() + 1, openapi=UPLOAD, idempotent=True))
     register(ApiRoute("/files.file/<int:key>/content", "files.content", download, openapi=CONTENT))
