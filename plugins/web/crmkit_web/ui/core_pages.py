@@ -54,20 +54,19 @@ def timeline_items(crm, rows):
     from markupsafe import Markup, escape
     from .locale import card_urls, say
     url = card_urls()
-    no_topic = escape(say("(no topic)", crm.lang, "web/core/timeline.html"))
-    sep = Markup(" · ")
+    no_topic = str(escape(say("(no topic)", crm.lang, "web/core/timeline.html")))
 
     def link(c):
         text, entity, key = c
-        return Markup(f'<a href="{escape(url(entity, key))}">{escape(text)}</a>') if entity else escape(text)
+        return f'<a href="{escape(url(entity, key))}">{escape(text)}</a>' if entity else str(escape(text))
     out = []
     for row in rows:
-        c = row["cells"]
-        muted = sep.join(link(x) for x, i in zip(c[4:], (True, False, False)) if i or x[0])
-        topic = escape(c[3][0]) if c[3][0] else no_topic
-        direction = (sep + escape(c[2][0])) if c[2][0] else ""
-        out.append(Markup(f'<li><span class="when">{escape(c[0][0])}</span> <strong>{escape(c[1][0])}</strong>'
-                          f'{direction}\n — <a href="{escape(url("core.interaction", row["record"].id))}">{topic}</a>\n'
+        when, kind, direction, topic, *refs = row["cells"]
+        muted = " · ".join([link(refs[0]), *(link(c) for c in refs[1:] if c[0])])
+        out.append(Markup(f'<li><span class="when">{escape(when[0])}</span> <strong>{escape(kind[0])}</strong>'
+                          f'{(" · " + escape(direction[0])) if direction[0] else ""}\n'
+                          f' — <a href="{escape(url("core.interaction", row["record"].id))}">'
+                          f'{escape(topic[0]) if topic[0] else no_topic}</a>\n'
                           f' <span class="muted">{muted}</span></li>\n'))
     return out
 

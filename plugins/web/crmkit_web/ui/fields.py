@@ -314,7 +314,7 @@ def cell_makers(crm, model, names, refs, zone=None):
     """One function per column making its cell ``(text, link entity, link
     id)`` of a row (what ``cell`` says, with the column's kind worked out
     once per table rather than once per cell)."""
-    from crmkit import format_value, translate
+    from crmkit import format_moment, format_value, translate
     fields = model._meta.fields
     lang = crm.lang
     out = []
@@ -343,6 +343,12 @@ def cell_makers(crm, model, names, refs, zone=None):
                     said[value] = text.replace("_", " ") if text == value else text
                 return said[value], None, None
             out.append(choice)
+        elif isinstance(fields[name], pw.DateTimeField):
+            def moment(record, name=name):
+                value = getattr(record, name)
+                return (format_moment(value, lang, zone) if type(value) is dt.datetime
+                        else format_value(value, lang, zone)), None, None
+            out.append(moment)
         else:
             out.append(lambda record, name=name: (format_value(getattr(record, name), lang, zone), None, None))
     return out
