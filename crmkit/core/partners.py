@@ -51,14 +51,16 @@ def holding_ids(crm, partner_key, whole=True) -> list[int]:
 
 def _members(crm, root) -> list[int]:
     """The visible, unmarked ids of the tree under ``root`` (itself included):
-    one statement, the tree's CTE joined to the partners the user may read."""
+    one statement, the partners the user may read among the tree's CTE
+    (``IN``: SQLite answers a join to the CTE with a bloom filter over the
+    whole partner table, milliseconds for a tree of one)."""
     P = m.Partner
     cte = tree_ids_query(crm, root)
-    query = P.select(P.id).join(cte, on=(P.id == cte.c.id)).where(P.deletion_mark == False)  # noqa: E712
+    query = P.select(P.id).where(P.id.in_(cte.select_from(cte.c.id)) & (P.deletion_mark == False))  # noqa: E712
     visible = crm.visible("core.partner")
     if visible is not None:
         query = query.where(visible)
-    return [r[0] for r in query.with_cte(cte).tuples()]
+    return [r[0] for r in query.tuples()]
 
 
 def tree(crm, partner_key):

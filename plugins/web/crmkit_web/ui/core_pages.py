@@ -132,9 +132,9 @@ def due_filters(crm):
 def reminders_due(crm):
     """``(count, url)`` of the user's due reminders for the header (one
     COUNT through their access), or None where they may not read reminders."""
-    from flask import url_for
+    from .views import filtered_list_url
     if crm.actor.id is None or not crm.can("read", "core.reminder"):
         return None
     filters = due_filters(crm)     # typed as the list types its query string, so the count is the list's
     return (crm.count("core.reminder", **crm.parse_filters("core.reminder", filters)),
-            url_for("ui.list", entity="core.reminder", **filters))
+            filtered_list_url("core.reminder", filters))

@@ -66,7 +66,29 @@ def install(app):
         from .core_pages import reminders_due as due
         return due(g.crm) if g.get("web_session") else None
 
-    app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
+    flask_url_for = app.url_for
+    built: dict = {}
+
+    def url_for(endpoint, **values):
+        """Flask's ``url_for``, kept per process for the links every page
+        repeats (the layout's, a card's tabs): the same endpoint and values
+        under the same mount point and host build the same URL (the
+        application registers no URL defaults that could vary it)."""
+        if endpoint.startswith(".") or any(k.startswith("_") for k in values):
+            return flask_url_for(endpoint, **values)
+        try:
+            key = (request.script_root, request.host, endpoint,
+                   tuple(sorted((k, type(v), v) for k, v in values.items())))
+            found = built.get(key)
+        except TypeError:           # an unhashable value (a list of filters)
+            return flask_url_for(endpoint, **values)
+        if found is None:
+            if len(built) >= 8192:
+                built.clear()
+            found = built[key] = flask_url_for(endpoint, **values)
+        return found
+
+    app.jinja_env.globals.update(url_for=url_for, _=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang, reminders_due=reminders_due, card_url=card_url,
                                  cell_link=cell_link)
 

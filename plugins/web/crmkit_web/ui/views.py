@@ -106,29 +106,30 @@ def entry_context(e):
 
 
 def entry_url(crm, e):
-    """A menu entry's URL with its filters as they are now (kept per mount
-    point, entry and filter values: a side menu makes a dozen on every page)."""
+    """A menu entry's URL with its filters as they are now."""
+    if e.endpoint.startswith("entity:"):
+        return filtered_list_url(e.endpoint[7:], e.filters(crm) if e.filters else {})
+    from . import page_url
+    return page_url(e.endpoint)
+
+
+def filtered_list_url(entity, filters):
+    """``url_for("ui.list", entity=entity, **filters)``, kept per mount
+    point, entity and filter values (the side menu and the header make a
+    dozen on every page, the same for a minute at least)."""
     from flask import request, url_for
     from .entities import current_pages
     urls = current_pages().memo.setdefault("urls", {})
-    filters = e.filters(crm) if e.filters else {}
     try:
-        key = (request.script_root, request.host, e.endpoint, tuple(filters.items()))
-        hash(key)
-    except TypeError:
-        key = None
-    if key is not None and key in urls:
-        return urls[key]
-    if e.endpoint.startswith("entity:"):
-        url = url_for("ui.list", entity=e.endpoint[7:], **filters)
-    else:
-        from . import page_url
-        url = page_url(e.endpoint)
-    if key is not None:
+        key = (request.script_root, request.host, entity, tuple(filters.items()))
+        found = urls.get(key)
+    except TypeError:           # an unhashable filter value
+        return url_for("ui.list", entity=entity, **filters)
+    if found is None:
         if len(urls) >= 4096:
             urls.clear()
-        urls[key] = url
-    return url
+        found = urls[key] = url_for("ui.list", entity=entity, **filters)
+    return found
 
 
 def action_forms(crm, entity, record):
