@@ -22,7 +22,7 @@ _WHERE = {
     "format_value": "i18n", "format_moment": "i18n", "translate": "i18n", "Choice": "i18n", "current_language": "i18n", "translate_message": "i18n", "Message": "i18n", "Either": "i18n", "operator_zone": "i18n",
     "zone_named": "zones", "local_moment": "zones",
     "PermanentFailure": "outbox", "TemporaryFailure": "outbox", "ConnectionFailure": "outbox",
-    "UnknownOutcome": "outbox", "check_header": "outbox", "delivery_deadline": "outbox", "retry_busy": "outbox",
+    "UnknownOutcome": "outbox", "check_header": "outbox", "delivery_deadline": "outbox", "retry_busy": "outbox", "unfinished_messages": "outbox",
     "hookimpl": "plugins", "make_plugin_manager": "plugins",
     "ReportResult": "reports", "neutralise": "reports",
     "ActionSpec": "specs", "ChannelSpec": "specs", "ChartSpec": "specs", "DuplicateRule": "specs", "EntitySpec": "specs", "PluginMeta": "specs",

@@ -145,24 +145,88 @@ def test_a_result_is_recorded_only_by_the_claims_owner(open_crm):
     assert (stored.state, stored.attempts, stored.claim_token) == ("sent", 1, None)
 
 
-def test_a_taken_over_message_is_not_sent_by_the_old_owner(open_crm):
-    """Before sending, a run checks it still owns the message."""
+def _moving_clock(monkeypatch):
+    """Lets a test move the outbox's lease clock forward (``moved[0]`` seconds)."""
+    from crmkit.kernel import outbox
+    real, moved = outbox._clock, [0.0]
+    monkeypatch.setattr(outbox, "_clock", lambda: real() + moved[0])
+    return moved
+
+
+def test_a_taken_over_message_is_not_sent_by_the_old_owner(open_crm, monkeypatch):
+    """A run takes a message over only when its lease expired (the claim's
+    condition); the old owner, whose own clock then says the same, asks the
+    database before its next send and sends nothing it lost."""
+    monkeypatch.setenv("CRMKIT_OUTBOX_LEASE", "60")
+    moved = _moving_clock(monkeypatch)
     crm = open_crm(extra=[channel_plugin(lambda m: None)])
-    from crmkit.kernel.models import OutboxMessage
     first, second = (crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i)) for i in range(2))
     mod_sent = crm.registry.channels["pigeon"]
-    calls = []
+    calls, taken = [], []
 
     def deliver(crm_, message):
         calls.append(message.id)
-        if message.id == first.id:   # meanwhile another run took the second message over
-            OutboxMessage.update(claim_token="other-run").where(OutboxMessage.id == second.id).execute()
+        if message.id == first.id:
+            # while the lease holds, no other run can take the second message ...
+            assert crm.outbox._claim(None, crmkit.utcnow(), 1, first.id, None, set(), 60)[1] == []
+            # ... a minute later (its heartbeat stalled) another run's claim takes it
+            moved[0] = 61
+            later = crmkit.utcnow() + dt.timedelta(seconds=61)
+            taken.extend(m.id for m in crm.outbox._claim(None, later, 1, first.id, None, set(), 60)[1])
         mod_sent.deliver(crm_, message)
 
     import attrs
     crm.registry.channels["pigeon"] = attrs.evolve(mod_sent, deliver=deliver)
     assert crm.outbox.deliver() == {"sent": 1, "retry": 0, "failed": 0, "skipped": 0, "lost": 1}
-    assert calls == [first.id]
+    assert taken == [second.id] and calls == [first.id]
+
+
+def test_an_owner_whose_lease_ran_out_sends_nothing_more(open_crm, monkeypatch):
+    """Run A's lease runs out during its first send (by its own clock and
+    the database's); run B takes the claim over and sends all three. A asks
+    before its next send, finds nothing is its own any more, sends nothing
+    more and records nothing: every message is sent once more at most (the
+    one in flight), never the ones after it."""
+    monkeypatch.setenv("CRMKIT_OUTBOX_LEASE", "60")
+    moved = _moving_clock(monkeypatch)
+    nested, started = [], []
+
+    def behaviour(message):
+        if not started:
+            started.append(True)
+            moved[0] = 61
+            nested.append(crm.outbox.deliver(now=crmkit.utcnow() + dt.timedelta(seconds=61)))
+
+    mod = channel_plugin(behaviour)
+    crm = open_crm(extra=[mod])
+    msgs = [crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i)) for i in range(3)]
+    outer = crm.outbox.deliver()
+    assert nested == [{"sent": 3, "retry": 0, "failed": 0, "skipped": 0}]
+    assert outer == {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "lost": 3}
+    assert mod.sent == ["loft-0", "loft-1", "loft-2", "loft-0"]     # B's three, then A's one in flight
+    assert [crm.outbox.get(m.id).attempts for m in msgs] == [1, 1, 1]
+
+
+def test_an_owner_renews_its_lease_when_it_nears_the_end(open_crm, monkeypatch):
+    """Near its lease's end (less than the safety margin left, by its own
+    clock) a run renews the lease before its next send -- nobody took the
+    messages, they are still its own -- and goes on."""
+    from crmkit.kernel.models import OutboxMessage
+    monkeypatch.setenv("CRMKIT_OUTBOX_LEASE", "60")
+    moved = _moving_clock(monkeypatch)
+    leases = []
+
+    def behaviour(message):
+        leases.append(OutboxMessage.get_by_id(last.id).claimed_at)
+        if len(leases) == 1:
+            moved[0] = 45
+
+    mod = channel_plugin(behaviour)
+    crm = open_crm(extra=[mod])
+    *_, last = [crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i)) for i in range(3)]
+    assert crm.outbox.deliver() == {"sent": 3, "retry": 0, "failed": 0, "skipped": 0}
+    assert leases[1] > leases[0] and leases[2] == leases[1]    # renewed once, before the second send
+    assert mod.sent == ["loft-0", "loft-1", "loft-2"]
 
 
 def test_suppression_is_checked_per_message_within_a_batch(open_crm):
@@ -178,6 +242,27 @@ def test_suppression_is_checked_per_message_within_a_batch(open_crm):
         crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i))
     assert crm.outbox.deliver() == {"sent": 2, "retry": 0, "failed": 0, "skipped": 1}
     assert mod.sent == ["loft-1", "loft-3"]
+
+
+def test_a_suppression_by_another_process_counts_from_the_runs_next_check(open_crm, monkeypatch):
+    """A suppression written by another process (here: straight into the
+    table) during a run is read at the run's next check, at most
+    ``CHECK_EVERY_S`` later: the later messages to it are skipped."""
+    from crmkit.kernel.models import Suppression
+    moved = _moving_clock(monkeypatch)
+
+    def behaviour(message):
+        if message.recipient == "loft-1":
+            Suppression.insert(channel="pigeon", address="loft-3", reason="opted out elsewhere",
+                               created_at=crmkit.utcnow()).execute()
+            moved[0] += 1.5                       # the next send comes after the next check
+
+    mod = channel_plugin(behaviour)
+    crm = open_crm(extra=[mod])
+    for i in (1, 2, 3):
+        crm.outbox.queue("pigeon", f"loft-{i}", text="t", key=str(i))
+    assert crm.outbox.deliver() == {"sent": 2, "retry": 0, "failed": 0, "skipped": 1}
+    assert mod.sent == ["loft-1", "loft-2"]
 
 
 @pytest.mark.sqlite_only

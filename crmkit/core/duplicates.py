@@ -172,35 +172,94 @@ RULES = [
 
 # -- keeping the index fresh ---------------------------------------------
 
-def partners_touched(entity, record):
-    """(entity, ids) whose keys a saved record of ``entity`` changes."""
+# A partner's keys come from its own contact information and from that of
+# its contact persons; a contact's from its own. So a write that moves a
+# contact to another partner, or a piece of contact information to another
+# partner or contact, changes the keys of the owners it left as well as of
+# those it joined: every path below names both (the old owners from the
+# write's changes, or from the record as it was), or the old owner keeps
+# stale keys and is still paired by them.
+
+def _partners_of_contacts(ids):
+    from . import models as m
+    ids = sorted({int(i) for i in ids if i})
+    if not ids:
+        return []
+    C = m.Contact
+    return [p for (p,) in C.select(C.partner).distinct().where(among(C.id, ids)).tuples()]
+
+
+def _owners(entity, partners, contacts):
+    """The (entity, ids) to reindex for owners ``partners`` and ``contacts``
+    (a contact's partner among them)."""
+    partners = {int(p) for p in partners if p}
+    contacts = {int(c) for c in contacts if c}
+    partners.update(_partners_of_contacts(contacts))
+    out = [("core.partner", sorted(partners))]
+    if contacts:
+        out.append(("core.contact", sorted(contacts)))
+    return out
+
+
+def _old(changes, field):
+    """The old value of ``field`` in a saved record's changes, if it changed."""
+    old = (changes or {}).get(field)
+    return [old[0]] if old else []
+
+
+def partners_touched(entity, record, changes=None):
+    """(entity, ids) whose keys a saved record of ``entity`` changes: the
+    owners it has, and those ``changes`` (``{field: (old, new)}``) say it
+    left."""
+    if entity == "core.partner":
+        return [("core.partner", [record.id])]
+    if entity == "core.contact":
+        return [("core.partner", sorted({record.partner_id, *_old(changes, "partner")} - {None})),
+                ("core.contact", [record.id])]
+    if entity == "core.contact_info":
+        return _owners(entity, [record.partner_id, *_old(changes, "partner")],
+                       [record.contact_id, *_old(changes, "contact")])
+    return []
+
+
+def deleted_touched(entity, record):
+    """(entity, ids) whose keys a record deleted for good took with it (a
+    contact's information goes with the contact)."""
     if entity == "core.partner":
         return [("core.partner", [record.id])]
     if entity == "core.contact":
         return [("core.partner", [record.partner_id]), ("core.contact", [record.id])]
     if entity == "core.contact_info":
-        out = []
-        if record.partner_id:
-            out.append(("core.partner", [record.partner_id]))
-        if record.contact_id:
-            from . import models as m
-            contact = m.Contact.get_or_none(m.Contact.id == record.contact_id)
-            out.append(("core.contact", [record.contact_id]))
-            if contact is not None:
-                out.append(("core.partner", [contact.partner_id]))
-        return out
+        return _owners(entity, [record.partner_id], [record.contact_id])
     return []
 
 
-def imported_touched(entity, ids):
-    """(entity, ids) whose keys an import of ``ids`` (first, last) changes."""
+def merged_touched(entity, survivor, merged):
+    """(entity, ids) whose keys a merge changes beyond the two records (the
+    kernel reindexes those): a merged contact's information moves to the
+    survivor, so the partners of both contacts (the survivor's as it was
+    and as it is: a merge may take the merged one's partner)."""
+    if entity != "core.contact":
+        return []
+    return [("core.partner", sorted({survivor.partner_id, merged.partner_id,
+                                     *_partners_of_contacts([survivor.id])} - {None}))]
+
+
+def imported_touched(entity, ids, changes=None):
+    """(entity, ids) whose keys an import of ``ids`` (first, last) changes;
+    ``changes`` (``{field: [(id, old, new)]}`` of the stored rows an update
+    changed) name the owners the updated rows left."""
     from . import models as m
+    changes = changes or {}
     if ids is None:
         return [(e, None) for e in ("core.partner", "core.contact")]
     first, last = ids
 
     def rows(query):   # as the driver gives them: an import's span is up to millions of rows
         return m.Partner._meta.database.execute(query).fetchall()
+
+    def left(field):   # the owners the updated rows had before
+        return {old for _, old, _ in changes.get(field, ()) if old is not None}
 
     span = lambda model: model.select(model.id).where(model.id.between(first, last))  # noqa: E731
     if entity == "core.partner":
@@ -209,14 +268,12 @@ def imported_touched(entity, ids):
         C = m.Contact
         contacts = [c for (c,) in rows(span(C))]
         partners = [p for (p,) in rows(C.select(C.partner).distinct().where(C.id.between(first, last)))]
-        return [("core.contact", contacts), ("core.partner", partners)]
+        return [("core.contact", contacts), ("core.partner", sorted({*partners, *left("partner")}))]
     if entity == "core.contact_info":
         ci = m.ContactInfo
         rows = list(ci.select(ci.partner, ci.contact).where(ci.id.between(first, last)).tuples())
-        contacts = [c for _, c in rows if c]
-        partners = [p for p, _ in rows if p] + [p for (p,) in m.Contact.select(m.Contact.partner).where(
-            m.Contact.id.in_(contacts)).tuples()]
-        return [("core.contact", contacts), ("core.partner", partners)]
+        return _owners(entity, [p for p, _ in rows] + list(left("partner")),
+                       [c for _, c in rows] + list(left("contact")))
     return []
 
 

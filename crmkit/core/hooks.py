@@ -116,16 +116,32 @@ def crmkit_register_duplicate_rules(register):
 def crmkit_entity_saved(crm, entity, record, created, changes):
     if entity in ("core.partner", "core.contact", "core.contact_info"):
         from .duplicates import partners_touched
-        for target, ids in partners_touched(entity, record):
+        for target, ids in partners_touched(entity, record, changes):
             crm.reindex_duplicates(target, ids)
 
 
 @hookimpl
-def crmkit_entity_imported(crm, entity, count, ids):
+def crmkit_entity_deleted(crm, entity, record):
+    if entity in ("core.partner", "core.contact", "core.contact_info"):
+        from .duplicates import deleted_touched
+        for target, ids in deleted_touched(entity, record):
+            crm.reindex_duplicates(target, ids)
+
+
+@hookimpl
+def crmkit_entity_imported(crm, entity, count, ids, changes):
     if entity in ("core.partner", "core.contact", "core.contact_info"):
         from .duplicates import imported_touched
-        for target, touched in imported_touched(entity, ids):
+        for target, touched in imported_touched(entity, ids, changes):
             crm.reindex_duplicates(target, touched)
+
+
+@hookimpl
+def crmkit_records_merged(crm, entity, survivor, merged):
+    if entity == "core.contact":
+        from .duplicates import merged_touched
+        for target, ids in merged_touched(entity, survivor, merged):
+            crm.reindex_duplicates(target, ids)
 
 
 @hookimpl

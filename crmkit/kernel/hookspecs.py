@@ -259,12 +259,18 @@ def crmkit_import_written(crm, entity, frame, options):
 
 
 @hookspec
-def crmkit_entity_imported(crm, entity, count, ids):
+def crmkit_entity_imported(crm, entity, count, ids, changes):
     """Rows of ``entity`` were bulk-imported (no per-record saved events).
 
     :param count: rows written (inserted, and stored rows an update changed).
     :param ids: ``(first, last)``: the span of the ids written, inserted or
         updated, or None if unknown.
+    :param changes: what an update or upsert changed in stored rows,
+        ``{field: [(id, old, new), ...]}`` (values as compared: references
+        as ids, moments as ISO text; additional attributes by their names);
+        empty for an insert. The old values are gone from the table by now:
+        a plugin keeping data derived from where a row was (a contact's
+        old partner) finds it here.
     """
 
 

@@ -556,11 +556,12 @@ def _comparable(field, values):
     return made.reindex(col.index).astype(object).where(~missing, None).tolist()
 
 
-def _write_updates(crm, spec, frame, stored):
+def _write_updates(crm, spec, frame, stored, changes=None):
     """Write the changed rows of an update chunk in bulk (``executemany`` on
     SQLite; COPY into a temporary table and one ``UPDATE ... FROM`` on
-    PostgreSQL), each changed field in the history as ``update`` does.
-    Returns the ids of the rows that changed."""
+    PostgreSQL), each changed field in the history as ``update`` does, and
+    in ``changes`` (``{field: [(id, old, new)]}``, for
+    ``crmkit_entity_imported``). Returns the ids of the rows that changed."""
     import numpy as np
     model = spec.model
     columns = [c for c in frame.columns if c in model._meta.fields]
@@ -573,10 +574,13 @@ def _write_updates(crm, spec, frame, stored):
         before, after = _comparable(field, stored.raw(name)), _comparable(field, frame[name].tolist())
         differs = (np.array(before, dtype=object) != np.array(after, dtype=object)).astype(bool)
         changed |= differs
+        moved = changes.setdefault(name, []) if changes is not None else None
         for i in np.flatnonzero(differs):
             log.append((spec.name, stored.ids[i], "update", name,
                         None if before[i] is None else str(before[i]),
                         None if after[i] is None else str(after[i]), user))
+            if moved is not None:
+                moved.append((stored.ids[i], before[i], after[i]))
     changed_rows = np.flatnonzero(changed).tolist()
     if not changed_rows:
         return []
@@ -616,7 +620,7 @@ def _write_updates(crm, spec, frame, stored):
     return ids
 
 
-def _update_attributes(crm, spec, ids, frame, written):
+def _update_attributes(crm, spec, ids, frame, written, moved=None):
     """The additional attributes of updated rows: the file's columns replace
     what the rows had for those attributes; only the values that differ are
     written, each in the change history as ``update`` records it, and a row
@@ -627,6 +631,10 @@ def _update_attributes(crm, spec, ids, frame, written):
     changes = attributes.update_frame(crm, spec, ids, frame)
     if not changes:
         return []
+    if moved is not None:
+        for rid, values in changes.items():
+            for name, (old, new) in values.items():
+                moved.setdefault(name, []).append((rid, old, new))
     now = db.utcnow()
     stamp = now.replace(tzinfo=None)
     if db.is_sqlite(crm.db):
@@ -704,6 +712,7 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
     seen_keys: set = set()
     defaults: dict[str, int] = {}   # defaults applied where the file gave nothing: note -> rows
     imported: dict | None = {}      # id -> row in the file, to pair with the base (duplicates.check_import)
+    changes: dict[str, list] = {}   # field -> [(id, old, new)] of stored rows updated, for crmkit_entity_imported
     looks_like = None
     doomed = False
 
@@ -807,11 +816,11 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                         kept = records.subset([i for i in range(len(records)) if i not in dropped])
                         carried = [c for c in good.columns if str(c).startswith("_")]
                         changed = _write_updates(crm, spec, good.drop(columns=carried).reset_index(drop=True),
-                                                 kept)
+                                                 kept, changes)
                         _check_still_visible(crm, spec, changed)
                         if kept_attrs is not None:   # a row whose attributes alone changed is updated too
                             more = _update_attributes(crm, spec, kept.ids, kept_attrs.reset_index(drop=True),
-                                                      changed)
+                                                      changed, changes)
                             changed = list(dict.fromkeys([*changed, *more]))
                         matched += len(kept)
                         updated += len(changed)
@@ -840,7 +849,8 @@ def import_frames(crm, entity, frames, dry_run=False, skip_invalid=False, reject
                                               "ids": [first_id, last_id]}),
                               user=crm.actor.login, at=db.utcnow())
                 crm.pm.hook.crmkit_entity_imported(crm=crm, entity=entity, count=inserted + updated,
-                                                   ids=(first_id, last_id) if first_id else None)
+                                                   ids=(first_id, last_id) if first_id else None,
+                                                   changes={f: c for f, c in changes.items() if c})
                 looks_like = duplicates.check_import(crm, entity, imported)   # a strict pair refuses it all
     finally:
         rejects.finish(keep=skip_invalid)

@@ -59,7 +59,10 @@ class Suppression(BaseModel):
 
 
 class Change(BaseModel):
-    """One field's change of one record: the audit trail."""
+    """One field's change of one record: the audit trail (or several fields'
+    of one record together, ``field`` their names joined by commas and
+    ``old``/``new`` JSON lists: ``Crm.record_changes``; ``Crm.history``
+    reads such a row back as one per field)."""
 
     entity = pw.CharField(max_length=100)
     record_id = pw.IntegerField()

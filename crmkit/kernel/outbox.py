@@ -12,7 +12,13 @@ channel cannot even build); ``unknown`` (the server may or may not have
 taken it: never retried blindly, an operator decides); ``skipped``.
 
 A heartbeat renews the lease while the run sends, so a slow server never lets
-a second run take over messages still in hand. A process that dies between
+a second run take over messages still in hand. Another run takes a message
+over only once its lease expired, so the owner sends without asking the
+database while its own clock says the lease has more than a safety margin
+left (half the lease, at most the message deadline); it renews the lease and
+re-reads what it still owns, and the suppression list, at each claim, every
+``CHECK_EVERY_S`` (1 s) and whenever the lease nears its end. A suppression
+this process records during a run counts at once. A process that dies between
 the server's acceptance and the ``sent`` record leaves its claim; once the
 lease expires the message is delivered again with the same identity
 (at-least-once, deduplicable by the Message-ID a channel derives from it).
@@ -148,6 +154,17 @@ def _setting(name: str, default: float) -> float:
     return value
 
 
+UNFINISHED = ("queued", "sending", "failed", "unknown")   # may still be sent: waiting, in flight, or retried
+
+
+def unfinished_messages():
+    """A query of the ids of the outbox messages that may still be sent
+    (queued, sending, failed or unknown: an operator's ``outbox retry``
+    sends those again), for a plugin keeping what messages refer to until
+    they are sent (the files plugin keeps a mailing's image contents)."""
+    return OutboxMessage.select(OutboxMessage.id).where(OutboxMessage.state.in_(UNFINISHED))
+
+
 def retry_busy(write, budget_s: float = RESULT_RETRY_S):
     """Run ``write()`` (a short transaction), again and again while the
     database is busy, for up to ``budget_s``; then let Busy through."""
@@ -162,24 +179,53 @@ def retry_busy(write, budget_s: float = RESULT_RETRY_S):
             pause = min(pause * 2, 2.0)
 
 
-class _Heartbeat:
-    """Renews a claim's lease from a thread of its own while the run sends
-    (a slow server, or the 10-minute wait for the final-dot reply, must not
-    let another run take the claimed messages). One thread per run: it
-    renews the claim the run holds now (``token``, set per claim)."""
+def _clock() -> float:
+    """The run's clock for its leases (``time.monotonic``; a test moves it)."""
+    return time.monotonic()
 
-    def __init__(self, every_s: float):
+
+class _Heartbeat:
+    """The lease a run holds on its current claim, and the thread that
+    renews it while the run sends (a slow server, or the 10-minute wait for
+    the final-dot reply, must not let another run take the claimed messages).
+
+    ``until`` is the ``_clock()`` moment the lease runs out as this run
+    knows it: the moment its claim (or last renewal) began, plus the lease.
+    Another run takes a message over only when its ``claimed_at`` is older
+    than the lease (``Outbox._due``), so before ``until`` nothing of the
+    claim can have been taken and the run sends without asking the
+    database. A renewal by this thread moves ``until`` only when it
+    finished before the lease ran out (then it renewed every message of the
+    claim; after that, some may already be another run's, and the run asks
+    the database before its next send)."""
+
+    def __init__(self, lease_s: float):
+        self.lease_s = lease_s
+        self.every_s = lease_s / 3
         self.token: str | None = None
-        self.every_s = every_s
+        self.until = 0.0
+        self._lock = threading.Lock()
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, name="outbox-lease", daemon=True)
+
+    def hold(self, token: str, since: float):
+        """The claim ``token`` is this run's, renewed at ``since`` (a
+        ``_clock()`` moment taken before the claim or renewal began)."""
+        with self._lock:
+            self.token, self.until = token, since + self.lease_s
+
+    def drop(self):
+        with self._lock:
+            self.token, self.until = None, 0.0
 
     def _run(self):
         try:
             while not self.stop.wait(self.every_s):
-                token = self.token
+                with self._lock:
+                    token = self.token
                 if token is None:
                     continue
+                began = _clock()
                 try:
                     with db.transaction():
                         OutboxMessage.update(claimed_at=db.utcnow()).where(
@@ -187,6 +233,11 @@ class _Heartbeat:
                             & (OutboxMessage.state == "sending")).execute()
                 except Exception as exc:  # busy now: the next beat tries again, well within the lease
                     log.warning("could not renew the outbox lease: %s", exc)
+                    continue
+                finished = _clock()
+                with self._lock:
+                    if self.token == token and finished < self.until:
+                        self.until = max(self.until, began + self.lease_s)
         finally:
             db.database.obj.close()  # this thread's own connection
 
@@ -199,22 +250,50 @@ class _Heartbeat:
         self.thread.join()
 
 
-class _Statements:
-    """The check a delivery run repeats per message, written once per
-    database kind: building the same peewee query again for every message
-    cost more than the database's work on it (issue 17, "Webhooks")."""
+# How often a run re-reads, within a claim, which of its messages it still
+# owns (renewing their lease) and which addresses are suppressed: at each
+# claim, then at most this many seconds apart (and whenever the lease is
+# near its end). A suppression recorded by another process, or a message
+# taken from the run, counts from the next check; one recorded by this
+# process (a bounce during the run) counts at once.
+CHECK_EVERY_S = 1.0
 
-    def __init__(self, database):
-        p = database.param
-        o, s = OutboxMessage._meta, Suppression._meta
-        self.check = (
-            f"SELECT (SELECT COUNT(*) FROM {o.table_name} WHERE {o.primary_key.column_name} = {p} "
-            f"AND {OutboxMessage.claim_token.column_name} = {p} AND {OutboxMessage.state.column_name} = 'sending'), "
-            f"(SELECT COUNT(*) FROM {s.table_name} WHERE {Suppression.address.column_name} = {p} "
-            f"AND {Suppression.channel.column_name} = {p})")
+_open_runs: list = []            # the suppression sets of this process's delivery runs
+_open_runs_lock = threading.Lock()
 
 
-_statements: dict = {}
+class _Suppressed:
+    """The suppressed addresses a run knows: read from the database at each
+    check, plus those this process suppresses while the run goes on."""
+
+    def __init__(self):
+        self.read: set = set()
+        self.here: set = set()
+
+    def __contains__(self, key) -> bool:
+        return key in self.read or key in self.here
+
+    def __enter__(self):
+        with _open_runs_lock:
+            _open_runs.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        with _open_runs_lock:
+            _open_runs.remove(self)
+
+
+def _tell_runs(channel: str, address: str, suppressed: bool):
+    with _open_runs_lock:
+        runs = list(_open_runs)
+    for run in runs:
+        if suppressed:
+            run.here.add((channel, address))
+        else:
+            run.here.discard((channel, address))
+            run.read.discard((channel, address))
+
+
 
 
 def _relaxed_commit():
@@ -260,14 +339,6 @@ def _next_claim(claimed: int, took_s: float) -> int:
     if took_s <= 0:
         return CLAIM_BULK_MAX
     return max(CLAIM_MAX, min(CLAIM_BULK_MAX, int(claimed * CLAIM_TARGET_S / took_s)))
-
-
-def _sql() -> _Statements:
-    kind = type(db.database.obj)
-    found = _statements.get(kind)
-    if found is None:
-        found = _statements[kind] = _Statements(db.database.obj)
-    return found
 
 
 class Outbox:
@@ -317,12 +388,15 @@ class Outbox:
         with db.transaction():
             Suppression.insert(channel=channel, address=address, reason=reason,
                                created_at=db.utcnow()).on_conflict_ignore().execute()
+        _tell_runs(channel, address, True)     # this process's running deliveries skip it at once
         return address
 
     def unsuppress(self, channel, address):
-        return Suppression.delete().where(
-            (Suppression.channel == channel)
-            & (Suppression.address == normalize_address(channel, address))).execute()
+        address = normalize_address(channel, address)
+        removed = Suppression.delete().where(
+            (Suppression.channel == channel) & (Suppression.address == address)).execute()
+        _tell_runs(channel, address, False)
+        return removed
 
     def is_suppressed(self, channel, address) -> bool:
         return Suppression.select().where(
@@ -407,16 +481,27 @@ class Outbox:
         total = min(limit, OutboxMessage.select().where(self._due(channel, now, source, lease_s)).count())   # what the progress bar counts to
         done = 0
         report_progress(done, total)
+        # A send begins only with this much of the lease left (the time a
+        # send may take before the heartbeat's next renewal, clock skew
+        # between hosts): with less, the run first renews and re-reads what
+        # it still owns.
+        margin = min(per_message, lease_s / 2)
         with ExitStack() as stack:
             sessions = {}
-            beat = stack.enter_context(_Heartbeat(lease_s / 3))
+            beat = stack.enter_context(_Heartbeat(lease_s))
+            suppressed = stack.enter_context(_Suppressed())
             size = CLAIM_MAX
             while limit > 0 and time.monotonic() < run_ends:
+                since = _clock()
                 token, batch = self._claim(channel, now, min(limit, size), after, source, broken, lease_s)
                 if not batch:
                     break
                 claimed_at = time.monotonic()
-                beat.token = token
+                beat.hold(token, since)
+                addresses = {m.id: (m.channel, normalize_address(m.channel, m.recipient)) for m in batch}
+                owned = set(addresses)
+                suppressed.read = self._suppressed(addresses.values())
+                checked = since
                 after = batch[-1].id
                 untouched = {m.id for m in batch}
                 pending: list = []        # outcomes not written yet: (message, outcome, fields, after)
@@ -433,7 +518,15 @@ class Outbox:
                             began = time.monotonic()
                             if pending and began - pending_since >= OUTCOME_WINDOW_S:
                                 self._flush(token, pending, counts, hook)
-                            result = self._deliver_one(message, token, hook, per_message, failures)
+                            moment = _clock()
+                            if moment - checked >= CHECK_EVERY_S or moment + margin >= beat.until:
+                                owned = self._renew(token, beat)
+                                suppressed.read = self._suppressed(
+                                    addresses[i] for i in owned if i in untouched or i == message.id)
+                                checked = moment
+                            result = self._deliver_one(message, message.id in owned,
+                                                       addresses[message.id] in suppressed,
+                                                       hook, per_message, failures)
                             if result is None:
                                 counts["lost"] = counts.get("lost", 0) + 1
                             else:
@@ -452,7 +545,7 @@ class Outbox:
                     finally:
                         self._flush(token, pending, counts, hook)
                 finally:
-                    beat.token = None
+                    beat.drop()
                     if untouched:
                         counts["released"] = counts.get("released", 0) + self._release(token, untouched)
                 size = _next_claim(len(batch), time.monotonic() - claimed_at)
@@ -471,13 +564,36 @@ class Outbox:
             log.warning("outbox: could not give back %d claimed messages (database busy)", len(ids))
             return 0
 
-    def _check(self, message, token) -> tuple[bool, bool]:
-        """``(still ours, address suppressed)`` of one message, read in one
-        statement just before it is sent (the per-message checks of a run:
-        a takeover or a bounce a moment ago counts)."""
-        owned, suppressed = db.database.obj.execute_sql(_sql().check, (
-            message.id, token, normalize_address(message.channel, message.recipient), message.channel)).fetchone()
-        return bool(owned), bool(suppressed)
+    def _renew(self, token, beat) -> set:
+        """Renew the lease of the claim ``token`` and read which of its
+        messages this run still owns (``sending`` under its token): the
+        check a run makes once per ``CHECK_EVERY_S`` and whenever its lease
+        is near its end."""
+        since = _clock()
+
+        def renew():
+            with db.transaction():
+                _relaxed_commit()
+                mine = (OutboxMessage.claim_token == token) & (OutboxMessage.state == "sending")
+                OutboxMessage.update(claimed_at=db.utcnow()).where(mine).execute()
+                return {row[0] for row in OutboxMessage.select(OutboxMessage.id).where(mine).tuples()}
+
+        owned = retry_busy(renew)
+        beat.hold(token, since)
+        return owned
+
+    @staticmethod
+    def _suppressed(keys) -> set:
+        """The ``(channel, address)`` pairs among ``keys`` on the suppression list."""
+        by_channel: dict = {}
+        for channel, address in keys:
+            by_channel.setdefault(channel, set()).add(address)
+        found = set()
+        for channel, addresses in by_channel.items():
+            rows = Suppression.select(Suppression.address).where(
+                (Suppression.channel == channel) & db.among(Suppression.address, sorted(addresses))).tuples()
+            found.update((channel, row[0]) for row in rows)
+        return found
 
     def get(self, message_id):
         """One message by id, if it is about a partner the user may see."""
@@ -550,7 +666,7 @@ class Outbox:
         if spec is None:
             return "retry", dict(state="queued", next_attempt_at=db.utcnow() + backoff(1),
                                  last_error=f"channel {message.channel!r} is not installed"), None
-        if suppressed:  # read per message just before: a bounce a moment ago counts
+        if suppressed:  # read at the run's last check, or suppressed by this process since
             return "skipped", dict(state="skipped", last_error="address is on the suppression list"), None
         reason = hook.crmkit_outbox_skip_reason(crm=self.crm, message=message)
         if reason:
@@ -583,10 +699,9 @@ class Outbox:
         failures[message.channel] = 0
         return "sent", dict(state="sent", attempts=attempts, sent_at=db.utcnow(), last_error=""), ("delivered",)
 
-    def _deliver_one(self, message, token, hook, per_message, failures):
-        """Check and try one message: ``(outcome, fields to record, hook to
-        call after)``, or None when another run took it over (not sent)."""
-        owned, suppressed = self._check(message, token)
+    def _deliver_one(self, message, owned, suppressed, hook, per_message, failures):
+        """Try one message: ``(outcome, fields to record, hook to call
+        after)``, or None when another run took it over (not sent)."""
         if not owned:
             return None
         try:

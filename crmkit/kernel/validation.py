@@ -16,6 +16,7 @@ its record, so it is refused naming the field.
 """
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import decimal
 import re
@@ -184,6 +185,17 @@ def series_message(prefix):
             f"(only an administrator gives one, and the series then moves past it)")
 
 
+class Readable(abc.ABC):
+    """The ``stream`` parameter type: anything with ``read()`` (a file the
+    CLI opened, an upload's body, ``io.BytesIO``). No JSON or CSV value is
+    one, so only callers in the process (the CLI, a route) can give it; an
+    action that takes one reads it a chunk at a time, bounded."""
+
+    @classmethod
+    def __subclasshook__(cls, other):
+        return True if callable(getattr(other, "read", None)) else NotImplemented
+
+
 class CrmValidator(cerberus.Validator):
     """cerberus with decimals and string coercion for every field type."""
 
@@ -193,7 +205,8 @@ class CrmValidator(cerberus.Validator):
             self._error(field, series_message(prefix))
 
     types_mapping = dict(cerberus.Validator.types_mapping,
-                         decimal=TypeDefinition("decimal", (decimal.Decimal,), ()))
+                         decimal=TypeDefinition("decimal", (decimal.Decimal,), ()),
+                         stream=TypeDefinition("stream", (Readable,), ()))
 
     def _normalize_coerce_blank_none(self, value):
         return None if _blank(value) else value
@@ -315,7 +328,7 @@ COERCERS = {"int": parse_int, "decimal": parse_decimal, "date": parse_date, "dat
              "blank_none": lambda v: None if _blank(v) else v}
 BLANK_AWARE = {"int", "decimal", "date", "datetime", "float"}
 TYPES = {"string": (str,), "integer": (int,), "decimal": (decimal.Decimal,), "date": (dt.date,),
-         "datetime": (dt.datetime,), "boolean": (bool,), "float": (float, int)}
+         "datetime": (dt.datetime,), "boolean": (bool,), "float": (float, int), "stream": (Readable,)}
 FAST_RULES = {"type", "coerce", "nullable", "required", "empty", "maxlength", "minlength", "allowed",
               "min", "max", "regex", "readonly", "default", "series"}
 

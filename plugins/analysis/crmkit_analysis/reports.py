@@ -268,31 +268,51 @@ def history(crm, partner=None, page=1, page_size=1000):
     классификации"); over every partner, a page of it (``page_size`` 0:
     every row, as exports ask) and the section "rows" with the total."""
     CC, R, P = m.ClientClass, m.Run, crm.model("core.partner")
+    columns = ["code", "partner", "as_of", "measure", "abc", "xyz", "value", "cv"]
+    restricted = not crm.sees_everything()
+    keys = (CC.run, CC.partner) if restricted else ()    # which run and client each row is, for the view's class
     q = (crm.query("analysis.client_class", P.code, P.name, CC.as_of, R.measure, CC.abc_class, CC.xyz_class,
-                   CC.value, CC.cv)
+                   CC.value, CC.cv, *keys)
          .join(P, on=(CC.partner == P.id)).switch(CC).join(R, on=(CC.run == R.id))
          .order_by(P.code, CC.as_of.desc(), R.id.desc()))
     if partner:
         q = q.where((P.code == partner) | (P.name == partner))
-    frame, rows = crm.paged(q, page, page_size, columns=["code", "partner", "as_of", "measure", "abc", "xyz",
-                                                         "value", "cv"])
-    if not crm.sees_everything() and len(frame):
-        frame = _history_of_view(crm, q.paginate(page, page_size) if page_size else q, frame)
+    frame, rows = crm.paged(q, page, page_size, columns=columns + (["run_id", "partner_id"] if restricted else []))
+    if restricted:
+        frame = _history_of_view(crm, frame) if len(frame) else frame[columns]
     frame["cv"] = pd.to_numeric(frame["cv"], errors="coerce").round(2)
     return {"main": frame, "rows": rows}
 
 
-def _history_of_view(crm, q, frame):
+def _history_of_view(crm, frame):
     """``history`` for a restricted user: each run's ABC class as their view
-    classifies it (the stored one ranks the client among all clients)."""
-    CC = m.ClientClass
-    run_ids = [r for (r,) in q.select(CC.run).tuples()]   # same order as frame's rows
-    abc = {}
-    for run in crm.query("analysis.run").where(m.Run.id.in_(sorted(set(run_ids)))):
-        view = view_classes(crm, "partner", run)
-        abc.update({(code, run.id): cls for code, cls in zip(view["code"], view["abc"])})
-    frame["abc"] = [abc.get((code, rid), "potential") for code, rid in zip(frame["code"], run_ids)]
-    return frame
+    classifies it (``view_classes``: the stored one ranks the client among
+    all clients). Only what the ranking needs is read, for every run on the
+    page in one statement: each visible client's run, code, value and
+    whether the run ranked it; a row of the page takes its class by (run,
+    client) in one merge."""
+    import numpy as np
+    from .classify import abc_classes, check_settings
+    CC, P = m.ClientClass, crm.model("core.partner")
+    runs = list(crm.query("analysis.run").where(m.Run.id.in_(sorted(set(frame["run_id"].tolist())))))
+    own = pw.Case(None, [(CC.abc_class.in_(("potential", "lost")), CC.abc_class)], "ranked")
+    items = crm.frame(crm.query("analysis.client_class", CC.run, P.id, P.code, CC.value.cast("float"), own)
+                      .join(P, on=(CC.partner == P.id)).where(CC.run.in_([r.id for r in runs])),
+                      columns=["run_id", "partner_id", "code", "value", "view_abc"])
+    parts = [items[items["view_abc"] != "ranked"]]
+    for run in runs:
+        settings = check_settings(json.loads(run.settings))
+        ranked = items[(items["run_id"] == run.id) & (items["view_abc"] == "ranked")]
+        ids = ranked["partner_id"].to_numpy()
+        ranks = abc_classes(pd.to_numeric(ranked["value"], errors="coerce").set_axis(ids),
+                            ranked["code"].set_axis(ids), settings["a"], settings["b"],
+                            money=settings["measure"] != "documents", crossing=settings["crossing"])
+        parts.append(pd.DataFrame({"run_id": run.id, "partner_id": ids,
+                                   "view_abc": ranks["abc"].reindex(ids).to_numpy(dtype=object)}))
+    found = frame[["run_id", "partner_id"]].merge(pd.concat(parts)[["run_id", "partner_id", "view_abc"]],
+                                                  on=["run_id", "partner_id"], how="left")["view_abc"]
+    frame["abc"] = np.where(found.isna().to_numpy(), "potential", found.to_numpy(dtype=object))
+    return frame.drop(columns=["run_id", "partner_id"])
 
 
 # -- sales reports ------------------------------------------------------------

@@ -68,3 +68,41 @@ def test_exports_hold_every_row_unless_a_page_is_asked(history, db_url):
     paged = CliRunner().invoke(build_cli(), ["--db", db_url, "report", "run", "analysis.history", "-p", "page_size=5",
                                              "--format", "csv"])
     assert paged.exit_code == 0 and "page=2" in paged.output
+
+
+def test_a_restricted_users_history_is_their_views_classes_on_every_page(crm, open_crm):
+    """A user who sees one access group: each row's ABC class is the one
+    their view of that run gives (``view_classes``: the clients they see
+    ranked among themselves), found by run and client on every page, and
+    a lost or potential client keeps its stored class."""
+    from crmkit_analysis.classify import run
+    from crmkit_analysis.reports import view_classes
+    mine, other = (crm.create("core.access_group", {"name": name}) for name in ("Mine", "Other"))
+    goods = product(crm, "P1")
+    for i in range(8):   # the other group's clients sell most: among all clients mine rank low
+        client = partner(crm, f"M{i}", access_group=mine.id)
+        sale(crm, client, goods, "2024-01-15", 10 + 7 * i)
+        big = partner(crm, f"O{i}", access_group=other.id)
+        sale(crm, big, goods, "2024-01-15", 1000 + i)
+    partner(crm, "M9", access_group=mine.id)            # no sales: not ranked by either run
+    lapsed = partner(crm, "M8", access_group=mine.id)   # sold before the second run's window only
+    sale(crm, lapsed, goods, "2023-12-10", 50)
+    for as_of in ("2024-02-01", "2024-04-01"):
+        run(crm, "partner", as_of=as_of, **MONTHLY)
+    user = crm.create("core.user", {"login": "one", "name": "One", "roles": "analyst"})
+    crm.create("core.user_access", {"user": user.id, "access_group": mine.id})
+    one = open_crm(user="one")
+    whole = one.report("analysis.history", page_size=0).frame
+    assert set(whole["code"]) <= {f"M{i}" for i in range(10)} and len(whole) >= 18
+    expected = {}
+    for r in one.query("analysis.run"):
+        view = view_classes(one, "partner", r)
+        expected.update({(code, r.as_of): cls for code, cls in zip(view["code"], view["abc"])})
+    assert list(whole["abc"]) == [expected.get((c, d), "potential") for c, d in zip(whole["code"], whole["as_of"])]
+    assert {"A", "B", "C"} <= set(whole["abc"])            # ranked among themselves, not all C
+    stored = crm.report("analysis.history", page_size=0).frame
+    assert "A" not in set(stored[stored["code"].str.startswith("M")]["abc"])    # among all clients, none is A
+    paged = [one.report("analysis.history", page=p, page_size=5).frame for p in range(1, -(-len(whole) // 5) + 1)]
+    import pandas as pd
+    shown = ["code", "as_of", "abc", "xyz"]
+    assert pd.concat(paged, ignore_index=True)[shown].to_dict("records") == whole[shown].to_dict("records")

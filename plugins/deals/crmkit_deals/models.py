@@ -75,6 +75,7 @@ class Agreement(RecordModel):
 class Deal(RecordModel):
     name = pw.CharField(max_length=300)
     code = pw.CharField(max_length=20, unique=True)
+    # deals_deal_client_id is (client_id, status, deletion_mark) since migration 0007 (segments' deals by status)
     client = pw.ForeignKeyField(core.Partner, on_delete="RESTRICT", index=True)
     agreement = pw.ForeignKeyField(Agreement, null=True, on_delete="RESTRICT")
     responsible = pw.ForeignKeyField(core.User, null=True, on_delete="RESTRICT", index=True)
@@ -96,10 +97,10 @@ class Deal(RecordModel):
 
 
 class StageHistory(BaseModel):
-    # (deal, left_at) and (deal, passage, stage, days) are indexed: no index of their own (migrations
-    # 0004, 0005; 0005 also widens the left_at index to (left_at, deal, status) for the reports)
+    # the indexes are the migrations' (0004-0006): (deal, passage, stage, days, left_at) serves a deal's
+    # rows and its open row, (left_at, deal, status) the reports' open rows, (stage) a stage's deletion
     deal = pw.ForeignKeyField(Deal, backref="stage_history", on_delete="CASCADE", index=False)
-    stage = pw.ForeignKeyField(Stage, null=True, on_delete="RESTRICT", index=False)
+    stage = pw.ForeignKeyField(Stage, null=True, on_delete="RESTRICT", index=True)
     status = pw.CharField(max_length=8, choices=choices(STATUSES))
     passage = pw.BooleanField(default=False)
     entered_at = UtcDateTimeField()
@@ -109,7 +110,7 @@ class StageHistory(BaseModel):
 
     class Meta:
         table_name = "deals_stage_history"
-        indexes = ((("deal", "left_at"), False), (("deal", "passage", "stage", "days"), False), (("left_at",), False))
+        indexes = ((("deal", "passage", "stage", "days", "left_at"), False), (("left_at", "deal", "status"), False))
 
 
 class Participant(RecordModel):

@@ -1,6 +1,7 @@
-"""``crmkit files``: attach, list, get and remove files. Thin: the logic is
-``store``; attach streams the file from disk (a 2 GB file is refused at
-the limit, not read whole)."""
+"""``crmkit files``: attach, list, get and remove files. Thin: attach and
+remove are the actions ``files.attach`` and ``files.remove``; attach
+streams the file from disk (a 2 GB file is refused at the limit, not read
+whole)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,11 +24,12 @@ def files():
 @pass_crm
 def attach_cmd(crm, subject, path, name, comment):
     """Attach the file at PATH to SUBJECT (core.partner:00-00000001, deals.deal:5 ...)."""
-    from .store import attach
+    entity, key = _resolve(crm, subject)
     with path.open("rb") as stream:
-        record = attach(crm, _resolve(crm, subject), name or path.name, stream, comment)
-    say(crm, "attached file {id}: {name} ({mime}, {size} bytes)", id=record.id, name=record.name, mime=record.mime,
-        size=record.size)
+        done = crm.act("files.attach", subject=f"{entity}:{key}", name=name or path.name, content=stream,
+                       comment=comment)
+    say(crm, "attached file {id}: {name} ({mime}, {size} bytes)", id=done["id"], name=done["name"],
+        mime=done["mime"], size=done["size"])
 
 
 def _subject(text):

@@ -86,6 +86,12 @@ def crmkit_register_pages(register):
     register_pages(register)
 
 
+@hookimpl(optionalhook=True)
+def crmkit_register_api_routes(register):
+    from .routes import register_routes
+    register_routes(register)
+
+
 @hookimpl
 def crmkit_load_demo(crm):
     from .demo import load
@@ -109,3 +115,20 @@ def crmkit_restore_files(files):
 def crmkit_database_restored(execute):
     from .store import restored
     restored(execute)
+
+
+@hookimpl(optionalhook=True)
+def crmkit_email_inline_content(crm, sha256):
+    """The bytes of an image a queued email refers to (a mailing's #Картинка1#)."""
+    from .store import content_of_digest
+    return content_of_digest(sha256)
+
+
+@hookimpl
+def crmkit_outbox_delivered(crm, message):
+    """A sent message's images are kept no longer for it."""
+    if "sha256" not in (message.meta or ""):   # cheap test: only messages that refer to contents
+        return
+    from .store import release
+    with crm.transaction():
+        release(message.id)

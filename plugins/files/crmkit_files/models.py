@@ -34,3 +34,16 @@ class Blob(BaseModel):
 
     class Meta:
         table_name = "files_blob"
+
+
+class Hold(BaseModel):
+    """A content an outbox message refers to (a mailing's image, by its
+    SHA-256): kept while the message may still be sent, even when the last
+    file with those bytes is removed meanwhile."""
+
+    sha256 = pw.CharField(max_length=64)
+    message_id = pw.IntegerField(index=True)
+
+    class Meta:
+        table_name = "files_hold"
+        primary_key = pw.CompositeKey("sha256", "message_id")

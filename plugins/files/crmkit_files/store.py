@@ -21,6 +21,12 @@ an attach of the same bytes running meanwhile keeps it. On PostgreSQL the
 row itself is held too: an attach keeps it ``FOR SHARE`` to its commit
 (writing it again when a removal deleted it first), a removal locks it
 ``FOR UPDATE`` before asking whether a file still names it.
+
+A spool a crashed upload left in ``.tmp`` is unlinked once it has not been
+written to for a day (``clean_tmp``: by the sweep, after a restore, and by
+uploads every ten minutes). No clean-up follows a link: the store is
+walked with ``os.walk(followlinks=False)`` and each folder checked with
+``lstat``, so a link planted in the store cannot point an unlink outside it.
 """
 from __future__ import annotations
 
@@ -46,6 +52,13 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1024 * 1024
 NAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
 attaching = contextvars.ContextVar("files_attaching", default=False)   # the one way a file row is made
+
+
+class TooLarge(ValidationError):
+    """A content past the limit (an upload route answers it 413)."""
+
+    def __init__(self, limit):
+        super().__init__({"content": [f"is larger than the limit of {limit:,} bytes".replace(",", " ")]}, ENTITY)
 
 
 def max_bytes() -> int:
@@ -80,6 +93,69 @@ def blob_path(root: Path, digest: str) -> Path:
     return root / digest[:2] / digest[2:4] / digest
 
 
+def _real_dir(path: Path) -> bool:
+    """A folder itself, not a link to one (``lstat``)."""
+    import stat
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _unlink_inside(root: Path, digest: str) -> bool:
+    """Unlink a content's file, never through a linked folder: ``ab`` and
+    ``ab/cd`` must be folders of the store themselves, or a link planted
+    in the store would point the unlink at a file outside it."""
+    final = blob_path(root, digest)
+    if not (_real_dir(final.parent.parent) and _real_dir(final.parent)):
+        return False
+    try:
+        final.unlink()   # a link named like a content is removed itself, its target never
+        return True
+    except FileNotFoundError:
+        return False
+
+
+STALE_TMP_SECONDS = 24 * 3600   # a spool untouched this long belongs to no running upload
+
+
+def clean_tmp(root: Path, older_than: float = STALE_TMP_SECONDS) -> int:
+    """Unlink the temporary files of uploads and restores that crashed
+    (``<folder>/.tmp``), those not written to for ``older_than`` seconds:
+    a running upload writes its spool a megabyte at a time, and a spool
+    waiting for its transaction is renamed away within it. Only regular
+    files directly in ``.tmp`` go (``lstat``: a link is not followed)."""
+    import stat
+    import time
+    tmp = root / ".tmp"
+    if not _real_dir(tmp):
+        return 0
+    cutoff, gone = time.time() - older_than, 0
+    with os.scandir(tmp) as entries:
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if stat.S_ISREG(info.st_mode) and info.st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    gone += 1
+            except FileNotFoundError:
+                pass
+    return gone
+
+
+_cleaned = {}   # folder -> when this process last cleaned its .tmp
+
+
+def _clean_now_and_then(root: Path, every: float = 600):
+    """``clean_tmp`` at most every ten minutes per process, from uploads: a
+    store where nothing is ever removed (no sweep) is cleaned all the same."""
+    import time
+    now = time.monotonic()
+    if now - _cleaned.get(str(root), -every) >= every:
+        _cleaned[str(root)] = now
+        clean_tmp(root)
+
+
 class _Lock:
     """``flock`` on ``<folder>/.lock``: shared while an attach's content
     waits for its transaction, exclusive while unused contents are unlinked."""
@@ -104,6 +180,7 @@ def _spool(stream, root: Path, limit: int):
     head)``, refused (the file removed) past ``limit``."""
     tmp = root / ".tmp"
     tmp.mkdir(parents=True, exist_ok=True)
+    _clean_now_and_then(root)
     path = tmp / f"{os.getpid()}-{secrets.token_hex(8)}"
     h, size, head = hashlib.sha256(), 0, b""
     try:
@@ -114,8 +191,7 @@ def _spool(stream, root: Path, limit: int):
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise ValidationError({"content": [f"is larger than the limit of {limit:,} bytes"
-                                                       .replace(",", " ")]}, ENTITY)
+                    raise TooLarge(limit)
                 if len(head) < HEAD:
                     head += chunk[:HEAD - len(head)]
                 h.update(chunk)
@@ -164,14 +240,8 @@ def sweep(root: Path, digests) -> int:
     lock = _Lock(root, exclusive=True)
     try:
         kept = {d for (d,) in m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).tuples()}
-        gone = 0
-        for digest in digests:
-            if digest not in kept:
-                try:
-                    blob_path(root, digest).unlink()
-                    gone += 1
-                except FileNotFoundError:
-                    pass
+        gone = sum(_unlink_inside(root, digest) for digest in digests if digest not in kept)
+        clean_tmp(root)
         return gone
     finally:
         lock.release()
@@ -187,8 +257,7 @@ def read_bounded(stream, limit: int) -> bytes:
             return buf.getvalue()
         buf.write(chunk)
         if buf.tell() > limit:
-            raise ValidationError({"content": [f"is larger than the limit of {limit:,} bytes".replace(",", " ")]},
-                                  ENTITY)
+            raise TooLarge(limit)
 
 
 def clean_name(name) -> str:
@@ -217,6 +286,8 @@ def attach(crm, subject, name, stream, comment="", limit=None):
             digest, size, head = hashlib.sha256(content).hexdigest(), len(content), content[:HEAD]
         else:
             spooled, digest, size, head = _spool(stream, root, limit or max_bytes())
+    except TooLarge:
+        raise
     except ValidationError as exc:
         raise ValidationError({**errors, **exc.errors}, ENTITY) from None
     try:
@@ -346,6 +417,9 @@ def drop_unused(digests):
         list(m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).order_by(m.Blob.sha256)
              .for_update().tuples())
     used = {d for (d,) in m.File.select(m.File.sha256).where(m.File.sha256.in_(digests)).tuples()}
+    from crmkit import unfinished_messages
+    used |= {d for (d,) in m.Hold.select(m.Hold.sha256).where(   # a message still to send keeps its images
+        m.Hold.sha256.in_(digests) & m.Hold.message_id.in_(unfinished_messages())).distinct().tuples()}
     gone = [d for d in digests if d not in used]
     if not gone:
         return 0
@@ -356,6 +430,90 @@ def drop_unused(digests):
     if on_disk and root is not None:
         at_transaction_end(lambda committed: sweep(root, on_disk) if committed else None)
     return n
+
+
+# -- contents outbox messages refer to --------------------------------------------
+
+def hold(digests, message_id):
+    """Keep the contents ``digests`` until outbox message ``message_id`` is
+    sent (a mailing's images, referred to by their SHA-256 instead of their
+    bytes in every message): removing their last file meanwhile keeps them.
+    Called in the transaction that queues the message; a content already
+    gone is refused naming it (PostgreSQL: its row is held ``FOR SHARE``,
+    so a removal running meanwhile waits, then sees this hold)."""
+    from crmkit.kernel.db import is_sqlite
+    digests = sorted({d for d in digests if d})
+    if not digests:
+        return
+    q = m.Blob.select(m.Blob.sha256).where(m.Blob.sha256.in_(digests)).order_by(m.Blob.sha256)
+    found = {d for (d,) in (q if is_sqlite() else q.for_update("FOR SHARE")).tuples()}
+    missing = [d for d in digests if d not in found]
+    if missing:
+        raise ValidationError({"content": [f"the content {d[:16]}... was removed meanwhile" for d in missing]},
+                              ENTITY)
+    m.Hold.insert_many([{"sha256": d, "message_id": message_id} for d in digests]).on_conflict_ignore().execute()
+
+
+def release(message_id) -> int:
+    """Outbox message ``message_id`` was sent: its holds go, and with them
+    the contents that no file and no other message still to send names
+    (those a file still names stay, and go with that file's removal). The
+    holds of messages finished otherwise (skipped, cancelled, purged) go
+    too, a few hundred at a time, at most every ten minutes per process.
+    Returns the contents dropped."""
+    import time
+    from crmkit import unfinished_messages
+    H = m.Hold
+    mine = [d for (d,) in H.select(H.sha256).where(H.message_id == message_id).tuples()]
+    H.delete().where(H.message_id == message_id).execute()
+    now = time.monotonic()
+    if now - _released.get("at", -600.0) >= 600:
+        _released["at"] = now
+        for digest, other in list(H.select(H.sha256, H.message_id)
+                                  .where(H.message_id.not_in(unfinished_messages())).limit(500).tuples()):
+            H.delete().where((H.sha256 == digest) & (H.message_id == other)).execute()
+            mine.append(digest)
+    if not mine:
+        return 0
+    named = {d for (d,) in m.File.select(m.File.sha256).where(m.File.sha256.in_(mine)).tuples()}
+    return drop_unused([d for d in mine if d not in named])   # the usual case: the template still has it
+
+
+_released: dict = {}
+
+
+_read_cache: dict = {}   # sha256 -> bytes: a content never changes under its hash
+_READ_CACHE_BYTES = 16 * 1024 * 1024
+
+
+def content_of_digest(digest) -> bytes | None:
+    """The bytes stored under ``digest``, or None when no longer stored: for
+    sending a message that refers to them (read once per process and kept,
+    up to 16 MiB: a mailing's thousands of messages share its images)."""
+    if not DIGEST.fullmatch(digest or ""):
+        return None
+    if digest in _read_cache:
+        return _read_cache[digest]
+    blob = m.Blob.get_or_none(m.Blob.sha256 == digest)
+    if blob is None:
+        return None
+    if blob.content is not None:
+        data = bytes(blob.content)
+    else:
+        root = folder()
+        if root is None:
+            return None
+        try:
+            data = blob_path(root, digest).read_bytes()
+        except FileNotFoundError:
+            return None
+    if hashlib.sha256(data).hexdigest() != digest:   # a changed file on disk is not sent as the image
+        return None
+    while _read_cache and sum(map(len, _read_cache.values())) + len(data) > _READ_CACHE_BYTES:
+        _read_cache.pop(next(iter(_read_cache)))
+    if len(data) <= _READ_CACHE_BYTES:
+        _read_cache[digest] = data
+    return data
 
 
 def describe(record) -> dict:
@@ -476,13 +634,32 @@ def restored(execute):
         except Exception:   # no files table (the plugin installed after the backup): nothing names a file
             return 0
         gone = 0
-        for path in root.glob("[0-9a-f][0-9a-f]/[0-9a-f][0-9a-f]/*"):
-            if DIGEST.fullmatch(path.name) and path.name not in named:
-                path.unlink(missing_ok=True)
+        for digest in _contents_on_disk(root):
+            if digest not in named and _unlink_inside(root, digest):
                 gone += 1
+        clean_tmp(root)
         return gone
     finally:
         lock.release()
+
+
+PART = re.compile(r"[0-9a-f]{2}")
+
+
+def _contents_on_disk(root: Path):
+    """The digests of the files at ``<folder>/ab/cd/<sha256>``, walking real
+    folders only: a link to a folder is not followed (``os.walk``'s
+    ``followlinks=False``, ``lstat``), so nothing outside the store is
+    listed, however the store was tampered with."""
+    for top, folders, files in os.walk(root, followlinks=False):
+        depth = len(Path(top).relative_to(root).parts)
+        if depth < 2:
+            folders[:] = [f for f in folders if PART.fullmatch(f) and _real_dir(Path(top) / f)]
+            continue
+        folders[:] = []
+        for name in files:
+            if DIGEST.fullmatch(name) and name[:2] == Path(top).parent.name and name[2:4] == Path(top).name:
+                yield name
 
 
 def _sha256_of(path) -> str:

@@ -28,13 +28,12 @@ def upload(entity, key):
 
     from crmkit import ValidationError, translate
     from crmkit_web.ui import crm, render
-    from .store import attach
     session = crm()
     given = request.files.get("file")
     try:
         if given is None:
             raise ValidationError({"content": ["choose a file to attach"]}, "files.file")
-        attach(session, (entity, key), given.filename or "", given.stream)
+        session.act("files.attach", subject=f"{entity}:{key}", name=given.filename or "", content=given.stream)
     except ValidationError as exc:
         record = session.get(entity, key)
         messages = [f"{translate(field, session.lang)}: {translate(str(m), session.lang)}"

@@ -482,3 +482,100 @@ def test_a_removal_while_a_restore_runs_does_not_unlink_a_content_the_backup_bri
     assert blob_path(root, f.sha256).exists()
     assert content(again, f.id)[1] == PNG
     again.close()
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_spools_left_by_a_crashed_upload_are_cleaned_once_stale(world):
+    """A crash between the spool and its rename leaves a file in ``.tmp``:
+    one untouched for a day is unlinked by the sweep (after a removal), a
+    fresh one (an upload still running) stays, as does what is not a file."""
+    import os
+    import time
+    from crmkit_files.store import remove
+    crm, own, root = world["crm"], world["own"], world["root"]
+    f = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    tmp = root / ".tmp"
+    stale, fresh, folder = tmp / "4242-deadbeefdeadbeef", tmp / "4343-feedfeedfeedfeed", tmp / "not-a-spool"
+    stale.write_bytes(b"half an upload")
+    fresh.write_bytes(b"an upload still running")
+    folder.mkdir()
+    day_ago = time.time() - 24 * 3600 - 60
+    for path in (stale, folder):
+        os.utime(path, (day_ago, day_ago))
+    remove(crm, f.id)
+    assert not stale.exists() and fresh.exists() and folder.is_dir()
+    assert on_disk(root) == {"4343-feedfeedfeedfeed", ".tmp/4343-feedfeedfeedfeed"}   # the content went too
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_an_upload_cleans_stale_spools_where_nothing_is_ever_removed(world):
+    import os
+    import time
+    from crmkit_files import store
+    crm, own, root = world["crm"], world["own"], world["root"]
+    (root / ".tmp").mkdir(parents=True)
+    stale = root / ".tmp" / "1-0123456789abcdef"
+    stale.write_bytes(b"x")
+    os.utime(stale, (time.time() - 2 * 24 * 3600,) * 2)
+    store._cleaned.clear()
+    f = _attach(crm, ("core.partner", own.id), "a.pdf", PDF)
+    assert not stale.exists() and on_disk(root) == {f.sha256}
+
+
+@pytest.mark.parametrize("storage", ["disk"], indirect=True)
+def test_the_clean_ups_never_follow_a_link_out_of_the_store(world, tmp_path):
+    """A folder of the store replaced by a link to another folder (whoever can
+    write to the store): neither the restore's clean-up nor the sweep lists or
+    unlinks anything through it; an unnamed content in a real folder goes."""
+    import hashlib
+    from crmkit_files import store
+    crm, own, root = world["crm"], world["own"], world["root"]
+    kept = _attach(crm, ("core.partner", own.id), "kept.pdf", PDF)
+    outside = tmp_path / "outside"
+    victim_digest = hashlib.sha256(b"someone else's file").hexdigest()
+    (outside / victim_digest[2:4]).mkdir(parents=True)
+    victim = outside / victim_digest[2:4] / victim_digest
+    victim.write_bytes(b"someone else's file")
+    if (root / victim_digest[:2]).exists():
+        pytest.skip("the two digests share a folder")
+    (root / victim_digest[:2]).symlink_to(outside, target_is_directory=True)
+    # the second level linked too: ab/cd -> a folder outside
+    other = hashlib.sha256(b"another file").hexdigest()
+    (root / other[:2]).mkdir(exist_ok=True)
+    outside2 = tmp_path / "outside2"
+    outside2.mkdir()
+    (outside2 / other).write_bytes(b"another file")
+    (root / other[:2] / other[2:4]).symlink_to(outside2, target_is_directory=True)
+    stray = hashlib.sha256(b"stray").hexdigest()
+    (root / stray[:2] / stray[2:4]).mkdir(parents=True, exist_ok=True)
+    (root / stray[:2] / stray[2:4] / stray).write_bytes(b"stray")
+
+    assert set(store._contents_on_disk(root)) == {kept.sha256, stray}
+    assert store.sweep(root, [victim_digest, other]) == 0          # no row names them: still not unlinked
+    execute = lambda sql: crm.db.execute_sql(sql).fetchall()        # noqa: E731
+    assert store.restored(execute) == 1                             # the stray content only
+    assert victim.read_bytes() == b"someone else's file" and (outside2 / other).read_bytes() == b"another file"
+    assert not (root / stray[:2] / stray[2:4] / stray).exists()
+    assert (root / kept.sha256[:2] / kept.sha256[2:4] / kept.sha256).read_bytes() == PDF
+
+
+@pytest.mark.plugins("files", "marketing", "notify_email")
+def test_the_demo_jubilee_mailing_shows_its_template_image(crm, storage):
+    """The demo's jubilee invitation carries a picture (#Картинка1# in its HTML):
+    a test copy is queued with the image as a cid: part of the message."""
+    crm.call_in_order("crmkit_load_demo", crm=crm)
+    template = crm.find("marketing.template", name="Приглашение на юбилей")[0]
+    files = crm.find("files.file", subject_type="marketing.template", subject_id=template.id)
+    assert [(f.name, f.mime) for f in files] == [("Юбилей 20 лет.png", "image/png")]
+    from crmkit_files.store import content
+    data = content(crm, files[0].id)[1]
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" in data[-12:]
+    mailing = crm.find("marketing.mailing", template=template.id)[0]
+    crm.act("marketing.test_send", mailing.id, address="test@example.com")
+    import json
+    from crmkit.kernel.models import OutboxMessage
+    message = OutboxMessage.select().where(OutboxMessage.recipient == "test@example.com").get()
+    meta = json.loads(message.meta)
+    (image,) = meta["inline"]
+    assert image["filename"] == "Юбилей 20 лет.png" and f'src="cid:{image["cid"]}"' in message.body_html
+    assert "[Юбилей 20 лет.png]" not in message.body_text

@@ -43,6 +43,9 @@ def _site(tmp_path_factory):
         crm.create("core.user", {"login": login, "name": login.title(), "roles": roles})
         set_password(crm, login, PASSWORD)
     crm.create("core.user_access", {"user": crm.get("core.user", "volkov").id, "access_group": retail.id})
+    crm.create("core.user", {"login": "petrova", "name": "Петрова", "roles": "manager", "lang": "ru"})
+    set_password(crm, "petrova", PASSWORD)
+    crm.create("core.user_access", {"user": crm.get("core.user", "petrova").id, "access_group": retail.id})
     hidden = crm.create("core.partner", {"name": "Дальстрой", "access_group": wholesale.id})
     own = crm.create("core.partner", {"name": "Протон", "access_group": retail.id})
     secret = attach(crm, ("core.partner", hidden.id), "secret-plan.pdf", io.BytesIO(b"%PDF-1.4 x"))
@@ -142,3 +145,16 @@ def test_an_upload_past_the_servers_1_mib_streams_to_the_store_up_to_the_files_l
     status, text, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "huge.pdf", over * 2, token)
     assert status == 413 and "larger than the limit of" in text
     assert "over.pdf" not in c.get(f"/e/core.partner/{site['own']}?tab=files").text
+
+
+def test_the_413_page_speaks_the_users_language(site):
+    """A body far past the limit is refused before it is read with a page in
+    the user's language (the catalogue's words, the limit as a number)."""
+    c = _client(site, "petrova")
+    token = c.get(f"/e/core.partner/{site['own']}?tab=files").csrf()
+    huge = b"%PDF-1.4\n" + b"\x00" * (8 * 1024 * 1024)
+    status, text, _ = _upload(c, f"/files/attach/core.partner/{site['own']}", "huge.pdf", huge, token)
+    assert status == 413 and "запрос больше предела в 3 211 264 байт" in text, text[-600:]
+    assert "larger than the limit" not in text and "Главная" in text
+    missing = c.get("/e/core.partner/999999")
+    assert missing.status == 404 and "не найден" in missing.text and "not found" not in missing.text

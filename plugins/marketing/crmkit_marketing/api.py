@@ -40,9 +40,13 @@ def queue_message(crm, channel, address, rendered, *, key, source, group=None, p
                                 partner_id=partner_id, contact_id=contact_id, recipient_name=recipient_name)
     if rendered.get("images"):
         meta["inline"] = rendered["images"]
-    return crm.outbox.queue("email", address, subject=rendered["subject"], text=rendered["text"],
-                            html=rendered["html"], key=key, meta=meta, source=source, partner_id=partner_id,
-                            contact_id=contact_id, recipient_name=recipient_name)
+    message = crm.outbox.queue("email", address, subject=rendered["subject"], text=rendered["text"],
+                               html=rendered["html"], key=key, meta=meta, source=source, partner_id=partner_id,
+                               contact_id=contact_id, recipient_name=recipient_name)
+    if rendered.get("images"):   # by reference: the files plugin keeps their contents until this is sent
+        from crmkit_files.store import hold
+        hold([image["sha256"] for image in rendered["images"]], message.id)
+    return message
 
 
 def _recipients(crm, kind, group, channel, partner_id, contact_id):

@@ -5,8 +5,9 @@ the files plugin): ``#Картинка1#`` (or ``#Image1#``) is the first image 
 attached, ``#Картинка2#`` the second, and so on. In the HTML body it is an
 ``<img src="cid:...">``, and the rendered message carries the image
 (``images``), which ``queue_message`` puts in the outbox meta as ``inline``
-for notify_email to send in a multipart/related part; in the text body and
-the subject it is the file's name in brackets.
+(by the content's SHA-256, held by the files plugin until the message is
+sent) for notify_email to send in a multipart/related part; in the text
+body and the subject it is the file's name in brackets.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from crmkit import ValidationError
 IMAGE_NAMES = ("Картинка", "Image")
 IMAGES_MAX = 9
 IMAGE_USED = re.compile(r"(Картинка|Image)[1-9]")
-INLINE_MAX_BYTES = 1024 * 1024   # an image of one message: every recipient's message carries it
+INLINE_MAX_BYTES = 1024 * 1024   # an image of one message: every recipient's email carries it on the wire
 
 
 def image_parameters():
@@ -45,16 +46,16 @@ def image_value(n):
 
 def template_images(crm, template) -> list:
     """The image files attached to ``template`` the user sees, in the order
-    attached, each ``{"cid", "filename", "content_type", "content_b64"}``;
-    read once per template record (a mailing renders it per recipient)."""
+    attached, each ``{"cid", "filename", "content_type", "sha256"}``: the
+    content by its hash, not its bytes, which every recipient's message
+    would repeat; notify_email reads them when it sends, and the files
+    plugin keeps them until then (``crmkit_files.store.hold``). Listed once
+    per template record (a mailing renders it per recipient)."""
     cached = getattr(template, "_crmkit_images", None)
     if cached is not None:
         return cached
     images = []
     if "files.file" in crm.registry.entities and crm.can("read", "files.file"):
-        import base64
-
-        from crmkit_files.store import content   # the files plugin's API, when it is installed
         F = crm.model("files.file")
         rows = (crm.query("files.file").where((F.subject_type == "marketing.template") & (F.subject_id == template.id)
                                              & F.mime.startswith("image/")).order_by(F.id).limit(IMAGES_MAX))
@@ -62,9 +63,8 @@ def template_images(crm, template) -> list:
             if row.size > INLINE_MAX_BYTES:
                 raise ValidationError({"Картинка": f"{row.name} is {row.size} bytes: an embedded image is at most "
                                                    f"{INLINE_MAX_BYTES} bytes"}, "marketing.template")
-            _, data = content(crm, row.id)
             images.append({"cid": f"image{len(images) + 1}.{row.sha256[:16]}@crmkit", "filename": row.name,
-                           "content_type": row.mime, "content_b64": base64.b64encode(data).decode()})
+                           "content_type": row.mime, "sha256": row.sha256})
     template._crmkit_images = images
     return images
 

@@ -32,7 +32,8 @@ def deliver(crm, message) -> None:
         settings = current_settings()
     except ValidationError as exc:  # a settings problem: keep the queue until someone fixes them
         raise ConnectionFailure(f"email settings: {exc.describe()}") from None
-    send(settings, compose(message, settings))
+    send(settings, compose(message, settings, resolve=lambda digest: crm.pm.hook.crmkit_email_inline_content(
+        crm=crm, sha256=digest)))
 
 
 def after_delivered(crm, message) -> None:

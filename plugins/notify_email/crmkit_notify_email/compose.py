@@ -111,18 +111,32 @@ def check_meta(meta: dict) -> None:
     if not isinstance(inline, list):
         raise ValidationError({"inline": "must be a list"})
     for i, item in enumerate(inline):
-        _inline(i, item)
+        _inline(i, item, resolve=None)
 
 
 CID = re.compile(r"[A-Za-z0-9._-]{1,100}@[A-Za-z0-9.-]{1,100}")
 
 
-def _inline(i, item):
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _inline(i, item, resolve):
     """An image the HTML shows as ``cid:<cid>`` (a template's #Картинка1#):
-    ``{"cid", "filename", "content_type": "image/...", "content_b64"}``."""
+    ``{"cid", "filename", "content_type": "image/...", "content_b64"}``, or
+    ``"sha256"`` instead of the bytes, which ``resolve(sha256)`` reads when
+    the email is composed (None when checking only)."""
     if not isinstance(item, dict):
         raise ValidationError({f"inline.{i}": "needs cid, filename, content_type, content_b64"})
-    filename, ctype, data = _attachment(i, item, "inline")
+    if "sha256" in item and "content_b64" not in item:
+        digest = str(item.get("sha256") or "")
+        if not SHA256.fullmatch(digest):
+            raise ValidationError({f"inline.{i}.sha256": f"{digest[:80]!r} is not a SHA-256"})
+        data = resolve(digest) if resolve is not None else b""
+        if data is None or (resolve is not None and hashlib.sha256(data).hexdigest() != digest):
+            raise ValidationError({f"inline.{i}.sha256": f"the image {digest[:16]}... is no longer stored"})
+        filename, ctype, _ = _attachment(i, {**item, "content_b64": ""}, "inline")
+    else:
+        filename, ctype, data = _attachment(i, item, "inline")
     if not ctype.startswith("image/"):
         raise ValidationError({f"inline.{i}.content_type": f"{ctype!r} is not an image type"})
     cid = str(item.get("cid") or "")
@@ -143,6 +157,10 @@ def _attachment(i, item, where="attachments"):
     except (binascii.Error, ValueError):
         raise ValidationError({f"{where}.{i}.content_b64": "is not base64"}) from None
     return filename, ctype, data
+
+
+def _no_store(digest):
+    return None   # no plugin stores contents (no files plugin): an image by reference cannot be sent
 
 
 def _text_part(text, subtype):
@@ -174,7 +192,7 @@ def _display(display: str, addr: str) -> str:
     return formataddr((display, addr), charset="utf-8")
 
 
-def compose(message, settings) -> Message:
+def compose(message, settings, resolve=None) -> Message:
     """The email for one outbox message; PermanentFailure when it cannot be built.
 
     Built with the classic ``email.mime`` classes: the newer header registry
@@ -190,7 +208,7 @@ def compose(message, settings) -> Message:
         body = _text_part(message.body_text or "", "plain")
         if message.body_html:
             html = _text_part(message.body_html, "html")
-            inline = [_inline(i, item) for i, item in enumerate(meta.get("inline") or [])]
+            inline = [_inline(i, item, resolve or _no_store) for i, item in enumerate(meta.get("inline") or [])]
             if inline:   # RFC 2387: the HTML and the images it shows by cid:
                 html = MIMEMultipart("related", _subparts=[html])
                 html.set_param("type", "text/html")

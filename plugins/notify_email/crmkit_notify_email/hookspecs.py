@@ -28,3 +28,17 @@ def crmkit_email_registered(crm, interaction, raw):
     :param raw: the message's bytes as received (RFC 5322), e.g. to keep
         its attachments (the files plugin does).
     """
+
+
+@hookspec(firstresult=True)
+def crmkit_email_inline_content(crm, sha256):
+    """The bytes of an image a queued email refers to by its SHA-256
+    (``meta["inline"]`` items ``{"cid", "filename", "content_type",
+    "sha256"}``, a mailing's ``#Картинка1#``), read when the email is sent,
+    so the outbox holds one reference instead of the bytes per message.
+
+    :param crm: the ``Crm`` delivering (the system user).
+    :param sha256: the content's SHA-256 (64 hex digits).
+    :return: the bytes (their SHA-256 is checked), or None when not stored:
+        the message then fails permanently, naming the image.
+    """

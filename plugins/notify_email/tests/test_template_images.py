@@ -45,6 +45,7 @@ def test_the_placeholder_is_an_inline_image_of_a_related_part(kind, smtp_server)
     assert "[логотип.png]" in message.body_text
     meta = json.loads(message.meta)
     assert [i["filename"] for i in meta["inline"]] == ["логотип.png", "stamp.gif"]
+    assert meta["inline"][0]["sha256"] == logo.sha256 and "content_b64" not in meta["inline"][0]   # by reference
     assert crm.outbox.deliver()["sent"] == 1
     [mail] = smtp_server.handler.parsed()
     alternative = mail.get_payload()[0] if mail.get_content_type() == "multipart/mixed" else mail
@@ -98,6 +99,9 @@ def test_the_placeholder_of_a_user_who_may_not_read_files_is_refused(kind, open_
     ({"cid": "a@b", "filename": "x.png", "content_type": "image/png", "content_b64": "not base64!"},
      "inline.0.content_b64"),
     ({"cid": "a@b", "content_type": "image/png", "content_b64": "AA=="}, "inline.0"),
+    ({"cid": "a@b", "filename": "x.png", "content_type": "image/png", "sha256": "../../etc/passwd"},
+     "inline.0.sha256"),
+    ({"cid": "a@b", "filename": "x.png", "content_type": "image/png", "sha256": "ab" * 32}, "inline.0.sha256"),
 ])
 def test_a_bad_inline_image_fails_permanently_naming_the_field(crm, smtp_server, item, field):
     msg = crm.outbox.queue("email", "a@client.example", subject="s", text="t", html="<img src='cid:a@b'>",
@@ -138,3 +142,85 @@ def test_a_templates_images_are_seen_only_by_who_reads_templates(kind, open_crm)
     with pytest.raises(NotFound):
         content(clerk, logo.id)
     assert content(clerk, own.id)[1] == PDF
+
+
+@pytest.fixture(params=["database", "disk"])
+def storage(request, tmp_path, monkeypatch):
+    if request.param == "database":
+        monkeypatch.delenv("CRMKIT_FILES_DIR", raising=False)
+        return None
+    monkeypatch.setenv("CRMKIT_FILES_DIR", str(tmp_path / "store"))
+    return tmp_path / "store"
+
+
+def test_a_mailing_queues_its_image_once_and_a_removed_image_still_sends_what_was_queued(kind, storage,
+                                                                                          smtp_server):
+    """Every recipient's message refers to the image by its hash (not 1 MiB of
+    base64 each); the image removed from the template after queueing is kept
+    until those messages are sent, they carry it, and it goes after them."""
+    from crmkit_files import models as fm
+    from crmkit_files.store import remove
+    from crmkit_marketing.api import notify
+    crm, template = kind["crm"], kind["template"]
+    crm.update("marketing.template", template.id, {"body_html": "<p>#ПредставлениеПартнера#</p>#Картинка1#",
+                                                    "body_text": "Добрый день"})
+    big = PNG + bytes(range(256)) * 1024     # 256 KiB of image
+    logo = _attach(crm, template, "logo.png", big)
+    for n in range(3):
+        other = crm.create("core.partner", {"name": f"Клиент {n}"})
+        crm.create("core.contact_info", {"partner": other.id, "kind": "email", "value": f"c{n}@client.example"})
+        notify(crm, "orders.changed", "core.partner", other, partner=other)
+    messages = crm.outbox.messages()
+    assert len(messages) == 3 and all(len(m.meta) < 2000 for m in messages)   # no image bytes in the outbox
+    assert {h.message_id for h in fm.Hold.select().where(fm.Hold.sha256 == logo.sha256)} == {m.id for m in messages}
+    remove(crm, logo.id)                                        # the template loses its image ...
+    assert crm.find("files.file", include_marked=True) == []
+    assert fm.Blob.get_or_none(fm.Blob.sha256 == logo.sha256) is not None    # ... its content is kept for them
+    if storage is not None:
+        assert (storage / logo.sha256[:2] / logo.sha256[2:4] / logo.sha256).read_bytes() == big
+    assert crm.outbox.deliver()["sent"] == 3
+    mails = smtp_server.handler.parsed()
+    assert len(mails) == 3
+    for mail in mails:
+        related = mail.get_payload()[1]
+        assert related.get_content_type() == "multipart/related"
+        assert related.get_payload()[1].get_content() == big
+    assert fm.Hold.select().count() == 0                         # sent: held no longer ...
+    assert fm.Blob.get_or_none(fm.Blob.sha256 == logo.sha256) is None   # ... and nothing else names it
+    if storage is not None:
+        assert not (storage / logo.sha256[:2] / logo.sha256[2:4] / logo.sha256).exists()
+
+
+def test_an_image_still_on_the_template_stays_after_its_messages_are_sent(kind, smtp_server):
+    from crmkit_files import models as fm
+    from crmkit_marketing.api import notify
+    crm, template = kind["crm"], kind["template"]
+    logo = _attach(crm, template, "logo.png", PNG)
+    _attach(crm, template, "stamp.gif", GIF)
+    notify(crm, "orders.changed", "core.partner", kind["partner"], partner=kind["partner"])
+    assert crm.outbox.deliver()["sent"] == 1
+    assert fm.Hold.select().count() == 0 and fm.Blob.get_or_none(fm.Blob.sha256 == logo.sha256) is not None
+    from crmkit_files.store import content
+    assert content(crm, logo.id)[1] == PNG
+
+
+def test_a_failed_message_keeps_its_image_for_a_retry(kind, smtp_server):
+    """A failed message may be sent again (``outbox retry``): removing the
+    image meanwhile keeps its content for it."""
+    from crmkit_files import models as fm
+    from crmkit_files.store import release, remove
+    from crmkit_marketing.api import notify
+    crm, template = kind["crm"], kind["template"]
+    logo = _attach(crm, template, "logo.png", PNG)
+    _attach(crm, template, "stamp.gif", GIF)
+    [message] = notify(crm, "orders.changed", "core.partner", kind["partner"], partner=kind["partner"])
+    from crmkit.kernel.models import OutboxMessage
+    OutboxMessage.update(state="failed").where(OutboxMessage.id == message.id).execute()
+    remove(crm, logo.id)
+    with crm.transaction():
+        release(message.id + 1000)     # another message's release does not drop it
+    assert fm.Blob.get_or_none(fm.Blob.sha256 == logo.sha256) is not None
+    assert crm.outbox.retry([message.id]) == 1 and crm.outbox.deliver()["sent"] == 1
+    [mail] = smtp_server.handler.parsed()
+    assert mail.get_payload()[1].get_payload()[1].get_content() == PNG
+    assert fm.Blob.get_or_none(fm.Blob.sha256 == logo.sha256) is None

@@ -152,6 +152,10 @@ def create_app(db_url=None, *, plugins=None, config=None, migrate=True):
     security.init_app(app)
     from .api import blueprint as api, problems
     app.register_blueprint(api, url_prefix="/api/v1")
+    from .api.routes import blueprint_for
+    plugin_api = blueprint_for(host)   # routes plugins add (crmkit_register_api_routes)
+    if plugin_api is not None:
+        app.register_blueprint(plugin_api, url_prefix="/api/v1")
     problems.install_unrouted(app, "/api/")
     from .unsubscribe import blueprint as unsubscribe
     app.register_blueprint(unsubscribe)

@@ -22,6 +22,11 @@ PUBLIC_ENDPOINTS = {"api.openapi"}
 def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS or request.method == "OPTIONS":
         return None
+    return authenticate()
+
+
+def authenticate():
+    """Act as the bearer token's user (``g.crm``), or 401."""
     from . import auth
     host = current_app.extensions["crmkit"]
     header = request.headers.get("Authorization", "")
@@ -36,3 +41,4 @@ def _authenticate():
 
 
 from . import entities, reports, actions, openapi  # noqa: E402,F401  (they add their routes)
+from .routes import ApiRoute  # noqa: E402,F401  (what plugins register: crmkit_register_api_routes)

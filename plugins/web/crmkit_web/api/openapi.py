@@ -179,6 +179,10 @@ def build(crm, server_url="/api/v1") -> dict:
                                                        "content": _json({"type": "object"})}, **ERRORS}}}
     for spec in sorted(crm.registry.reports.values(), key=lambda s: s.id):
         paths[f"/reports/{spec.id}"] = _report_item(spec)
+    from .routes import collect
+    for route in collect(crm):   # the routes plugins add (crmkit_register_api_routes)
+        if route.openapi:
+            paths.setdefault(route.path, {}).update(route.openapi)
     return {
         "openapi": "3.1.0",
         "info": {"title": "crmkit API", "version": "1",

@@ -32,6 +32,9 @@ def _number(value):
 def rule_schema(rules: dict, reference=None) -> dict:
     """The JSON Schema of one field's cerberus rules."""
     kind = rules.get("type")
+    if isinstance(kind, list):   # ["string", "stream"]: JSON carries the kinds it can (a stream is no JSON value)
+        carried = [k for k in kind if k in TYPES]
+        kind = carried[0] if len(carried) == 1 else None
     out = dict(TYPES.get(kind if isinstance(kind, str) else "", {}))
     if reference is not None:
         out = {"type": ["integer", "string"], "x-crmkit-reference": reference,

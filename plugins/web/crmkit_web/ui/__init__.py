@@ -13,10 +13,19 @@ What a plugin's page uses (the public API of the web pages)::
 """
 from __future__ import annotations
 
-from .specs import CardTab, MenuEntry, Page  # noqa: F401
+_SPECS = ("CardTab", "MenuEntry", "Page")     # from .specs, on first use (see __getattr__)
 
 __all__ = ["CardTab", "MenuEntry", "Page", "crm", "render", "render_fragment", "record_url", "list_url", "page_url",
            "init_app", "flash_errors"]
+
+
+def __getattr__(name):
+    """The page specs, imported on first use: the CLI imports this package at
+    start-up for its ``hookspecs``, and defining attrs classes is not free."""
+    if name in _SPECS:
+        from . import specs
+        return getattr(specs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def crm():

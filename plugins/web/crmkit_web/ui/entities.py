@@ -231,17 +231,17 @@ def add_routes(bp):
     @bp.errorhandler(NotFound)
     def _not_found(exc):
         from flask import render_template
-        return render_template("web/error.html", status=404, message=str(exc)), 404
+        return render_template("web/error.html", status=404, message=exc), 404
 
     @bp.errorhandler(AccessDenied)
     def _denied(exc):
         from flask import render_template
-        return render_template("web/error.html", status=403, message=str(exc)), 403
+        return render_template("web/error.html", status=403, message=exc), 403
 
     @bp.errorhandler(CrmError)
     def _crm_error(exc):
         from flask import render_template
-        return render_template("web/error.html", status=400, message=str(exc)), 400
+        return render_template("web/error.html", status=400, message=exc), 400
 
 
 def card_context(crm, entity, key, active="main"):

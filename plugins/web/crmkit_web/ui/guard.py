@@ -54,7 +54,10 @@ def sent_token(request):
 def too_large(limit):
     """Refuse a body over ``limit`` bytes (413) with a page that says the limit."""
     from flask import abort, make_response, render_template
-    message = f"the request is larger than the limit of {limit:,} bytes".replace(",", " ")
+
+    from crmkit.kernel.i18n import Message
+    message = Message("the request is larger than the limit of {limit} bytes", domain="web",
+                      limit=f"{limit:,}".replace(",", " "))
     abort(make_response(render_template("web/error.html", status=413, message=message), 413))
 
 

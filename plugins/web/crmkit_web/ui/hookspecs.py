@@ -1,4 +1,4 @@
-"""Hooks the web pages offer to other plugins (published through
+"""Hooks the web pages and the API offer to other plugins (published through
 ``crmkit_add_hookspecs``). A plugin that must also work without the web
 plugin installed marks its implementation ``@hookimpl(optionalhook=True)``.
 """
@@ -22,4 +22,21 @@ def crmkit_register_pages(register):
         partner card's Deals and Claims tabs come from those plugins).
         Specs are in ``crmkit_web.ui``; a duplicate page endpoint or URL
         fails at start-up, naming both plugins.
+    """
+
+
+@hookspec
+def crmkit_register_api_routes(register):
+    """Add routes to the HTTP API under ``/api/v1`` for what the generic
+    entity, report and action routes cannot carry (an upload's raw body).
+
+    Called once when the application is built. A route acts as the
+    bearer token's user (``flask.g.crm``) with the same roles, access
+    groups and row filters as every API route, answers errors as problem
+    documents, and should call an action (``crm.act``) rather than hold
+    logic: one action, declared once, reached from the CLI, the API and
+    the web alike.
+
+    :param register: ``register(ApiRoute(...))`` (``crmkit_web.api.ApiRoute``);
+        a duplicate endpoint or rule fails at start-up, naming both plugins.
     """

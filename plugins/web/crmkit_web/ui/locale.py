@@ -88,9 +88,18 @@ def install(app):
             found = built[key] = flask_url_for(endpoint, **values)
         return found
 
+    def said(message):
+        """An error page's message in the page's language: an error or a
+        ``Message`` by its msgid and values, a plain text by the catalogue."""
+        from crmkit import CrmError
+        from crmkit.kernel.i18n import translate_message
+        if isinstance(message, CrmError) or hasattr(message, "said"):
+            return message.said(lang())
+        return translate_message(str(message), lang(), domain="web")
+
     app.jinja_env.globals.update(url_for=url_for, _=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang, reminders_due=reminders_due, card_url=card_url,
-                                 cell_link=cell_link)
+                                 cell_link=cell_link, said=said)
 
 
 def say(text, lang, template):
