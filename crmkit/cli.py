@@ -691,7 +691,11 @@ def _typed_filters(crm, spec, raw):
 @pass_crm
 def show(crm, entity, key, fmt):
     """Show one record of ENTITY by id, code or name (a name several records share lists them)."""
-    record = _record_named(crm, entity, key)
+    show_record(crm, entity, _record_named(crm, entity, key), fmt)
+
+
+def show_record(crm, entity, record, fmt="table"):
+    """Print one record: every field, then its additional attributes, one a line."""
     spec = crm.registry.entity(entity)
     row = record_row(crm, entity, record, list(spec.model._meta.fields))
     from .kernel import attributes
@@ -997,6 +1001,9 @@ def build_cli(only=None):
     if "duplicates" not in cli.commands:
         add_lazy_group(cli, "duplicates", "crmkit.duplicates_cli:duplicates",
                        "Duplicate records: candidate groups, checks, merge.")
+    if "act" not in cli.commands:
+        from .actions_cli import act
+        cli.add_command(act)
     if "attributes" not in cli.commands:
         add_lazy_group(cli, "attributes", "crmkit.attributes_cli:attributes",
                        "Additional attributes: typed fields added to an entity without code.")

@@ -45,7 +45,7 @@ SHOW_KEYS = {
 LISTINGS = [("deals", "list"), ("deals", "kind", "list"), ("deals", "stage", "list"), ("claims", "list"),
             ("leads", "list"), ("marketing", "channel", "list"), ("marketing", "event", "list"),
             ("marketing", "group", "list"), ("marketing", "mailing", "list"), ("outbox", "list"),
-            ("report", "list"), ("entities",)]
+            ("report", "list"), ("entities",), ("act",)]
 
 
 @pytest.fixture(scope="module")
@@ -543,6 +543,8 @@ PROMPTS = {("user", "password"): "пароль-для-демо-1\nпароль-�
 ERRORS = [
     ("orlov", ("claims", "register"), ["name=x"]),                 # needs a role: "... или ..."
     ("orlov", ("outbox", "deliver"), []),
+    ("orlov", ("act",), ["core.deliver_outbox"]),
+    (None, ("act",), ["core.add_members", "1", "2"]),
     ("orlov", ("duplicates", "configure"), ["core.partner", "name", "--mode", "off"]),
     ("orlov", ("duplicates", "reindex"), []),
     (None, ("list",), ["core.partnr"]),
