@@ -255,7 +255,7 @@ class Crm:
         model = spec.model
         if isinstance(key, pw.Model):
             key = key.get_id()
-        if isinstance(key, int) or (isinstance(key, str) and key.isdigit() and not spec.lookup):
+        if isinstance(key, int) or (_is_id(key) and not spec.lookup):
             return model._meta.primary_key == int(key)
         if spec.lookup and isinstance(key, str):
             return getattr(model, spec.lookup) == key
@@ -278,7 +278,7 @@ class Crm:
                 q = q.for_update(of=spec.model)
             return q.first()
         found = first(expr)
-        if found is None and spec.lookup and isinstance(key, str) and key.isdigit():
+        if found is None and spec.lookup and _is_id(key):
             found = first(spec.model._meta.primary_key == int(key))
         if found is None:
             raise NotFound(f"{entity} {key!r} not found")
@@ -1203,6 +1203,12 @@ class Crm:
     def export(self, entity, fmt="csv", out=None, **filters):
         from .importer import export
         return export(self, entity, fmt, out, **filters)
+
+
+def _is_id(key) -> bool:
+    """A key written as an id: ASCII digits only ("²" and "١" are digits to
+    ``str.isdigit`` but not an id: not found, rather than int()'s ValueError)."""
+    return isinstance(key, str) and key.isascii() and key.isdigit()
 
 
 FIELDS_SEPARATOR = ","   # a history row of several fields names them joined by it (no field name has one)

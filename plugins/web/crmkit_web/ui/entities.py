@@ -34,7 +34,7 @@ def _spec(crm, entity):
 def record_key(key):
     """A URL's key: an id when it is digits (our links are ids: one query,
     not a lookup by code first), else the entity's lookup (a code)."""
-    return int(key) if isinstance(key, str) and key.isdigit() else key
+    return int(key) if isinstance(key, str) and key.isascii() and key.isdigit() else key
 
 
 def columns_of(spec):
