@@ -64,6 +64,7 @@ def _copy_text(value) -> str:
 
 
 _PROBE_SQL: dict = {}    # (registry, entity, actor, param style) -> (SELECT of a visible key, its other params)
+_TYPED: dict = {}        # (column, text, zone) -> the filter value parse_filters typed it as (immutable values)
 _INSERT_SQL: dict = {}   # (model, columns, param style, RETURNING?) -> INSERT statement
 
 _COPY_AS_STR = {int, float, decimal.Decimal, dt.date, dt.datetime}   # str() is already COPY text (not bool)
@@ -343,12 +344,19 @@ class Crm:
                 if len(rules) == 1 or not isinstance(item, str):
                     typed.append(item)
                     continue
+                memo = (id(column), item, self.zone)    # columns live as long as their models
+                if memo in _TYPED:
+                    typed.append(_TYPED[memo])
+                    continue
                 checker = CrmValidator({"v": rules})
                 with self.reading_input():
                     ok = checker.validate({"v": item})
                 if not ok:
                     errors[key] = [f"{item!r} is not a valid {rules.get('type', 'value')}"]
                     break
+                if len(_TYPED) >= 4096:
+                    _TYPED.clear()
+                _TYPED[memo] = checker.document["v"]
                 typed.append(checker.document["v"])
             if key not in errors:
                 out[key] = typed if op == "in" else typed[0]
