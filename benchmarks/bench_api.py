@@ -10,12 +10,14 @@
 - One interaction created through ``POST /api/v1/core.interaction`` by one
   client against ``crm.create`` in process (the same payload), median.
 
-Both servers run 4 sync workers; clients use one ``http.client``
-connection per request, as gunicorn's sync workers close each, with
-``TCP_NODELAY`` set as HTTP client
-libraries set it (urllib3, curl): without it, http.client's two writes of a
-POST (the head, then the body) wait for the server's ACK of the first, a
-round trip per request that is the client's, not the server's.
+Both servers run as ``crmkit serve`` does by default: 2 gthread workers of
+4 threads, HTTP keep-alive. Each client keeps its ``http.client``
+connection open between requests, as client libraries do (a
+``requests.Session``, urllib3's pool, curl reusing a handle), and opens a
+new one only when the server closes it; with ``TCP_NODELAY`` set as those
+libraries set it: without it, http.client's two writes of a POST (the head,
+then the body) wait for the server's ACK of the first, a round trip per
+request that is the client's, not the server's.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ from common import Figure, open_crm
 TITLE = "HTTP API"
 REQUIRES = ("deals", "web")
 PLUGINS = ("deals", "web")
-WORKERS = 4
+WORKERS = 2
+THREADS = 4       # crmkit serve's defaults: gthread workers with keep-alive
 CLIENTS = 8
 STATUSES = ("in_work", "won", "lost")
 
@@ -87,11 +90,14 @@ class Gunicorn:
         if bare:
             env["BARE_SQL"] = json.dumps(ctx.extra["bare_sql"])
             env["BARE_DB"] = url.removeprefix("sqlite:///") if url.startswith("sqlite") else url
-            cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-b",
+            from crmkit_web.server import KEEPALIVE_S
+            cmd = [str(Path(sys.executable).with_name("gunicorn")), "-w", str(WORKERS), "-k", "gthread",
+                   "--threads", str(THREADS), "--keep-alive", str(KEEPALIVE_S), "-b",
                    f"127.0.0.1:{self.port}", "--chdir", str(Path(__file__).parent), "api_bare_app:app"]
         else:
             cmd = [str(Path(sys.executable).with_name("crmkit")), "--db", url, "serve", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--workers", str(WORKERS), "--no-access-log"]
+                   "--port", str(self.port), "--workers", str(WORKERS), "--threads", str(THREADS),
+                   "--no-access-log"]
         self.log = open(ctx.file(f"server-{'bare' if bare else 'crmkit'}.log"), "wb")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 120
@@ -114,10 +120,36 @@ class Gunicorn:
         finally:
             conn.close()
 
+    def client(self):
+        return Client(self.port)
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+class Client:
+    """One client's keep-alive connection, opened again when the server closed it."""
+
+    def __init__(self, port):
+        self.port, self.conn, self.opened = port, None, 0
+
+    def request(self, method, path, headers, body=None):
+        if self.conn is None:
+            self.conn = connection(self.port)
+            self.opened += 1
+        self.conn.request(method, path, body=body, headers=headers)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.will_close:
+            self.conn.close()
+            self.conn = None
+        return resp.status, data
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _load(server, path_of, headers, n):
@@ -127,13 +159,15 @@ def _load(server, path_of, headers, n):
     counter = iter(range(n))
 
     def client():
+        own = server.client()
         while True:
             with lock:
                 i = next(counter, None)
             if i is None:
+                own.close()
                 return
             t0 = time.perf_counter()
-            status, body = server.get(path_of(i), headers)
+            status, body = own.request("GET", path_of(i), headers)
             took = time.perf_counter() - t0
             with lock:
                 latencies.append(took)
@@ -171,7 +205,8 @@ def crmkit_list(ctx):
     latencies, wall = _list(ctx, bare=False)
     return {"crmkit": statistics.median(latencies),
             "info": {"crmkit_p99_s": percentile(latencies, 99), "crmkit_req_per_s": round(len(latencies) / wall),
-                     "requests": len(latencies), "clients": CLIENTS, "workers": WORKERS}}
+                     "requests": len(latencies), "clients": CLIENTS, "workers": WORKERS, "threads": THREADS,
+                     "keep_alive": True}}
 
 
 def floor_list(ctx):
@@ -215,27 +250,26 @@ def crmkit_post(ctx):
     headers = {"Authorization": f"Bearer {ctx.extra['token']}", "Content-Type": "application/json"}
     times = []
     cpu_start = None
+    client = server.client()
     try:
         for i in range(ctx.extra["posts"] + 20):
             if i == 20:
                 cpu_start = _cpu_of_tree(server.proc.pid)
             body = json.dumps(_payload(partners[i % len(partners)], i)).encode()
             t0 = time.perf_counter()
-            conn = connection(server.port)
-            conn.request("POST", "/api/v1/core.interaction", body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
+            status, _ = client.request("POST", "/api/v1/core.interaction", headers, body)
             took = time.perf_counter() - t0
-            conn.close()
-            if resp.status != 201:
-                raise RuntimeError(f"POST answered {resp.status}")
+            if status != 201:
+                raise RuntimeError(f"POST answered {status}")
             if i >= 20:
                 times.append(took)
         server_cpu = (_cpu_of_tree(server.proc.pid) - cpu_start) / len(times)
     finally:
+        client.close()
         server.stop()
     return {"crmkit": statistics.median(times), "info": {"posts": len(times), "crmkit_p99_s": percentile(times, 99),
-                                                         "crmkit_server_cpu_per_post_s": server_cpu}}
+                                                         "crmkit_server_cpu_per_post_s": server_cpu,
+                                                         "connections_opened": client.opened}}
 
 
 def floor_create(ctx):

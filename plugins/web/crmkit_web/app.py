@@ -1,8 +1,9 @@
 """The WSGI application: ``create_app()`` builds it.
 
-The application holds no state between requests: each request takes the
-process's database connection (each gunicorn worker process has its own,
-opened after the fork) and leaves it with no transaction open, and acts as
+The application holds no state between requests: each request takes its
+thread's database connection (each thread of each gunicorn worker process
+has its own, opened after the fork; peewee keeps connections per thread)
+and leaves it with no transaction open, and acts as
 its own user through a ``Crm`` made for it (``g.crm``). What is built once per process is configuration: the
 plugin manager, the registries, the OpenAPI document.
 
@@ -38,8 +39,8 @@ class Host:
         return self._crm.registry
 
     def connect(self):
-        """The process's connection for this request: opened on the first
-        request of the process (after gunicorn's fork, never before), and
+        """This thread's connection for this request: opened on the first
+        request the thread serves (after gunicorn's fork, never before), and
         reopened when the database dropped it."""
         db = self._crm.db
         if db.is_closed():
@@ -51,8 +52,8 @@ class Host:
     def release(self):
         """End the request's use of the connection: nothing it began stays
         open (a transaction left by an error is rolled back). The connection
-        itself is kept for the next request of this process, a pool of one
-        per sync worker: opening a SQLite file (WAL set-up, the checkpoint
+        itself is kept for the next request of this thread, a pool of one
+        per worker thread: opening a SQLite file (WAL set-up, the checkpoint
         at close) or a PostgreSQL session costs more than most requests."""
         db = self._crm.db
         if not db.is_closed() and db.in_transaction():

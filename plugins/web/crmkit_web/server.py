@@ -13,6 +13,8 @@ import re
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
+THREADS = 4            # threads per worker (gthread; crmkit serve --threads); 1: sync workers
+KEEPALIVE_S = 5        # seconds an idle keep-alive connection is kept open
 SECRET_PATH = re.compile(r"^(/u/|/ics/)[^/?\s]+")
 
 
@@ -42,16 +44,30 @@ class Server(BaseApplication):
 
     def load(self):
         from .app import create_app
-        return create_app(self.db_url, migrate=False)
+        from .bodies import bounded_bodies
+        return bounded_bodies(create_app(self.db_url, migrate=False))   # a body that does not come is cut off
 
 
-def run(db_url=None, host="127.0.0.1", port=8000, workers=2, timeout=60, access_log=True):
+def run(db_url=None, host="127.0.0.1", port=8000, workers=2, timeout=60, access_log=True, threads=THREADS):
     from .app import create_app
     create_app(db_url, migrate=True)   # migrate once, before the workers start
+    from .bodies import settings
+    settings()   # a bad CRMKIT_BODY_* fails here, naming it, not in every worker
     options = {
-        "bind": f"{host}:{port}", "workers": workers, "worker_class": "sync", "timeout": timeout,
+        "bind": f"{host}:{port}", "workers": workers, "timeout": timeout,
         "logger_class": RedactingLogger, "accesslog": "-" if access_log else None,
         "errorlog": "-", "forwarded_allow_ips": "127.0.0.1", "limit_request_line": 8190,
         "limit_request_fields": 100, "limit_request_field_size": 8190,
     }
+    options.update(worker_options(threads))
     Server(db_url, options).run()
+
+
+def worker_options(threads: int) -> dict:
+    """gunicorn's worker settings for ``threads`` per worker: ``gthread``
+    with HTTP keep-alive (a client's next request on the same connection
+    costs no accept and no wake-up of every idle worker), or one thread per
+    worker with ``sync`` workers (a connection per request)."""
+    if threads <= 1:
+        return {"worker_class": "sync"}
+    return {"worker_class": "gthread", "threads": threads, "keepalive": KEEPALIVE_S}

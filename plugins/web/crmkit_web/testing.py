@@ -89,14 +89,14 @@ class Client:
 class Server:
     """``crmkit --db URL serve`` in a child process on a free port."""
 
-    def __init__(self, url, workers=2, env=None, log=None):
+    def __init__(self, url, workers=2, env=None, log=None, threads=None):
         self.url, self.port = url, free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log
         crmkit = Path(sys.executable).with_name("crmkit")
         self.proc = subprocess.Popen(
             [str(crmkit), "--db", url, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers)],
+             "--workers", str(workers), *(["--threads", str(threads)] if threads else [])],
             stdout=open(log, "wb"), stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
