@@ -16,10 +16,10 @@ __version__ = "0.1.0"
 _WHERE = {
     "open": "crm", "Crm": "crm",
     "Actor": "access",
-    "BaseModel": "db", "RecordModel": "db", "choices": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "at_transaction_end": "db", "utcnow": "db",
+    "BaseModel": "db", "RecordModel": "db", "choices": "db", "MoneyField": "db", "UtcDateTimeField": "db", "transaction": "db", "at_transaction_end": "db", "utcnow": "db", "statement_sql": "db",
     "CrmError": "errors", "ValidationError": "errors", "Conflict": "errors", "AccessDenied": "errors", "NotFound": "errors",
     "StartupError": "errors", "Busy": "errors", "StorageError": "errors", "DatabaseUnavailable": "errors",
-    "format_value": "i18n", "translate": "i18n", "Choice": "i18n", "current_language": "i18n", "translate_message": "i18n", "Message": "i18n", "Either": "i18n", "operator_zone": "i18n",
+    "format_value": "i18n", "format_moment": "i18n", "translate": "i18n", "Choice": "i18n", "current_language": "i18n", "translate_message": "i18n", "Message": "i18n", "Either": "i18n", "operator_zone": "i18n",
     "zone_named": "zones", "local_moment": "zones",
     "PermanentFailure": "outbox", "TemporaryFailure": "outbox", "ConnectionFailure": "outbox",
     "UnknownOutcome": "outbox", "check_header": "outbox", "delivery_deadline": "outbox", "retry_busy": "outbox", "unfinished_messages": "outbox",

@@ -301,3 +301,16 @@ def test_an_attributes_labels_and_choices_are_changed_and_a_held_choice_stays(wo
     result = cli("attributes", "change", "core.partner", "tier", "--label", "Tier", lang="ru")
     assert result.exit_code == 0 and "изменен реквизит tier сущности core.partner" in result.output
     assert open_crm().attribute_labels("core.partner")["tier"] == "Tier"      # a new session reads the change
+
+
+def test_a_new_session_sees_a_definition_another_process_changed(attrs, open_crm):
+    """Definitions are shared by the sessions of a process, but a changed
+    label (which changes neither how many definitions there are nor their
+    highest id) written by another process is seen by the next session."""
+    first = open_crm()
+    assert first.attribute_labels("core.partner")["tier"] == "tier"
+    # another process's change: a plain UPDATE, nothing of this process told
+    attrs.db.execute_sql("UPDATE kernel_attribute SET label = 'Client level' WHERE name = 'tier'")
+    assert open_crm().attribute_labels("core.partner")["tier"] == "Client level"
+    attrs.db.execute_sql("DELETE FROM kernel_attribute WHERE name = 'motto'")
+    assert "motto" not in [a.name for a in open_crm().attributes("core.partner")]

@@ -31,18 +31,34 @@ def crmkit_register_roles(register):
         register(RoleSpec(role, {"core.reminder": "rcud", "core.note": "rcud", "core.task": "rcu"}))
 
 
+def _user_statement():
+    """The active user of a login with their access groups, one row per
+    group (a user with none: one row, group NULL)."""
+    import peewee as pw
+    from . import models as m
+    U, UA = m.User, m.UserAccess
+    return (U.select(U.id, U.login, U.name, U.roles, U.time_zone, UA.access_group)
+            .join(UA, pw.JOIN.LEFT_OUTER, on=(UA.user == U.id))
+            .where((U.login == "") & (U.is_active == True) & (U.deletion_mark == False))  # noqa: E712
+            .order_by(UA.id))
+
+
 @hookimpl
 def crmkit_load_user(login):
-    from crmkit import Actor
+    """Every request of every front end loads its user: one statement,
+    compiled once per process."""
+    from crmkit import Actor, statement_sql
     from . import models as m
-    user = m.User.get_or_none((m.User.login == login) & (m.User.is_active == True)  # noqa: E712
-                              & (m.User.deletion_mark == False))  # noqa: E712
-    if user is None:
+    sql, _ = statement_sql("core.load_user", _user_statement)
+    rows = m.User._meta.database.execute_sql(sql, (login, m.User.is_active.db_value(True),
+                                          m.User.deletion_mark.db_value(False))).fetchall()
+    if not rows:
         return None
-    roles = frozenset(r.strip() for r in user.roles.split(",") if r.strip())
-    groups = frozenset(ua.access_group_id for ua in m.UserAccess.select().where(m.UserAccess.user == user))
-    return Actor(login=user.login, id=user.id, name=user.name, roles=roles, access_groups=groups,
-                 is_admin="administrator" in roles, time_zone=user.time_zone or "")
+    user_id, user_login, name, roles, zone = rows[0][:5]
+    roles = frozenset(r.strip() for r in (roles or "").split(",") if r.strip())
+    groups = frozenset(r[5] for r in rows if r[5] is not None)
+    return Actor(login=user_login, id=user_id, name=name, roles=roles, access_groups=groups,
+                 is_admin="administrator" in roles, time_zone=zone or "")
 
 
 @hookimpl

@@ -44,12 +44,36 @@ _SHADOWS: dict = {}   # (entity, definitions) -> spec; kept alive: validation ca
 
 def definitions(crm, entity) -> dict:
     """``{name: Attribute}`` of an entity, in the order they were added
-    (read once per session)."""
+    (read once per session: every entity's at once, in one statement)."""
     cache = crm._attributes
-    if entity not in cache:
-        cache[entity] = {a.name: a for a in Attribute.select().where(Attribute.entity == entity)
-                         .order_by(Attribute.id)}
-    return cache[entity]
+    if not cache:                       # emptied by a change of a definition: read again
+        cache.update(_every_definition())
+        cache[_READ] = True
+    return cache.setdefault(entity, {})
+
+
+_READ = object()               # in a session's cache: every definition has been read
+_DEFINED: list = [None, {}]   # the rows of kernel_attribute last read, and {entity: {name: Attribute}} made of them
+
+
+def _every_definition() -> dict:
+    """``{entity: {name: Attribute}}`` of every entity, read now (one
+    statement, compiled once). The Attribute records are made again only
+    when a row differs from the last read (a definition added, changed or
+    removed by any process), so no change is ever missed; they are shared
+    by every session of the process (definitions are no one's access)."""
+    from . import db
+    sql, _ = db.statement_sql("kernel.attribute.every", lambda: Attribute.select().order_by(Attribute.id))
+    rows = tuple(map(tuple, db.database.obj.execute_sql(sql).fetchall()))
+    if rows != _DEFINED[0]:
+        fields = Attribute._meta.sorted_fields
+        out: dict = {}
+        for row in rows:
+            record = Attribute(**{f.name: f.python_value(v) for f, v in zip(fields, row)})
+            record._dirty.clear()
+            out.setdefault(record.entity, {})[record.name] = record
+        _DEFINED[:] = [rows, out]
+    return {entity: dict(defs) for entity, defs in _DEFINED[1].items()}
 
 
 def choices_of(attribute) -> list:
@@ -119,7 +143,7 @@ def define(crm, entity, name, kind, label="", label_ru="", choices=(), target=""
                                  label_ru=(label_ru or "").strip(), choices=json.dumps(values, ensure_ascii=False),
                                  target=target or "", currency=currency or "", created_by=crm.actor.login)
     _audit(crm, entity, "attribute", {"name": name, "kind": kind})
-    crm._attributes.pop(entity, None)
+    crm._attributes.clear()
     return attribute
 
 
@@ -159,7 +183,7 @@ def change(crm, entity, name, label=None, label_ru=None, choices=None) -> Attrib
     if changes:
         Attribute.update(**changes).where(Attribute.id == attribute.id).execute()
         _audit(crm, entity, "attribute-changed", {"name": name, **{k: v for k, v in changes.items()}})
-        crm._attributes.pop(entity, None)
+        crm._attributes.clear()
     return definitions(crm, entity)[name]
 
 
@@ -172,7 +196,7 @@ def remove(crm, entity, name) -> int:
     n = AttributeValue.delete().where(AttributeValue.attribute == attribute.id).execute()
     attribute.delete_instance()
     _audit(crm, entity, "attribute-removed", {"name": name, "values": n})
-    crm._attributes.pop(entity, None)
+    crm._attributes.clear()
     return n
 
 

@@ -64,6 +64,7 @@ def _copy_text(value) -> str:
 
 
 _PROBE_SQL: dict = {}    # (registry, entity, actor, param style) -> (SELECT of a visible key, its other params)
+_TYPED: dict = {}        # (column, text, zone) -> the filter value parse_filters typed it as (immutable values)
 _INSERT_SQL: dict = {}   # (model, columns, param style, RETURNING?) -> INSERT statement
 
 _COPY_AS_STR = {int, float, decimal.Decimal, dt.date, dt.datetime}   # str() is already COPY text (not bool)
@@ -254,7 +255,7 @@ class Crm:
         model = spec.model
         if isinstance(key, pw.Model):
             key = key.get_id()
-        if isinstance(key, int) or (isinstance(key, str) and key.isdigit() and not spec.lookup):
+        if isinstance(key, int) or (_is_id(key) and not spec.lookup):
             return model._meta.primary_key == int(key)
         if spec.lookup and isinstance(key, str):
             return getattr(model, spec.lookup) == key
@@ -277,7 +278,7 @@ class Crm:
                 q = q.for_update(of=spec.model)
             return q.first()
         found = first(expr)
-        if found is None and spec.lookup and isinstance(key, str) and key.isdigit():
+        if found is None and spec.lookup and _is_id(key):
             found = first(spec.model._meta.primary_key == int(key))
         if found is None:
             raise NotFound(f"{entity} {key!r} not found")
@@ -343,12 +344,19 @@ class Crm:
                 if len(rules) == 1 or not isinstance(item, str):
                     typed.append(item)
                     continue
+                memo = (id(column), item, self.zone)    # columns live as long as their models
+                if memo in _TYPED:
+                    typed.append(_TYPED[memo])
+                    continue
                 checker = CrmValidator({"v": rules})
                 with self.reading_input():
                     ok = checker.validate({"v": item})
                 if not ok:
                     errors[key] = [f"{item!r} is not a valid {rules.get('type', 'value')}"]
                     break
+                if len(_TYPED) >= 4096:
+                    _TYPED.clear()
+                _TYPED[memo] = checker.document["v"]
                 typed.append(checker.document["v"])
             if key not in errors:
                 out[key] = typed if op == "in" else typed[0]
@@ -1195,6 +1203,12 @@ class Crm:
     def export(self, entity, fmt="csv", out=None, **filters):
         from .importer import export
         return export(self, entity, fmt, out, **filters)
+
+
+def _is_id(key) -> bool:
+    """A key written as an id: ASCII digits only ("²" and "١" are digits to
+    ``str.isdigit`` but not an id: not found, rather than int()'s ValueError)."""
+    return isinstance(key, str) and key.isascii() and key.isdigit()
 
 
 FIELDS_SEPARATOR = ","   # a history row of several fields names them joined by it (no field name has one)

@@ -216,6 +216,28 @@ def storage_reason(exc) -> str | None:
     return None
 
 
+_STATEMENTS: dict = {}   # (key, param style, database class) -> (sql, parameter count)
+
+
+def statement_sql(key, build) -> tuple[str, int]:
+    """``(sql, parameter count)`` of a statement whose shape never changes,
+    only its parameter values. ``build()`` returns the peewee query (made
+    with placeholder values of the right types); it is compiled once per
+    process and dialect, where peewee builds a node tree and writes its SQL
+    anew for every query (a few hundred microseconds each; the kernel's
+    INSERT is written once the same way). The caller passes its own values,
+    in the query's order and as the fields' ``db_value`` gives them, to
+    ``execute_sql`` or ``Model.raw``. Only for statements that apply no
+    user's access filter: those differ by user and go through ``crm.query``."""
+    db = database.obj
+    k = (key, db.param, type(db))
+    found = _STATEMENTS.get(k)
+    if found is None:
+        sql, params = build().sql()
+        found = _STATEMENTS[k] = (sql, len(params))
+    return found
+
+
 def among(field, values):
     """``field IN (values)`` with the values sent as one parameter (a JSON
     array read by ``json_each`` on SQLite, an array on PostgreSQL): a list

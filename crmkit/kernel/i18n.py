@@ -422,6 +422,18 @@ def operator_zone():
     return zone()
 
 
+def format_moment(value: dt.datetime, lang="en", zone=None) -> str:
+    """A ``datetime`` as ``format_value`` shows it (what a column of moments
+    calls directly, row after row)."""
+    if value.tzinfo is not None:
+        from .zones import output_zone
+        value = value.astimezone(zone or output_zone()).replace(tzinfo=None)
+    if lang == "ru":
+        return value.strftime("%d.%m.%Y %H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) \
+            else value.strftime("%d.%m.%Y")
+    return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.strftime("%Y-%m-%d")
+
+
 def format_value(value, lang="en", zone=None) -> str:
     """A cell as a person reads it in ``lang``; aware times in ``zone``
     (a ``tzinfo``; default the acting user's within a CLI command, else the
@@ -444,13 +456,7 @@ def format_value(value, lang="en", zone=None) -> str:
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
     if isinstance(value, dt.datetime):
-        if value.tzinfo is not None:
-            from .zones import output_zone
-            value = value.astimezone(zone or output_zone()).replace(tzinfo=None)
-        if lang == "ru":
-            return value.strftime("%d.%m.%Y %H:%M:%S") if (value.hour, value.minute, value.second) != (0, 0, 0) \
-                else value.strftime("%d.%m.%Y")
-        return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.strftime("%Y-%m-%d")
+        return format_moment(value, lang, zone)
     if isinstance(value, dt.date):
         return value.strftime("%d.%m.%Y") if lang == "ru" else value.isoformat()
     if isinstance(value, int):

@@ -36,7 +36,7 @@ def _subject(text):
     entity, _, key = text.partition(":")
     if not key:
         raise click.BadParameter(f"{text!r}: expected entity:id or entity:code", param_hint="SUBJECT")
-    return (entity, int(key) if key.isdigit() else key)
+    return (entity, int(key) if key.isascii() and key.isdigit() else key)
 
 
 def _resolve(crm, text):

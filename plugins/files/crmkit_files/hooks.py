@@ -16,13 +16,18 @@ def subject_readable(actor, model, view):
     return model.subject_type.not_in(hidden) if hidden else None
 
 
+# a rename is held to what an attach keeps of a name (store.NAME_BAD): no folders, no control or
+# bidirectional characters
+NAME_REGEX = r"[^\x00-\x1f\x7f-\x9f/\\\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+"
+
+
 @hookimpl
 def crmkit_register_entities(register):
     from . import models as m
     register(EntitySpec(
         "files.file", m.File, label="File", partner_path="partner", display="name", row_filter=subject_readable,
         read_only=("mime", "size", "sha256", "partner"), order_by=("-id",),
-        schema={"name": {"empty": False, "maxlength": 255, "regex": r"[^\x00-\x1f\x7f-\x9f/\\]+"}},
+        schema={"name": {"empty": False, "maxlength": 255, "regex": NAME_REGEX}},
         list_fields=("id", "name", "mime", "size", "subject_type", "subject_id", "created_at", "comment")))
 
 

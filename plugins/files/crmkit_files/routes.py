@@ -44,7 +44,7 @@ def upload(entity, key):
                                   "application/octet-stream), not a form", status=415, title="Unsupported media type")
     if entity not in crm.registry.subject_types:
         raise NotFound(f"{entity!r} is not an entity files are attached to")
-    record = crm.get(entity, int(key) if key.isdigit() else key)   # hidden or missing: 404, the body unread
+    record = crm.get(entity, int(key) if key.isascii() and key.isdigit() else key)   # hidden or missing: 404, the body unread
     try:
         done = crm.act("files.attach", subject=f"{entity}:{record.get_id()}", name=request.args.get("name", ""),
                        content=request.stream, comment=request.args.get("comment", ""))
@@ -105,5 +105,5 @@ def register_routes(register):
     # one byte past the limit: the store reads limit + 1 bytes at most and refuses the content then
     # (werkzeug's own bound would refuse a body of exactly the limit when it looks for more)
     register(ApiRoute("/files/<entity>/<key>", "files.upload", upload, methods=("POST",),
-                      max_body=lambda: max_bytes() + 1, openapi=UPLOAD))
+                      max_body=lambda: max_bytes() + 1, openapi=UPLOAD, idempotent=True))
     register(ApiRoute("/files.file/<int:key>/content", "files.content", download, openapi=CONTENT))

@@ -50,7 +50,10 @@ HARD_MAX_BYTES = 512 * 1024 * 1024    # in the database: PostgreSQL's bytea and 
 DISK_MAX_BYTES = 64 * 1024 ** 3       # on disk
 DIGEST = re.compile(r"[0-9a-f]{64}")
 CHUNK = 1024 * 1024
-NAME_BAD = re.compile(r"[\x00-\x1f\x7f/\\]")
+# no folders, no control characters (C0, DEL, C1), and none of the bidirectional controls that make a name
+# read as another ("invoice\u202efdp.exe" shows as "invoiceexe.pdf"): they are dropped from a name
+BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+NAME_BAD = re.compile(rf"[\x00-\x1f\x7f-\x9f/\\{BIDI}]")
 attaching = contextvars.ContextVar("files_attaching", default=False)   # the one way a file row is made
 
 
@@ -261,9 +264,10 @@ def read_bounded(stream, limit: int) -> bytes:
 
 
 def clean_name(name) -> str:
-    """The file's own name: no folders, no control characters."""
-    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-    return NAME_BAD.sub("", text)[:255]
+    """The file's own name: no folders, no control or bidirectional
+    characters (``NAME_BAD``)."""
+    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return NAME_BAD.sub("", text).strip()[:255]
 
 
 def attach(crm, subject, name, stream, comment="", limit=None):

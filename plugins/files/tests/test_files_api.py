@@ -220,3 +220,47 @@ def test_the_openapi_document_describes_the_upload(site):
     attach = doc["paths"]["/files.file/actions/files.attach"]["post"]
     content = attach["requestBody"]["content"]["application/json"]["schema"]["properties"]["content"]
     assert content["type"] == "string"
+
+
+def test_an_idempotency_key_makes_one_file_and_is_the_users_own(site):
+    """A retried upload with its Idempotency-Key gets the first answer again,
+    not a second file; the key with another body is a 422 and writes
+    nothing (the body is hashed as read, never buffered: the fingerprint of
+    a streamed body; before, the key was ignored and a retry made a second
+    file)."""
+    from crmkit_files import models as m
+    api, path = site["api"], f"/files/core.partner/{site['own']}"
+    data = PDF + os.urandom(1536 * 1024)   # past the API's 1 MiB
+    key = {"Content-Type": "application/pdf", "Idempotency-Key": f"upload-{uuid.uuid4().hex}"}
+    first = api.post(path, raw=data, headers=key, params={"name": "once.pdf"})
+    assert first.status == 201, first
+    before = _stored(site)
+    again = api.post(path, raw=data, headers=key, params={"name": "once.pdf"})
+    assert again.status == 201 and again.header("idempotent-replayed") == "true"
+    assert again.json == first.json and again.header("location") == first.header("location")
+    chunked = _raw(site, "POST", f"{path}?name=once.pdf", key,
+                   chunks=iter([data[:700000], data[700000:]]))
+    assert chunked.status == 201 and chunked.json == first.json
+    assert _stored(site) == before
+    other = api.post(path, raw=data + b"x", headers=key, params={"name": "once.pdf"})
+    assert other.status == 422 and "Idempotency-Key" in other.json["errors"]
+    renamed = api.post(path, raw=data, headers=key, params={"name": "twice.pdf"})
+    assert renamed.status == 422
+    assert _stored(site) == before
+    crm = crmkit.open(site["url"], migrate=False)
+    try:
+        assert m.File.select().where(m.File.name == "once.pdf").count() == 1
+    finally:
+        crm.close()
+        from crmkit.kernel.db import database
+        database.obj.close()
+
+
+def test_a_key_of_digits_that_are_not_ascii_is_a_404_not_a_server_error(site):
+    before = _stored(site)
+    for key in ("%C2%B2", "%D9%A1"):   # "²" and Arabic-Indic "١": digits to str.isdigit, not an id
+        got = _raw(site, "POST", f"/files/core.partner/{key}?name=x.pdf", {"Content-Type": "application/pdf",
+                                                                           "Content-Length": str(len(PDF))}, PDF)
+        assert got.status == 404, got
+        assert site["api"].get(f"/core.partner/{key}").status == 404
+    assert _stored(site) == before

@@ -44,12 +44,15 @@ class Server(BaseApplication):
 
     def load(self):
         from .app import create_app
-        return create_app(self.db_url, migrate=False)
+        from .bodies import bounded_bodies
+        return bounded_bodies(create_app(self.db_url, migrate=False))   # a body that does not come is cut off
 
 
 def run(db_url=None, host="127.0.0.1", port=8000, workers=2, timeout=60, access_log=True, threads=THREADS):
     from .app import create_app
     create_app(db_url, migrate=True)   # migrate once, before the workers start
+    from .bodies import settings
+    settings()   # a bad CRMKIT_BODY_* fails here, naming it, not in every worker
     options = {
         "bind": f"{host}:{port}", "workers": workers, "timeout": timeout,
         "logger_class": RedactingLogger, "accesslog": "-" if access_log else None,

@@ -27,6 +27,11 @@ class ApiRoute:
         request's body instead of the server's ``MAX_CONTENT_LENGTH``.
     :param openapi: the route's OpenAPI path item (``{"post": {...}}``),
         put in ``/api/v1/openapi.json`` at the rule (``<int:key>`` as ``{key}``).
+    :param idempotent: a POST honouring ``Idempotency-Key`` as the API's
+        creates and actions do: the view reads its body from
+        ``request.stream`` (fingerprinted by its SHA-256 as read, never
+        buffered) and its 2xx answer is kept for the user and key, replayed
+        to a retry with the same body, a 422 for another.
     """
 
     rule: str
@@ -35,6 +40,7 @@ class ApiRoute:
     methods: tuple = ("GET",)
     max_body: Callable | None = None
     openapi: dict | None = None
+    idempotent: bool = False
 
     @property
     def path(self) -> str:
@@ -86,5 +92,20 @@ def blueprint_for(host):
         return authenticate()
 
     for route in routes:
-        bp.add_url_rule(route.rule, route.endpoint.replace(".", "__"), route.view, methods=list(route.methods))
+        view = _idempotent(route.view) if route.idempotent else route.view
+        bp.add_url_rule(route.rule, route.endpoint.replace(".", "__"), view, methods=list(route.methods))
     return bp
+
+
+def _idempotent(view):
+    import functools
+
+    from . import idempotency
+
+    @functools.wraps(view)
+    def run(**kwargs):
+        from flask import request
+        if request.method != "POST":
+            return view(**kwargs)
+        return idempotency.run(lambda: view(**kwargs), transactional=False, streamed=True)
+    return run

@@ -41,7 +41,9 @@ def current_session(request, app):
     token = request.cookies.get(_cookie_name(request))
     if not token or len(token) > 100:
         return None
-    row = Session.get_or_none(Session.token_hash == _hash(token))
+    from crmkit import statement_sql
+    sql, _ = statement_sql("web.session", lambda: Session.select().where(Session.token_hash == "").limit(1))
+    row = next(iter(Session.raw(sql, _hash(token), 1)), None)   # every page's first statement: compiled once
     if row is None:
         return None
     now = utcnow()

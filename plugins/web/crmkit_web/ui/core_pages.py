@@ -28,24 +28,52 @@ def contacts_tab(crm, partner):
                            can_create_info=crm.can("create", "core.contact_info"))
 
 
+TIMELINE_COLUMNS = ["date", "kind", "direction", "topic", "partner", "contact", "responsible"]
+
+
 def interactions_tab(crm, partner):
     from crmkit.core import models as m
     from crmkit.core.partners import holding_ids
-    ids = holding_ids(crm, partner.id)
+    ids = holding_ids(crm, partner)   # the card's record: not read again
     I = m.Interaction
+    shown = [I.id, *(getattr(I, n) for n in TIMELINE_COLUMNS)]     # what a row shows, not the texts
     query = crm.query("core.interaction").where(I.partner.in_(ids))
-    rows = list(query.order_by(I.date.desc(), I.id.desc()).limit(TIMELINE))
+    rows = list(query.select(*shown).order_by(I.date.desc(), I.id.desc()).limit(TIMELINE))
     total = query.count() if len(rows) == TIMELINE else len(rows)
     spec = crm.registry.entity("core.interaction")
     return render_fragment("web/core/timeline.html", partner=partner, total=total,
-                           rows=table(crm, spec, rows, ["date", "kind", "direction", "topic", "partner",
-                                                        "contact", "responsible"]),
+                           items=timeline_items(crm, table(crm, spec, rows, TIMELINE_COLUMNS)),
                            whole=len(ids) > 1, can_create=crm.can("create", "core.interaction"))
+
+
+def timeline_items(crm, rows):
+    """The timeline's rows as HTML, written here rather than by the
+    template row by row (the template's loop, its calls and escapes were
+    the largest part of the card's rendering): each value escaped, links
+    to the records' cards."""
+    from markupsafe import Markup, escape
+    from .locale import card_urls, say
+    url = card_urls()
+    no_topic = str(escape(say("(no topic)", crm.lang, "web/core/timeline.html")))
+
+    def link(c):
+        text, entity, key = c
+        return f'<a href="{escape(url(entity, key))}">{escape(text)}</a>' if entity else str(escape(text))
+    out = []
+    for row in rows:
+        when, kind, direction, topic, *refs = row["cells"]
+        muted = " · ".join([link(refs[0]), *(link(c) for c in refs[1:] if c[0])])
+        out.append(Markup(f'<li><span class="when">{escape(when[0])}</span> <strong>{escape(kind[0])}</strong>'
+                          f'{(" · " + escape(direction[0])) if direction[0] else ""}\n'
+                          f' — <a href="{escape(url("core.interaction", row["record"].id))}">'
+                          f'{escape(topic[0]) if topic[0] else no_topic}</a>\n'
+                          f' <span class="muted">{muted}</span></li>\n'))
+    return out
 
 
 def holding_tab(crm, partner):
     from crmkit.core.partners import tree
-    return render_fragment("web/core/holding.html", partner=partner, tree=tree(crm, partner.id))
+    return render_fragment("web/core/holding.html", partner=partner, tree=tree(crm, partner))
 
 
 def notes_tab(crm, partner):
@@ -104,9 +132,9 @@ def due_filters(crm):
 def reminders_due(crm):
     """``(count, url)`` of the user's due reminders for the header (one
     COUNT through their access), or None where they may not read reminders."""
-    from flask import url_for
+    from .views import filtered_list_url
     if crm.actor.id is None or not crm.can("read", "core.reminder"):
         return None
     filters = due_filters(crm)     # typed as the list types its query string, so the count is the list's
     return (crm.count("core.reminder", **crm.parse_filters("core.reminder", filters)),
-            url_for("ui.list", entity="core.reminder", **filters))
+            filtered_list_url("core.reminder", filters))

@@ -34,7 +34,7 @@ def _spec(crm, entity):
 def record_key(key):
     """A URL's key: an id when it is digits (our links are ids: one query,
     not a lookup by code first), else the entity's lookup (a code)."""
-    return int(key) if isinstance(key, str) and key.isdigit() else key
+    return int(key) if isinstance(key, str) and key.isascii() and key.isdigit() else key
 
 
 def columns_of(spec):
@@ -104,8 +104,8 @@ def table(crm, spec, rows, names=None):
     from flask import g
     names = names or columns_of(spec)
     refs = F.display_map(crm, spec, rows, names)
-    zone = g.get("zone")
-    return [{"record": r, "cells": [F.cell(crm, r, n, refs, zone) for n in names]} for r in rows]
+    makers = F.cell_makers(crm, spec.model, names, refs, g.get("zone"))
+    return [{"record": r, "cells": [make(r) for make in makers]} for r in rows]
 
 
 def referrers(crm, spec, record):
@@ -251,6 +251,8 @@ def card_context(crm, entity, key, active="main"):
     from .views import action_forms
     spec = _spec(crm, entity)
     record = crm.get(entity, record_key(key))
+    title = F.display(crm, entity, record)
+    F.remember(entity, record.get_id(), title)     # the tabs' links to it are not read again
     shown = [t for t in current_pages().tabs_of(entity) if not t.entity_read or crm.can("read", t.entity_read)]
     tabs = [t for t in shown if not t.panel]
     panels = [t.render(crm, record) for t in shown if t.panel] if active == "main" else []
@@ -263,7 +265,7 @@ def card_context(crm, entity, key, active="main"):
     names = [n for n in spec.model._meta.fields if n != "deletion_mark"]
     row = table(crm, spec, [record], names)[0]
     return dict(spec=spec, entity=entity, record=record, key=record.get_id(),
-                title=F.display(crm, entity, record), label=translate(spec.label or entity, crm.lang, context=spec.name),
+                title=title, label=translate(spec.label or entity, crm.lang, context=spec.name),
                 fields=[(F.label(crm, spec, n), c) for n, c in zip(names, row["cells"])]
                 + attribute_cells(crm, spec, record),
                 referrers=referrers(crm, spec, record) if active == "main" else [],

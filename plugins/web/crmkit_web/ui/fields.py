@@ -246,9 +246,13 @@ def _choice_labels(crm, entity):
 
 def display_map(crm, spec, rows, names):
     """``{field: {id: (entity, text)}}`` for the reference fields ``names``
-    of ``rows``: one query per field, through the user's access (a row they
-    may not see shows as its bare id, unlinked)."""
+    of ``rows``: one query per field (``crm.names``: only the display
+    column when the display is a field), through the user's access (a row
+    they may not see shows as its bare id, unlinked). What this request
+    has named already (the card's own record, a row of another table) is
+    not read again."""
     refs = references(spec)
+    known = _named()
     out = {}
     for name in names:
         field = refs.get(name)
@@ -259,26 +263,97 @@ def display_map(crm, spec, rows, names):
         out[name] = {}
         if target is None or not ids or not crm.can("read", target.name):
             continue
-        pk = target.model._meta.primary_key
-        for row in crm.query(target.name, include_marked=True).where(pk.in_(sorted(ids))):
-            out[name][row.get_id()] = (target.name, display(crm, target.name, row))
+        entity = target.name
+        missing = sorted(i for i in ids if (entity, i) not in known)
+        if missing:
+            said = _names(crm, target, missing)
+            for i in missing:
+                text = said.get(i)
+                known[(entity, i)] = _labelled(crm, entity, text) if text is not None else None
+        for i in ids:
+            text = known[(entity, i)]
+            if text is not None:
+                out[name][i] = (entity, text)
+    return out
+
+
+def _names(crm, target, ids) -> dict:
+    """``{id: display}`` of the visible ones among ``ids`` (one query)."""
+    pk = target.model._meta.primary_key
+    if isinstance(pk, (pw.AutoField, pw.IntegerField)):
+        return crm.names(target.name, ids)        # ids are whole numbers: only the display column is read
+    return {row.get_id(): crm.display(target.name, row)
+            for row in crm.query(target.name, include_marked=True).where(pk.in_(ids))}
+
+
+def _named() -> dict:
+    """This request's ``{(entity, id): display or None (not visible)}``."""
+    from flask import g
+    found = g.get("named")
+    if found is None:
+        found = g.named = {}
+    return found
+
+
+def remember(entity, key, text):
+    """Note that this request's user sees record ``key`` of ``entity`` as
+    ``text`` (what ``display`` says of it), so its links are not read again."""
+    _named()[(entity, key)] = text
+
+
+def _labelled(crm, entity, text):
+    """``display``'s second step: the choice codes in a display said by
+    their labels in the user's language."""
+    if not crm.lang or crm.lang == "en" or not text:
+        return text
+    codes = _choice_labels(crm, entity)
+    return _CODE.sub(lambda m: codes.get(m.group(0), m.group(0)), text) if codes else text
+
+
+def cell_makers(crm, model, names, refs, zone=None):
+    """One function per column making its cell ``(text, link entity, link
+    id)`` of a row (what ``cell`` says, with the column's kind worked out
+    once per table rather than once per cell)."""
+    from crmkit import format_moment, format_value, translate
+    fields = model._meta.fields
+    lang = crm.lang
+    out = []
+    for name in names:
+        if name in refs:
+            def ref(record, name=name, found=refs[name]):
+                value = record.__data__.get(name)
+                if value is None:
+                    return "", None, None
+                hit = found.get(value)
+                if hit is None:
+                    return f"#{value}", None, None
+                return hit[1], hit[0], value
+            out.append(ref)
+        elif fields[name].choices:
+            spec = crm.registry.spec_of_model(model)
+            context = f"{spec.name}.{name}" if spec else None
+            said: dict = {}
+
+            def choice(record, name=name, context=context, said=said):
+                value = getattr(record, name)
+                if not (isinstance(value, str) and value):
+                    return format_value(value, lang, zone), None, None
+                if value not in said:
+                    text = translate(value, lang, context=context)   # a choice: "won"
+                    said[value] = text.replace("_", " ") if text == value else text
+                return said[value], None, None
+            out.append(choice)
+        elif isinstance(fields[name], pw.DateTimeField):
+            def moment(record, name=name):
+                value = getattr(record, name)
+                return (format_moment(value, lang, zone) if type(value) is dt.datetime
+                        else format_value(value, lang, zone)), None, None
+            out.append(moment)
+        else:
+            out.append(lambda record, name=name: (format_value(getattr(record, name), lang, zone), None, None))
     return out
 
 
 def cell(crm, record, name, refs, zone=None):
     """``(text, link entity, link id)`` of one value."""
-    from crmkit import format_value, translate
-    if name in refs:
-        value = record.__data__.get(name)
-        if value is None:
-            return "", None, None
-        found = refs[name].get(value)
-        if found is None:
-            return f"#{value}", None, None
-        return found[1], found[0], value
-    value = getattr(record, name)
-    if isinstance(value, str) and value and type(record)._meta.fields[name].choices:
-        spec = crm.registry.spec_of_model(type(record))
-        text = translate(value, crm.lang, context=f"{spec.name}.{name}" if spec else None)   # a choice: "won"
-        return (text.replace("_", " ") if text == value else text), None, None
-    return format_value(value, crm.lang, zone), None, None
+    return cell_makers(crm, type(record), [name], refs, zone)[0](record)

@@ -38,9 +38,7 @@ def install(app):
     def _(context, text, **values):
         """A template's text in its plugin's domain: ``claims/web/x.html``
         translates in claims'."""
-        out = translate(text, lang(), context=_template_context(context.name))
-        if out == text:       # a plugin's page template speaks the pages' common words too ("none")
-            out = translate(text, lang(), domain="web")
+        out = say(text, lang(), context.name)
         return out.format(**values) if values else out
 
     def fmt(value):
@@ -68,6 +66,28 @@ def install(app):
         from .core_pages import reminders_due as due
         return due(g.crm) if g.get("web_session") else None
 
+    flask_url_for = app.url_for
+    built: dict = {}
+
+    def url_for(endpoint, **values):
+        """Flask's ``url_for``, kept per process for the links every page
+        repeats (the layout's, a card's tabs): the same endpoint and values
+        under the same mount point and host build the same URL (the
+        application registers no URL defaults that could vary it)."""
+        if endpoint.startswith(".") or any(k.startswith("_") for k in values):
+            return flask_url_for(endpoint, **values)
+        try:
+            key = (request.script_root, request.host, endpoint,
+                   tuple(sorted((k, type(v), v) for k, v in values.items())))
+            found = built.get(key)
+        except TypeError:           # an unhashable value (a list of filters)
+            return flask_url_for(endpoint, **values)
+        if found is None:
+            if len(built) >= 8192:
+                built.clear()
+            found = built[key] = flask_url_for(endpoint, **values)
+        return found
+
     def said(message):
         """An error page's message in the page's language: an error or a
         ``Message`` by its msgid and values, a plain text by the catalogue."""
@@ -77,9 +97,17 @@ def install(app):
             return message.said(lang())
         return translate_message(str(message), lang(), domain="web")
 
-    app.jinja_env.globals.update(_=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
+    app.jinja_env.globals.update(url_for=url_for, _=_, fmt=fmt, label=label, csrf_token=csrf_token, csrf_field=csrf_field, menu=menu,
                                  page_lang=lang, reminders_due=reminders_due, card_url=card_url,
                                  cell_link=cell_link, said=said)
+
+
+def say(text, lang, template):
+    """``text`` as the template ``template`` says it (what its ``_`` gives):
+    in its plugin's domain, else in the pages' common words ("none")."""
+    from crmkit import translate
+    out = translate(text, lang, context=_template_context(template))
+    return translate(text, lang, domain="web") if out == text else out
 
 
 ENTITY_MARK, KEY_MARK = "entity-mark", "987654321"
@@ -93,16 +121,27 @@ def card_url(entity, key) -> str:
     ``SCRIPT_NAME``, is honoured) and each link whose entity and key are
     plain (letters, digits, ``.-_~``: nothing to quote) fills it in; any
     other goes through ``url_for`` itself."""
+    return card_urls()(entity, key)
+
+
+def card_urls():
+    """``card_url`` for this request as a plain function (the URL's shape
+    looked up once): what a page making many links calls."""
     from flask import g, url_for
-    entity_text, key_text = str(entity), str(key)
-    if not (_PLAIN.match(entity_text) and _PLAIN.match(key_text)):
-        return url_for("ui.card", entity=entity, key=key)
-    shape = g.get("card_url_shape")
-    if shape is None:
-        head, tail = url_for("ui.card", entity=ENTITY_MARK, key=KEY_MARK).rsplit(KEY_MARK, 1)
-        shape = g.card_url_shape = (*head.rsplit(ENTITY_MARK, 1), tail)
-    head, middle, tail = shape
-    return f"{head}{entity_text}{middle}{key_text}{tail}"
+    made = g.get("card_urls")
+    if made is not None:
+        return made
+    head, tail = url_for("ui.card", entity=ENTITY_MARK, key=KEY_MARK).rsplit(KEY_MARK, 1)
+    head, middle = head.rsplit(ENTITY_MARK, 1)
+    plain = _PLAIN.match
+
+    def made(entity, key):
+        entity_text, key_text = str(entity), str(key)
+        if not (plain(entity_text) and plain(key_text)):
+            return url_for("ui.card", entity=entity, key=key)
+        return f"{head}{entity_text}{middle}{key_text}{tail}"
+    g.card_urls = made
+    return made
 
 
 def cell_link(c):

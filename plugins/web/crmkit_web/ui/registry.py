@@ -17,6 +17,7 @@ class Pages:
     tabs: dict = attrs.field(factory=dict)     # entity -> [CardTab]
     owners: dict = attrs.field(factory=dict)   # endpoint or rule -> plugin
     body_limits: dict = attrs.field(factory=dict)   # Flask endpoint -> a page's max_body
+    memo: dict = attrs.field(factory=dict)     # what the side menu makes per roles and language (views.py)
 
     def tabs_of(self, entity):
         return self.tabs.get(entity, [])

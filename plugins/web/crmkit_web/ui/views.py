@@ -20,29 +20,47 @@ PLUGIN_TITLES = {"core": "Partners and contacts", "deals": "Sales", "marketing":
 def menu_sections(crm):
     """``(sections, lists)``: the registered entries by section (sections in
     plugin order: core's Work first), and every entity list the user may
-    read, plugin by plugin (shown folded)."""
+    read, plugin by plugin (shown folded). What depends on the user's roles
+    and language only (which entries, their words, their order) is made
+    once per process; each entry's filters are asked every time (they may
+    name the user or the time) and the URLs made of them kept."""
     from flask import request, url_for
-    from .entities import current_pages
-    pages = current_pages()
     path = request.full_path.rstrip("?")
-    rank = {p.name: i for i, p in enumerate(crm.plugins)}
-    rank["web"] = -1      # the web plugin registers core's pages (Work): they come first
-    entries = sorted(zip(pages.menu, pages.menu_plugins), key=lambda ep: (rank.get(ep[1], 99), ep[0].order,
-                                                                          ep[0].title))
     sections: dict[str, list] = {}
-    for e, plugin in entries:
-        if e.entity and not crm.can("read", e.entity):
-            continue
+    for section, title, e in _menu_entries(crm):
         url = entry_url(crm, e)
-        sections.setdefault(entry_text(crm, e.section, e, plugin), []).append(
-            (entry_text(crm, e.title, e, plugin), url, path == url or request.path == url))
-    reports = [r for r in crm.registry.reports.values() if crm.can("read", r.id)]
-    if reports:
+        sections.setdefault(section, []).append((title, url, path == url or request.path == url))
+    if _may_read_reports(crm):
         sections.setdefault(translate("Reports", crm.lang), []).append(
             (translate("All reports", crm.lang), url_for("ui.reports"), request.path.startswith(url_for("ui.reports"))))
     lists = [(title, [(text, url, request.path.startswith(url)) for text, url in links])
              for title, links in _entity_lists(crm, url_for("ui.list", entity="_")[:-2])]
     return list(sections.items()), lists
+
+
+def _menu_entries(crm):
+    """``[(section, title, entry)]`` the user's roles may read, in order."""
+    from .entities import current_pages
+    pages = current_pages()
+    memo = pages.memo
+    key = ("menu", crm.actor.roles, crm.actor.is_admin, crm.lang)
+    if key not in memo:
+        rank = {p.name: i for i, p in enumerate(crm.plugins)}
+        rank["web"] = -1      # the web plugin registers core's pages (Work): they come first
+        entries = sorted(zip(pages.menu, pages.menu_plugins), key=lambda ep: (rank.get(ep[1], 99), ep[0].order,
+                                                                              ep[0].title))
+        memo[key] = [(entry_text(crm, e.section, e, plugin), entry_text(crm, e.title, e, plugin), e)
+                     for e, plugin in entries if not e.entity or crm.can("read", e.entity)]
+    return memo[key]
+
+
+def _may_read_reports(crm):
+    from .entities import current_pages
+    memo = current_pages().memo
+    key = ("reports", crm.actor.roles, crm.actor.is_admin)
+    if key not in memo:
+        memo[key] = any(crm.can("read", r.id) for r in crm.registry.reports.values())
+    return memo[key]
 
 
 _LISTS: dict = {}
@@ -88,11 +106,30 @@ def entry_context(e):
 
 
 def entry_url(crm, e):
-    from flask import url_for
+    """A menu entry's URL with its filters as they are now."""
     if e.endpoint.startswith("entity:"):
-        return url_for("ui.list", entity=e.endpoint[7:], **(e.filters(crm) if e.filters else {}))
+        return filtered_list_url(e.endpoint[7:], e.filters(crm) if e.filters else {})
     from . import page_url
     return page_url(e.endpoint)
+
+
+def filtered_list_url(entity, filters):
+    """``url_for("ui.list", entity=entity, **filters)``, kept per mount
+    point, entity and filter values (the side menu and the header make a
+    dozen on every page, the same for a minute at least)."""
+    from flask import request, url_for
+    from .entities import current_pages
+    urls = current_pages().memo.setdefault("urls", {})
+    try:
+        key = (request.script_root, request.host, entity, tuple(filters.items()))
+        found = urls.get(key)
+    except TypeError:           # an unhashable filter value
+        return url_for("ui.list", entity=entity, **filters)
+    if found is None:
+        if len(urls) >= 4096:
+            urls.clear()
+        found = urls[key] = url_for("ui.list", entity=entity, **filters)
+    return found
 
 
 def action_forms(crm, entity, record):
