@@ -16,7 +16,7 @@ import pytest
 import crmkit
 
 pytest.importorskip("crmkit_web")
-from crmkit_web.testing import Client, Server, make_token  # noqa: E402
+from crmkit_web.testing import Client, Server, make_token, scratch_database  # noqa: E402
 
 pytestmark = pytest.mark.plugins("files")
 
@@ -31,19 +31,7 @@ def _backends():
 
 
 def _database(kind, tmp_path_factory):
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('files-api') / 'api.db'}", None
-    import psycopg2
-    url = os.environ[PG_ENV]
-    name = f"crmkit_files_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-    return f"{url.rpartition('/')[0]}/{name}", drop
+    return scratch_database(kind, tmp_path_factory, "crmkit_files")
 
 
 @pytest.fixture(scope="module", params=_backends(), ids=lambda p: "-".join(p))

@@ -12,14 +12,13 @@ import os
 import socket
 import threading
 import time
-import uuid
 
 import pytest
 
 import crmkit
 
 pytest.importorskip("crmkit_web")
-from crmkit_web.testing import Client, Server, make_token  # noqa: E402
+from crmkit_web.testing import Client, Server, make_token, scratch_database  # noqa: E402
 
 pytestmark = pytest.mark.plugins("files")
 
@@ -28,19 +27,7 @@ PDF = b"%PDF-1.4\n"
 
 
 def _database(kind, tmp_path_factory):
-    if kind == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('slow') / 'slow.db'}", None
-    import psycopg2
-    url = os.environ[PG_ENV]
-    name = f"crmkit_slow_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-    return f"{url.rpartition('/')[0]}/{name}", drop
+    return scratch_database(kind, tmp_path_factory, "crmkit_slow")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"] if os.environ.get(PG_ENV) else ["sqlite"])

@@ -126,3 +126,23 @@ class Server:
 def make_token(crm, login, **kw):
     from crmkit.core import tokens
     return tokens.create(crm, login, **kw)[1]
+
+
+def scratch_database(kind, tmp_path_factory, prefix="crmkit_test"):
+    """A fresh database for one test module: ``(url, drop)``. SQLite: a new
+    file (``drop`` None); PostgreSQL: a new database on the server of
+    ``$CRMKIT_TEST_POSTGRES_URL``, removed by ``drop()``."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp(prefix) / 'test.db'}", None
+    import uuid
+    import psycopg2
+    url = os.environ["CRMKIT_TEST_POSTGRES_URL"]
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = psycopg2.connect(url)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+    return f"{url.rpartition('/')[0]}/{name}", drop

@@ -5,11 +5,10 @@ client (``http.client``). One server per test module and backend."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
-from crmkit_web.testing import Client, Server  # noqa: F401  (the tests use them)
+from crmkit_web.testing import Client, Server, scratch_database  # noqa: F401  (the tests use them)
 
 PG_ENV = "CRMKIT_TEST_POSTGRES_URL"
 
@@ -27,20 +26,11 @@ def close_proxy():
 @pytest.fixture(scope="module", params=backends())
 def web_url(request, tmp_path_factory):
     """A fresh database owned by one test module (and one backend)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-        close_proxy()
-        return
-    import psycopg2
-    url = os.environ[PG_ENV]
-    name = f"crmkit_web_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = psycopg2.connect(url)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    yield f"{url.rpartition('/')[0]}/{name}"
+    url, drop = scratch_database(request.param, tmp_path_factory, "crmkit_web")
+    yield url
     close_proxy()
-    admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    if drop:
+        drop()
 
 
 @pytest.fixture(scope="module")
